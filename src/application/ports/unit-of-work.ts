@@ -1,0 +1,20 @@
+import type { Repositories } from './repositories.js';
+
+/** JSON that a command outcome may hold (stored in processed_commands). */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export interface CommandContext {
+  /** Assigned at intake; the unit of work applies a command id's effect at most once. */
+  readonly commandId: string;
+  readonly commandType: string;
+}
+
+/**
+ * Runs one command in one database transaction. Within it, the work's changes, one outbox
+ * row per domain event the aggregates recorded, and a processed-command row for the command
+ * id are committed together. Running a command id that was already processed changes nothing
+ * and returns the first outcome (or throws the first failure again as a DomainError).
+ */
+export interface UnitOfWork {
+  run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R>;
+}

@@ -1,0 +1,199 @@
+import { AggregateRoot, type AggregateType, type EventType } from './events.js';
+import { InvalidTransitionError, InvalidValueError, NotFoundError } from './errors.js';
+import { assertId } from './id.js';
+import { Money } from './money.js';
+import type { Product } from './product.js';
+import { Quantity } from './quantity.js';
+
+export const ORDER_STATUSES = ['pending', 'confirmed', 'shipped', 'delivered', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const MAX_ORDER_LINES = 100;
+export const MAX_REASON_LENGTH = 500;
+
+/** A line of an order: the unit price is captured when the order is placed. */
+export interface OrderItem {
+  readonly productId: string;
+  readonly sku: string;
+  readonly name: string;
+  readonly quantity: number;
+  readonly unitPriceMinor: number;
+}
+
+export interface OrderLineRequest {
+  readonly productId: string;
+  readonly quantity: number;
+}
+
+type Action = 'confirm' | 'ship' | 'deliver' | 'cancel';
+
+// The whole status machine in one table: action -> (allowed from) -> to.
+const TRANSITIONS: Record<Action, { from: readonly OrderStatus[]; to: OrderStatus; event: EventType }> = {
+  confirm: { from: ['pending'], to: 'confirmed', event: 'order.confirmed' },
+  ship: { from: ['confirmed'], to: 'shipped', event: 'order.shipped' },
+  deliver: { from: ['shipped'], to: 'delivered', event: 'order.delivered' },
+  cancel: { from: ['pending', 'confirmed'], to: 'cancelled', event: 'order.cancelled' },
+};
+
+export class Order extends AggregateRoot {
+  readonly id: string;
+  readonly userId: string;
+  private state: OrderStatus;
+  private lines: OrderItem[];
+  private totalMinor: number;
+  readonly currency: string;
+  readonly placedAt: Date;
+  private updatedAt: Date;
+  private cancelReason?: string | null;
+
+  private constructor(props: {
+    id: string;
+    userId: string;
+    items: OrderItem[];
+    total: Money;
+    now: Date;
+  }) {
+    super();
+    this.id = props.id;
+    this.userId = props.userId;
+    this.state = 'pending';
+    this.lines = props.items;
+    this.totalMinor = props.total.minor;
+    this.currency = props.total.currency;
+    this.placedAt = props.now;
+    this.updatedAt = props.now;
+    this.cancelReason = null;
+  }
+
+  /**
+   * Places an order: every line must name a distinct known product and a positive quantity,
+   * all products must share one currency, and each product's stock is reserved (the whole
+   * order fails if any line cannot be served). Unit prices are captured now.
+   *
+   * `products` must hold every product the lines name, loaded (and locked) by the caller.
+   */
+  static place(input: {
+    id: string;
+    userId: string;
+    lines: readonly OrderLineRequest[];
+    products: ReadonlyMap<string, Product>;
+    now: Date;
+  }): Order {
+    if (input.lines.length === 0 || input.lines.length > MAX_ORDER_LINES) {
+      throw new InvalidValueError(`an order has 1 to ${MAX_ORDER_LINES} lines, got ${input.lines.length}`);
+    }
+    const seen = new Set<string>();
+    const items: OrderItem[] = [];
+    let total: Money | undefined;
+    for (const line of input.lines) {
+      if (seen.has(line.productId)) {
+        throw new InvalidValueError(`product ${line.productId} appears on more than one line`);
+      }
+      seen.add(line.productId);
+      const product = input.products.get(line.productId);
+      if (!product) throw new NotFoundError('product', line.productId);
+      const quantity = Quantity.of(line.quantity);
+      product.reserve(quantity, input.now);
+      const unitPrice = product.price;
+      const lineTotal = unitPrice.times(quantity.value);
+      total = total ? total.add(lineTotal) : lineTotal;
+      items.push({
+        productId: product.id,
+        sku: product.sku,
+        name: product.name,
+        quantity: quantity.value,
+        unitPriceMinor: unitPrice.minor,
+      });
+    }
+    // lines is non-empty, so total is set.
+    const order = new Order({
+      id: assertId(input.id, 'orderId'),
+      userId: assertId(input.userId, 'userId'),
+      items,
+      total: total as Money,
+      now: input.now,
+    });
+    order.record({ type: 'order.placed', occurredAt: input.now, payload: order.snapshot() });
+    return order;
+  }
+
+  get status(): OrderStatus {
+    return this.state;
+  }
+
+  get items(): readonly OrderItem[] {
+    return this.lines;
+  }
+
+  get total(): Money {
+    return Money.ofMinor(this.totalMinor, this.currency);
+  }
+
+  get cancellationReason(): string | null {
+    return this.cancelReason ?? null;
+  }
+
+  confirm(now: Date): void {
+    this.transition('confirm', now);
+  }
+
+  ship(now: Date): void {
+    this.transition('ship', now);
+  }
+
+  deliver(now: Date): void {
+    this.transition('deliver', now);
+  }
+
+  /**
+   * Cancels a pending or confirmed order and returns its units to stock. `products` must
+   * hold every product of the order (loaded and locked by the caller).
+   */
+  cancel(reason: string, products: ReadonlyMap<string, Product>, now: Date): void {
+    const trimmed = reason.trim();
+    if (trimmed.length === 0 || trimmed.length > MAX_REASON_LENGTH) {
+      throw new InvalidValueError(`a cancellation reason has 1 to ${MAX_REASON_LENGTH} characters`);
+    }
+    this.assertCan('cancel');
+    for (const item of this.lines) {
+      const product = products.get(item.productId);
+      if (!product) throw new NotFoundError('product', item.productId);
+      product.release(Quantity.of(item.quantity), now);
+    }
+    this.cancelReason = trimmed;
+    this.transition('cancel', now, { reason: trimmed });
+  }
+
+  /** The order as event payload: plain JSON with money as decimal strings. */
+  snapshot(): Record<string, unknown> {
+    return {
+      orderId: this.id,
+      userId: this.userId,
+      status: this.state,
+      items: this.lines.map((item) => ({
+        productId: item.productId,
+        sku: item.sku,
+        name: item.name,
+        quantity: item.quantity,
+        unitPrice: Money.ofMinor(item.unitPriceMinor, this.currency).toJSON(),
+      })),
+      total: this.total.toJSON(),
+    };
+  }
+
+  private assertCan(action: Action): void {
+    if (!TRANSITIONS[action].from.includes(this.state)) throw new InvalidTransitionError(this.state, action);
+  }
+
+  private transition(action: Action, now: Date, extra: Record<string, unknown> = {}): void {
+    this.assertCan(action);
+    const { to, event } = TRANSITIONS[action];
+    this.state = to;
+    this.updatedAt = now;
+    this.record({ type: event, occurredAt: now, payload: { ...this.snapshot(), ...extra } });
+  }
+
+  protected get aggregateType(): AggregateType {
+    return 'order';
+  }
+}
