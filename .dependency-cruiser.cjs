@@ -1,0 +1,91 @@
+// The dependency rule from DESIGN.md §2, checked in CI by `npm run layers`.
+// Dependencies point inward: domain <- application <- infrastructure, api, workers;
+// src/main is the composition root and may import anything.
+//
+// Paths are matched relative to the directory dependency-cruiser runs from (the repo root;
+// test/layers/layer-rule.test.ts sets `baseDir` to a fixture laid out the same way).
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-imports-only-domain',
+      severity: 'error',
+      comment:
+        'src/domain is plain TypeScript: it may import nothing outside src/domain - no npm ' +
+        'package (ORM, zod, ...), no node: builtin, no other layer. Map entities from ' +
+        'src/infrastructure instead.',
+      from: { path: '^src/domain/' },
+      to: { pathNot: '^src/domain/' },
+    },
+    {
+      name: 'application-not-to-outer-layers',
+      severity: 'error',
+      comment:
+        'src/application (use cases, queries, ports) may depend on src/domain only among the ' +
+        'layers; it must not import infrastructure, api, the composition root, queues/ or ' +
+        'workers/. Declare a port in src/application/ports and implement it in infrastructure.',
+      from: { path: '^src/application/' },
+      to: { path: '^(src/(infrastructure|api|main)|queues|workers)/' },
+    },
+    {
+      name: 'infrastructure-not-to-api-or-workers',
+      severity: 'error',
+      comment: 'Adapters in src/infrastructure must not import the HTTP edge (src/api) or workers/.',
+      from: { path: '^src/infrastructure/' },
+      to: { path: '^(src/api|workers)/' },
+    },
+    {
+      name: 'src-not-to-workers',
+      severity: 'error',
+      comment:
+        'Only the composition root (src/main) may import workers/; the rest of src/ must not ' +
+        'know about worker entry points or processors.',
+      from: { path: '^src/', pathNot: '^src/main/' },
+      to: { path: '^workers/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment:
+        'This module is part of an import cycle. Break it (move the shared piece down a ' +
+        'layer, or invert the dependency with a port). Cycles made only of `import type` are ' +
+        'erased at compile time and are not reported.',
+      from: {},
+      to: {
+        circular: true,
+        viaOnly: { dependencyTypesNot: ['type-only'] },
+      },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment:
+        'This import does not resolve to a file on disk (a missing npm package, a typo, or a ' +
+        'relative import whose target was moved).',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: ['node_modules'] },
+    // Fixtures for the rule's own test violate the rules on purpose.
+    exclude: { path: ['^test/layers/fixture/'] },
+    moduleSystems: ['es6', 'cjs'],
+    // Also see `import type` dependencies: a type-only import of infrastructure from the
+    // domain breaks the rule just as much as a value import does.
+    tsPreCompilationDeps: true,
+    // tsconfig.json: NodeNext resolution, so `./x.js` specifiers resolve to `./x.ts`.
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.d.ts', '.json'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    skipAnalysisNotInRules: true,
+    reporterOptions: {
+      text: { highlightFocused: true },
+    },
+  },
+};
