@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+const DEV_API_KEY = 'dev-key';
+const DEV_ADMIN_PASSWORD = 'admin';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
+
+const csv = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0),
+  );
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.join(' or ')}//`);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/conveyor'),
+  DATABASE_READ_URL: url(['postgres:', 'postgresql:']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).max(64).default('conveyor'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  API_KEYS: csv,
+  ADMIN_USER: z.string().min(1).optional(),
+  ADMIN_PASSWORD: z.string().min(1).optional(),
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  MAIL_FROM: z.string().min(3).default('conveyor <no-reply@conveyor.local>'),
+  MAIL_DIR: z.string().min(1).default('var/mail'),
+  WEBHOOK_ALLOW_PRIVATE: bool,
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5,300,1800,7200,18000,36000,36000')
+    .transform((value, ctx) => {
+      const seconds = value.split(',').map((part) => Number(part.trim()));
+      if (seconds.length === 0 || seconds.some((s) => !Number.isFinite(s) || s < 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of non-negative seconds' });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.input<typeof schema>;
+
+/** The validated configuration every process role is built from. */
+export interface Config {
+  nodeEnv: 'development' | 'test' | 'production';
+  databaseUrl: string;
+  /** Optional replica for the query side; the primary is used when unset. */
+  databaseReadUrl: string | undefined;
+  redisUrl: string;
+  /** Prefix of every BullMQ key; wrap it in braces (`{conveyor}`) to keep queues on one Redis Cluster slot. */
+  queuePrefix: string;
+  port: number;
+  host: string;
+  apiKeys: string[];
+  admin: { user: string; password: string };
+  /** Unset in development: mail is written as .eml files under `mailDir`. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  mailDir: string;
+  webhookAllowPrivate: boolean;
+  /** Delay in seconds before each retry of a webhook delivery. */
+  webhookRetrySchedule: number[];
+  workerConcurrency: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Development defaults that were applied, for the start-up log. */
+  defaultsApplied: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads and validates the environment. In production a missing secret (API_KEYS,
+ * ADMIN_USER/ADMIN_PASSWORD) stops the process; elsewhere a development default applies and
+ * is reported in `defaultsApplied`.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty variables count as unset, as most process managers write them that way.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const values = parsed.data;
+  const production = values.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const defaultsApplied: string[] = [];
+
+  let apiKeys = values.API_KEYS;
+  if (apiKeys.length === 0) {
+    if (production) problems.push('API_KEYS: required in production (comma-separated bearer keys)');
+    apiKeys = [DEV_API_KEY];
+    defaultsApplied.push(`API_KEYS=${DEV_API_KEY}`);
+  }
+  let adminUser = values.ADMIN_USER;
+  let adminPassword = values.ADMIN_PASSWORD;
+  if (!adminUser || !adminPassword) {
+    if (production) problems.push('ADMIN_USER and ADMIN_PASSWORD: required in production (Bull Board login)');
+    adminUser ??= 'admin';
+    adminPassword ??= DEV_ADMIN_PASSWORD;
+    defaultsApplied.push(`ADMIN_USER=${adminUser} ADMIN_PASSWORD=<development default>`);
+  }
+  if (production && !values.SMTP_URL) problems.push('SMTP_URL: required in production');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: values.NODE_ENV,
+    databaseUrl: values.DATABASE_URL,
+    databaseReadUrl: values.DATABASE_READ_URL,
+    redisUrl: values.REDIS_URL,
+    queuePrefix: values.QUEUE_PREFIX,
+    port: values.PORT,
+    host: values.HOST,
+    apiKeys,
+    admin: { user: adminUser, password: adminPassword },
+    smtpUrl: values.SMTP_URL,
+    mailFrom: values.MAIL_FROM,
+    mailDir: values.MAIL_DIR,
+    webhookAllowPrivate: values.WEBHOOK_ALLOW_PRIVATE,
+    webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
+    workerConcurrency: values.WORKER_CONCURRENCY,
+    logLevel: values.LOG_LEVEL,
+    defaultsApplied,
+  };
+}

@@ -1,0 +1,135 @@
+import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  DomainError,
+  DuplicateIdError,
+  EmailTakenError,
+  RecordedFailureError,
+  SkuTakenError,
+} from '../../domain/index.js';
+import type { Repositories } from '../../application/ports/repositories.js';
+import type { CommandContext, Json, UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { mikroOrmRepositories, type Tracked } from './repositories.js';
+import { OutboxMessageSchema, ProcessedCommandSchema, type ProcessedCommand } from './schemas.js';
+
+/** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
+export const OUTBOX_CHANNEL = 'outbox';
+
+/**
+ * The MikroORM unit of work: one forked EntityManager and one transaction per command.
+ *
+ * In that transaction it checks `processed_commands` for the command id, runs the work,
+ * turns every event the touched aggregates recorded into an `outbox_messages` row, writes the
+ * `processed_commands` row, and NOTIFYs the relay; all of it commits or none of it does.
+ * A command that fails with a DomainError rolls back and its failure is recorded in a second
+ * short transaction, so a redelivery gets the same failure without running again.
+ */
+export class MikroOrmUnitOfWork implements UnitOfWork {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
+    try {
+      return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work));
+    } catch (error) {
+      const translated = translate(error);
+      if (translated instanceof RaceLost) {
+        // Another delivery of the same command committed first: its outcome is the answer.
+        return this.replay<R>(this.orm.em.fork(), command.commandId);
+      }
+      if (translated instanceof DomainError && !(translated instanceof RecordedFailureError)) {
+        await this.recordFailure(command, translated);
+        // A concurrent delivery may have succeeded in between; report what was stored.
+        return this.replay<R>(this.orm.em.fork(), command.commandId);
+      }
+      throw translated;
+    }
+  }
+
+  private async runInTransaction<R extends Json>(
+    em: EntityManager,
+    command: CommandContext,
+    work: (repos: Repositories) => Promise<R>,
+  ): Promise<R> {
+    const done = await em.findOne(ProcessedCommandSchema, { commandId: command.commandId });
+    if (done) return outcomeOf<R>(done);
+
+    const tracked: Tracked = new Set();
+    const result = await work(mikroOrmRepositories(em, tracked));
+    const now = this.clock();
+    let events = 0;
+    for (const aggregate of tracked) {
+      for (const event of aggregate.pullEvents()) {
+        events += 1;
+        em.create(OutboxMessageSchema, {
+          id: uuidv7(),
+          type: event.type,
+          aggregateType: event.aggregateType,
+          aggregateId: event.aggregateId,
+          payload: event.payload,
+          occurredAt: event.occurredAt,
+          publishedAt: null,
+        });
+      }
+    }
+    em.create(ProcessedCommandSchema, {
+      commandId: command.commandId,
+      commandType: command.commandType,
+      status: 'succeeded',
+      result,
+      error: null,
+      processedAt: now,
+    });
+    await em.flush();
+    // Delivered by PostgreSQL only when (and if) the transaction commits.
+    if (events > 0) await em.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`);
+    return result;
+  }
+
+  private async recordFailure(command: CommandContext, error: DomainError): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        `insert into processed_commands (command_id, command_type, status, result, error, processed_at)
+         values (?, ?, 'failed', null, ?, ?) on conflict (command_id) do nothing`,
+        [command.commandId, command.commandType, JSON.stringify({ code: error.code, message: error.message }), this.clock()],
+      );
+  }
+
+  private async replay<R>(em: EntityManager, commandId: string): Promise<R> {
+    const done = await em.findOneOrFail(ProcessedCommandSchema, { commandId });
+    return outcomeOf<R>(done);
+  }
+}
+
+function outcomeOf<R>(done: ProcessedCommand): R {
+  if (done.status === 'failed') {
+    throw new RecordedFailureError(done.error?.code ?? 'failed', done.error?.message ?? 'command failed');
+  }
+  return done.result as R;
+}
+
+class RaceLost extends Error {}
+
+/** Database facts become domain errors here, and only here. */
+function translate(error: unknown): unknown {
+  if (!(error instanceof UniqueConstraintViolationException)) return error;
+  const { constraint, detail } = error as unknown as { constraint?: string; detail?: string };
+  switch (constraint) {
+    case 'processed_commands_pkey':
+      return new RaceLost();
+    case 'users_email_unique':
+      return new EmailTakenError(/\(email\)=\((.*)\)/.exec(detail ?? '')?.[1] ?? 'this email');
+    case 'products_sku_unique':
+      return new SkuTakenError(/\(sku\)=\((.*)\)/.exec(detail ?? '')?.[1] ?? 'this sku');
+    case 'users_pkey':
+    case 'products_pkey':
+    case 'orders_pkey':
+      return new DuplicateIdError(`${constraint.replace('s_pkey', '')} id is already taken`);
+    default:
+      return error;
+  }
+}

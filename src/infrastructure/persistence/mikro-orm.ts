@@ -1,0 +1,58 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from './schemas.js';
+import { migrationsList } from './migrations/index.js';
+
+export interface OrmOptions {
+  databaseUrl: string;
+  /** Connection pool size; a worker needs about its concurrency. */
+  poolSize?: number;
+  debug?: boolean;
+}
+
+export function ormConfig(options: OrmOptions): Options {
+  return {
+    clientUrl: options.databaseUrl,
+    entities,
+    extensions: [Migrator],
+    // Entities are mapped with EntitySchema: nothing to reflect, no decorators.
+    discovery: { warnWhenNoEntities: true, requireEntitiesArray: true },
+    pool: { min: 0, max: options.poolSize ?? 10 },
+    debug: options.debug ?? false,
+    // Every unit of work forks its own EntityManager; the global one must never be used.
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      // The list is compiled in, so the same code runs under tsx and from dist/.
+      migrationsList,
+      path: 'src/infrastructure/persistence/migrations',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+      fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? `-${name}` : ''}`,
+    },
+  };
+}
+
+export function createOrm(options: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init(ormConfig(options));
+}
+
+/**
+ * Creates the database if it does not exist, then applies pending migrations.
+ * Returns the names of the migrations applied.
+ */
+export async function migrate(databaseUrl: string): Promise<string[]> {
+  const orm = await MikroORM.init({ ...ormConfig({ databaseUrl, poolSize: 2 }), connect: false });
+  try {
+    await orm.schema.ensureDatabase({ create: false });
+    const applied = await orm.getMigrator().up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+export { MikroORM };

@@ -1,0 +1,142 @@
+import { BigIntType, EntitySchema, type Constructor } from '@mikro-orm/core';
+import { Order, Product, User, type OrderItem, type OrderStatus } from '../../domain/index.js';
+
+// The domain keeps its state in private fields; the mapping names them here. These shapes
+// are the persisted view of each aggregate and exist only in infrastructure.
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: Date;
+}
+interface ProductRow {
+  id: string;
+  sku: string;
+  name: string;
+  priceMinor: number;
+  currency: string;
+  stockLevel: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+interface OrderRow {
+  id: string;
+  userId: string;
+  state: OrderStatus;
+  lines: OrderItem[];
+  totalMinor: number;
+  currency: string;
+  placedAt: Date;
+  updatedAt: Date;
+  cancelReason?: string | null;
+}
+
+// Aggregates have private constructors (they are created through factories such as
+// Order.place); the ORM hydrates loaded rows without calling the constructor.
+const asClass = <T>(cls: unknown) => cls as Constructor<T>;
+const money = () => new BigIntType('number');
+const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
+
+export const UserSchema = new EntitySchema<UserRow>({
+  class: asClass<UserRow>(User),
+  tableName: 'users',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    email: { type: 'string', length: 254, unique: 'users_email_unique' },
+    name: { type: 'string', length: 200 },
+    createdAt: { ...timestamp },
+  },
+});
+
+export const ProductSchema = new EntitySchema<ProductRow>({
+  class: asClass<ProductRow>(Product),
+  tableName: 'products',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    sku: { type: 'string', length: 64, unique: 'products_sku_unique' },
+    name: { type: 'string', length: 200 },
+    priceMinor: { type: money(), fieldName: 'price_minor' },
+    currency: { type: 'string', length: 3, columnType: 'char(3)' },
+    stockLevel: { type: 'integer', fieldName: 'stock' },
+    createdAt: { ...timestamp },
+    updatedAt: { ...timestamp },
+  },
+  // A last line of defence under the domain rule: stock can never be stored below zero.
+  checks: [{ name: 'products_stock_non_negative', expression: 'stock >= 0' }],
+});
+
+export const OrderSchema = new EntitySchema<OrderRow>({
+  class: asClass<OrderRow>(Order),
+  tableName: 'orders',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    userId: { type: 'uuid' },
+    state: { type: 'string', length: 16, fieldName: 'status' },
+    // Order lines are value objects inside the aggregate, never loaded on their own: one JSONB
+    // column keeps the aggregate one row (see docs/adr/0002-persistence.md).
+    lines: { type: 'json', fieldName: 'items' },
+    totalMinor: { type: money(), fieldName: 'total_minor' },
+    currency: { type: 'string', length: 3, columnType: 'char(3)' },
+    placedAt: { ...timestamp },
+    updatedAt: { ...timestamp },
+    cancelReason: { type: 'text', nullable: true },
+  },
+  indexes: [{ name: 'orders_user_id_placed_at_index', properties: ['userId', 'placedAt'] }],
+});
+
+export class OutboxMessage {
+  id!: string;
+  type!: string;
+  aggregateType!: string;
+  aggregateId!: string;
+  payload!: Record<string, unknown>;
+  occurredAt!: Date;
+  publishedAt: Date | null = null;
+}
+
+export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
+  class: OutboxMessage,
+  tableName: 'outbox_messages',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    type: { type: 'string', length: 64 },
+    aggregateType: { type: 'string', length: 32 },
+    aggregateId: { type: 'uuid' },
+    payload: { type: 'json' },
+    occurredAt: { ...timestamp },
+    publishedAt: { ...timestamp, nullable: true },
+  },
+  // The relay scans only unpublished rows, oldest (UUIDv7 = time order) first.
+  indexes: [
+    {
+      name: 'outbox_messages_unpublished_index',
+      expression: 'create index "outbox_messages_unpublished_index" on "outbox_messages" ("id") where "published_at" is null',
+    },
+  ],
+});
+
+export type CommandStatus = 'succeeded' | 'failed';
+
+export class ProcessedCommand {
+  commandId!: string;
+  commandType!: string;
+  status!: CommandStatus;
+  result: unknown = null;
+  error: { code: string; message: string } | null = null;
+  processedAt!: Date;
+}
+
+export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
+  class: ProcessedCommand,
+  tableName: 'processed_commands',
+  properties: {
+    commandId: { type: 'uuid', primary: true },
+    commandType: { type: 'string', length: 64 },
+    status: { type: 'string', length: 16 },
+    result: { type: 'json', nullable: true },
+    error: { type: 'json', nullable: true },
+    processedAt: { ...timestamp },
+  },
+});
+
+export const entities = [UserSchema, ProductSchema, OrderSchema, OutboxMessageSchema, ProcessedCommandSchema];

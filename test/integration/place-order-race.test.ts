@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AddProduct } from '../../src/application/use-cases/add-product.js';
+import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
+import { RegisterUser } from '../../src/application/use-cases/register-user.js';
+import { systemClock } from '../../src/application/ports/clock.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+
+let db: OrmFixture;
+let uow: MikroOrmUnitOfWork;
+
+beforeAll(async () => {
+  db = await ormOnFreshDatabase(20);
+  uow = new MikroOrmUnitOfWork(db.orm);
+});
+afterAll(() => db.close());
+
+const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
+  db.orm.em.fork().getConnection().execute<T[]>(query, params);
+
+async function product(stock: number): Promise<string> {
+  const productId = newId();
+  await new AddProduct(uow, systemClock).execute({
+    commandId: newId(),
+    productId,
+    sku: `RACE-${productId.slice(-12)}`,
+    name: 'Scarce',
+    price: { amount: '1.00', currency: 'EUR' },
+    stock,
+  });
+  return productId;
+}
+
+describe('PlaceOrder under concurrency', () => {
+  it('sells exactly the stock when 200 orders race for 50 units', async () => {
+    const userId = newId();
+    await new RegisterUser(uow, systemClock).execute({
+      commandId: newId(),
+      userId,
+      email: `${userId}@example.com`,
+      name: 'Racer',
+    });
+    const productId = await product(50);
+    const place = new PlaceOrder(uow, systemClock);
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, () =>
+        place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] }),
+      ),
+    );
+
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code?: string }] : []));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
+    expect(failures).toHaveLength(150);
+    expect(new Set(failures.map((f) => f.code))).toEqual(new Set(['insufficient_stock']));
+    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(row?.stock).toBe(0);
+    const [placed] = await sql<{ n: string }>(
+      "select count(*) as n from outbox_messages where type = 'order.placed'",
+    );
+    expect(Number(placed?.n)).toBe(50);
+    const [orders] = await sql<{ n: string }>('select count(*) as n from orders');
+    expect(Number(orders?.n)).toBe(50);
+  });
+
+  it('does not deadlock when orders take the same products in opposite orders', async () => {
+    const userId = newId();
+    await new RegisterUser(uow, systemClock).execute({
+      commandId: newId(),
+      userId,
+      email: `${userId}@example.com`,
+      name: 'Racer',
+    });
+    const a = await product(100);
+    const b = await product(100);
+    const place = new PlaceOrder(uow, systemClock);
+    const results = await Promise.allSettled(
+      Array.from({ length: 100 }, (_, i) =>
+        place.execute({
+          commandId: newId(),
+          orderId: newId(),
+          userId,
+          items:
+            i % 2 === 0
+              ? [
+                  { productId: a, quantity: 1 },
+                  { productId: b, quantity: 1 },
+                ]
+              : [
+                  { productId: b, quantity: 1 },
+                  { productId: a, quantity: 1 },
+                ],
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const stocks = await sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
+    expect(stocks.map((s) => s.stock)).toEqual([0, 0]);
+  });
+});

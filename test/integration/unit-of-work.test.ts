@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AddProduct } from '../../src/application/use-cases/add-product.js';
+import { CancelOrder } from '../../src/application/use-cases/cancel-order.js';
+import { ConfirmOrder } from '../../src/application/use-cases/confirm-order.js';
+import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
+import { RegisterUser } from '../../src/application/use-cases/register-user.js';
+import { RestockProduct } from '../../src/application/use-cases/restock-product.js';
+import { systemClock } from '../../src/application/ports/clock.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+
+let db: OrmFixture;
+let uow: MikroOrmUnitOfWork;
+
+beforeAll(async () => {
+  db = await ormOnFreshDatabase(20);
+  uow = new MikroOrmUnitOfWork(db.orm);
+});
+afterAll(() => db.close());
+
+const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
+  db.orm.em.fork().getConnection().execute<T[]>(query, params);
+
+async function registerUser(email = `${newId()}@example.com`) {
+  const userId = newId();
+  await new RegisterUser(uow, systemClock).execute({ commandId: newId(), userId, email, name: 'Ann' });
+  return userId;
+}
+
+async function addProduct(stock: number, amount = '12.50', currency = 'EUR') {
+  const productId = newId();
+  await new AddProduct(uow, systemClock).execute({
+    commandId: newId(),
+    productId,
+    sku: `SKU-${productId.slice(-12)}`,
+    name: 'Widget',
+    price: { amount, currency },
+    stock,
+  });
+  return productId;
+}
+
+describe('MikroOrmUnitOfWork', () => {
+  it('persists the aggregate, one outbox row per event and the processed command in one commit', async () => {
+    const commandId = newId();
+    const userId = newId();
+    const out = await new RegisterUser(uow, systemClock).execute({
+      commandId,
+      userId,
+      email: ' Ann@Example.COM ',
+      name: 'Ann',
+    });
+    expect(out).toEqual({ userId });
+    const [user] = await sql('select email, name from users where id = ?', [userId]);
+    expect(user).toEqual({ email: 'ann@example.com', name: 'Ann' });
+    const outbox = await sql<{ type: string; aggregate_type: string; payload: unknown; published_at: unknown }>(
+      'select type, aggregate_type, payload, published_at from outbox_messages where aggregate_id = ?',
+      [userId],
+    );
+    expect(outbox).toEqual([
+      {
+        type: 'user.registered',
+        aggregate_type: 'user',
+        payload: { userId, email: 'ann@example.com', name: 'Ann' },
+        published_at: null,
+      },
+    ]);
+    const [processed] = await sql('select command_type, status, result from processed_commands where command_id = ?', [
+      commandId,
+    ]);
+    expect(processed).toEqual({ command_type: 'RegisterUser', status: 'succeeded', result: { userId } });
+  });
+
+  it('runs the same command id once: the second run changes nothing and returns the first outcome', async () => {
+    const productId = await addProduct(5);
+    const commandId = newId();
+    const restock = new RestockProduct(uow, systemClock);
+    const first = await restock.execute({ commandId, productId, quantity: 3 });
+    const second = await restock.execute({ commandId, productId, quantity: 3 });
+    expect(first).toEqual({ productId, stock: 8 });
+    expect(second).toEqual(first);
+    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(row?.stock).toBe(8);
+    const events = await sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [
+      productId,
+      'product.restocked',
+    ]);
+    expect(events).toHaveLength(1);
+  });
+
+  it('applies concurrent deliveries of one command once', async () => {
+    const productId = await addProduct(0);
+    const commandId = newId();
+    const restock = new RestockProduct(uow, systemClock);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => restock.execute({ commandId, productId, quantity: 4 })),
+    );
+    for (const result of results) expect(result).toEqual({ productId, stock: 4 });
+    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(row?.stock).toBe(4);
+  });
+
+  it('rolls back a failed command, records the failure and replays it for the same command id', async () => {
+    const userId = await registerUser();
+    const productId = await addProduct(2);
+    const otherId = await addProduct(10);
+    const commandId = newId();
+    const orderId = newId();
+    const place = new PlaceOrder(uow, systemClock);
+    const input = {
+      commandId,
+      orderId,
+      userId,
+      items: [
+        { productId: otherId, quantity: 5 },
+        { productId, quantity: 3 },
+      ],
+    };
+    await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
+    // The first line's reservation was rolled back with the rest.
+    const stocks = await sql<{ id: string; stock: number }>('select id, stock from products where id in (?, ?)', [
+      productId,
+      otherId,
+    ]);
+    expect(Object.fromEntries(stocks.map((s) => [s.id, s.stock]))).toEqual({ [productId]: 2, [otherId]: 10 });
+    expect(await sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+    const [processed] = await sql('select status, error from processed_commands where command_id = ?', [commandId]);
+    expect(processed).toMatchObject({ status: 'failed', error: { code: 'insufficient_stock' } });
+
+    // Even after a restock, the same command id fails the same way: its outcome is settled.
+    await new RestockProduct(uow, systemClock).execute({ commandId: newId(), productId, quantity: 10 });
+    await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
+    expect(await sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+  });
+
+  it('turns a unique violation on users.email into email_taken', async () => {
+    await registerUser('taken@example.com');
+    await expect(registerUser('TAKEN@example.com')).rejects.toMatchObject({ code: 'email_taken' });
+  });
+
+  it('turns a unique violation on products.sku into sku_taken', async () => {
+    const add = new AddProduct(uow, systemClock);
+    const product = { sku: 'DUP-1', name: 'x', price: { amount: '1.00', currency: 'EUR' }, stock: 1 };
+    await add.execute({ commandId: newId(), productId: newId(), ...product });
+    await expect(add.execute({ commandId: newId(), productId: newId(), ...product })).rejects.toMatchObject({
+      code: 'sku_taken',
+    });
+  });
+
+  it('stores an order with captured prices and exact totals, and cancelling returns stock', async () => {
+    const userId = await registerUser();
+    const a = await addProduct(10, '19.99');
+    const b = await addProduct(10, '0.10');
+    const orderId = newId();
+    const placed = await new PlaceOrder(uow, systemClock).execute({
+      commandId: newId(),
+      orderId,
+      userId,
+      items: [
+        { productId: a, quantity: 3 },
+        { productId: b, quantity: 7 },
+      ],
+    });
+    expect(placed).toEqual({ orderId, total: { amount: '60.67', currency: 'EUR' } });
+    await new ConfirmOrder(uow, systemClock).execute({ commandId: newId(), orderId });
+    await new CancelOrder(uow, systemClock).execute({ commandId: newId(), orderId, reason: 'changed my mind' });
+    const [order] = await sql('select status, total_minor, cancel_reason from orders where id = ?', [orderId]);
+    expect(order).toEqual({ status: 'cancelled', total_minor: '6067', cancel_reason: 'changed my mind' });
+    const stocks = await sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
+    expect(stocks.map((s) => s.stock)).toEqual([10, 10]);
+    const types = await sql<{ type: string }>('select type from outbox_messages where aggregate_id = ? order by id', [
+      orderId,
+    ]);
+    expect(types.map((t) => t.type)).toEqual(['order.placed', 'order.confirmed', 'order.cancelled']);
+    await expect(
+      new ConfirmOrder(uow, systemClock).execute({ commandId: newId(), orderId }),
+    ).rejects.toMatchObject({ code: 'invalid_transition' });
+  });
+});

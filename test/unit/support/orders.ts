@@ -1,0 +1,39 @@
+import type { Clock } from '../../../src/application/ports/clock.js';
+import { CancelOrder } from '../../../src/application/use-cases/cancel-order.js';
+import { ConfirmOrder } from '../../../src/application/use-cases/confirm-order.js';
+import { DeliverOrder } from '../../../src/application/use-cases/deliver-order.js';
+import { ShipOrder } from '../../../src/application/use-cases/ship-order.js';
+import type { OrderStatus } from '../../../src/domain/index.js';
+import type { InMemoryUnitOfWork, OutboxMessage } from '../fakes/in-memory-unit-of-work.js';
+import { newId } from './ids.js';
+import { seedOrder, seedProduct } from './seed.js';
+
+export interface OrderFixture {
+  orderId: string;
+  /** The one product of the order: 10 units at first, 2 of them on the order. */
+  productId: string;
+  /** The outbox rows written since the fixture was built. */
+  newOutboxRows(): OutboxMessage[];
+}
+
+/** A stored order brought into `status` through the use cases, as a client would. */
+export async function storedOrderIn(uow: InMemoryUnitOfWork, clock: Clock, status: OrderStatus): Promise<OrderFixture> {
+  const product = seedProduct(uow, { stock: 10 });
+  const { id: orderId } = seedOrder(uow, [product], 2);
+  const order = { orderId };
+  if (status === 'cancelled') {
+    await new CancelOrder(uow, clock).execute({ ...order, commandId: newId(), reason: 'set-up' });
+  }
+  if (status === 'confirmed' || status === 'shipped' || status === 'delivered') {
+    await new ConfirmOrder(uow, clock).execute({ ...order, commandId: newId() });
+  }
+  if (status === 'shipped' || status === 'delivered') {
+    await new ShipOrder(uow, clock).execute({ ...order, commandId: newId() });
+  }
+  if (status === 'delivered') {
+    await new DeliverOrder(uow, clock).execute({ ...order, commandId: newId() });
+  }
+  if (uow.storedOrder(orderId)?.status !== status) throw new Error(`could not bring the order to ${status}`);
+  const seen = uow.outbox.length;
+  return { orderId, productId: product.id, newOutboxRows: () => uow.outbox.slice(seen) };
+}
