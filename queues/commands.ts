@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { MAX_ORDER_LINES, MAX_QUANTITY, MAX_REASON_LENGTH, Money, isCurrencyCode } from '../src/domain/index.js';
+
+// The shapes of every command, shared by the HTTP routes (which validate bodies with them and
+// generate the OpenAPI document from them) and the command worker (which parses job payloads
+// again with them). One source of truth.
+
+const id = () => z.uuid().toLowerCase();
+const name = () => z.string().trim().min(1).max(200);
+
+export const moneySchema = z
+  .strictObject({
+    amount: z
+      .string()
+      .regex(/^(0|[1-9]\d{0,14})(\.\d{1,4})?$/, 'must be a decimal string such as "12.50"')
+      .describe('decimal amount as a string, never a float'),
+    currency: z
+      .string()
+      .length(3)
+      .refine(isCurrencyCode, 'must be an ISO 4217 currency code in upper case, such as "EUR"'),
+  })
+  .superRefine((value, ctx) => {
+    if (!isCurrencyCode(value.currency)) return;
+    try {
+      Money.parse(value.amount, value.currency);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: (error as Error).message });
+    }
+  });
+
+const quantity = () => z.int().min(1).max(MAX_QUANTITY);
+
+export const registerUserBody = z.strictObject({
+  email: z.email().max(254),
+  name: name(),
+});
+
+export const addProductBody = z.strictObject({
+  sku: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"'),
+  name: name(),
+  price: moneySchema,
+  stock: z.int().min(0).max(MAX_QUANTITY),
+});
+
+export const restockProductBody = z.strictObject({ quantity: quantity() });
+
+export const placeOrderBody = z.strictObject({
+  userId: id(),
+  items: z
+    .array(z.strictObject({ productId: id(), quantity: quantity() }))
+    .min(1)
+    .max(MAX_ORDER_LINES)
+    .refine(
+      (items) => new Set(items.map((item) => item.productId)).size === items.length,
+      'each product may appear on one line only',
+    ),
+});
+
+export const emptyBody = z.strictObject({});
+export const cancelOrderBody = z.strictObject({ reason: z.string().trim().min(1).max(MAX_REASON_LENGTH) });
+
+const commandId = id();
+
+/** Job payloads on the `commands` queue: the body, the ids assigned at intake, the command id. */
+export const commandPayloads = {
+  RegisterUser: registerUserBody.extend({ commandId, userId: id() }),
+  AddProduct: addProductBody.extend({ commandId, productId: id() }),
+  RestockProduct: restockProductBody.extend({ commandId, productId: id() }),
+  PlaceOrder: placeOrderBody.extend({ commandId, orderId: id() }),
+  ConfirmOrder: emptyBody.extend({ commandId, orderId: id() }),
+  ShipOrder: emptyBody.extend({ commandId, orderId: id() }),
+  DeliverOrder: emptyBody.extend({ commandId, orderId: id() }),
+  CancelOrder: cancelOrderBody.extend({ commandId, orderId: id() }),
+} as const;
+
+export type CommandType = keyof typeof commandPayloads;
+export const COMMAND_TYPES = Object.keys(commandPayloads) as CommandType[];
+export type CommandPayload<T extends CommandType = CommandType> = z.output<(typeof commandPayloads)[T]>;
+
+export function isCommandType(value: string): value is CommandType {
+  return Object.hasOwn(commandPayloads, value);
+}

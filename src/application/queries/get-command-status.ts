@@ -1,0 +1,47 @@
+import type { CommandJobs, ReadModel } from './read-model.js';
+
+export interface CommandStatusDto {
+  commandId: string;
+  type: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  attempts: number;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+/**
+ * The status of a command: the durable outcome from processed_commands when it has one,
+ * otherwise the state of its job in the queue (queued, running, or failed by infrastructure
+ * after all retries). Null when neither knows the id.
+ */
+export class GetCommandStatus {
+  constructor(
+    private readonly readModel: ReadModel,
+    private readonly jobs: CommandJobs,
+  ) {}
+
+  async execute(commandId: string): Promise<CommandStatusDto | null> {
+    const [processed, job] = await Promise.all([
+      this.readModel.findProcessedCommand(commandId),
+      this.jobs.find(commandId),
+    ]);
+    if (processed) {
+      const base = { commandId, type: processed.type, status: processed.status, attempts: Math.max(job?.attempts ?? 1, 1) };
+      return processed.status === 'succeeded'
+        ? { ...base, result: processed.result }
+        : { ...base, error: processed.error ?? { code: 'failed', message: 'command failed' } };
+    }
+    if (!job) return null;
+    const base = { commandId, type: job.type, status: job.state, attempts: job.attempts };
+    // A job that completed without a processed row, or failed after its retries ran out,
+    // failed for an infrastructure reason: report it as such.
+    if (job.state === 'failed' || job.state === 'succeeded') {
+      return {
+        ...base,
+        status: 'failed',
+        error: { code: 'infrastructure_error', message: job.failedReason ?? 'the command could not be processed' },
+      };
+    }
+    return base;
+  }
+}
