@@ -1,18 +1,18 @@
 import { CurrencyMismatchError, InvalidValueError } from './errors.js';
 
-// ISO 4217 codes and their minor-unit digits come from the runtime's ICU data (Intl), so the
-// domain needs no hand-kept table and no import.
+// The set of ISO 4217 codes comes from the runtime (Intl). Minor-unit digits do NOT: ICU's
+// are display digits (HUF shows 0, ISO says 2), and stored amounts are integers of minor
+// units, so a runtime upgrade must never change them. The ISO 4217 exceptions to "2 digits":
+const ISO_MINOR_DIGITS: Readonly<Record<string, number>> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0,
+  UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
 const KNOWN_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
-const minorDigitsCache = new Map<string, number>();
 
 function minorDigits(currency: string): number {
-  let digits = minorDigitsCache.get(currency);
-  if (digits === undefined) {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
-      .maximumFractionDigits ?? 2;
-    minorDigitsCache.set(currency, digits);
-  }
-  return digits;
+  return ISO_MINOR_DIGITS[currency] ?? 2;
 }
 
 export function isCurrencyCode(value: string): boolean {

@@ -1,5 +1,5 @@
 import { AggregateRoot, type AggregateType, type EventType } from './events.js';
-import { InvalidTransitionError, InvalidValueError, NotFoundError } from './errors.js';
+import { InsufficientStockError, InvalidTransitionError, InvalidValueError, NotFoundError } from './errors.js';
 import { assertId } from './id.js';
 import { Money } from './money.js';
 import type { Product } from './product.js';
@@ -82,9 +82,11 @@ export class Order extends AggregateRoot {
     if (input.lines.length === 0 || input.lines.length > MAX_ORDER_LINES) {
       throw new InvalidValueError(`an order has 1 to ${MAX_ORDER_LINES} lines, got ${input.lines.length}`);
     }
+    const id = assertId(input.id, 'orderId');
+    const userId = assertId(input.userId, 'userId');
+    // Check every line before touching any stock, so a refused order changes nothing.
     const seen = new Set<string>();
-    const items: OrderItem[] = [];
-    let total: Money | undefined;
+    const lines: { product: Product; quantity: Quantity }[] = [];
     for (const line of input.lines) {
       if (seen.has(line.productId)) {
         throw new InvalidValueError(`product ${line.productId} appears on more than one line`);
@@ -92,23 +94,30 @@ export class Order extends AggregateRoot {
       seen.add(line.productId);
       const product = input.products.get(line.productId);
       if (!product) throw new NotFoundError('product', line.productId);
-      const quantity = Quantity.of(line.quantity);
-      product.reserve(quantity, input.now);
-      const unitPrice = product.price;
-      const lineTotal = unitPrice.times(quantity.value);
+      lines.push({ product, quantity: Quantity.of(line.quantity) });
+    }
+    let total: Money | undefined;
+    for (const { product, quantity } of lines) {
+      const lineTotal = product.price.times(quantity.value);
       total = total ? total.add(lineTotal) : lineTotal;
-      items.push({
+    }
+    for (const { product, quantity } of lines) {
+      if (quantity.value > product.stock) throw new InsufficientStockError(product.id, quantity.value, product.stock);
+    }
+    const items: OrderItem[] = lines.map(({ product, quantity }) => {
+      product.reserve(quantity, input.now);
+      return {
         productId: product.id,
         sku: product.sku,
         name: product.name,
         quantity: quantity.value,
-        unitPriceMinor: unitPrice.minor,
-      });
-    }
+        unitPriceMinor: product.price.minor,
+      };
+    });
     // lines is non-empty, so total is set.
     const order = new Order({
-      id: assertId(input.id, 'orderId'),
-      userId: assertId(input.userId, 'userId'),
+      id,
+      userId,
       items,
       total: total as Money,
       now: input.now,
@@ -150,16 +159,17 @@ export class Order extends AggregateRoot {
    * hold every product of the order (loaded and locked by the caller).
    */
   cancel(reason: string, products: ReadonlyMap<string, Product>, now: Date): void {
+    this.assertCan('cancel');
     const trimmed = reason.trim();
     if (trimmed.length === 0 || trimmed.length > MAX_REASON_LENGTH) {
       throw new InvalidValueError(`a cancellation reason has 1 to ${MAX_REASON_LENGTH} characters`);
     }
-    this.assertCan('cancel');
-    for (const item of this.lines) {
+    const returns = this.lines.map((item) => {
       const product = products.get(item.productId);
       if (!product) throw new NotFoundError('product', item.productId);
-      product.release(Quantity.of(item.quantity), now);
-    }
+      return { product, quantity: Quantity.of(item.quantity) };
+    });
+    for (const { product, quantity } of returns) product.release(quantity, now);
     this.cancelReason = trimmed;
     this.transition('cancel', now, { reason: trimmed });
   }

@@ -5,6 +5,9 @@ import { Money } from './money.js';
 import { MAX_QUANTITY, Quantity } from './quantity.js';
 import { assertName } from './user.js';
 
+/** Most units a product can hold; far inside the 32-bit stock column. */
+export const MAX_STOCK = 1_000_000_000;
+
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class Product extends AggregateRoot {
@@ -68,6 +71,9 @@ export class Product extends AggregateRoot {
   }
 
   restock(quantity: Quantity, now: Date): void {
+    if (this.stockLevel + quantity.value > MAX_STOCK) {
+      throw new InvalidValueError(`stock of ${this.id} would exceed ${MAX_STOCK} units`);
+    }
     this.stockLevel += quantity.value;
     this.updatedAt = now;
     this.record({

@@ -214,3 +214,15 @@ describe('isCurrencyCode', () => {
     expect(isCurrencyCode(code)).toBe(known);
   });
 });
+
+describe('Money minor units follow ISO 4217, not display conventions', () => {
+  it.each([
+    ['HUF', '12.50', 1250],
+    ['JPY', '100', 100],
+    ['KWD', '1.234', 1234],
+    ['IQD', '0.001', 1],
+    ['TND', '0.005', 5],
+  ])('%s "%s" is %i minor units', (currency, amount, minor) => {
+    expect(Money.parse(amount, currency).minor).toBe(minor);
+  });
+});

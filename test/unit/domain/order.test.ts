@@ -179,13 +179,8 @@ describe('Order.place', () => {
     expect(error.code).toBe('insufficient_stock');
     expect(error).toMatchObject({ productId: plate.id, requested: 2, available: 1 });
     expect(plate.stock).toBe(1);
-    // Observed: Order.place reserves line by line, so the in-memory stock of the EARLIER line is
-    // already decremented (10 → 8) when the later line fails. No order exists, and in the real
-    // system the transaction rolls back, so nothing is persisted — but it means the unit of work
-    // must never flush these loaded products after a failure (e.g. when it records the failed
-    // outcome, it has to use a fresh/cleared EntityManager). The application tests check the
-    // rolled-back stock through the in-memory unit of work.
-    expect(mug.stock).toBe(8);
+    // Every line is checked before any stock is taken: a refused order changes nothing.
+    expect(mug.stock).toBe(10);
   });
 
   it('reserves nothing when the first line cannot be served', () => {
@@ -217,9 +212,7 @@ describe('Order.place', () => {
     expect(error).toBeInstanceOf(InvalidValueError);
     expect(error.code).toBe('invalid_value');
     expect(error.message).toContain(mug.id);
-    // Observed: as above, the first line was already reserved in memory before the duplicate was
-    // noticed; only the transaction rollback keeps it from being persisted.
-    expect(mug.stock).toBe(9);
+    expect(mug.stock).toBe(10);
   });
 
   it('refuses a product that is not in the catalogue', () => {
@@ -285,8 +278,7 @@ describe('Order.place', () => {
 
     expect(error).toBeInstanceOf(CurrencyMismatchError);
     expect(error.code).toBe('currency_mismatch');
-    // Observed: the mismatch is found while summing, after BOTH lines were reserved in memory.
-    expect([mug.stock, cup.stock]).toEqual([9, 9]);
+    expect([mug.stock, cup.stock]).toEqual([10, 10]);
   });
 
   it.each<[{ id?: string; userId?: string }, string]>([

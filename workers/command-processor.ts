@@ -1,0 +1,44 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { DomainError } from '../src/domain/index.js';
+import type { Logger } from '../src/infrastructure/logger.js';
+import { commandPayloads, isCommandType, type CommandPayload, type CommandType } from '../queues/commands.js';
+
+/** The use case behind each command type (its `execute`). */
+export type CommandHandlers = {
+  [T in CommandType]: { execute(input: CommandPayload<T>): Promise<unknown> };
+};
+
+/**
+ * The processor of the `commands` queue. It parses the payload again (the queue is a trust
+ * boundary too), runs the use case (exactly once per command id, by the unit of work), and
+ * maps errors: a domain error fails the job for good (UnrecoverableError: no retry — the
+ * failure is already recorded in processed_commands), anything else is thrown as is so BullMQ
+ * retries it with backoff.
+ */
+export function createCommandProcessor(handlers: CommandHandlers, logger: Logger) {
+  return async function processCommand(job: Job): Promise<unknown> {
+    const log = logger.child({ jobId: job.id, commandId: (job.data as { commandId?: unknown }).commandId, type: job.name });
+    if (!isCommandType(job.name)) {
+      throw new UnrecoverableError(`unknown_command: no command type "${job.name}"`);
+    }
+    const parsed = commandPayloads[job.name].safeParse(job.data);
+    if (!parsed.success) {
+      const paths = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+      throw new UnrecoverableError(`invalid_payload: ${paths}`);
+    }
+    const handler = handlers[job.name];
+    const started = performance.now();
+    try {
+      const result = await handler.execute(parsed.data);
+      log.info({ ms: Math.round(performance.now() - started), attempt: job.attemptsMade + 1 }, 'command succeeded');
+      return result;
+    } catch (error) {
+      if (error instanceof DomainError) {
+        log.info({ code: error.code, attempt: job.attemptsMade + 1 }, 'command failed permanently');
+        throw new UnrecoverableError(`${error.code}: ${error.message}`);
+      }
+      log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'command failed, will retry');
+      throw error;
+    }
+  };
+}
