@@ -1,5 +1,6 @@
 import { BigIntType, EntitySchema, type Constructor } from '@mikro-orm/core';
 import { Order, Product, User, type OrderItem, type OrderStatus } from '../../domain/index.js';
+import { deliveryEntities } from './delivery-schemas.js';
 
 // The domain keeps its state in private fields; the mapping names them here. These shapes
 // are the persisted view of each aggregate and exist only in infrastructure.
@@ -139,4 +140,11 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
   },
 });
 
-export const entities = [UserSchema, ProductSchema, OrderSchema, OutboxMessageSchema, ProcessedCommandSchema];
+export const entities = [
+  UserSchema,
+  ProductSchema,
+  OrderSchema,
+  OutboxMessageSchema,
+  ProcessedCommandSchema,
+  ...deliveryEntities,
+];

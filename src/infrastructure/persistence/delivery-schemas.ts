@@ -1,0 +1,145 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+// Tables of the delivery side (relay, mailer, webhooks). They are records of infrastructure
+// work, not domain aggregates; the workers mostly use them through plain SQL.
+
+const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export type EmailStatus = 'pending' | 'sent' | 'failed';
+
+export class WebhookEndpointRecord {
+  id!: string;
+  url!: string;
+  eventTypes!: string[];
+  secret!: string;
+  enabled = true;
+  disabledReason: string | null = null;
+  createdAt!: Date;
+  deletedAt: Date | null = null;
+}
+
+export const WebhookEndpointSchema = new EntitySchema<WebhookEndpointRecord>({
+  class: WebhookEndpointRecord,
+  tableName: 'webhook_endpoints',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    url: { type: 'text' },
+    eventTypes: { type: 'json' },
+    secret: { type: 'string', length: 128 },
+    enabled: { type: 'boolean', default: true },
+    disabledReason: { type: 'text', nullable: true },
+    createdAt: { ...timestamp },
+    deletedAt: { ...timestamp, nullable: true },
+  },
+});
+
+export class WebhookDeliveryRecord {
+  /** Also the `webhook-id` header: stable across retries, so receivers can deduplicate. */
+  id!: string;
+  endpointId!: string;
+  eventId!: string;
+  eventType!: string;
+  /** The exact JSON body `{type, timestamp, data}`, fixed at creation so every attempt signs the same bytes. */
+  body!: string;
+  status: DeliveryStatus = 'pending';
+  attempts = 0;
+  nextAttemptAt: Date | null = null;
+  lastStatusCode: number | null = null;
+  lastError: string | null = null;
+  createdAt!: Date;
+  deliveredAt: Date | null = null;
+}
+
+export const WebhookDeliverySchema = new EntitySchema<WebhookDeliveryRecord>({
+  class: WebhookDeliveryRecord,
+  tableName: 'webhook_deliveries',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    endpointId: { type: 'uuid' },
+    eventId: { type: 'uuid' },
+    eventType: { type: 'string', length: 64 },
+    body: { type: 'text' },
+    status: { type: 'string', length: 16, default: 'pending' },
+    attempts: { type: 'integer', default: 0 },
+    nextAttemptAt: { ...timestamp, nullable: true },
+    lastStatusCode: { type: 'integer', nullable: true },
+    lastError: { type: 'text', nullable: true },
+    createdAt: { ...timestamp },
+    deliveredAt: { ...timestamp, nullable: true },
+  },
+  uniques: [{ name: 'webhook_deliveries_endpoint_event_unique', properties: ['endpointId', 'eventId'] }],
+  indexes: [
+    { name: 'webhook_deliveries_endpoint_created_index', properties: ['endpointId', 'createdAt'] },
+    {
+      name: 'webhook_deliveries_pending_index',
+      expression:
+        'create index "webhook_deliveries_pending_index" on "webhook_deliveries" ("next_attempt_at") where "status" = \'pending\'',
+    },
+  ],
+});
+
+export class WebhookAttemptRecord {
+  id!: string;
+  deliveryId!: string;
+  attemptedAt!: Date;
+  statusCode: number | null = null;
+  durationMs!: number;
+  error: string | null = null;
+}
+
+export const WebhookAttemptSchema = new EntitySchema<WebhookAttemptRecord>({
+  class: WebhookAttemptRecord,
+  tableName: 'webhook_delivery_attempts',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    deliveryId: { type: 'uuid', index: 'webhook_delivery_attempts_delivery_index' },
+    attemptedAt: { ...timestamp },
+    statusCode: { type: 'integer', nullable: true },
+    durationMs: { type: 'integer' },
+    error: { type: 'text', nullable: true },
+  },
+});
+
+export class EmailMessageRecord {
+  id!: string;
+  eventId!: string;
+  /** welcome | order_confirmation | shipping_notice | cancellation_notice */
+  template!: string;
+  toAddress!: string;
+  /** The RFC 5322 Message-ID, stable across retries, so a receiver can deduplicate. */
+  messageId!: string;
+  status: EmailStatus = 'pending';
+  attempts = 0;
+  lastResponse: string | null = null;
+  nextAttemptAt: Date | null = null;
+  createdAt!: Date;
+  sentAt: Date | null = null;
+}
+
+export const EmailMessageSchema = new EntitySchema<EmailMessageRecord>({
+  class: EmailMessageRecord,
+  tableName: 'email_messages',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    eventId: { type: 'uuid' },
+    template: { type: 'string', length: 32 },
+    toAddress: { type: 'string', length: 254 },
+    messageId: { type: 'string', length: 255 },
+    status: { type: 'string', length: 16, default: 'pending' },
+    attempts: { type: 'integer', default: 0 },
+    lastResponse: { type: 'text', nullable: true },
+    nextAttemptAt: { ...timestamp, nullable: true },
+    createdAt: { ...timestamp },
+    sentAt: { ...timestamp, nullable: true },
+  },
+  uniques: [{ name: 'email_messages_event_template_unique', properties: ['eventId', 'template'] }],
+  indexes: [
+    {
+      name: 'email_messages_pending_index',
+      expression: 'create index "email_messages_pending_index" on "email_messages" ("created_at") where "status" = \'pending\'',
+    },
+  ],
+});
+
+export const deliveryEntities = [WebhookEndpointSchema, WebhookDeliverySchema, WebhookAttemptSchema, EmailMessageSchema];
