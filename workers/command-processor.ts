@@ -26,7 +26,8 @@ export function createCommandProcessor(handlers: CommandHandlers, logger: Logger
       const paths = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
       throw new UnrecoverableError(`invalid_payload: ${paths}`);
     }
-    const handler = handlers[job.name];
+    // TypeScript cannot tie job.name to its member of the payload union; the parse above does.
+    const handler: { execute(input: CommandPayload): Promise<unknown> } = handlers[job.name] as never;
     const started = performance.now();
     try {
       const result = await handler.execute(parsed.data);
