@@ -1,0 +1,300 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import type { Logger } from '../logger.js';
+import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
+
+/** An outbox row as the relay reads it. */
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  aggregateType: string;
+  aggregateId: string;
+  payload: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/** What an event turns into: decided by the mail and webhook modules, not by the relay. */
+export interface RelayPolicies {
+  /** Email templates an event sends (to the user the event concerns). */
+  emailsForEvent(type: string): readonly string[];
+  /** The exact webhook body for an event, the same for every endpoint. */
+  buildWebhookBody(event: OutboxEvent): string;
+  emailJobOptions: JobsOptions;
+  webhookJobOptions: JobsOptions;
+}
+
+export interface OutboxRelayOptions {
+  /** Primary database: the relay writes, and LISTENs on a dedicated connection. */
+  pool: pg.Pool;
+  emails: Queue;
+  webhooks: Queue;
+  policies: RelayPolicies;
+  logger: Logger;
+  /** Outbox rows claimed per transaction. */
+  batchSize?: number;
+  /** Polling fallback when no NOTIFY arrives (lost connection, rows from another writer). */
+  pollIntervalMs?: number;
+  /** Mail domain of Message-IDs. */
+  messageIdDomain?: string;
+}
+
+interface Endpoint {
+  id: string;
+  eventTypes: string[];
+}
+
+interface CreatedRow {
+  id: string;
+  kind: 'email' | 'webhook';
+}
+
+/**
+ * Turns committed outbox rows into email_messages and webhook_deliveries rows and one job per
+ * row, then marks the outbox rows published.
+ *
+ * Order of work, chosen so that a crash anywhere loses nothing:
+ *  1. one transaction claims a batch (`FOR UPDATE SKIP LOCKED`, so relays run side by side)
+ *     and inserts the rows it implies (`ON CONFLICT DO NOTHING`: a re-run adds none twice);
+ *     it commits before any job exists, so a job never runs ahead of its row;
+ *  2. the jobs are added with job id = row id (adding an existing id is a no-op);
+ *  3. the outbox rows are marked published.
+ * A crash between 1 and 3 re-runs the batch later: no new rows, at worst jobs added again,
+ * which the row status turns into no-ops.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly messageIdDomain: string;
+  private listener: pg.PoolClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 200;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.messageIdDomain = options.messageIdDomain ?? 'conveyor.local';
+  }
+
+  async start(): Promise<void> {
+    await this.listen();
+    this.timer = setInterval(() => this.wake(), this.pollIntervalMs);
+    this.wake();
+  }
+
+  /** Stops listening and polling, and waits for the batch in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) {
+      listener.removeAllListeners('notification');
+      await listener.query(`unlisten ${OUTBOX_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
+    await this.running;
+  }
+
+  /** Drains the outbox now (coalesces with a drain already running). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'relay batch failed; will retry'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Relays until the outbox is empty; returns how many events were published. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const published = await this.relayBatch();
+      total += published;
+      if (published < this.batchSize || this.stopped) return total;
+    }
+  }
+
+  /** Relays one batch; returns how many events it published. */
+  async relayBatch(): Promise<number> {
+    const { events, rows } = await this.claimAndCreateRows();
+    if (events.length === 0) return 0;
+    await this.enqueue(rows);
+    await this.options.pool.query(
+      'update outbox_messages set published_at = now() where id = any($1::uuid[]) and published_at is null',
+      [events.map((event) => event.id)],
+    );
+    this.options.logger.debug({ events: events.length, jobs: rows.length }, 'relayed outbox batch');
+    return events.length;
+  }
+
+  private async claimAndCreateRows(): Promise<{ events: OutboxEvent[]; rows: CreatedRow[] }> {
+    const client = await this.options.pool.connect();
+    try {
+      await client.query('begin');
+      const claimed = await client.query<{
+        id: string;
+        type: string;
+        aggregate_type: string;
+        aggregate_id: string;
+        payload: Record<string, unknown>;
+        occurred_at: Date;
+      }>(
+        `select id, type, aggregate_type, aggregate_id, payload, occurred_at from outbox_messages
+          where published_at is null order by id limit $1 for update skip locked`,
+        [this.batchSize],
+      );
+      const events: OutboxEvent[] = claimed.rows.map((row) => ({
+        id: row.id,
+        type: row.type,
+        aggregateType: row.aggregate_type,
+        aggregateId: row.aggregate_id,
+        payload: row.payload,
+        occurredAt: row.occurred_at,
+      }));
+      if (events.length === 0) {
+        await client.query('commit');
+        return { events, rows: [] };
+      }
+      await this.insertDeliveries(client, events);
+      await this.insertEmails(client, events);
+      await client.query('commit');
+      // Rows of these events that are still pending: new ones and those of an earlier,
+      // interrupted run of the same batch.
+      const eventIds = events.map((event) => event.id);
+      const pending = await this.options.pool.query<CreatedRow>(
+        `select id, 'webhook' as kind from webhook_deliveries where event_id = any($1::uuid[]) and status = 'pending'
+         union all
+         select id, 'email' as kind from email_messages where event_id = any($1::uuid[]) and status = 'pending'`,
+        [eventIds],
+      );
+      return { events, rows: pending.rows };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async insertDeliveries(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
+    const endpoints = await client.query<Endpoint>(
+      `select id, event_types as "eventTypes" from webhook_endpoints where enabled and deleted_at is null`,
+    );
+    if (endpoints.rows.length === 0) return;
+    const ids: string[] = [];
+    const endpointIds: string[] = [];
+    const eventIds: string[] = [];
+    const types: string[] = [];
+    const bodies: string[] = [];
+    for (const event of events) {
+      const matching = endpoints.rows.filter((e) => e.eventTypes.includes(event.type) || e.eventTypes.includes('*'));
+      if (matching.length === 0) continue;
+      const body = this.options.policies.buildWebhookBody(event);
+      for (const endpoint of matching) {
+        ids.push(uuidv7());
+        endpointIds.push(endpoint.id);
+        eventIds.push(event.id);
+        types.push(event.type);
+        bodies.push(body);
+      }
+    }
+    if (ids.length === 0) return;
+    await client.query(
+      `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
+       select id, endpoint_id, event_id, event_type, body, 'pending', 0, now()
+         from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+           as t(id, endpoint_id, event_id, event_type, body)
+       on conflict (endpoint_id, event_id) do nothing`,
+      [ids, endpointIds, eventIds, types, bodies],
+    );
+  }
+
+  private async insertEmails(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
+    const wanted = events.flatMap((event) =>
+      this.options.policies.emailsForEvent(event.type).map((template) => ({ event, template })),
+    );
+    if (wanted.length === 0) return;
+    // The recipient is the user the event concerns: its address is in user.registered, and
+    // looked up for order events.
+    const userIds = [...new Set(wanted.map(({ event }) => event.payload.userId).filter((id) => typeof id === 'string'))];
+    const users = await client.query<{ id: string; email: string }>(
+      'select id, email from users where id = any($1::uuid[])',
+      [userIds],
+    );
+    const emailOf = new Map(users.rows.map((user) => [user.id, user.email]));
+    const rows = wanted.flatMap(({ event, template }) => {
+      const to =
+        typeof event.payload.email === 'string' ? event.payload.email : emailOf.get(String(event.payload.userId));
+      if (!to) {
+        this.options.logger.warn({ eventId: event.id, template }, 'no recipient for email; skipped');
+        return [];
+      }
+      const id = uuidv7();
+      return [{ id, eventId: event.id, template, to, messageId: `<${id}@${this.messageIdDomain}>` }];
+    });
+    if (rows.length === 0) return;
+    await client.query(
+      `insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at)
+       select id, event_id, template, to_address, message_id, 'pending', 0, now()
+         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+           as t(id, event_id, template, to_address, message_id)
+       on conflict (event_id, template) do nothing`,
+      [
+        rows.map((row) => row.id),
+        rows.map((row) => row.eventId),
+        rows.map((row) => row.template),
+        rows.map((row) => row.to),
+        rows.map((row) => row.messageId),
+      ],
+    );
+  }
+
+  private async enqueue(rows: CreatedRow[]): Promise<void> {
+    const { emails, webhooks, policies } = this.options;
+    const emailJobs = rows
+      .filter((row) => row.kind === 'email')
+      .map((row) => ({ name: 'send', data: { emailId: row.id }, opts: { ...policies.emailJobOptions, jobId: row.id } }));
+    const webhookJobs = rows
+      .filter((row) => row.kind === 'webhook')
+      .map((row) => ({
+        name: 'deliver',
+        data: { deliveryId: row.id },
+        opts: { ...policies.webhookJobOptions, jobId: row.id },
+      }));
+    await Promise.all([
+      emailJobs.length > 0 ? emails.addBulk(emailJobs) : undefined,
+      webhookJobs.length > 0 ? webhooks.addBulk(webhookJobs) : undefined,
+    ]);
+  }
+
+  private async listen(): Promise<void> {
+    const client = await this.options.pool.connect();
+    client.on('notification', () => this.wake());
+    client.on('error', (error) => {
+      // The poll keeps the relay going; try to listen again on a new connection.
+      this.options.logger.warn({ err: error }, 'outbox LISTEN connection lost; relying on polling');
+      if (this.listener === client) {
+        this.listener = undefined;
+        client.release(error);
+        setTimeout(() => {
+          if (!this.stopped) this.listen().catch(() => undefined);
+        }, this.pollIntervalMs).unref();
+      }
+    });
+    await client.query(`listen ${OUTBOX_CHANNEL}`);
+    this.listener = client;
+  }
+}
