@@ -1,19 +1,32 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+const exclude = [...configDefaults.exclude, 'test/**/fixture/**', 'test/**/fixtures/**'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, 'test/**/fixture/**', 'test/**/fixtures/**'],
     // Child processes rather than worker threads: integration tests open PostgreSQL and
-    // Redis connections and some code under test calls process.exit / signal handlers.
+    // Redis connections and some code under test installs signal handlers.
     pool: 'forks',
-    globalSetup: ['test/support/global-setup.ts'],
-    // Integration tests share one PostgreSQL database for now, so test files run one at a
-    // time. Lift this once each file gets its own schema (STYLE.md: "a fresh schema or
-    // truncation per file").
-    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...exclude, 'test/unit/**'],
+          // Migrates a template database once; each file clones its own from it and uses its
+          // own queue prefix. Files still run one at a time: the end-to-end and fault tests
+          // start processes and measure, and two cores are shared by all of them.
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

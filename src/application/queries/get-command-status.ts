@@ -33,13 +33,19 @@ export class GetCommandStatus {
     }
     if (!job) return null;
     const base = { commandId, type: job.type, status: job.state, attempts: job.attempts };
-    // A job that completed without a processed row, or failed after its retries ran out,
-    // failed for an infrastructure reason: report it as such.
-    if (job.state === 'failed' || job.state === 'succeeded') {
+    if (job.state === 'succeeded') {
+      // The outcome is committed before a job completes; a completed job without it means the
+      // read replica has not caught up yet.
+      return { ...base, status: 'running' };
+    }
+    if (job.state === 'failed') {
+      // Failed without an outcome row: an unreadable payload, or infrastructure errors until
+      // the retries ran out. Workers write failure reasons as "code: message".
+      const reason = job.failedReason ?? 'the command could not be processed';
+      const match = /^([a-z][a-z0-9_]*): (.*)$/s.exec(reason);
       return {
         ...base,
-        status: 'failed',
-        error: { code: 'infrastructure_error', message: job.failedReason ?? 'the command could not be processed' },
+        error: match?.[1] && match[2] !== undefined ? { code: match[1], message: match[2] } : { code: 'infrastructure_error', message: reason },
       };
     }
     return base;
