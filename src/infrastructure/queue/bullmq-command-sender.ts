@@ -1,0 +1,57 @@
+import type { Queue } from 'bullmq';
+import type { CommandPayload, CommandType } from '../../../queues/index.js';
+
+export interface BullMqCommandSenderOptions {
+  /**
+   * How long `send` waits for the queue's Redis connection to become ready before it gives up.
+   * BullMQ would otherwise wait for ever while Redis is down, and a job added after the API
+   * has already answered 503 would run a command the client believes was refused.
+   */
+  readyTimeoutMs?: number;
+}
+
+/** Raised when the command could not be put on the queue; the API answers 503. */
+export class QueueUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+/**
+ * Puts commands on the `commands` queue (built by `createQueue`, so it carries
+ * `commandJobOptions` as its default job options). The job id is the command id: adding the
+ * same command twice leaves one job, which is what makes an idempotent retry safe.
+ */
+export class BullMqCommandSender {
+  private readonly readyTimeoutMs: number;
+
+  constructor(
+    private readonly queue: Queue,
+    options: BullMqCommandSenderOptions = {},
+  ) {
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 3000;
+  }
+
+  async send(type: CommandType, payload: CommandPayload): Promise<void> {
+    await this.waitUntilReady();
+    // Once the connection is ready, a producer connection (no offline queue) rejects a
+    // command at once if Redis goes away, so add() cannot hang here.
+    await this.queue.add(type, payload, { jobId: payload.commandId });
+  }
+
+  private async waitUntilReady(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new QueueUnavailableError(`queue ${this.queue.name} is not connected to Redis`)),
+        this.readyTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.queue.waitUntilReady(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { Queue } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import { QUEUES, type QueueName, commandJobOptions, deliveryJobOptions } from '../../../queues/index.js';
+
+export interface QueueOptions {
+  /** A producer connection (`createRedisConnection({ role: 'producer' })`): it fails fast when Redis is down. */
+  connection: Redis | Cluster;
+  /** `config.queuePrefix`: every BullMQ key starts with it. */
+  prefix: string;
+}
+
+/**
+ * A producer-side queue with the contract's default job options, so every job added to it
+ * gets the retries and retention of queues/job-options.ts whoever adds it.
+ */
+export function createQueue(name: QueueName, options: QueueOptions): Queue {
+  return new Queue(name, {
+    connection: options.connection,
+    prefix: options.prefix,
+    defaultJobOptions: name === QUEUES.commands ? commandJobOptions : deliveryJobOptions,
+  });
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Cluster, Redis } from 'ioredis';
+import { QUEUES, createRedisConnection } from '../../queues/index.js';
+import { type ApiDeps, buildApp } from '../../src/api/app.js';
+import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
+import type {
+  OrderDto,
+  OrderSummaryDto,
+  Page,
+  ProcessedCommandDto,
+  ProductDto,
+  ReadModel,
+} from '../../src/application/queries/read-model.js';
+import { type Config, loadConfig } from '../../src/infrastructure/config.js';
+import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
+import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
+import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
+import { createQueue } from '../../src/infrastructure/queue/queues.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const API_KEY = 'test-key-1';
+export const OTHER_API_KEY = 'test-key-2';
+export const ADMIN = { user: 'ops', password: 'correct horse battery staple' };
+export const auth = { authorization: `Bearer ${API_KEY}` } as const;
+
+export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** A read model kept in maps: routing tests only (the PostgreSQL one is tested elsewhere). */
+export class InMemoryReadModel implements ReadModel {
+  readonly orders = new Map<string, OrderDto>();
+  readonly products = new Map<string, ProductDto>();
+  readonly processed = new Map<string, ProcessedCommandDto>();
+  readonly summaryCalls: { userId: string; from: Date | null; to: Date | null }[] = [];
+
+  async findOrder(orderId: string): Promise<OrderDto | null> {
+    return this.orders.get(orderId) ?? null;
+  }
+
+  async listUserOrders(userId: string, page: number, pageSize: number): Promise<Page<OrderDto>> {
+    const all = [...this.orders.values()].filter((order) => order.userId === userId);
+    return { items: all.slice((page - 1) * pageSize, page * pageSize), total: all.length, page, pageSize };
+  }
+
+  async userOrderSummary(userId: string, from: Date | null, to: Date | null): Promise<OrderSummaryDto> {
+    this.summaryCalls.push({ userId, from, to });
+    const orders = [...this.orders.values()].filter(
+      (order) =>
+        order.userId === userId &&
+        (!from || Date.parse(order.placedAt) >= from.getTime()) &&
+        (!to || Date.parse(order.placedAt) < to.getTime()),
+    );
+    const spent = orders
+      .filter((order) => order.status !== 'cancelled')
+      .reduce((sum, order) => sum + Math.round(Number(order.total.amount) * 100), 0);
+    const count = orders.length;
+    return {
+      totalOrders: count,
+      totalSpent: (spent / 100).toFixed(2),
+      averageOrderValue: count === 0 ? '0.00' : (spent / count / 100).toFixed(2),
+      currency: orders[0]?.total.currency ?? null,
+    };
+  }
+
+  async findProduct(productId: string): Promise<ProductDto | null> {
+    return this.products.get(productId) ?? null;
+  }
+
+  async findProcessedCommand(commandId: string): Promise<ProcessedCommandDto | null> {
+    return this.processed.get(commandId) ?? null;
+  }
+}
+
+export interface TestApi {
+  app: FastifyInstance;
+  prefix: string;
+  config: Config;
+  connection: Redis | Cluster;
+  commands: Queue;
+  queues: Queue[];
+  store: RedisIdempotencyStore;
+  readModel: InMemoryReadModel;
+  close(): Promise<void>;
+}
+
+/** A unique QUEUE_PREFIX per test file keeps files from seeing each other's jobs. */
+export function uniquePrefix(): string {
+  return `test-api-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * The app wired to a real Redis: real BullMQ queues, the real idempotency store, the
+ * in-memory read model. `overrides` replace single dependencies.
+ */
+export async function startApi(
+  overrides: Partial<ApiDeps> = {},
+  prefix = uniquePrefix(),
+): Promise<TestApi> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    QUEUE_PREFIX: prefix,
+    REDIS_URL,
+    API_KEYS: `${API_KEY},${OTHER_API_KEY}`,
+    ADMIN_USER: ADMIN.user,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'silent',
+  });
+  const connection = createRedisConnection({ url: REDIS_URL, role: 'producer', connectionName: prefix });
+  const queues = [QUEUES.commands, QUEUES.emails, QUEUES.webhooks].map((name) =>
+    createQueue(name, { connection, prefix }),
+  );
+  const commands = queues[0]!;
+  const store = new RedisIdempotencyStore(connection, { prefix });
+  const readModel = new InMemoryReadModel();
+  const sender: CommandSender = new BullMqCommandSender(commands);
+  const idempotency: IdempotencyStore = store;
+  const app = await buildApp({
+    config,
+    commands: sender,
+    idempotency,
+    readModel,
+    commandJobs: new BullMqCommandJobs(commands),
+    queues,
+    readiness: { redis: async () => void (await connection.ping()) },
+    logger: false,
+    ...overrides,
+  });
+  return {
+    app,
+    prefix,
+    config,
+    connection,
+    commands,
+    queues,
+    store,
+    readModel,
+    async close() {
+      await app.close();
+      for (const queue of queues) {
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+      const keys = await connection.keys(`${prefix}:*`);
+      if (keys.length > 0) await connection.del(...keys);
+      await connection.quit();
+    },
+  };
+}
+
+/** Every job currently on the queue (nothing consumes the test queues). */
+export async function allJobs(queue: Queue) {
+  return queue.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed', 'waiting-children']);
+}
+
+export function expectProblem(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) {
+  const contentType = String(response.headers['content-type']);
+  if (!contentType.startsWith('application/problem+json')) {
+    throw new Error(`expected application/problem+json, got ${contentType}: ${JSON.stringify(response.json())}`);
+  }
+  return response.json() as {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    instance?: string;
+    code?: string;
+    errors?: { in: string; path: string; message: string }[];
+    [extension: string]: unknown;
+  };
+}
