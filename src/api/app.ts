@@ -1,0 +1,103 @@
+import type { Queue } from 'bullmq';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { v7 as uuidv7 } from 'uuid';
+import type { CommandJobs, ReadModel } from '../application/queries/read-model.js';
+import type { Config } from '../infrastructure/config.js';
+import { bearerAuth } from './auth.js';
+import { DOCS_PREFIX, registerDocs } from './docs.js';
+import { IdempotencyKeys } from './idempotency.js';
+import type { CommandSender, IdempotencyStore } from './ports.js';
+import { notFoundHandler, problemErrorHandler } from './problem.js';
+import { adminRoutes } from './routes/admin.js';
+import { commandRoutes } from './routes/commands.js';
+import { healthRoutes } from './routes/health.js';
+import { queryRoutes } from './routes/queries.js';
+
+export type { CommandSender, IdempotencyStore } from './ports.js';
+
+/** Everything the HTTP edge needs; src/main builds it for the `web` role. */
+export interface ApiDeps {
+  config: Config;
+  /** Puts commands on the `commands` queue. */
+  commands: CommandSender;
+  /** Where Idempotency-Keys are remembered (Redis). */
+  idempotency: IdempotencyStore;
+  readModel: ReadModel;
+  /** What the queue knows about commands not yet processed. */
+  commandJobs: CommandJobs;
+  /** Every BullMQ queue, shown by Bull Board. */
+  queues: Queue[];
+  /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */
+  readiness: Record<string, () => Promise<void>>;
+  /** A pino logger instance, or Fastify logger options; defaults to `{ level: config.logLevel }`. */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  /** Id generator for command and aggregate ids; defaults to UUIDv7. */
+  newId?: () => string;
+}
+
+/** DESIGN.md §3: request bodies over 256 KiB are refused with 413. */
+export const BODY_LIMIT = 256 * 1024;
+
+export const ADMIN_PREFIX = '/admin/queues';
+
+function isLoggerInstance(logger: ApiDeps['logger']): logger is FastifyBaseLogger {
+  return typeof logger === 'object' && logger !== null && typeof (logger as Partial<FastifyBaseLogger>).child === 'function';
+}
+
+/**
+ * Builds the intake API (not listening: the composition root calls `listen`, tests call
+ * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key; /health and
+ * /docs are public; /admin/queues needs the admin login.
+ */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const logger = deps.logger ?? { level: config.logLevel };
+  const app: FastifyInstance = isLoggerInstance(logger)
+    ? Fastify({ bodyLimit: BODY_LIMIT, loggerInstance: logger })
+    : Fastify({ bodyLimit: BODY_LIMIT, logger });
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  acceptJsonOnly(app);
+
+  await registerDocs(app, [DOCS_PREFIX, ADMIN_PREFIX]);
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(adminRoutes, { queues: deps.queues, admin: config.admin, basePath: ADMIN_PREFIX });
+  await app.register(async (v1) => {
+    v1.decorateRequest('callerId', '');
+    v1.addHook('onRequest', bearerAuth(config.apiKeys));
+    await v1.register(commandRoutes, {
+      commands: deps.commands,
+      idempotency: new IdempotencyKeys(deps.idempotency),
+      newId: deps.newId ?? (() => uuidv7()),
+    });
+    await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
+  });
+  return app;
+}
+
+/**
+ * JSON is the only request media type: other types get 415 (Fastify would otherwise parse
+ * text/plain into a string). An empty JSON body counts as no body, so `{}`-bodied commands
+ * may be sent without one.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    // Fastify's parser is synchronous: it reports through `done`.
+    void parseJson(request, text, done);
+  });
+}

@@ -1,0 +1,77 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { sendProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * SHA-256 (hex) of the caller's API key, set by the bearer auth hook: it scopes
+     * Idempotency-Keys per caller without keeping the key itself anywhere.
+     */
+    callerId: string;
+  }
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * True when `presented` equals one of `expected`. Digests have one length, so the comparison
+ * takes the same time whatever the input, and every key is compared (no early exit).
+ */
+function matchesAny(presented: Buffer, expected: readonly Buffer[]): boolean {
+  let match = false;
+  for (const digest of expected) match = timingSafeEqual(presented, digest) || match;
+  return match;
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/** `Authorization: Bearer <key>` with one of `apiKeys`; 401 with a Bearer challenge otherwise. */
+export function bearerAuth(apiKeys: readonly string[]): onRequestAsyncHookHandler {
+  const digests = apiKeys.map(sha256);
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const key = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (key === undefined) {
+      return sendProblem(
+        request,
+        reply,
+        { status: 401, detail: 'Send an API key as "Authorization: Bearer <key>".' },
+        { 'www-authenticate': 'Bearer realm="conveyor"' },
+      );
+    }
+    const presented = sha256(key);
+    if (!matchesAny(presented, digests)) {
+      return sendProblem(
+        request,
+        reply,
+        { status: 401, detail: 'The API key is not valid.' },
+        { 'www-authenticate': 'Bearer realm="conveyor", error="invalid_token"' },
+      );
+    }
+    request.callerId = presented.toString('hex');
+  };
+}
+
+/** HTTP basic auth with one user (Bull Board); 401 with a Basic challenge otherwise. */
+export function basicAuth(credentials: { user: string; password: string }): onRequestAsyncHookHandler {
+  const user = [sha256(credentials.user)];
+  const password = [sha256(credentials.password)];
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const encoded = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(request.headers.authorization ?? '')?.[1];
+    const decoded = encoded === undefined ? '' : Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    // Both halves are always compared, so timing does not tell which one was wrong.
+    const userMatches = matchesAny(sha256(decoded.slice(0, Math.max(colon, 0))), user);
+    const passwordMatches = matchesAny(sha256(decoded.slice(colon + 1)), password);
+    if (colon < 0 || !userMatches || !passwordMatches) {
+      return sendProblem(
+        request,
+        reply,
+        { status: 401, detail: 'The queue dashboard needs the admin user name and password.' },
+        { 'www-authenticate': 'Basic realm="conveyor admin", charset="UTF-8"' },
+      );
+    }
+  };
+}

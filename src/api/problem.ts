@@ -1,0 +1,155 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DomainError } from '../domain/index.js';
+
+// RFC 9457 problem details: every error this API answers has this shape and media type.
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** `type` of problems that say more than their status code does (RFC 9457 §4.2: "about:blank" otherwise). */
+export function problemType(slug: string): string {
+  return `urn:conveyor:problem:${slug}`;
+}
+
+export const fieldErrorSchema = z.object({
+  in: z.enum(['body', 'params', 'querystring', 'headers']).describe('which part of the request'),
+  path: z.string().describe('dotted path of the offending field, e.g. "items.0.quantity"; "" for the whole part'),
+  message: z.string(),
+});
+
+export const problemSchema = z
+  .looseObject({
+    type: z.string().describe('URI of the problem type; "about:blank" when the status says it all'),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    instance: z.string().optional().describe('the request path'),
+    code: z.string().optional().describe('stable machine-readable code, for domain errors'),
+    errors: z.array(fieldErrorSchema).optional().describe('every offending field of an invalid request'),
+  })
+  .describe('RFC 9457 problem details');
+
+export type FieldError = z.infer<typeof fieldErrorSchema>;
+export type Problem = z.infer<typeof problemSchema>;
+
+export interface ProblemInit {
+  status: number;
+  detail: string;
+  type?: string;
+  title?: string;
+  code?: string;
+  errors?: FieldError[];
+  /** Extension members (RFC 9457 §3.2). */
+  extensions?: Record<string, unknown>;
+}
+
+/** Route response entries documenting problem answers for the given status codes. */
+export function problemResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: STATUS_CODES[status] ?? 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } } },
+    ]),
+  );
+}
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  init: ProblemInit,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  const body: Problem = {
+    ...init.extensions,
+    type: init.type ?? 'about:blank',
+    title: init.title ?? STATUS_CODES[init.status] ?? 'Error',
+    status: init.status,
+    detail: init.detail,
+    instance: request.url.split('?', 1)[0],
+    ...(init.code === undefined ? {} : { code: init.code }),
+    ...(init.errors === undefined ? {} : { errors: init.errors }),
+  };
+  return reply.code(init.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+type Location = FieldError['in'];
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+/** One entry per offending path; an unknown key is reported at its own path. */
+export function fieldErrors(issues: readonly ValidationIssue[], location: Location): FieldError[] {
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  const add = (segments: string[], message: string) => {
+    const entry = { in: location, path: segments.join('.'), message };
+    const id = `${entry.path}\n${message}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    errors.push(entry);
+  };
+  for (const issue of issues) {
+    const segments = issue.instancePath.split('/').filter((segment) => segment.length > 0);
+    const keys = issue.params.keys;
+    if (issue.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+      for (const key of keys) add([...segments, String(key)], 'unknown field');
+    } else {
+      add(segments, issue.message ?? 'invalid value');
+    }
+  }
+  return errors;
+}
+
+const LOCATION_LABELS: Record<Location, string> = {
+  body: 'request body',
+  params: 'path parameters',
+  querystring: 'query string',
+  headers: 'request headers',
+};
+
+/**
+ * Maps every error that reaches Fastify to a problem. Client mistakes keep their 4xx status;
+ * anything else is logged and answered with a bare 500 that leaks nothing.
+ */
+export function problemErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const location: Location = error.validationContext ?? 'body';
+    return sendProblem(request, reply, {
+      status: 400,
+      type: problemType('validation-error'),
+      title: 'Invalid request',
+      detail: `Invalid ${LOCATION_LABELS[location]}: see "errors".`,
+      errors: fieldErrors(error.validation, location),
+    });
+  }
+  if (error instanceof DomainError) {
+    return sendProblem(request, reply, {
+      status: 422,
+      type: problemType(error.code),
+      title: 'Unprocessable Content',
+      detail: error.message,
+      code: error.code,
+    });
+  }
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Fastify's own client errors (malformed JSON, body too large, unsupported media type...)
+    // carry messages written for the client.
+    return sendProblem(request, reply, { status, detail: error.message });
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return sendProblem(request, reply, { status: 500, detail: 'An unexpected error occurred.' });
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(request, reply, {
+    status: 404,
+    detail: `There is no route ${request.method} ${request.url.split('?', 1)[0]}.`,
+  });
+}

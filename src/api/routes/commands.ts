@@ -1,0 +1,224 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  type CommandPayload,
+  type CommandType,
+  addProductBody,
+  cancelOrderBody,
+  commandPayloads,
+  emptyBody,
+  placeOrderBody,
+  registerUserBody,
+  restockProductBody,
+} from '../../../queues/index.js';
+import { IdempotencyKeys, type StoredResponse, idempotencyKeyHeader } from '../idempotency.js';
+import type { CommandSender } from '../ports.js';
+import { problemResponses, problemType, sendProblem } from '../problem.js';
+import { BEARER_SECURITY, uuidParam } from '../schemas.js';
+
+export interface CommandRoutesOptions {
+  commands: CommandSender;
+  idempotency: IdempotencyKeys;
+  newId: () => string;
+}
+
+type AggregateIdField = 'userId' | 'productId' | 'orderId';
+
+interface CommandRoute {
+  type: CommandType;
+  url: string;
+  summary: string;
+  body: z.ZodType;
+  /** The aggregate id returned with the answer. */
+  id: AggregateIdField;
+  /** True when the id comes from the path; otherwise a new UUIDv7 is assigned at intake. */
+  idInPath: boolean;
+}
+
+/** DESIGN.md §3: every command route, its body schema (from queues/) and the ids it returns. */
+const COMMAND_ROUTES: readonly CommandRoute[] = [
+  { type: 'RegisterUser', url: '/v1/users', summary: 'Register a user', body: registerUserBody, id: 'userId', idInPath: false },
+  { type: 'AddProduct', url: '/v1/products', summary: 'Add a product', body: addProductBody, id: 'productId', idInPath: false },
+  {
+    type: 'RestockProduct',
+    url: '/v1/products/:productId/restock',
+    summary: 'Restock a product',
+    body: restockProductBody,
+    id: 'productId',
+    idInPath: true,
+  },
+  { type: 'PlaceOrder', url: '/v1/orders', summary: 'Place an order', body: placeOrderBody, id: 'orderId', idInPath: false },
+  {
+    type: 'ConfirmOrder',
+    url: '/v1/orders/:orderId/confirm',
+    summary: 'Confirm an order',
+    body: emptyBody,
+    id: 'orderId',
+    idInPath: true,
+  },
+  { type: 'ShipOrder', url: '/v1/orders/:orderId/ship', summary: 'Ship an order', body: emptyBody, id: 'orderId', idInPath: true },
+  {
+    type: 'DeliverOrder',
+    url: '/v1/orders/:orderId/deliver',
+    summary: 'Mark an order delivered',
+    body: emptyBody,
+    id: 'orderId',
+    idInPath: true,
+  },
+  {
+    type: 'CancelOrder',
+    url: '/v1/orders/:orderId/cancel',
+    summary: 'Cancel an order',
+    body: cancelOrderBody,
+    id: 'orderId',
+    idInPath: true,
+  },
+];
+
+const RETRY_AFTER_SECONDS = '5';
+
+function acceptedSchema(id: AggregateIdField) {
+  return z.object({
+    commandId: z.uuid(),
+    statusUrl: z.string().describe('where to follow the command: GET it'),
+    [id]: z.uuid(),
+  });
+}
+
+/**
+ * The asynchronous command routes: validate, assign ids, enqueue, answer 202. The job is
+ * processed by the command worker; the client follows `statusUrl`.
+ */
+export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async (app, options) => {
+  const { commands, idempotency, newId } = options;
+
+  for (const route of COMMAND_ROUTES) {
+    const params = route.idInPath ? z.object({ [route.id]: uuidParam() }) : undefined;
+
+    app.post(
+      route.url,
+      {
+        schema: {
+          summary: route.summary,
+          tags: ['commands'],
+          security: BEARER_SECURITY,
+          ...(params ? { params } : {}),
+          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader.optional() }),
+          body: route.body,
+          response: {
+            202: acceptedSchema(route.id).describe('accepted: the command is queued'),
+            ...problemResponses(400, 401, 413, 415, 422, 503),
+          },
+        },
+        // Commands without fields may be sent without a body at all.
+        preValidation: async (request) => {
+          if (route.body === emptyBody) request.body ??= {};
+        },
+      },
+      async (request, reply) => {
+        const pathParams = request.params as Record<string, string>;
+        const pathId = route.idInPath ? pathParams[route.id] : undefined;
+        const commandId = newId();
+        const fresh: StoredResponse = {
+          statusCode: 202,
+          body: { commandId, statusUrl: `/v1/commands/${commandId}`, [route.id]: pathId ?? newId() },
+        };
+        // Built before anything is reserved or sent: a payload the contract refuses is a bug
+        // here (500), not an unavailable queue.
+        const freshPayload = payloadFor(route, request.body, fresh);
+        const enqueue = (payload: CommandPayload) =>
+          trySend(request, reply, () => commands.send(route.type, payload));
+
+        const key = request.headers['idempotency-key'];
+        if (typeof key !== 'string') {
+          if (!(await enqueue(freshPayload))) return reply;
+          return answer(reply, fresh, false);
+        }
+
+        const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
+        const fingerprint = IdempotencyKeys.fingerprint('POST', path, request.body);
+        const scope = { callerId: request.callerId, route: `POST ${route.url}`, key };
+        let reservation;
+        try {
+          reservation = await idempotency.reserve(scope, fingerprint, fresh);
+        } catch (error) {
+          return unavailable(request, reply, error);
+        }
+        switch (reservation.kind) {
+          case 'mismatch':
+            return sendProblem(request, reply, {
+              status: 422,
+              type: problemType('idempotency-key-reused'),
+              title: 'Idempotency-Key reused',
+              detail: 'This Idempotency-Key was already used with a different request.',
+            });
+          case 'completed':
+            return answer(reply, reservation.response, true);
+          case 'in-flight':
+            if (!(await enqueue(payloadFor(route, request.body, reservation.response)))) return reply;
+            await markCompleted(request, reservation.complete);
+            return answer(reply, reservation.response, true);
+          case 'reserved':
+            if (!(await enqueue(freshPayload))) {
+              // Free the key so a retry can succeed; a failed release only delays that
+              // retry until the key expires, so it is logged, not answered.
+              await reservation.release().catch((error: unknown) => request.log.warn({ err: error }, 'idempotency release failed'));
+              return reply;
+            }
+            await markCompleted(request, reservation.complete);
+            return answer(reply, fresh, false);
+        }
+      },
+    );
+  }
+};
+
+/** The job payload: the validated body plus the ids, checked against the queue contract. */
+function payloadFor(route: CommandRoute, body: unknown, response: StoredResponse): CommandPayload {
+  return commandPayloads[route.type].parse({
+    ...(body as Record<string, unknown>),
+    commandId: response.body.commandId,
+    [route.id]: response.body[route.id],
+  });
+}
+
+function answer(reply: FastifyReply, response: StoredResponse, replayed: boolean): FastifyReply {
+  const location = response.body.statusUrl;
+  if (location !== undefined) reply.header('location', location);
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(response.statusCode).send(response.body);
+}
+
+/**
+ * The job is on the queue, so the answer is 202 even if the record cannot be marked completed:
+ * the pending record still holds the ids, and a retry sends the same job id again (a no-op).
+ */
+async function markCompleted(request: FastifyRequest, complete: () => Promise<void>): Promise<void> {
+  try {
+    await complete();
+  } catch (error) {
+    request.log.warn({ err: error }, 'could not mark the idempotency record completed');
+  }
+}
+
+/** Runs `send`; on failure answers 503 and returns false. */
+async function trySend(request: FastifyRequest, reply: FastifyReply, send: () => Promise<void>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    unavailable(request, reply, error);
+    return false;
+  }
+}
+
+function unavailable(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  request.log.error({ err: error }, 'could not enqueue the command');
+  return sendProblem(
+    request,
+    reply,
+    { status: 503, type: problemType('queue-unavailable'), detail: 'The command queue is unavailable; retry later.' },
+    { 'retry-after': RETRY_AFTER_SECONDS },
+  );
+}

@@ -1,0 +1,142 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { GetCommandStatus } from '../../application/queries/get-command-status.js';
+import type { CommandJobs, ReadModel } from '../../application/queries/read-model.js';
+import { problemResponses, sendProblem } from '../problem.js';
+import {
+  BEARER_SECURITY,
+  commandStatusDto,
+  orderDto,
+  orderPageDto,
+  orderSummaryDto,
+  productDto,
+  uuidParam,
+} from '../schemas.js';
+
+export interface QueryRoutesOptions {
+  readModel: ReadModel;
+  commandJobs: CommandJobs;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+const dateTime = () =>
+  z.iso.datetime({ offset: true }).describe('ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z');
+
+const summaryQuery = z
+  .object({ from: dateTime().optional(), to: dateTime().optional() })
+  .refine((query) => !query.from || !query.to || Date.parse(query.from) <= Date.parse(query.to), {
+    message: 'must not be before "from"',
+    path: ['to'],
+  });
+
+/** The synchronous read side: answers from the read model (and the queue for commands). */
+export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app, options) => {
+  const { readModel } = options;
+  const commandStatus = new GetCommandStatus(readModel, options.commandJobs);
+
+  app.get(
+    '/v1/commands/:commandId',
+    {
+      schema: {
+        summary: 'Follow a command',
+        tags: ['queries'],
+        security: BEARER_SECURITY,
+        params: z.object({ commandId: uuidParam() }),
+        response: { 200: commandStatusDto, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const status = await commandStatus.execute(request.params.commandId);
+      if (!status) return notFound(request, reply, 'command', request.params.commandId);
+      return status;
+    },
+  );
+
+  app.get(
+    '/v1/orders/:orderId',
+    {
+      schema: {
+        summary: 'Get an order',
+        description: 'Answers 404 until the PlaceOrder command has been processed.',
+        tags: ['queries'],
+        security: BEARER_SECURITY,
+        params: z.object({ orderId: uuidParam() }),
+        response: { 200: orderDto, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const order = await readModel.findOrder(request.params.orderId);
+      if (!order) return notFound(request, reply, 'order', request.params.orderId);
+      return order;
+    },
+  );
+
+  app.get(
+    '/v1/users/:userId/orders',
+    {
+      schema: {
+        summary: "List a user's orders",
+        tags: ['queries'],
+        security: BEARER_SECURITY,
+        params: z.object({ userId: uuidParam() }),
+        querystring: z.object({
+          page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+          pageSize: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+        }),
+        response: { 200: orderPageDto, ...problemResponses(400, 401) },
+      },
+    },
+    async (request) => readModel.listUserOrders(request.params.userId, request.query.page, request.query.pageSize),
+  );
+
+  app.get(
+    '/v1/users/:userId/order-summary',
+    {
+      schema: {
+        summary: "Summarise a user's orders",
+        description: 'Orders placed in [from, to); cancelled orders are not counted as spent.',
+        tags: ['queries'],
+        security: BEARER_SECURITY,
+        params: z.object({ userId: uuidParam() }),
+        querystring: summaryQuery,
+        response: { 200: orderSummaryDto, ...problemResponses(400, 401) },
+      },
+    },
+    async (request) => {
+      const { from, to } = request.query;
+      return readModel.userOrderSummary(
+        request.params.userId,
+        from === undefined ? null : new Date(from),
+        to === undefined ? null : new Date(to),
+      );
+    },
+  );
+
+  app.get(
+    '/v1/products/:productId',
+    {
+      schema: {
+        summary: 'Get a product with its current stock',
+        tags: ['queries'],
+        security: BEARER_SECURITY,
+        params: z.object({ productId: uuidParam() }),
+        response: { 200: productDto, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const product = await readModel.findProduct(request.params.productId);
+      if (!product) return notFound(request, reply, 'product', request.params.productId);
+      return product;
+    },
+  );
+};
+
+function notFound(
+  request: Parameters<typeof sendProblem>[0],
+  reply: Parameters<typeof sendProblem>[1],
+  what: string,
+  id: string,
+) {
+  return sendProblem(request, reply, { status: 404, detail: `There is no ${what} ${id}.` });
+}
