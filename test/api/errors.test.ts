@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { InsufficientStockError } from '../../src/domain/index.js';
+import { type TestApi, auth, expectProblem, startApi } from './support.js';
+
+let api: TestApi;
+
+// Routes added to the built app before it is ready, to reach the error handler the way a
+// future route would.
+beforeAll(async () => {
+  api = await startApi();
+  api.app.get('/test/domain-error', async () => {
+    throw new InsufficientStockError('01930000-0000-7000-8000-00000000bbbb', 5, 2);
+  });
+  api.app.get('/test/crash', async () => {
+    throw new Error('password authentication failed for user "conveyor" at 10.0.0.7');
+  });
+});
+
+afterAll(async () => {
+  await api.close();
+});
+
+test('a DomainError → 422 with its code', async () => {
+  const response = await api.app.inject({ method: 'GET', url: '/test/domain-error', headers: auth });
+  expect(response.statusCode).toBe(422);
+  expect(expectProblem(response)).toMatchObject({
+    status: 422,
+    code: 'insufficient_stock',
+    type: 'urn:conveyor:problem:insufficient_stock',
+  });
+});
+
+test('an unexpected error → 500 problem that leaks nothing', async () => {
+  const response = await api.app.inject({ method: 'GET', url: '/test/crash' });
+  expect(response.statusCode).toBe(500);
+  expect(expectProblem(response)).toEqual({
+    type: 'about:blank',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'An unexpected error occurred.',
+    instance: '/test/crash',
+  });
+  expect(response.body).not.toMatch(/password|10\.0\.0\.7|stack/);
+});
