@@ -1,0 +1,100 @@
+import type { Clock } from '../ports/clock.js';
+import type { WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
+import { retryDelayMs } from './retry-schedule.js';
+
+export interface DeliverWebhookInput {
+  deliveryId: string;
+  /** How many attempts the job already made (0 on its first run): the place in the schedule. */
+  attempt: number;
+  /** False when the queue will not run the job again whatever happens (its attempts are used up). */
+  canRetry: boolean;
+}
+
+interface Sent {
+  eventId: string;
+  endpointId: string;
+  response: WebhookResponse;
+}
+
+export type DeliverWebhookOutput =
+  /** Nothing to do: unknown delivery, or no longer pending (a duplicate or late job). */
+  | { outcome: 'skipped'; reason: 'unknown' | 'not_pending' }
+  /** Failed without sending: the endpoint is disabled or deleted. */
+  | { outcome: 'endpoint_disabled'; eventId: string; endpointId: string }
+  | ({ outcome: 'delivered' } & Sent)
+  /** The receiver answered 410 Gone: the endpoint is now disabled and the delivery failed. */
+  | ({ outcome: 'gone' } & Sent)
+  /** Failed attempt; the next one is due in `delayMs`. */
+  | ({ outcome: 'retry'; delayMs: number; nextAttemptAt: Date } & Sent)
+  /** Failed attempt and the schedule is exhausted: the delivery is failed (and replayable). */
+  | ({ outcome: 'failed' } & Sent);
+
+export const ENDPOINT_DISABLED = 'endpoint disabled';
+
+/**
+ * One attempt of one webhook delivery (Standard Webhooks, DESIGN.md §5).
+ * - a delivery that is unknown or not pending is left alone: the job is a duplicate;
+ * - a delivery whose endpoint is disabled or deleted fails with "endpoint disabled", unsent;
+ * - otherwise its fixed body is signed and POSTed once, and the attempt is logged:
+ *   - 2xx → delivered;
+ *   - 410 Gone → the endpoint is disabled (no further deliveries) and the delivery failed;
+ *   - anything else (other status, redirect, timeout, network error, refused address) →
+ *     retried after `schedule[attempt]` seconds ± 20 %, or failed when the schedule (or the
+ *     job's attempts) are exhausted; a failed delivery can be replayed.
+ */
+export class DeliverWebhook {
+  constructor(
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly sender: WebhookSender,
+    /** Seconds before each retry (WEBHOOK_RETRY_SCHEDULE). */
+    private readonly schedule: readonly number[],
+    private readonly clock: Clock,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async execute(input: DeliverWebhookInput): Promise<DeliverWebhookOutput> {
+    const found = await this.deliveries.findForSending(input.deliveryId);
+    if (!found) return { outcome: 'skipped', reason: 'unknown' };
+    const { delivery, endpoint } = found;
+    if (delivery.status !== 'pending') return { outcome: 'skipped', reason: 'not_pending' };
+    const ids = { eventId: delivery.eventId, endpointId: endpoint?.id ?? '' };
+    if (!endpoint || !endpoint.enabled || endpoint.deletedAt !== null) {
+      await this.deliveries.failWithoutAttempt(delivery.id, ENDPOINT_DISABLED);
+      return { outcome: 'endpoint_disabled', ...ids };
+    }
+
+    const attemptedAt = this.clock.now();
+    const response = await this.sender.send({
+      url: endpoint.url,
+      secret: endpoint.secret,
+      deliveryId: delivery.id,
+      timestamp: attemptedAt,
+      body: delivery.body,
+    });
+    const attempt = { attemptedAt, ...response };
+    const sent = { ...ids, response };
+    const record = { deliveryId: delivery.id, attempt, nextAttemptAt: null, deliveredAt: null };
+    const now = this.clock.now();
+
+    if (response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300) {
+      await this.deliveries.recordAttempt({ ...record, status: 'delivered', deliveredAt: now });
+      return { outcome: 'delivered', ...sent };
+    }
+    if (response.statusCode === 410) {
+      await this.deliveries.recordAttempt({
+        ...record,
+        status: 'failed',
+        disableEndpoint: { endpointId: endpoint.id, reason: `answered 410 Gone at ${now.toISOString()}` },
+      });
+      return { outcome: 'gone', ...sent };
+    }
+    const delayMs = input.canRetry ? retryDelayMs(this.schedule, input.attempt + 1, this.random) : null;
+    if (delayMs === null) {
+      await this.deliveries.recordAttempt({ ...record, status: 'failed' });
+      return { outcome: 'failed', ...sent };
+    }
+    const nextAttemptAt = new Date(now.getTime() + delayMs);
+    await this.deliveries.recordAttempt({ ...record, status: 'pending', nextAttemptAt });
+    return { outcome: 'retry', delayMs, nextAttemptAt, ...sent };
+  }
+}

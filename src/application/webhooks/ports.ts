@@ -1,0 +1,139 @@
+// Ports of the webhook use cases. Adapters: PostgresWebhookRepository (both repositories),
+// UndiciWebhookSender, SsrfUrlGuard, BullMqWebhookQueue (src/infrastructure/webhooks).
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  /** Why the endpoint was disabled (it answered 410 Gone), or null. */
+  disabledReason: string | null;
+  createdAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface NewWebhookEndpoint {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  secret: string;
+  createdAt: Date;
+}
+
+export interface WebhookAttempt {
+  attemptedAt: Date;
+  /** Null when no HTTP response came back (refused, timed out, blocked by the SSRF guard). */
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export interface WebhookDeliveryView {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  /** When the next retry is due; null unless the delivery is pending. */
+  nextAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  /** Every attempt, oldest first. */
+  attemptLog: WebhookAttempt[];
+}
+
+export interface WebhookEndpointRepository {
+  add(endpoint: NewWebhookEndpoint): Promise<void>;
+  /** Endpoints not deleted, oldest first. */
+  list(): Promise<WebhookEndpoint[]>;
+  /** Null when unknown or deleted. */
+  findById(id: string): Promise<WebhookEndpoint | null>;
+  /** Marks the endpoint deleted; false when it was unknown or already deleted. */
+  softDelete(id: string, at: Date): Promise<boolean>;
+  /** Deliveries of an endpoint with their attempts, newest first. */
+  listDeliveries(
+    endpointId: string,
+    filter: { status?: WebhookDeliveryStatus | undefined; limit: number },
+  ): Promise<WebhookDeliveryView[]>;
+}
+
+/** What a delivery job needs: the delivery row and the endpoint it goes to. */
+export interface DeliveryToSend {
+  delivery: {
+    id: string;
+    eventId: string;
+    eventType: string;
+    /** The exact JSON body fixed at creation; every attempt signs and sends these bytes. */
+    body: string;
+    status: WebhookDeliveryStatus;
+    attempts: number;
+  };
+  /** Null when the endpoint row is gone altogether. */
+  endpoint: (WebhookEndpoint & { secret: string }) | null;
+}
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  attempt: WebhookAttempt;
+  status: WebhookDeliveryStatus;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  /** Set when the receiver answered 410 Gone: the endpoint is disabled in the same transaction. */
+  disableEndpoint?: { endpointId: string; reason: string };
+}
+
+export interface WebhookDeliveryRepository {
+  findForSending(deliveryId: string): Promise<DeliveryToSend | null>;
+  /**
+   * Stores an attempt, counts it, and sets the delivery's new state, in one transaction (plus
+   * the endpoint's disabling, if asked). When the delivery is no longer pending (a concurrent
+   * duplicate job settled it first), the attempt is still logged and counted but the state is
+   * left as that job set it, and the result is false.
+   */
+  recordAttempt(outcome: AttemptOutcome): Promise<boolean>;
+  /** Fails a pending delivery without an attempt (its endpoint is disabled or deleted). */
+  failWithoutAttempt(deliveryId: string, reason: string): Promise<void>;
+  /** Null when the delivery is unknown. */
+  findDelivery(deliveryId: string): Promise<{ id: string; endpointId: string; status: WebhookDeliveryStatus } | null>;
+  /** Sets the delivery pending again, due now. */
+  resetForReplay(deliveryId: string, now: Date): Promise<void>;
+}
+
+export interface WebhookRequest {
+  url: string;
+  /** `whsec_…` signing secret of the endpoint. */
+  secret: string;
+  /** The `webhook-id` header. */
+  deliveryId: string;
+  /** The `webhook-timestamp` header (signed with the body). */
+  timestamp: Date;
+  body: string;
+}
+
+export interface WebhookResponse {
+  /** The HTTP status, or null when no response came back. */
+  statusCode: number | null;
+  durationMs: number;
+  /** Why the attempt failed (network error, timeout, non-2xx answer), null on 2xx. */
+  error: string | null;
+}
+
+/** Signs (Standard Webhooks) and POSTs one delivery attempt. Never throws for a failed attempt. */
+export interface WebhookSender {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+/** The SSRF guard at registration: the reason a URL may not be used, or null if it may. */
+export interface WebhookUrlGuard {
+  refusalFor(url: string): Promise<string | null>;
+}
+
+/** Puts a delivery (back) on the `webhooks` queue, replacing a finished job with the same id. */
+export interface WebhookDeliveryQueue {
+  enqueue(deliveryId: string): Promise<void>;
+}

@@ -1,0 +1,22 @@
+import type { Queue } from 'bullmq';
+import type { WebhookDeliveryQueue } from '../../application/webhooks/ports.js';
+import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from './job-options.js';
+
+/**
+ * Adds delivery jobs to the `webhooks` queue (jobId = delivery id). A job id that BullMQ still
+ * holds (a completed or failed job kept for Bull Board, or one waiting for its next retry)
+ * would make `add` a no-op, so that job is removed first. A job that is running right now
+ * cannot be removed; it is already sending this delivery, so nothing is lost.
+ */
+export class BullMqWebhookQueue implements WebhookDeliveryQueue {
+  constructor(
+    private readonly queue: Queue,
+    private readonly schedule: readonly number[],
+  ) {}
+
+  async enqueue(deliveryId: string): Promise<void> {
+    await this.queue.remove(deliveryId);
+    const data: WebhookJobData = { deliveryId };
+    await this.queue.add(WEBHOOK_JOB_NAME, data, { ...webhookJobOptions(this.schedule), jobId: deliveryId });
+  }
+}

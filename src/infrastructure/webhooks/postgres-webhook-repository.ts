@@ -1,0 +1,271 @@
+import type { EntityManager, MikroORM, QueryResult } from '@mikro-orm/postgresql';
+import { v7 as uuidv7 } from 'uuid';
+import type {
+  AttemptOutcome,
+  DeliveryToSend,
+  NewWebhookEndpoint,
+  WebhookAttempt,
+  WebhookDeliveryRepository,
+  WebhookDeliveryStatus,
+  WebhookDeliveryView,
+  WebhookEndpoint,
+  WebhookEndpointRepository,
+} from '../../application/webhooks/ports.js';
+
+// Plain SQL over MikroORM's connection (the tables are mapped in delivery-schemas.ts; they are
+// records of work, not aggregates). `?` are knex bindings. Every call forks its own
+// EntityManager: the global one is never used.
+
+// An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const ENDPOINT_COLUMNS = 'id, url, event_types, enabled, disabled_reason, created_at, deleted_at';
+const DELIVERY_COLUMNS = `id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at,
+  last_status_code, last_error, created_at, delivered_at`;
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: string | null;
+  created_at: Date | string;
+  deleted_at: Date | string | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date | string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Date | string;
+  delivered_at: Date | string | null;
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  attempted_at: Date | string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
+type SendingRow = Pick<DeliveryRow, 'id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
+  body: string;
+  e_id: string | null;
+  e_url: string | null;
+  e_event_types: string[] | null;
+  e_secret: string | null;
+  e_enabled: boolean | null;
+  e_disabled_reason: string | null;
+  e_created_at: Date | string | null;
+  e_deleted_at: Date | string | null;
+};
+
+/** Both webhook repositories on PostgreSQL. */
+export class PostgresWebhookRepository implements WebhookEndpointRepository, WebhookDeliveryRepository {
+  constructor(private readonly orm: MikroORM) {}
+
+  private em(): EntityManager {
+    return this.orm.em.fork();
+  }
+
+  private rows<T>(query: string, params: unknown[] = [], em: EntityManager = this.em()): Promise<T[]> {
+    return em.execute<T[]>(query, params);
+  }
+
+  private async affected(query: string, params: unknown[], em: EntityManager = this.em()): Promise<number> {
+    return (await em.execute<QueryResult>(query, params, 'run')).affectedRows;
+  }
+
+  // ---- endpoints
+
+  async add(endpoint: NewWebhookEndpoint): Promise<void> {
+    await this.affected(
+      `insert into webhook_endpoints (id, url, event_types, secret, enabled, created_at)
+       values (?, ?, ?::jsonb, ?, true, ?)`,
+      [endpoint.id, endpoint.url, JSON.stringify(endpoint.eventTypes), endpoint.secret, endpoint.createdAt],
+    );
+  }
+
+  async list(): Promise<WebhookEndpoint[]> {
+    const rows = await this.rows<EndpointRow>(
+      `select ${ENDPOINT_COLUMNS} from webhook_endpoints where deleted_at is null order by created_at, id`,
+    );
+    return rows.map(toEndpoint);
+  }
+
+  async findById(id: string): Promise<WebhookEndpoint | null> {
+    if (!UUID.test(id)) return null;
+    const [row] = await this.rows<EndpointRow>(
+      `select ${ENDPOINT_COLUMNS} from webhook_endpoints where id = ? and deleted_at is null`,
+      [id],
+    );
+    return row ? toEndpoint(row) : null;
+  }
+
+  async softDelete(id: string, at: Date): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    return (await this.affected('update webhook_endpoints set deleted_at = ? where id = ? and deleted_at is null', [at, id])) > 0;
+  }
+
+  async listDeliveries(
+    endpointId: string,
+    filter: { status?: WebhookDeliveryStatus | undefined; limit: number },
+  ): Promise<WebhookDeliveryView[]> {
+    if (!UUID.test(endpointId)) return [];
+    const deliveries = await this.rows<DeliveryRow>(
+      `select ${DELIVERY_COLUMNS} from webhook_deliveries
+       where endpoint_id = ? ${filter.status ? 'and status = ?' : ''}
+       order by created_at desc, id desc limit ?`,
+      filter.status ? [endpointId, filter.status, filter.limit] : [endpointId, filter.limit],
+    );
+    if (deliveries.length === 0) return [];
+    const attempts = await this.rows<AttemptRow>(
+      `select delivery_id, attempted_at, status_code, duration_ms, error from webhook_delivery_attempts
+       where delivery_id in (${deliveries.map(() => '?').join(', ')})
+       order by attempted_at, id`,
+      deliveries.map((delivery) => delivery.id),
+    );
+    const byDelivery = new Map<string, WebhookAttempt[]>();
+    for (const row of attempts) {
+      const list = byDelivery.get(row.delivery_id) ?? [];
+      list.push({ attemptedAt: toDate(row.attempted_at), statusCode: row.status_code, durationMs: row.duration_ms, error: row.error });
+      byDelivery.set(row.delivery_id, list);
+    }
+    return deliveries.map((row) => ({
+      id: row.id,
+      endpointId: row.endpoint_id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      status: row.status,
+      attempts: row.attempts,
+      nextAttemptAt: row.status === 'pending' ? toDateOrNull(row.next_attempt_at) : null,
+      lastStatusCode: row.last_status_code,
+      lastError: row.last_error,
+      createdAt: toDate(row.created_at),
+      deliveredAt: toDateOrNull(row.delivered_at),
+      attemptLog: byDelivery.get(row.id) ?? [],
+    }));
+  }
+
+  // ---- deliveries
+
+  async findForSending(deliveryId: string): Promise<DeliveryToSend | null> {
+    if (!UUID.test(deliveryId)) return null;
+    const [row] = await this.rows<SendingRow>(
+      `select d.id, d.event_id, d.event_type, d.status, d.attempts, d.body,
+         e.id as e_id, e.url as e_url, e.event_types as e_event_types, e.secret as e_secret,
+         e.enabled as e_enabled, e.disabled_reason as e_disabled_reason,
+         e.created_at as e_created_at, e.deleted_at as e_deleted_at
+       from webhook_deliveries d left join webhook_endpoints e on e.id = d.endpoint_id
+       where d.id = ?`,
+      [deliveryId],
+    );
+    if (!row) return null;
+    const delivery = {
+      id: row.id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      body: row.body,
+      status: row.status,
+      attempts: row.attempts,
+    };
+    if (row.e_id === null || row.e_url === null || row.e_secret === null || row.e_created_at === null) {
+      return { delivery, endpoint: null };
+    }
+    return {
+      delivery,
+      endpoint: {
+        id: row.e_id,
+        url: row.e_url,
+        eventTypes: row.e_event_types ?? [],
+        secret: row.e_secret,
+        enabled: row.e_enabled ?? false,
+        disabledReason: row.e_disabled_reason,
+        createdAt: toDate(row.e_created_at),
+        deletedAt: toDateOrNull(row.e_deleted_at),
+      },
+    };
+  }
+
+  async recordAttempt(outcome: AttemptOutcome): Promise<boolean> {
+    return this.em().transactional(async (em) => {
+      const { attempt } = outcome;
+      await this.affected(
+        `insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
+         values (?, ?, ?, ?, ?, ?)`,
+        [uuidv7(), outcome.deliveryId, attempt.attemptedAt, attempt.statusCode, attempt.durationMs, attempt.error],
+        em,
+      );
+      const updated = await this.affected(
+        `update webhook_deliveries set attempts = attempts + 1, status = ?, next_attempt_at = ?,
+           last_status_code = ?, last_error = ?, delivered_at = coalesce(?, delivered_at)
+         where id = ? and status = 'pending'`,
+        [outcome.status, outcome.nextAttemptAt, attempt.statusCode, attempt.error, outcome.deliveredAt, outcome.deliveryId],
+        em,
+      );
+      if (updated === 0) {
+        // A duplicate job settled the delivery meanwhile: its outcome stands, the attempt is counted.
+        await this.affected('update webhook_deliveries set attempts = attempts + 1 where id = ?', [outcome.deliveryId], em);
+      }
+      if (outcome.disableEndpoint) {
+        await this.affected(
+          'update webhook_endpoints set enabled = false, disabled_reason = ? where id = ? and enabled',
+          [outcome.disableEndpoint.reason, outcome.disableEndpoint.endpointId],
+          em,
+        );
+      }
+      return updated > 0;
+    });
+  }
+
+  async findDelivery(deliveryId: string): Promise<{ id: string; endpointId: string; status: WebhookDeliveryStatus } | null> {
+    if (!UUID.test(deliveryId)) return null;
+    const [row] = await this.rows<Pick<DeliveryRow, 'id' | 'endpoint_id' | 'status'>>(
+      'select id, endpoint_id, status from webhook_deliveries where id = ?',
+      [deliveryId],
+    );
+    return row ? { id: row.id, endpointId: row.endpoint_id, status: row.status } : null;
+  }
+
+  async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
+    await this.affected(
+      `update webhook_deliveries set status = 'failed', last_error = ?, next_attempt_at = null
+       where id = ? and status = 'pending'`,
+      [reason, deliveryId],
+    );
+  }
+
+  async resetForReplay(deliveryId: string, now: Date): Promise<void> {
+    await this.affected(
+      `update webhook_deliveries set status = 'pending', next_attempt_at = ?, delivered_at = null where id = ?`,
+      [now, deliveryId],
+    );
+  }
+}
+
+function toEndpoint(row: EndpointRow): WebhookEndpoint {
+  return {
+    id: row.id,
+    url: row.url,
+    eventTypes: row.event_types,
+    enabled: row.enabled,
+    disabledReason: row.disabled_reason,
+    createdAt: toDate(row.created_at),
+    deletedAt: toDateOrNull(row.deleted_at),
+  };
+}
+
+function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+function toDateOrNull(value: Date | string | null): Date | null {
+  return value === null ? null : toDate(value);
+}
