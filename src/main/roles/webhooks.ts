@@ -1,0 +1,110 @@
+import { Worker } from 'bullmq';
+import { v7 as uuidv7 } from 'uuid';
+import { systemClock, type Clock } from '../../application/ports/clock.js';
+import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
+import { DeleteWebhookEndpoint } from '../../application/webhooks/delete-webhook-endpoint.js';
+import { DeliverWebhook } from '../../application/webhooks/deliver-webhook.js';
+import { GetWebhookEndpoint } from '../../application/webhooks/get-webhook-endpoint.js';
+import { ListWebhookDeliveries } from '../../application/webhooks/list-webhook-deliveries.js';
+import { ListWebhookEndpoints } from '../../application/webhooks/list-webhook-endpoints.js';
+import type { WebhookSender, WebhookUrlGuard } from '../../application/webhooks/ports.js';
+import { ReplayWebhookDelivery } from '../../application/webhooks/replay-webhook-delivery.js';
+import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook-queue.js';
+import { webhookBackoffStrategy } from '../../infrastructure/webhooks/job-options.js';
+import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
+import { generateWebhookSecret } from '../../infrastructure/webhooks/signing.js';
+import { SsrfUrlGuard } from '../../infrastructure/webhooks/ssrf.js';
+import {
+  UndiciWebhookSender,
+  type UndiciWebhookSenderOptions,
+} from '../../infrastructure/webhooks/undici-webhook-sender.js';
+import { QUEUES } from '../../../queues/names.js';
+import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
+import type { Infrastructure } from '../infrastructure.js';
+import { stopWorker, type RunningWorker } from './command-worker.js';
+
+export interface WebhooksOverrides {
+  /** Replaces the undici sender altogether. */
+  sender?: WebhookSender;
+  /** Options of the undici sender (timeouts, response cap, resolver); allowPrivate comes from the config. */
+  senderOptions?: Omit<UndiciWebhookSenderOptions, 'allowPrivate'>;
+  clock?: Clock;
+}
+
+/**
+ * The `webhooks` role: a BullMQ worker that sends one delivery attempt per job, retried on
+ * the WEBHOOK_RETRY_SCHEDULE by the backoff strategy registered here (the relay adds the jobs
+ * with `webhookJobOptions`).
+ */
+export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverrides = {}): RunningWorker {
+  const { config, logger } = infra;
+  const { sender, close: closeSender } = buildSender(infra, overrides);
+  const deliver = new DeliverWebhook(
+    new PostgresWebhookRepository(infra.orm),
+    sender,
+    config.webhookRetrySchedule,
+    overrides.clock ?? systemClock,
+  );
+  const worker = new Worker(QUEUES.webhooks, createWebhookProcessor(deliver, logger), {
+    connection: infra.workerConnection,
+    prefix: config.queuePrefix,
+    concurrency: config.workerConcurrency,
+    // Longer than one attempt (10 s by default); BullMQ renews the lock while the job runs.
+    lockDuration: 30_000,
+    maxStalledCount: 5,
+    settings: { backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule) },
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'webhooks worker error'));
+  logger.info(
+    {
+      concurrency: config.workerConcurrency,
+      prefix: config.queuePrefix,
+      retrySchedule: config.webhookRetrySchedule,
+      allowPrivate: config.webhookAllowPrivate,
+    },
+    'webhooks worker started',
+  );
+  return {
+    worker,
+    async stop(graceMs) {
+      await stopWorker(worker, graceMs);
+      await closeSender();
+    },
+  };
+}
+
+// The role closes the sender it built (its connection pool), not one it was given.
+function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sender: WebhookSender; close: () => Promise<void> } {
+  if (overrides.sender) return { sender: overrides.sender, close: async () => undefined };
+  const sender = new UndiciWebhookSender({ ...overrides.senderOptions, allowPrivate: infra.config.webhookAllowPrivate });
+  return { sender, close: () => sender.close() };
+}
+
+/** The webhook endpoint use cases, for the HTTP routes (DESIGN.md §3). */
+export interface WebhookManagement {
+  createEndpoint: CreateWebhookEndpoint;
+  listEndpoints: ListWebhookEndpoints;
+  getEndpoint: GetWebhookEndpoint;
+  deleteEndpoint: DeleteWebhookEndpoint;
+  listDeliveries: ListWebhookDeliveries;
+  replayDelivery: ReplayWebhookDelivery;
+}
+
+export function createWebhookManagement(
+  infra: Pick<Infrastructure, 'config' | 'orm' | 'queues'>,
+  overrides: { urlGuard?: WebhookUrlGuard; clock?: Clock } = {},
+): WebhookManagement {
+  const { config } = infra;
+  const repository = new PostgresWebhookRepository(infra.orm);
+  const clock = overrides.clock ?? systemClock;
+  const urlGuard = overrides.urlGuard ?? new SsrfUrlGuard({ allowPrivate: config.webhookAllowPrivate });
+  const queue = new BullMqWebhookQueue(infra.queues.webhooks, config.webhookRetrySchedule);
+  return {
+    createEndpoint: new CreateWebhookEndpoint(repository, urlGuard, generateWebhookSecret, uuidv7, clock),
+    listEndpoints: new ListWebhookEndpoints(repository),
+    getEndpoint: new GetWebhookEndpoint(repository),
+    deleteEndpoint: new DeleteWebhookEndpoint(repository, clock),
+    listDeliveries: new ListWebhookDeliveries(repository),
+    replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock),
+  };
+}

@@ -1,0 +1,60 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { z } from 'zod';
+import type { DeliverWebhook } from '../src/application/webhooks/deliver-webhook.js';
+import type { Logger } from '../src/infrastructure/logger.js';
+import { WebhookRetryError } from '../src/infrastructure/webhooks/job-options.js';
+
+const payload = z.object({ deliveryId: z.uuid() });
+
+/** What a webhook job returns (kept on the completed job for Bull Board). */
+export interface WebhookJobResult {
+  outcome: 'skipped' | 'endpoint_disabled' | 'delivered';
+  statusCode?: number | null;
+}
+
+/**
+ * The processor of the `webhooks` queue: one attempt of one delivery per run (the use case
+ * does the work and records it in PostgreSQL), mapped to BullMQ:
+ * - delivered, a duplicate job, a disabled endpoint → the job completes;
+ * - a failed attempt with a retry due → WebhookRetryError, whose delay (already written to
+ *   next_attempt_at) the worker's backoff strategy applies;
+ * - 410 Gone, or the schedule exhausted → UnrecoverableError (the job fails for good; the
+ *   delivery is `failed` and can be replayed).
+ * Errors of our own (database down) are thrown as they are: BullMQ retries them by the schedule.
+ */
+export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger) {
+  return async function processWebhook(job: Job): Promise<WebhookJobResult> {
+    const parsed = payload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid_payload: deliveryId must be a UUID');
+    const { deliveryId } = parsed.data;
+    const attempt = job.attemptsMade;
+    const log = logger.child({ jobId: job.id, deliveryId, attempt: attempt + 1 });
+    const result = await deliver.execute({ deliveryId, attempt, canRetry: attempt + 1 < (job.opts.attempts ?? 1) });
+
+    switch (result.outcome) {
+      case 'skipped':
+        log.info({ reason: result.reason }, 'webhook delivery skipped: nothing pending');
+        return { outcome: 'skipped' };
+      case 'endpoint_disabled':
+        log.warn({ eventId: result.eventId, endpointId: result.endpointId }, 'webhook delivery failed: endpoint disabled');
+        return { outcome: 'endpoint_disabled' };
+      default:
+        break;
+    }
+    const fields = { eventId: result.eventId, endpointId: result.endpointId, ...result.response };
+    switch (result.outcome) {
+      case 'delivered':
+        log.info(fields, 'webhook delivered');
+        return { outcome: 'delivered', statusCode: result.response.statusCode };
+      case 'gone':
+        log.warn(fields, 'webhook endpoint answered 410 Gone: endpoint disabled');
+        throw new UnrecoverableError('endpoint_gone: the endpoint answered 410 and is disabled');
+      case 'retry':
+        log.warn({ ...fields, retryInMs: result.delayMs }, 'webhook attempt failed, will retry');
+        throw new WebhookRetryError(`attempt failed: ${result.response.error ?? 'unknown error'}`, result.delayMs);
+      case 'failed':
+        log.error(fields, 'webhook delivery failed after its last attempt');
+        throw new UnrecoverableError(`delivery_failed: ${result.response.error ?? 'unknown error'}`);
+    }
+  };
+}
