@@ -57,9 +57,14 @@ function isLoggerInstance(logger: ApiDeps['logger']): logger is FastifyBaseLogge
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const logger = deps.logger ?? { level: config.logLevel };
+  const options = {
+    bodyLimit: BODY_LIMIT,
+    // Errors raised before routing (a malformed URL) get problem+json too.
+    frameworkErrors: problemErrorHandler,
+  };
   const app: FastifyInstance = isLoggerInstance(logger)
-    ? Fastify({ bodyLimit: BODY_LIMIT, loggerInstance: logger })
-    : Fastify({ bodyLimit: BODY_LIMIT, logger });
+    ? Fastify({ ...options, loggerInstance: logger })
+    : Fastify({ ...options, logger });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -234,6 +234,12 @@ describe('malformed requests', () => {
     },
   );
 
+  test('a malformed URL → 400 problem', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/v1/orders/%E0%A4%A', headers: auth });
+    expect(response.statusCode).toBe(400);
+    expect(expectProblem(response).status).toBe(400);
+  });
+
   test('unknown routes → 404 problem', async () => {
     for (const [method, url] of [
       ['GET', '/v2/orders'],
