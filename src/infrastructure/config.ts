@@ -54,6 +54,8 @@ const schema = z.object({
       return seconds;
     }),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -80,6 +82,10 @@ export interface Config {
   /** Delay in seconds before each retry of a webhook delivery. */
   webhookRetrySchedule: number[];
   workerConcurrency: number;
+  /** How often the relay's sweeper looks for pending rows whose job Redis lost. */
+  sweepIntervalMs: number;
+  /** Pending rows younger than this are left to the relay that is enqueuing them. */
+  sweepGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Development defaults that were applied, for the start-up log. */
   defaultsApplied: string[];
@@ -142,6 +148,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookAllowPrivate: values.WEBHOOK_ALLOW_PRIVATE,
     webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
     workerConcurrency: values.WORKER_CONCURRENCY,
+    sweepIntervalMs: values.SWEEP_INTERVAL_MS,
+    sweepGraceMs: values.SWEEP_GRACE_MS,
     logLevel: values.LOG_LEVEL,
     defaultsApplied,
   };

@@ -1,10 +1,11 @@
-import { Queue } from 'bullmq';
-import type { Config } from '../infrastructure/config.js';
+import type { Queue } from 'bullmq';
+import pg from 'pg';
+import { ConfigError, loadConfig, type Config } from '../infrastructure/config.js';
 import { createLogger, type Logger } from '../infrastructure/logger.js';
 import { createOrm, type MikroORM } from '../infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { createQueue } from '../infrastructure/queue/queues.js';
 import { ALL_QUEUES, type QueueName } from '../../queues/names.js';
-import { commandJobOptions, deliveryJobOptions } from '../../queues/job-options.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 
 /**
@@ -21,11 +22,16 @@ export interface Infrastructure {
   /** Fail-fast connection for producers (so the API can answer 503 when Redis is down). */
   producerConnection: RedisConnection;
   queues: Record<QueueName, Queue>;
+  /** A plain pg pool on the primary, for the relay and the delivery workers' SQL. */
+  pool: pg.Pool;
   close(): Promise<void>;
 }
 
 export async function createInfrastructure(config: Config, role: string): Promise<Infrastructure> {
   const logger = createLogger({ level: config.logLevel, role });
+  if (config.defaultsApplied.length > 0) {
+    logger.warn({ defaults: config.defaultsApplied }, 'development defaults applied (set these in production)');
+  }
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: Math.max(config.workerConcurrency + 2, 10) });
   const workerConnection = createRedisConnection({ url: config.redisUrl, role: 'worker', connectionName: `conveyor:${role}` });
   const producerConnection = createRedisConnection({
@@ -34,15 +40,10 @@ export async function createInfrastructure(config: Config, role: string): Promis
     connectionName: `conveyor:${role}:producer`,
   });
   const queues = Object.fromEntries(
-    ALL_QUEUES.map((name) => [
-      name,
-      new Queue(name, {
-        connection: producerConnection,
-        prefix: config.queuePrefix,
-        defaultJobOptions: name === 'commands' ? commandJobOptions : deliveryJobOptions,
-      }),
-    ]),
+    ALL_QUEUES.map((name) => [name, createQueue(name, { connection: producerConnection, prefix: config.queuePrefix })]),
   ) as Record<QueueName, Queue>;
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: Math.max(config.workerConcurrency + 2, 10) });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   return {
     config,
     logger,
@@ -51,10 +52,11 @@ export async function createInfrastructure(config: Config, role: string): Promis
     workerConnection,
     producerConnection,
     queues,
+    pool,
     async close() {
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
       await Promise.allSettled([workerConnection.quit(), producerConnection.quit()]);
-      await orm.close(true);
+      await Promise.allSettled([orm.close(true), pool.end()]);
     },
   };
 }
@@ -90,4 +92,17 @@ export function exitOnSignal(logger: Logger, stop: () => Promise<void>, graceMs 
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+}
+
+/** Loads the configuration, or prints what is wrong with it and exits 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`conveyor cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }

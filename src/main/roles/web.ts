@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
+import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-jobs.js';
+import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
+import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
+import type { Infrastructure } from '../infrastructure.js';
+
+export interface RunningWeb {
+  app: FastifyInstance;
+  /** Stops accepting connections, lets in-flight requests finish, closes the read pool. */
+  stop(): Promise<void>;
+}
+
+/** Builds the intake API on the process's infrastructure (not listening yet). */
+export async function buildWeb(infra: Infrastructure): Promise<RunningWeb> {
+  const { config, logger } = infra;
+  const readPool = createReadPool(config.databaseReadUrl ?? config.databaseUrl, 10, {
+    onError: (error) => logger.warn({ err: error }, 'idle read connection failed'),
+  });
+  const app = await buildApp({
+    config,
+    logger,
+    commands: new BullMqCommandSender(infra.queues.commands),
+    idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
+    readModel: new PgReadModel(readPool),
+    commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    queues: Object.values(infra.queues),
+    readiness: {
+      postgres: async () => {
+        await infra.pool.query('select 1');
+      },
+      ...(config.databaseReadUrl
+        ? {
+            replica: async () => {
+              await readPool.query('select 1');
+            },
+          }
+        : {}),
+      redis: async () => {
+        const pong = await infra.producerConnection.ping();
+        if (pong !== 'PONG') throw new Error(`redis answered ${pong}`);
+      },
+    },
+  });
+  return {
+    app,
+    async stop() {
+      await app.close();
+      await readPool.end();
+    },
+  };
+}
