@@ -31,7 +31,14 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/conveyor'),
   DATABASE_READ_URL: url(['postgres:', 'postgresql:']).optional(),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  // One URL, or several comma-separated seed nodes of a Redis Cluster.
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine(
+      (value) => value.split(',').every((part) => url(['redis:', 'rediss:']).safeParse(part.trim()).success),
+      'must be a redis:// URL, or several comma-separated ones for a cluster',
+    ),
   QUEUE_PREFIX: z.string().min(1).max(64).default('conveyor'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
