@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookDeliveryView } from '../../src/application/webhooks/ports.js';
@@ -7,7 +8,7 @@ import { createInfrastructure, type Infrastructure } from '../../src/main/infras
 import { type RunningWorker } from '../../src/main/roles/command-worker.js';
 import { createWebhookManagement, startWebhooks, type WebhookManagement } from '../../src/main/roles/webhooks.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../src/infrastructure/webhooks/job-options.js';
-import { MATCHING_ENDPOINTS_SQL } from '../../src/infrastructure/webhooks/matching.js';
+import { MATCHING_ENDPOINTS_SQL, matchingEndpointsWhere } from '../../src/infrastructure/webhooks/matching.js';
 import { buildWebhookBody } from '../../src/infrastructure/webhooks/payload.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
 import { createTestDatabase } from '../support/database.js';
@@ -312,6 +313,18 @@ describe('webhook endpoint management', () => {
     expect(await matching('order.placed')).toEqual([placed.id, all.id].sort());
     expect(await matching('order.shipped')).toEqual([all.id, shipped.id].sort());
     expect(await matching('user.registered')).toEqual([all.id]);
+    // The same condition with pg-style placeholders and an alias, as a relay on pg would use it.
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ id: string }>(
+        `select e.id from webhook_endpoints e where ${matchingEndpointsWhere('$1', 'e')}`,
+        ['order.shipped'],
+      );
+      expect(rows.map((row) => row.id).filter((id) => mine.has(id)).sort()).toEqual([all.id, shipped.id].sort());
+    } finally {
+      await client.end();
+    }
   });
 });
 

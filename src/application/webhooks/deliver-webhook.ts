@@ -57,7 +57,7 @@ export class DeliverWebhook {
     if (!found) return { outcome: 'skipped', reason: 'unknown' };
     const { delivery, endpoint } = found;
     if (delivery.status !== 'pending') return { outcome: 'skipped', reason: 'not_pending' };
-    const ids = { eventId: delivery.eventId, endpointId: endpoint?.id ?? '' };
+    const ids = { eventId: delivery.eventId, endpointId: delivery.endpointId };
     if (!endpoint || !endpoint.enabled || endpoint.deletedAt !== null) {
       await this.deliveries.failWithoutAttempt(delivery.id, ENDPOINT_DISABLED);
       return { outcome: 'endpoint_disabled', ...ids };

@@ -66,6 +66,7 @@ export interface WebhookEndpointRepository {
 export interface DeliveryToSend {
   delivery: {
     id: string;
+    endpointId: string;
     eventId: string;
     eventType: string;
     /** The exact JSON body fixed at creation; every attempt signs and sends these bytes. */

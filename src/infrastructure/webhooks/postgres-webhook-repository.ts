@@ -55,7 +55,7 @@ interface AttemptRow {
   error: string | null;
 }
 
-type SendingRow = Pick<DeliveryRow, 'id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
+type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
   body: string;
   e_id: string | null;
   e_url: string | null;
@@ -159,7 +159,7 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
   async findForSending(deliveryId: string): Promise<DeliveryToSend | null> {
     if (!UUID.test(deliveryId)) return null;
     const [row] = await this.rows<SendingRow>(
-      `select d.id, d.event_id, d.event_type, d.status, d.attempts, d.body,
+      `select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
          e.id as e_id, e.url as e_url, e.event_types as e_event_types, e.secret as e_secret,
          e.enabled as e_enabled, e.disabled_reason as e_disabled_reason,
          e.created_at as e_created_at, e.deleted_at as e_deleted_at
@@ -170,6 +170,7 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     if (!row) return null;
     const delivery = {
       id: row.id,
+      endpointId: row.endpoint_id,
       eventId: row.event_id,
       eventType: row.event_type,
       body: row.body,

@@ -148,7 +148,7 @@ export function guardedLookup(options: SsrfOptions): LookupFunction {
   return (hostname, lookupOptions, callback) => {
     resolve(hostname).then(
       (all) => {
-        const family = lookupOptions.family === 4 || lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 6 || lookupOptions.family === 'IPv6' ? 6 : 0;
+        const family = familyOf(lookupOptions.family);
         const addresses = family === 0 ? all : all.filter((entry) => entry.family === family);
         if (!options.allowPrivate) {
           for (const { address } of addresses) {
@@ -171,6 +171,12 @@ export function guardedLookup(options: SsrfOptions): LookupFunction {
       (error: NodeJS.ErrnoException) => callback(error, ''),
     );
   };
+}
+
+function familyOf(family: number | 'IPv4' | 'IPv6' | undefined): 0 | 4 | 6 {
+  if (family === 4 || family === 'IPv4') return 4;
+  if (family === 6 || family === 'IPv6') return 6;
+  return 0;
 }
 
 /** The registration-time guard behind CreateWebhookEndpoint. */

@@ -74,7 +74,7 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     const d = this.deliveries.get(deliveryId);
     if (!d) return null;
     return {
-      delivery: { id: d.id, eventId: d.eventId, eventType: d.eventType, body: d.body, status: d.status, attempts: d.attempts },
+      delivery: { id: d.id, endpointId: d.endpointId, eventId: d.eventId, eventType: d.eventType, body: d.body, status: d.status, attempts: d.attempts },
       endpoint: this.endpoints.get(d.endpointId) ?? null,
     };
   }
