@@ -33,12 +33,21 @@ export async function createInfrastructure(config: Config, role: string): Promis
     logger.warn({ defaults: config.defaultsApplied }, 'development defaults applied (set these in production)');
   }
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: Math.max(config.workerConcurrency + 2, 10) });
+  const pending = await orm.getMigrator().getPendingMigrations();
+  if (pending.length > 0) {
+    await orm.close(true);
+    throw new StartupError(
+      `the database has ${pending.length} pending migration(s) (${pending.map((m) => m.name).join(', ')}): ` +
+        'run the release process (npm run db:migrate) first',
+    );
+  }
   const workerConnection = createRedisConnection({ url: config.redisUrl, role: 'worker', connectionName: `conveyor:${role}` });
   const producerConnection = createRedisConnection({
     url: config.redisUrl,
     role: 'producer',
     connectionName: `conveyor:${role}:producer`,
   });
+  void warnUnlessNoEviction(workerConnection, logger);
   const queues = Object.fromEntries(
     ALL_QUEUES.map((name) => [name, createQueue(name, { connection: producerConnection, prefix: config.queuePrefix })]),
   ) as Record<QueueName, Queue>;
@@ -59,6 +68,32 @@ export async function createInfrastructure(config: Config, role: string): Promis
       await Promise.allSettled([orm.close(true), pool.end()]);
     },
   };
+}
+
+/** A condition that stops a process at start-up, with a message for the operator. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/**
+ * BullMQ loses jobs silently if Redis evicts keys under memory pressure; it needs
+ * `maxmemory-policy noeviction`. Checked once at start-up; managed services that forbid
+ * CONFIG get a softer warning.
+ */
+export async function warnUnlessNoEviction(connection: RedisConnection, logger: Logger): Promise<void> {
+  try {
+    const reply = (await connection.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    const policy = reply[1];
+    if (policy !== 'noeviction') {
+      logger.warn(
+        { policy },
+        `REDIS maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis will DROP QUEUED JOBS. ` +
+          'Set maxmemory-policy noeviction.',
+      );
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'could not read Redis maxmemory-policy; make sure it is noeviction');
+  }
 }
 
 /**
@@ -96,6 +131,12 @@ export function exitOnSignal(logger: Logger, stop: () => Promise<void>, graceMs 
 
 /** Loads the configuration, or prints what is wrong with it and exits 1. */
 export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  // A StartupError (e.g. pending migrations) thrown by a top-level await is an operator's
+  // problem, not a crash: print its message alone.
+  process.on('uncaughtException', (error) => {
+    console.error(error instanceof StartupError ? `conveyor cannot start: ${error.message}` : error);
+    process.exit(1);
+  });
   try {
     return loadConfig(env);
   } catch (error) {
