@@ -11,14 +11,15 @@ import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
-import type { CommandSender, IdempotencyStore } from './ports.js';
+import type { CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
 import { queryRoutes } from './routes/queries.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
-export type { CommandSender, IdempotencyStore } from './ports.js';
+export type { CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
 
 /** Everything the HTTP edge needs; src/main builds it for the `web` role. */
 export interface ApiDeps {
@@ -30,6 +31,8 @@ export interface ApiDeps {
   readModel: ReadModel;
   /** What the queue knows about commands not yet processed. */
   commandJobs: CommandJobs;
+  /** The webhook endpoint use cases behind /v1/webhook-endpoints and /v1/webhook-deliveries. */
+  webhooks: WebhookUseCases;
   /** Every BullMQ queue, shown by Bull Board. */
   queues: Queue[];
   /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */
@@ -84,6 +87,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       newId: deps.newId ?? (() => uuidv7()),
     });
     await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
+    await v1.register(webhookRoutes, { webhooks: deps.webhooks });
   });
   return app;
 }

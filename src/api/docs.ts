@@ -29,6 +29,7 @@ export async function registerDocs(app: FastifyInstance, hiddenPrefixes: readonl
       tags: [
         { name: 'commands', description: 'asynchronous: 202 and a status URL' },
         { name: 'queries', description: 'the read side' },
+        { name: 'webhooks', description: 'endpoint subscriptions and their deliveries (Standard Webhooks)' },
         { name: 'operations', description: 'health checks' },
       ],
     },

@@ -2,6 +2,14 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import {
+  InvalidEventTypesError,
+  InvalidWebhookUrlError,
+  WebhookDeliveryNotFoundError,
+  WebhookEndpointDisabledError,
+  WebhookEndpointNotFoundError,
+  WebhookUrlNotAllowedError,
+} from '../application/webhooks/errors.js';
 import { DomainError } from '../domain/index.js';
 
 // RFC 9457 problem details: every error this API answers has this shape and media type.
@@ -114,6 +122,19 @@ const LOCATION_LABELS: Record<Location, string> = {
 };
 
 /**
+ * The status of a domain error: 422 for a command the domain refuses, except the errors of the
+ * webhook management use cases, which the API runs synchronously on the request itself. Those
+ * about one body field also name it, as a validation error would.
+ */
+function domainErrorStatus(error: DomainError): { status: number; field?: string } {
+  if (error instanceof WebhookEndpointNotFoundError || error instanceof WebhookDeliveryNotFoundError) return { status: 404 };
+  if (error instanceof InvalidWebhookUrlError || error instanceof WebhookUrlNotAllowedError) return { status: 400, field: 'url' };
+  if (error instanceof InvalidEventTypesError) return { status: 400, field: 'eventTypes' };
+  if (error instanceof WebhookEndpointDisabledError) return { status: 409 };
+  return { status: 422 };
+}
+
+/**
  * Maps every error that reaches Fastify to a problem. Client mistakes keep their 4xx status;
  * anything else is logged and answered with a bare 500 that leaks nothing.
  */
@@ -129,12 +150,15 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     });
   }
   if (error instanceof DomainError) {
+    const { status, field } = domainErrorStatus(error);
     return sendProblem(request, reply, {
-      status: 422,
+      status,
       type: problemType(error.code),
-      title: 'Unprocessable Content',
+      // RFC 9110's name; Node's STATUS_CODES still has the older "Unprocessable Entity".
+      ...(status === 422 ? { title: 'Unprocessable Content' } : {}),
       detail: error.message,
       code: error.code,
+      ...(field === undefined ? {} : { errors: [{ in: 'body', path: field, message: error.message }] }),
     });
   }
   const status = error.statusCode;

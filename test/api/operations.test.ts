@@ -151,6 +151,10 @@ describe('OpenAPI', () => {
         '/v1/users',
         '/v1/users/{userId}/order-summary',
         '/v1/users/{userId}/orders',
+        '/v1/webhook-deliveries/{deliveryId}/replay',
+        '/v1/webhook-endpoints',
+        '/v1/webhook-endpoints/{id}',
+        '/v1/webhook-endpoints/{id}/deliveries',
       ].sort(),
     );
     expect(document.components.securitySchemes.bearerAuth).toEqual(

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
-import { QUEUES, createRedisConnection } from '../../queues/index.js';
+import { QUEUES, type QueueName, createRedisConnection } from '../../queues/index.js';
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
-import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
+import type { CommandSender, IdempotencyStore, WebhookUseCases } from '../../src/api/ports.js';
 import type {
   OrderDto,
   OrderSummaryDto,
@@ -72,12 +72,35 @@ export class InMemoryReadModel implements ReadModel {
   }
 }
 
+/**
+ * Webhook use cases for apps whose tests have no database: any call is a test bug. The webhook
+ * routes are tested with the real ones (webhook-endpoints.test.ts).
+ */
+function unwired(): never {
+  throw new Error('the webhook use cases are not wired in this test: pass `webhooks` to startApi');
+}
+const UNWIRED_WEBHOOKS: WebhookUseCases = {
+  createEndpoint: { execute: async () => unwired() },
+  listEndpoints: { execute: async () => unwired() },
+  getEndpoint: { execute: async () => unwired() },
+  deleteEndpoint: { execute: async () => unwired() },
+  listDeliveries: { execute: async () => unwired() },
+  replayDelivery: { execute: async () => unwired() },
+};
+
+/** What dependencies built by the test can use: the app's config and its queues. */
+export interface ApiContext {
+  config: Config;
+  queues: Record<QueueName, Queue>;
+}
+
 export interface TestApi {
   app: FastifyInstance;
   prefix: string;
   config: Config;
   connection: Redis | Cluster;
   commands: Queue;
+  webhooks: Queue;
   queues: Queue[];
   store: RedisIdempotencyStore;
   readModel: InMemoryReadModel;
@@ -91,11 +114,13 @@ export function uniquePrefix(): string {
 
 /**
  * The app wired to a real Redis: real BullMQ queues, the real idempotency store, the
- * in-memory read model. `overrides` replace single dependencies.
+ * in-memory read model. `overrides` replace single dependencies; pass a function to build them
+ * from the app's config and queues. `env` adds to the configuration's environment.
  */
 export async function startApi(
-  overrides: Partial<ApiDeps> = {},
+  overrides: Partial<ApiDeps> | ((context: ApiContext) => Partial<ApiDeps>) = {},
   prefix = uniquePrefix(),
+  env: Record<string, string> = {},
 ): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -105,12 +130,16 @@ export async function startApi(
     ADMIN_USER: ADMIN.user,
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'silent',
+    ...env,
   });
   const connection = createRedisConnection({ url: REDIS_URL, role: 'producer', connectionName: prefix });
-  const queues = [QUEUES.commands, QUEUES.emails, QUEUES.webhooks].map((name) =>
-    createQueue(name, { connection, prefix }),
-  );
-  const commands = queues[0]!;
+  const byName: Record<QueueName, Queue> = {
+    commands: createQueue(QUEUES.commands, { connection, prefix }),
+    emails: createQueue(QUEUES.emails, { connection, prefix }),
+    webhooks: createQueue(QUEUES.webhooks, { connection, prefix }),
+  };
+  const queues = Object.values(byName);
+  const commands = byName.commands;
   const store = new RedisIdempotencyStore(connection, { prefix });
   const readModel = new InMemoryReadModel();
   const sender: CommandSender = new BullMqCommandSender(commands);
@@ -122,9 +151,10 @@ export async function startApi(
     readModel,
     commandJobs: new BullMqCommandJobs(commands),
     queues,
+    webhooks: UNWIRED_WEBHOOKS,
     readiness: { redis: async () => void (await connection.ping()) },
     logger: false,
-    ...overrides,
+    ...(typeof overrides === 'function' ? overrides({ config, queues: byName }) : overrides),
   });
   return {
     app,
@@ -132,6 +162,7 @@ export async function startApi(
     config,
     connection,
     commands,
+    webhooks: byName.webhooks,
     queues,
     store,
     readModel,

@@ -5,6 +5,7 @@ import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-job
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import type { Infrastructure } from '../infrastructure.js';
+import { createWebhookManagement } from './webhooks.js';
 
 export interface RunningWeb {
   app: FastifyInstance;
@@ -25,6 +26,7 @@ export async function buildWeb(infra: Infrastructure): Promise<RunningWeb> {
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    webhooks: createWebhookManagement(infra),
     queues: Object.values(infra.queues),
     readiness: {
       postgres: async () => {

@@ -1,0 +1,176 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { WebhookEndpointDto } from '../../application/webhooks/list-webhook-endpoints.js';
+import type { WebhookDeliveryView } from '../../application/webhooks/ports.js';
+import type { WebhookUseCases } from '../ports.js';
+import { problemResponses } from '../problem.js';
+import {
+  BEARER_SECURITY,
+  createWebhookEndpointBody,
+  createdWebhookEndpointDto,
+  replayAcceptedDto,
+  uuidParam,
+  webhookDeliveriesQuery,
+  webhookDeliveryListDto,
+  webhookEndpointDto,
+  webhookEndpointListDto,
+} from '../schemas.js';
+
+export interface WebhookRoutesOptions {
+  webhooks: WebhookUseCases;
+}
+
+const ENDPOINTS = '/v1/webhook-endpoints';
+const TAGS = ['webhooks'];
+
+const endpointParams = z.object({ id: uuidParam() });
+
+/**
+ * Webhook subscriptions (DESIGN.md §3): synchronous, straight to the use cases. Their errors
+ * (unknown endpoint or delivery, refused URL, disabled endpoint) are mapped to problems by the
+ * app's error handler.
+ */
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, options) => {
+  const { webhooks } = options;
+
+  app.post(
+    ENDPOINTS,
+    {
+      schema: {
+        summary: 'Subscribe a URL to webhook events',
+        description:
+          'Answers the signing secret ("whsec_…") once; it is never shown again. A URL whose host is or ' +
+          'resolves to a non-public address is refused with 400 (code webhook_url_not_allowed).',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        body: createWebhookEndpointBody,
+        response: { 201: createdWebhookEndpointDto, ...problemResponses(400, 401, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const created = await webhooks.createEndpoint.execute(request.body);
+      return reply
+        .code(201)
+        .header('location', `${ENDPOINTS}/${created.id}`)
+        .send({
+          id: created.id,
+          url: created.url,
+          eventTypes: created.eventTypes,
+          secret: created.secret,
+          createdAt: created.createdAt.toISOString(),
+        });
+    },
+  );
+
+  app.get(
+    ENDPOINTS,
+    {
+      schema: {
+        summary: 'List webhook endpoints',
+        description: 'Endpoints not deleted, oldest first; secrets are never listed.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        response: { 200: webhookEndpointListDto, ...problemResponses(401) },
+      },
+    },
+    async () => ({ items: (await webhooks.listEndpoints.execute()).map(endpointJson) }),
+  );
+
+  app.get(
+    `${ENDPOINTS}/:id`,
+    {
+      schema: {
+        summary: 'Get a webhook endpoint',
+        description: 'Without its secret; 404 when unknown or deleted.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        response: { 200: webhookEndpointDto, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => endpointJson(await webhooks.getEndpoint.execute(request.params.id)),
+  );
+
+  app.delete(
+    `${ENDPOINTS}/:id`,
+    {
+      schema: {
+        summary: 'Delete a webhook endpoint',
+        description: 'It receives no new deliveries; its pending ones fail unsent. Its deliveries stay readable.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        response: { 204: z.null().describe('deleted'), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      await webhooks.deleteEndpoint.execute(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    `${ENDPOINTS}/:id/deliveries`,
+    {
+      schema: {
+        summary: "List an endpoint's deliveries",
+        description: 'The latest deliveries, newest first, each with its attempts and when the next one is due.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        querystring: webhookDeliveriesQuery,
+        response: { 200: webhookDeliveryListDto, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const deliveries = await webhooks.listDeliveries.execute({
+        endpointId: request.params.id,
+        status: request.query.status,
+        limit: request.query.limit,
+      });
+      return { items: deliveries.map(deliveryJson) };
+    },
+  );
+
+  app.post(
+    '/v1/webhook-deliveries/:deliveryId/replay',
+    {
+      schema: {
+        summary: 'Send a webhook delivery again',
+        description:
+          'Whatever its status: it becomes pending and is queued again with a fresh retry schedule and the ' +
+          'same webhook-id. 409 when its endpoint was disabled (it answered 410 Gone).',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: z.object({ deliveryId: uuidParam() }),
+        response: { 202: replayAcceptedDto, ...problemResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { deliveryId } = request.params;
+      await webhooks.replayDelivery.execute(deliveryId);
+      return reply.code(202).send({ deliveryId, status: 'pending' as const });
+    },
+  );
+};
+
+function endpointJson(endpoint: WebhookEndpointDto) {
+  return {
+    id: endpoint.id,
+    url: endpoint.url,
+    eventTypes: endpoint.eventTypes,
+    enabled: endpoint.enabled,
+    disabledReason: endpoint.disabledReason,
+    createdAt: endpoint.createdAt.toISOString(),
+  };
+}
+
+function deliveryJson(delivery: WebhookDeliveryView) {
+  return {
+    ...delivery,
+    nextAttemptAt: delivery.nextAttemptAt?.toISOString() ?? null,
+    createdAt: delivery.createdAt.toISOString(),
+    deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+    attemptLog: delivery.attemptLog.map((attempt) => ({ ...attempt, attemptedAt: attempt.attemptedAt.toISOString() })),
+  };
+}
