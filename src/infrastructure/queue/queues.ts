@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
+import { emailJobOptions } from '../mail/email-job.js';
 import { QUEUES, type QueueName, commandJobOptions, deliveryJobOptions } from '../../../queues/index.js';
 
 export interface QueueOptions {
@@ -17,6 +18,8 @@ export function createQueue(name: QueueName, options: QueueOptions): Queue {
   return new Queue(name, {
     connection: options.connection,
     prefix: options.prefix,
-    defaultJobOptions: name === QUEUES.commands ? commandJobOptions : deliveryJobOptions,
+    // Webhook jobs get their options from the retry schedule when they are added.
+    defaultJobOptions:
+      name === QUEUES.commands ? commandJobOptions : name === QUEUES.emails ? emailJobOptions : deliveryJobOptions,
   });
 }
