@@ -167,8 +167,47 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     // carry messages written for the client.
     return sendProblem(request, reply, { status, detail: error.message });
   }
+  if (isDependencyUnavailable(error)) {
+    request.log.warn({ err: error }, 'a dependency is unavailable');
+    void reply.header('retry-after', '5');
+    return sendProblem(request, reply, {
+      status: 503,
+      type: problemType('service-unavailable'),
+      detail: 'A backing service (database or queue) is unavailable; retry later.',
+    });
+  }
   request.log.error({ err: error }, 'unexpected error');
   return sendProblem(request, reply, { status: 500, detail: 'An unexpected error occurred.' });
+}
+
+// Network-level and "server is going away / cannot accept writes" conditions of PostgreSQL
+// and Redis: the request was fine, the backing service was not, so the answer is 503.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '53300', // too_many_connections
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|OOM command not allowed|READONLY|Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i;
+
+export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  const { code, name } = error as { code?: unknown; name?: string };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  if (name === 'ConnectionException' || name === 'MaxRetriesPerRequestError' || name === 'QueueUnavailableError') return true;
+  if (UNAVAILABLE_MESSAGES.test(error.message)) return true;
+  return isDependencyUnavailable((error as { cause?: unknown }).cause, depth + 1);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -11,6 +11,12 @@ beforeAll(async () => {
   api.app.get('/test/domain-error', async () => {
     throw new InsufficientStockError('01930000-0000-7000-8000-00000000bbbb', 5, 2);
   });
+  api.app.get('/test/db-down', async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  });
+  api.app.get('/test/redis-oom', async () => {
+    throw new Error("OOM command not allowed when used memory > 'maxmemory'.");
+  });
   api.app.get('/test/crash', async () => {
     throw new Error('password authentication failed for user "conveyor" at 10.0.0.7');
   });
@@ -41,4 +47,12 @@ test('an unexpected error → 500 problem that leaks nothing', async () => {
     instance: '/test/crash',
   });
   expect(response.body).not.toMatch(/password|10\.0\.0\.7|stack/);
+});
+
+test.each(['/test/db-down', '/test/redis-oom'])('%s: a backing service that is down or full → 503 with Retry-After', async (url) => {
+  const response = await api.app.inject({ method: 'GET', url });
+  expect(response.statusCode).toBe(503);
+  expect(response.headers['retry-after']).toBe('5');
+  expect(expectProblem(response)).toMatchObject({ status: 503, type: 'urn:conveyor:problem:service-unavailable' });
+  expect(response.body).not.toMatch(/5432|maxmemory/);
 });

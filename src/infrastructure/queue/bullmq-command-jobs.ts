@@ -16,11 +16,12 @@ export class BullMqCommandJobs implements CommandJobs {
   constructor(private readonly queue: Queue) {}
 
   async find(commandId: string): Promise<QueuedCommandState | null> {
+    // State first, then the job: a job that settles in between is read with its final
+    // fields (e.g. failedReason) under a state that was true a moment ago, never the reverse.
+    const state = STATES[await this.queue.getJobState(commandId)];
+    if (!state) return null; // 'unknown': no such job (or removed)
     const job = await this.queue.getJob(commandId);
     if (!job) return null;
-    // 'unknown' means the job was removed between the two reads.
-    const state = STATES[await job.getState()];
-    if (!state) return null;
     return {
       commandId,
       type: job.name,
