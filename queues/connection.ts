@@ -26,13 +26,13 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
   if (urls.length > 1) {
+    const seeds = urls.map((url) => new URL(url));
     return new Cluster(
-      urls.map((url) => {
-        const parsed = new URL(url);
-        return { host: parsed.hostname, port: Number(parsed.port || 6379) };
-      }),
+      seeds.map((url) => ({ host: hostOf(url), port: Number(url.port || 6379) })),
       {
-        redisOptions: { ...common, password: passwordOf(urls[0]) },
+        // The nodes the cluster discovers get the seed's credentials and TLS too: a rediss://
+        // seed list must not fall back to plain TCP, nor an ACL user to `default`.
+        redisOptions: { ...common, ...credentialsOf(seeds[0]) },
         enableOfflineQueue: common.enableOfflineQueue,
       },
     );
@@ -40,8 +40,16 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
   return new Redis(urls[0] ?? 'redis://127.0.0.1:6379', common);
 }
 
-function passwordOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  const password = new URL(url).password;
-  return password ? decodeURIComponent(password) : undefined;
+// WHATWG URLs keep IPv6 hosts in brackets; ioredis wants the bare address.
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+function credentialsOf(url: URL | undefined): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  if (!url) return {};
+  return {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
