@@ -61,9 +61,16 @@ const schema = z.object({
       return seconds;
     }),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Unset: worker processes serve no metrics (web always serves GET /metrics on PORT).
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Unset: no tracing at all. The OTLP exporter reads the OTEL_EXPORTER_OTLP_* variables itself.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof schema>;
@@ -89,11 +96,29 @@ export interface Config {
   /** Delay in seconds before each retry of a webhook delivery. */
   webhookRetrySchedule: number[];
   workerConcurrency: number;
+  /** Whole-request timeout of one webhook attempt (connect + response). */
+  webhookTimeoutMs: number;
+  /**
+   * How long a command job's lock lasts without renewal; a job of a worker that died is
+   * handed to another worker after about this long (BullMQ stalled-job check).
+   */
+  workerLockMs: number;
   /** How often the relay's sweeper looks for pending rows whose job Redis lost. */
   sweepIntervalMs: number;
   /** Pending rows younger than this are left to the relay that is enqueuing them. */
   sweepGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Port of the Prometheus `/metrics` server of a worker process (worker, relay, mailer,
+   * webhooks), on `host`. Unset: those processes serve no metrics. The web process serves
+   * GET /metrics on `port` whatever this says.
+   */
+  metricsPort: number | undefined;
+  /**
+   * OpenTelemetry tracing: on only when OTEL_EXPORTER_OTLP_ENDPOINT is set (spans are sent
+   * there over OTLP/HTTP); `serviceName` defaults to `conveyor-<role>`.
+   */
+  otel: { endpoint: string; serviceName: string | undefined } | undefined;
   /** Development defaults that were applied, for the start-up log. */
   defaultsApplied: string[];
 }
@@ -155,9 +180,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookAllowPrivate: values.WEBHOOK_ALLOW_PRIVATE,
     webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
     workerConcurrency: values.WORKER_CONCURRENCY,
+    webhookTimeoutMs: values.WEBHOOK_TIMEOUT_MS,
+    workerLockMs: values.WORKER_LOCK_MS,
     sweepIntervalMs: values.SWEEP_INTERVAL_MS,
     sweepGraceMs: values.SWEEP_GRACE_MS,
     logLevel: values.LOG_LEVEL,
+    metricsPort: values.METRICS_PORT,
+    otel: values.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME }
+      : undefined,
     defaultsApplied,
   };
 }

@@ -38,8 +38,10 @@ export function startCommandWorker(infra: Infrastructure): RunningWorker {
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
-    // A job whose worker died is handed to another worker after this long without a lock renewal.
-    lockDuration: 30_000,
+    // A job whose worker died is handed to another worker after this long without a lock
+    // renewal; the stalled check runs as often.
+    lockDuration: config.workerLockMs,
+    stalledInterval: config.workerLockMs,
     maxStalledCount: 5,
   });
   worker.on('error', (error) => logger.error({ err: error }, 'command worker error'));

@@ -76,7 +76,11 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
 // The role closes the sender it built (its connection pool), not one it was given.
 function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sender: WebhookSender; close: () => Promise<void> } {
   if (overrides.sender) return { sender: overrides.sender, close: async () => undefined };
-  const sender = new UndiciWebhookSender({ ...overrides.senderOptions, allowPrivate: infra.config.webhookAllowPrivate });
+  const sender = new UndiciWebhookSender({
+    timeoutMs: infra.config.webhookTimeoutMs,
+    ...overrides.senderOptions,
+    allowPrivate: infra.config.webhookAllowPrivate,
+  });
   return { sender, close: () => sender.close() };
 }
 
