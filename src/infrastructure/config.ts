@@ -162,6 +162,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultsApplied.push(`ADMIN_USER=${adminUser} ADMIN_PASSWORD=<development default>`);
   }
   if (production && !values.SMTP_URL) problems.push('SMTP_URL: required in production');
+  if (values.REDIS_URL.includes(',') && !/\{[^}]+\}/.test(values.QUEUE_PREFIX)) {
+    // Without a hash tag a queue's keys spread over slots and BullMQ's scripts fail (CROSSSLOT).
+    problems.push(`QUEUE_PREFIX: on a Redis Cluster it must contain a hash tag, e.g. {${values.QUEUE_PREFIX}}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {

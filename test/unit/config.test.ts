@@ -55,8 +55,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
 
-  it('takes several redis URLs as cluster seed nodes', () => {
-    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:7001,redis://127.0.0.1:7002' }).redisUrl).toContain(',');
+  it('takes several redis URLs as cluster seed nodes, with a hash-tagged prefix', () => {
+    const cluster = 'redis://127.0.0.1:7001,redis://127.0.0.1:7002';
+    expect(loadConfig({ REDIS_URL: cluster, QUEUE_PREFIX: '{conveyor}' }).redisUrl).toContain(',');
+    expect(() => loadConfig({ REDIS_URL: cluster, QUEUE_PREFIX: 'conveyor' })).toThrow(/QUEUE_PREFIX: .*hash tag/);
   });
 
   it('treats empty variables as unset', () => {
