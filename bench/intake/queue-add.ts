@@ -1,0 +1,41 @@
+// Bare baseline of the intake figure: `queue.add` of PlaceOrder jobs with `inFlight` adds
+// outstanding, on the queue and connection the web process uses (createQueue: same default job
+// options; a producer connection), for `seconds` after a one-second warm-up.
+// `node queue-add.js <seconds> <inFlight>`; REDIS_URL, QUEUE_PREFIX and BENCH_BODY from the env.
+import { v7 as uuidv7 } from 'uuid';
+import { createRedisConnection } from '../../queues/connection.js';
+import { QUEUES } from '../../queues/names.js';
+import { createQueue } from '../../src/infrastructure/queue/queues.js';
+import { printResult } from '../lib/processes.js';
+
+const [seconds = '5', inFlight = '64'] = process.argv.slice(2);
+const connection = createRedisConnection({
+  url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  role: 'producer',
+  connectionName: 'conveyor:bench:queue-add',
+});
+const queue = createQueue(QUEUES.commands, { connection, prefix: process.env.QUEUE_PREFIX ?? 'bench' });
+await queue.waitUntilReady();
+const body = JSON.parse(process.env.BENCH_BODY ?? '{}') as Record<string, unknown>;
+
+const warmUpEnd = performance.now() + 1000;
+let cpuAtWarmUpEnd: NodeJS.CpuUsage | undefined;
+const end = warmUpEnd + Number(seconds) * 1000;
+let added = 0;
+async function slot(): Promise<void> {
+  for (;;) {
+    const commandId = uuidv7();
+    await queue.add('PlaceOrder', { ...body, commandId, orderId: uuidv7() }, { jobId: commandId });
+    const now = performance.now();
+    if (now > end) return;
+    if (now > warmUpEnd) {
+      cpuAtWarmUpEnd ??= process.cpuUsage();
+      added += 1;
+    }
+  }
+}
+await Promise.all(Array.from({ length: Number(inFlight) }, slot));
+const cpu = process.cpuUsage(cpuAtWarmUpEnd);
+printResult({ added, addedPerSecond: added / Number(seconds), cpuMsPerCommand: (cpu.user + cpu.system) / 1000 / added });
+await queue.close();
+connection.disconnect();
