@@ -1,0 +1,64 @@
+// Captures the SQL one PlaceOrder command issues through the unit of work: the real use case,
+// unit of work and MikroORM mapping (from dist/), run in this process on the bench database,
+// with pg's Client.query wrapped to record every statement and its parameters between BEGIN
+// and COMMIT. `node capture.js`; DATABASE_URL and BENCH_CATALOG (JSON) from the environment.
+// Prints RESULT {statements, input} for the bare replay (pg-replay.ts).
+import { createRequire } from 'node:module';
+import { v7 as uuidv7 } from 'uuid';
+import { systemClock } from '../../src/application/ports/clock.js';
+import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
+import { createOrm } from '../../src/infrastructure/persistence/mikro-orm.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { printResult } from '../lib/processes.js';
+import { placeOrderPayload, type Catalog } from '../lib/seed.js';
+
+export interface CapturedStatement {
+  text: string;
+  values: unknown[];
+}
+
+interface QueryConfigLike {
+  text?: string;
+  values?: unknown[];
+}
+
+let recording: CapturedStatement[] | undefined;
+
+// MikroORM's driver may load its own copy of pg (a nested node_modules): wrap every copy reachable.
+const require = createRequire(import.meta.url);
+const copies = new Set<{ Client: { prototype: { query: (...args: unknown[]) => unknown } } }>();
+copies.add(require('pg') as never);
+try {
+  const fromMikroOrm = createRequire(require.resolve('@mikro-orm/postgresql'));
+  copies.add(fromMikroOrm('pg') as never);
+} catch {
+  // Only the top-level copy.
+}
+for (const pg of copies) {
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function query(this: unknown, ...args: unknown[]): unknown {
+    const [first, second] = args;
+    if (recording) {
+      const config = (typeof first === 'string' ? { text: first } : first) as QueryConfigLike;
+      const values = Array.isArray(second) ? second : (config.values ?? []);
+      if (typeof config.text === 'string') recording.push({ text: config.text, values: structuredClone(values) });
+    }
+    return original.apply(this, args);
+  };
+}
+
+const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
+const orm = await createOrm({ databaseUrl: process.env.DATABASE_URL ?? '', poolSize: 2 });
+const placeOrder = new PlaceOrder(new MikroOrmUnitOfWork(orm), systemClock);
+let statements: CapturedStatement[] = [];
+let input = placeOrderPayload(catalog);
+// The first commands warm up the ORM (metadata, prepared mappers); the last one is kept.
+for (let i = 0; i < 5; i += 1) {
+  input = placeOrderPayload(catalog);
+  recording = [];
+  await placeOrder.execute(input);
+  statements = recording;
+  recording = undefined;
+}
+await orm.close(true);
+printResult({ statements, input, sample: uuidv7() });
