@@ -1,0 +1,183 @@
+import type { IntakeResult } from '../intake/phase.js';
+import type { PipelineResult } from '../pipeline/phase.js';
+import type { ProcessingResult } from '../processing/phase.js';
+import type { Machine } from './machine.js';
+import type { LatencySummary, Summary } from './stats.js';
+
+export interface Results {
+  intake?: IntakeResult;
+  processing?: ProcessingResult;
+  pipeline?: PipelineResult;
+}
+
+export interface Settings {
+  rounds: number;
+  seconds: number;
+  logLevel: string;
+  concurrency: number;
+}
+
+/** The targets, and whether each was met: what `npm run bench` judges. */
+export const TARGETS = {
+  intakeRatio: 0.6,
+  processingRatio: 0.5,
+  eventsP99Ms: 100,
+  e2eP99Ms: 150,
+} as const;
+
+export interface Verdict {
+  figure: string;
+  met: boolean;
+}
+
+const n = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const rate = (s: Summary) => `${n(s.median)}/s (${n(s.min)}–${n(s.max)})`;
+const ms = (l: LatencySummary) => `${n(l.p50, 1)} / ${n(l.p95, 1)} / ${n(l.p99, 1)} ms`;
+const status = (met: boolean) => (met ? 'met' : '**NOT met**');
+
+/** The results as a Markdown table (the README copies it) and the verdict of each target. */
+export function renderTable(machine: Machine, settings: Settings, results: Results): { markdown: string; verdicts: Verdict[] } {
+  const rows: string[][] = [];
+  const verdicts: Verdict[] = [];
+  const { intake, processing, pipeline } = results;
+
+  if (intake) {
+    const met = intake.ratioToNoop >= TARGETS.intakeRatio;
+    verdicts.push({ figure: 'intake', met });
+    rows.push([
+      'Intake: POST /v1/orders accepted (64 conn.)',
+      rate(intake.real),
+      `no-op route ${rate(intake.noop)}`,
+      `**${n(intake.ratioToNoop, 2)}**`,
+      `≥ ${TARGETS.intakeRatio}: ${status(met)}`,
+    ]);
+    rows.push(['', '', `bare queue.add ${rate(intake.bare)}`, n(intake.ratioToBare, 2), '']);
+    rows.push([
+      '  web CPU per accepted command',
+      `${n(intake.cpuMsPerCommand.real.median, 3)} ms`,
+      `no-op ${n(intake.cpuMsPerCommand.noop.median, 3)} ms · bare ${n(intake.cpuMsPerCommand.bare.median, 3)} ms`,
+      n(intake.cpuMsPerCommand.noop.median / intake.cpuMsPerCommand.real.median, 2),
+      '',
+    ]);
+  }
+  if (processing) {
+    const met = processing.ratio >= TARGETS.processingRatio;
+    verdicts.push({ figure: 'processing', met });
+    rows.push([
+      `Processing: PlaceOrder by 1 worker (concurrency ${processing.concurrency})`,
+      rate(processing.worker),
+      `same SQL over pg ${rate(processing.bare)}`,
+      `**${n(processing.ratio, 2)}**`,
+      `≥ ${TARGETS.processingRatio}: ${status(met)}`,
+    ]);
+    rows.push([
+      '  CPU per command (client side)',
+      `${n(processing.cpuMsPerCommand.worker.median, 2)} ms`,
+      `bare ${n(processing.cpuMsPerCommand.bare.median, 2)} ms`,
+      n(processing.cpuMsPerCommand.bare.median / processing.cpuMsPerCommand.worker.median, 2),
+      '',
+    ]);
+  }
+  const events = pipeline?.events;
+  if (events) {
+    rows.push([
+      'Events: outbox rows → webhooks received',
+      rate(events.throughput.system),
+      `bare signed POST ${rate(events.throughput.bare)}`,
+      n(events.throughput.ratio, 2),
+      '(no target)',
+    ]);
+    const met = events.lag.latencyMs.p99 < TARGETS.eventsP99Ms && events.lag.missing === 0;
+    verdicts.push({ figure: 'events', met });
+    rows.push([
+      `Events: commit → webhook received at ${events.lag.offeredPerSecond}/s (p50 / p95 / p99)`,
+      ms(events.lag.latencyMs),
+      `bare POST round trip ${ms(events.bareRoundTripMs)}`,
+      n(events.lag.latencyMs.p99 / events.bareRoundTripMs.p99, 1),
+      `p99 < ${TARGETS.eventsP99Ms} ms: ${status(met)}`,
+    ]);
+    rows.push([
+      `  same below saturation, at ${events.lagBelowSaturation.offeredPerSecond}/s`,
+      ms(events.lagBelowSaturation.latencyMs),
+      '',
+      n(events.lagBelowSaturation.latencyMs.p99 / events.bareRoundTripMs.p99, 1),
+      '(diagnostic)',
+    ]);
+    rows.push(['  CPU per order, events path (backlog rounds)', cpuBudget(events.throughput.cpuMsPerOrder), '', '', '(diagnostic)']);
+  }
+  const e2e = pipeline?.e2e;
+  if (e2e) {
+    const met = e2e.lag.latencyMs.p99 < TARGETS.e2eP99Ms && e2e.lag.missing === 0;
+    verdicts.push({ figure: 'e2e', met });
+    rows.push([
+      `End to end: POST → webhook received at ${e2e.lag.offeredPerSecond}/s (p50 / p95 / p99)`,
+      ms(e2e.lag.latencyMs),
+      events ? `events path alone ${ms(events.lag.latencyMs)}` : '',
+      events ? n(e2e.lag.latencyMs.p99 / events.lag.latencyMs.p99, 1) : '',
+      `p99 < ${TARGETS.e2eP99Ms} ms: ${status(met)}`,
+    ]);
+    rows.push([
+      `  same below saturation, at ${e2e.lagBelowSaturation.offeredPerSecond}/s`,
+      ms(e2e.lagBelowSaturation.latencyMs),
+      '',
+      '',
+      '(diagnostic)',
+    ]);
+    rows.push([`  CPU per order, whole pipeline (at ${e2e.lag.offeredPerSecond}/s)`, cpuBudget(e2e.cpuMsPerOrder), '', '', '(diagnostic)']);
+  }
+  const memory = memoryRows(results);
+  if (memory.length > 0) {
+    rows.push(['Memory: peak RSS (VmHWM) under load', memory.map(([role, peak]) => `${role} ${n(peak)}`).join(' · ') + ' MiB', 'idle after start-up', memory.map(([role, peak, idle]) => `${role} ${n(peak / idle, 1)}×`).join(' · '), '(no target)']);
+  }
+
+  const header = ['figure', 'conveyor (median, min–max)', 'baseline (same run)', 'ratio', 'target'];
+  const markdown = [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; PostgreSQL ${machine.postgres}; Redis ${machine.redis}. ` +
+      `Load average ${n(machine.loadAverage.start, 1)} at the start, ${n(machine.loadAverage.end ?? Number.NaN, 1)} at the end. ` +
+      `${settings.rounds} round(s) of ${settings.seconds} s per throughput figure; LOG_LEVEL=${settings.logLevel}; WORKER_CONCURRENCY=${settings.concurrency}.`,
+    '',
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+  return { markdown, verdicts };
+}
+
+/** `web 1.2 · worker 4.1 · … = 9.9 ms` (PostgreSQL and Redis not included). */
+function cpuBudget(perRole: Partial<Record<string, number>>): string {
+  const entries = Object.entries(perRole).filter((entry): entry is [string, number] => entry[1] !== undefined);
+  const total = entries.reduce((sum, [, value]) => sum + value, 0);
+  return `${entries.map(([role, value]) => `${role} ${n(value, 2)}`).join(' · ')} = ${n(total, 2)} ms`;
+}
+
+function memoryRows(results: Results): [string, number, number][] {
+  const rows: [string, number, number][] = [];
+  if (results.intake) rows.push(['web', results.intake.memory.web.peakMiB, results.intake.memory.web.idleRssMiB]);
+  if (results.processing) rows.push(['worker', results.processing.memory.worker.peakMiB, results.processing.memory.worker.idleRssMiB]);
+  for (const role of ['relay', 'webhooks', 'mailer'] as const) {
+    const memory = results.pipeline?.memory[role];
+    if (memory) rows.push([role, memory.peakMiB, memory.idleRssMiB]);
+  }
+  return rows;
+}
+
+/** Noise of each repeated figure: how far apart its rounds were, and how busy the machine was. */
+export function renderNoise(results: Results): string {
+  const lines: string[] = [];
+  const spread = (label: string, s: Summary) => `${label} ±${n(s.spreadPct / 2, 0)}% (${s.runs.map((r) => n(r)).join(', ')})`;
+  if (results.intake) {
+    lines.push(
+      `intake rounds: ${spread('real', results.intake.real)}; ${spread('no-op', results.intake.noop)}; ${spread('bare', results.intake.bare)}; machine busy ${n(results.intake.machineBusyCores.median, 2)} cores`,
+    );
+  }
+  if (results.processing) {
+    lines.push(
+      `processing rounds: ${spread('worker', results.processing.worker)}; ${spread('bare', results.processing.bare)}; machine busy ${n(results.processing.machineBusyCores.median, 2)} cores`,
+    );
+  }
+  if (results.pipeline?.events) {
+    const t = results.pipeline.events.throughput;
+    lines.push(`events rounds: ${spread('system', t.system)}; ${spread('bare', t.bare)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,70 @@
+// Commits PlaceOrder transactions — the statements the unit of work issues (captured by
+// processing/capture.ts), NOTIFY included — so the events path can be measured on its own,
+// at a rate the worker need not reach. Two modes:
+//   node committer.js paced <perSecond> <seconds>   open loop: transaction i starts at t0 + i/rate
+//   node committer.js burst <count> <inFlight>      as fast as possible (a backlog for the relay)
+// DATABASE_URL, BENCH_CAPTURE and BENCH_CATALOG from the env. Prints RESULT with the commit
+// time of every order (epoch ms), so lag is measured from the real COMMIT.
+import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { printResult, sleep } from '../lib/processes.js';
+import { ORDER_LINES, type Catalog } from '../lib/seed.js';
+import type { CapturedStatement } from '../processing/capture.js';
+import { sqlTemplate, type CapturedInput } from '../processing/sql-template.js';
+
+const [mode = 'paced', first = '500', second = '10'] = process.argv.slice(2);
+const capture = JSON.parse(process.env.BENCH_CAPTURE ?? '{}') as { statements: CapturedStatement[]; input: CapturedInput };
+const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
+const statementsFor = sqlTemplate(capture.statements, capture.input);
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 32 });
+const now = () => performance.timeOrigin + performance.now();
+const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
+
+/** orderId → [scheduled, committed] epoch ms. */
+const commits: [string, number, number][] = [];
+let failed = 0;
+
+async function commitOne(scheduled: number): Promise<void> {
+  const products = new Set<string>();
+  while (products.size < ORDER_LINES) products.add(pick(catalog.productIds));
+  const orderId = uuidv7();
+  const statements = statementsFor({ commandId: uuidv7(), orderId, userId: pick(catalog.userIds), productIds: [...products] });
+  const client = await pool.connect();
+  try {
+    for (const text of statements) await client.query(text);
+    commits.push([orderId, scheduled, now()]);
+  } catch {
+    failed += 1;
+    await client.query('ROLLBACK').catch(() => undefined);
+  } finally {
+    client.release();
+  }
+}
+
+const started = now();
+if (mode === 'paced') {
+  const rate = Number(first);
+  const total = Math.round(rate * Number(second));
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < total; ) {
+    const due = started + (i * 1000) / rate;
+    if (now() >= due) {
+      const done: Promise<void> = commitOne(due).finally(() => inFlight.delete(done));
+      inFlight.add(done);
+      i += 1;
+    } else {
+      await sleep(Math.max(0, Math.min(1, due - now())));
+    }
+  }
+  await Promise.all(inFlight);
+} else {
+  let left = Number(first);
+  await Promise.all(
+    Array.from({ length: Number(second) }, async () => {
+      while (left-- > 0) await commitOne(now());
+    }),
+  );
+}
+const elapsed = (now() - started) / 1000;
+printResult({ commits, failed, seconds: elapsed, committedPerSecond: commits.length / elapsed });
+await pool.end();

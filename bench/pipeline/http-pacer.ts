@@ -1,0 +1,53 @@
+// Open-loop client of the end-to-end figure: POST /v1/orders at `perSecond` for `seconds`
+// (request i is sent at t0 + i/rate whether or not earlier ones have answered, so a slow
+// system cannot slow the clock down: no coordinated omission). `node http-pacer.js <url>
+// <perSecond> <seconds>`; BENCH_CATALOG in the env. Prints RESULT with, per accepted order,
+// its id and the time it was due to be sent (epoch ms).
+import { Agent, request } from 'undici';
+import { printResult, sleep } from '../lib/processes.js';
+import { orderBody, type Catalog } from '../lib/seed.js';
+import { latencies } from '../lib/stats.js';
+import { API_KEY } from '../lib/system.js';
+
+const [url = '', perSecond = '200', seconds = '10'] = process.argv.slice(2);
+const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
+const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+const now = () => performance.timeOrigin + performance.now();
+const rate = Number(perSecond);
+const total = Math.round(rate * Number(seconds));
+
+const accepted: [string, number][] = [];
+const responseMs: number[] = [];
+const statuses: Record<string, number> = {};
+async function post(due: number): Promise<void> {
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(orderBody(catalog)),
+    });
+    const text = await response.body.text();
+    responseMs.push(now() - due);
+    statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+    if (response.statusCode === 202) accepted.push([(JSON.parse(text) as { orderId: string }).orderId, due]);
+  } catch {
+    statuses.error = (statuses.error ?? 0) + 1;
+  }
+}
+
+const started = now();
+const inFlight = new Set<Promise<void>>();
+for (let i = 0; i < total; ) {
+  const due = started + (i * 1000) / rate;
+  if (now() >= due) {
+    const done: Promise<void> = post(due).finally(() => inFlight.delete(done));
+    inFlight.add(done);
+    i += 1;
+  } else {
+    await sleep(Math.max(0, Math.min(1, due - now())));
+  }
+}
+await Promise.all(inFlight);
+printResult({ accepted, statuses, responseMs: latencies(responseMs), seconds: (now() - started) / 1000 });
+await agent.close();

@@ -1,0 +1,110 @@
+// `npm run bench`: measures conveyor against baselines run on the same machine in the same run,
+// prints a table and writes bench/results/latest.json. See docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { intakePhase } from './intake/phase.js';
+import { pipelinePhase } from './pipeline/phase.js';
+import { processingPhase } from './processing/phase.js';
+import type { BenchContext } from './lib/context.js';
+import { BenchDatabases } from './lib/database.js';
+import { describeMachine } from './lib/machine.js';
+import { renderNoise, renderTable, type Results } from './lib/report.js';
+import { RESULTS_DIR } from './lib/paths.js';
+import type { NodeProcess } from './lib/processes.js';
+import { deletePrefix } from './lib/redis.js';
+
+const PHASES = ['intake', 'processing', 'events', 'e2e'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'log-level': { type: 'string' },
+    concurrency: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const only = new Set((values.only ?? PHASES.join(',')).split(',').map((name) => name.trim()) as Phase[]);
+for (const phase of only) if (!PHASES.includes(phase)) throw new Error(`unknown phase ${phase}; phases: ${PHASES.join(', ')}`);
+
+const dbs = new BenchDatabases();
+const runId = dbs.runId;
+const logDir = path.join(RESULTS_DIR, 'logs', runId);
+mkdirSync(logDir, { recursive: true });
+const tmpDir = path.join(os.tmpdir(), `conveyor-bench-${runId}`);
+mkdirSync(tmpDir, { recursive: true });
+const processes = new Set<NodeProcess>();
+const context: BenchContext = {
+  dbs,
+  runId,
+  logDir,
+  tmpDir,
+  rounds: Number(values.rounds ?? (values.quick ? 1 : 3)),
+  seconds: Number(values.seconds ?? (values.quick ? 3 : 5)),
+  logLevel: values['log-level'] ?? 'warn',
+  concurrency: Number(values.concurrency ?? 16),
+  nodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logDir, 'profiles')}`] : [],
+  log: (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`),
+  track: (proc) => {
+    processes.add(proc);
+    void proc.exited.then(() => processes.delete(proc));
+  },
+};
+
+async function cleanUp(): Promise<void> {
+  await Promise.allSettled([...processes].map((proc) => proc.stop(5000)));
+  await dbs.dropAll();
+  await deletePrefix(`bench-${runId}`).catch(() => undefined);
+  rmSync(tmpDir, { recursive: true, force: true });
+}
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    context.log(`${signal}: stopping processes and dropping the bench databases`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+const machine = await describeMachine();
+context.log(`run ${runId}: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}`);
+const results: Results = {};
+try {
+  if (only.has('intake')) results.intake = await intakePhase(context);
+  if (only.has('processing')) results.processing = await processingPhase(context);
+  if (only.has('events') || only.has('e2e')) {
+    results.pipeline = await pipelinePhase(context, { events: only.has('events'), e2e: only.has('e2e') });
+  }
+} finally {
+  if (!interrupted) await cleanUp();
+}
+machine.loadAverage.end = os.loadavg()[0] ?? Number.NaN;
+const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency };
+const { markdown, verdicts } = renderTable(machine, settings, results);
+const commit = gitCommit();
+const report = { runId, date: new Date().toISOString(), commit, machine, settings, verdicts, results };
+mkdirSync(RESULTS_DIR, { recursive: true });
+const jsonFile = path.join(RESULTS_DIR, 'latest.json');
+writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\nconveyor benchmarks (run ${runId}${commit ? `, commit ${commit}` : ''})\n`);
+console.log(markdown);
+const noise = renderNoise(results);
+if (noise) console.log(`\nNoise (each round; the median is reported):\n${noise}`);
+console.log(`\nTargets: ${verdicts.map((v) => `${v.figure} ${v.met ? 'met' : 'NOT met'}`).join(', ')}`);
+console.log(`Full results: ${path.relative(process.cwd(), jsonFile)}; process logs: ${path.relative(process.cwd(), logDir)}`);
+
+function gitCommit(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head} + uncommitted changes` : head;
+  } catch {
+    return undefined;
+  }
+}
