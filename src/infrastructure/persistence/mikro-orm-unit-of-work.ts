@@ -9,6 +9,7 @@ import {
 } from '../../domain/index.js';
 import type { Repositories } from '../../application/ports/repositories.js';
 import type { CommandContext, Json, UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { activeTraceCarrier } from '../observability/trace-context.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
 import { OutboxMessageSchema, ProcessedCommandSchema, type ProcessedCommand } from './schemas.js';
 
@@ -59,6 +60,8 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     const tracked: Tracked = new Set();
     const result = await work(mikroOrmRepositories(em, tracked));
     const now = this.clock();
+    // The job's span (with tracing on): the relay continues the trace from each outbox row.
+    const traceContext = activeTraceCarrier();
     let events = 0;
     for (const aggregate of tracked) {
       for (const event of aggregate.pullEvents()) {
@@ -71,6 +74,8 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
           payload: event.payload,
           occurredAt: event.occurredAt,
           publishedAt: null,
+          commandId: command.commandId,
+          traceContext,
         });
       }
     }

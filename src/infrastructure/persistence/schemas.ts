@@ -93,6 +93,10 @@ export class OutboxMessage {
   payload!: Record<string, unknown>;
   occurredAt!: Date;
   publishedAt: Date | null = null;
+  /** The command whose transaction wrote the row: logs lead from a command to its events. */
+  commandId: string | null = null;
+  /** W3C trace context (`traceparent`, `tracestate`) of the command job, when tracing is on. */
+  traceContext: Record<string, string> | null = null;
 }
 
 export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
@@ -106,6 +110,8 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
     payload: { type: 'json' },
     occurredAt: { ...timestamp },
     publishedAt: { ...timestamp, nullable: true },
+    commandId: { type: 'uuid', nullable: true },
+    traceContext: { type: 'json', nullable: true },
   },
   // The relay scans only unpublished rows, oldest (UUIDv7 = time order) first.
   indexes: [
