@@ -133,7 +133,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
         const key = request.headers['idempotency-key'];
         if (typeof key !== 'string') {
           if (!(await enqueue(freshPayload))) return reply;
-          return answer(reply, fresh, false);
+          return answer(request, reply, route, fresh, false);
         }
 
         const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
@@ -154,11 +154,11 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
               detail: 'This Idempotency-Key was already used with a different request.',
             });
           case 'completed':
-            return answer(reply, reservation.response, true);
+            return answer(request, reply, route, reservation.response, true);
           case 'in-flight':
             if (!(await enqueue(payloadFor(route, request.body, reservation.response)))) return reply;
             await markCompleted(request, reservation.complete);
-            return answer(reply, reservation.response, true);
+            return answer(request, reply, route, reservation.response, true);
           case 'reserved':
             if (!(await enqueue(freshPayload))) {
               // Free the key so a retry can succeed; a failed release only delays that
@@ -167,7 +167,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
               return reply;
             }
             await markCompleted(request, reservation.complete);
-            return answer(reply, fresh, false);
+            return answer(request, reply, route, fresh, false);
         }
       },
     );
@@ -183,7 +183,22 @@ function payloadFor(route: CommandRoute, body: unknown, response: StoredResponse
   });
 }
 
-function answer(reply: FastifyReply, response: StoredResponse, replayed: boolean): FastifyReply {
+/**
+ * Sends the 202 and logs the command with its ids: the first line of the trail a command
+ * leaves (the worker, relay, mailer and webhooks log the same commandId, eventIds and row ids).
+ */
+function answer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: CommandRoute,
+  response: StoredResponse,
+  replayed: boolean,
+): FastifyReply {
+  const { commandId } = response.body;
+  request.log.info(
+    { commandId, jobId: commandId, commandType: route.type, [route.id]: response.body[route.id], replayed },
+    replayed ? 'command answered again (Idempotency-Key)' : 'command accepted',
+  );
   const location = response.body.statusUrl;
   if (location !== undefined) reply.header('location', location);
   if (replayed) reply.header('idempotent-replayed', 'true');

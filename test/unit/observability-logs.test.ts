@@ -1,0 +1,124 @@
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/infrastructure/config.js';
+import { withoutCredentials } from '../../src/infrastructure/logger.js';
+import { startTracing, type Tracing } from '../../src/infrastructure/observability/tracing.js';
+import { API_KEY, CapturedLogs, capturingLogger, inMemoryApi } from './support/api.js';
+
+// Logs are JSON lines an operator ships somewhere else: secrets must never be in them, and the
+// ids that let one follow a command (commandId, trace ids) must be.
+
+describe('log redaction', () => {
+  it('logs a configuration without its API keys, passwords or URL credentials', () => {
+    const logs = new CapturedLogs();
+    const logger = capturingLogger(logs);
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      API_KEYS: 'prod-key-1,prod-key-2',
+      ADMIN_USER: 'ops',
+      ADMIN_PASSWORD: 'board-password',
+      SMTP_URL: 'smtps://mailer:smtp-password@smtp.example.com:465',
+      DATABASE_URL: 'postgres://app:db-password@db.internal:5432/conveyor',
+      DATABASE_READ_URL: 'postgres://app:replica-password@replica.internal:5432/conveyor',
+      REDIS_URL: 'redis://:redis-password@redis-1:6379,redis://:redis-password@redis-2:6379',
+      QUEUE_PREFIX: '{conveyor}',
+    });
+
+    logger.info({ config }, 'configuration');
+
+    const text = logs.text();
+    for (const secret of ['prod-key-1', 'prod-key-2', 'board-password', 'smtp-password', 'db-password', 'replica-password', 'redis-password']) {
+      expect(text).not.toContain(secret);
+    }
+    // Where the process connects is still there for the operator.
+    const logged = logs.lines[0]?.config as Record<string, unknown>;
+    expect(logged.smtpUrl).toBe('smtps://mailer:***@smtp.example.com:465');
+    expect(logged.databaseUrl).toBe('postgres://app:***@db.internal:5432/conveyor');
+    expect(logged.redisUrl).toBe('redis://:***@redis-1:6379,redis://:***@redis-2:6379');
+    expect(logged.apiKeys).toBe('[redacted]');
+    expect(logged.admin).toEqual({ user: 'ops', password: '[redacted]' });
+  });
+
+  it('redacts webhook secrets and authorization headers wherever they appear', () => {
+    const logs = new CapturedLogs();
+    const logger = capturingLogger(logs);
+    logger.info({ endpoint: { id: 'e1', secret: 'whsec_top' } }, 'one level');
+    logger.info({ result: { endpoint: { secret: 'whsec_nested' } } }, 'two levels');
+    logger.info({ secret: 'whsec_bare', headers: { authorization: 'Bearer raw-header' } }, 'top level');
+    logger.child({ apiKey: 'child-binding-key' }).info('child');
+
+    const text = logs.text();
+    for (const secret of ['whsec_top', 'whsec_nested', 'whsec_bare', 'raw-header', 'child-binding-key']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(logs.lines[0]?.endpoint).toEqual({ id: 'e1', secret: '[redacted]' });
+  });
+
+  it('strips only the password from connection URLs', () => {
+    expect(withoutCredentials('redis://user:pw@host:6379/2')).toBe('redis://user:***@host:6379/2');
+    expect(withoutCredentials('postgres://postgres@127.0.0.1:5432/conveyor')).toBe('postgres://postgres@127.0.0.1:5432/conveyor');
+    expect(withoutCredentials('not a url')).toBe('[redacted]');
+  });
+});
+
+describe('API request logs', () => {
+  it('never contain the bearer key, and log each accepted command with its id', async () => {
+    const logs = new CapturedLogs();
+    const { app } = await inMemoryApi({ logger: capturingLogger(logs) });
+    // request.log is the redacting logger too: a hook that logs the raw headers leaks nothing.
+    app.addHook('onRequest', async (request) => {
+      request.log.debug({ headers: request.headers }, 'headers as received');
+    });
+
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/users',
+      headers: { authorization: `Bearer ${API_KEY}` },
+      payload: { email: 'ann@example.com', name: 'Ann' },
+    });
+    const refused = await app.inject({ method: 'GET', url: '/v1/orders/x', headers: { authorization: 'Bearer secret-key-but-wrong' } });
+    await app.close();
+
+    expect(response.statusCode).toBe(202);
+    expect(refused.statusCode).toBe(401);
+    const { commandId, userId } = response.json<{ commandId: string; userId: string }>();
+    expect(logs.raw.length).toBeGreaterThan(4);
+    expect(logs.text()).not.toContain(API_KEY);
+    expect(logs.lines.some((line) => line.msg === 'headers as received')).toBe(true);
+
+    const accepted = logs.lines.find((line) => line.msg === 'command accepted');
+    expect(accepted).toMatchObject({ commandId, jobId: commandId, commandType: 'RegisterUser', userId, role: 'web' });
+    // The request id ties it to Fastify's "incoming request" and "request completed" lines.
+    const requestLines = logs.lines.filter((line) => line.reqId === accepted?.reqId);
+    expect(requestLines.map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['incoming request', 'command accepted', 'request completed']),
+    );
+  });
+});
+
+describe('trace ids in logs', () => {
+  let tracing: Tracing | undefined;
+  afterEach(async () => {
+    await tracing?.shutdown();
+    tracing = undefined;
+  });
+
+  it('are added to lines written inside a span, and only there', () => {
+    const exporter = new InMemorySpanExporter();
+    tracing = startTracing({ serviceName: 'conveyor-test', role: 'test', spanProcessor: new SimpleSpanProcessor(exporter) });
+    const logs = new CapturedLogs();
+    const logger = capturingLogger(logs, 'worker');
+
+    logger.info('outside');
+    const ids = trace.getTracer('test').startActiveSpan('job', (span) => {
+      logger.child({ jobId: '1' }).info('inside');
+      span.end();
+      return span.spanContext();
+    });
+
+    const [outside, inside] = logs.lines;
+    expect(outside).not.toHaveProperty('trace_id');
+    expect(inside).toMatchObject({ msg: 'inside', jobId: '1', trace_id: ids.traceId, span_id: ids.spanId });
+  });
+});
