@@ -12,6 +12,15 @@ export interface EmailProcessorDeps {
   logger: Logger;
   /** Product name in subjects and signatures. */
   brand?: string;
+  /** Counts each job's outcome (Prometheus `conveyor_email_deliveries_total`). */
+  metrics?: EmailMetrics;
+}
+
+/** What an email job came to: `failed` is a temporary failure on the last attempt. */
+export type EmailOutcome = 'sent' | 'skipped' | 'unrenderable' | 'rejected' | 'retry' | 'failed';
+
+export interface EmailMetrics {
+  countEmail(outcome: EmailOutcome): void;
 }
 
 export type EmailJobResult = { status: 'sent'; response: string } | { status: 'skipped'; reason: SkipReason };
@@ -37,7 +46,7 @@ type Attempt =
  *    job fails at once (UnrecoverableError).
  */
 export function createEmailProcessor(deps: EmailProcessorDeps) {
-  const { store, mailer, logger, brand } = deps;
+  const { store, mailer, logger, brand, metrics } = deps;
 
   return async function processEmail(job: Job): Promise<EmailJobResult> {
     const parsed = emailJobData.safeParse(job.data);
@@ -82,6 +91,12 @@ export function createEmailProcessor(deps: EmailProcessorDeps) {
       }
     });
 
+    const outcome: EmailOutcome = !claim.claimed
+      ? 'skipped'
+      : claim.value.outcome === 'retry' && claim.value.gaveUp
+        ? 'failed'
+        : claim.value.outcome;
+    metrics?.countEmail(outcome);
     if (!claim.claimed) {
       log.info({ reason: claim.reason }, 'email job skipped: nothing pending to send');
       return { status: 'skipped', reason: claim.reason };

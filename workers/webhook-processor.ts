@@ -6,6 +6,14 @@ import { WebhookRetryError } from '../src/infrastructure/webhooks/job-options.js
 
 const payload = z.object({ deliveryId: z.uuid() });
 
+/** What a webhook job came to; `failed` means the retry schedule is exhausted. */
+export type WebhookOutcome = 'delivered' | 'skipped' | 'endpoint_disabled' | 'gone' | 'retry' | 'failed';
+
+export interface WebhookMetrics {
+  /** Counts each job's outcome (Prometheus `conveyor_webhook_deliveries_total`). */
+  countWebhook(outcome: WebhookOutcome): void;
+}
+
 /** What a webhook job returns (kept on the completed job for Bull Board). */
 export interface WebhookJobResult {
   outcome: 'skipped' | 'endpoint_disabled' | 'delivered';
@@ -22,7 +30,7 @@ export interface WebhookJobResult {
  *   delivery is `failed` and can be replayed).
  * Errors of our own (database down) are thrown as they are: BullMQ retries them by the schedule.
  */
-export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger) {
+export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger, metrics?: WebhookMetrics) {
   return async function processWebhook(job: Job): Promise<WebhookJobResult> {
     const parsed = payload.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid_payload: deliveryId must be a UUID');
@@ -30,6 +38,7 @@ export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger) 
     const attempt = job.attemptsMade;
     const log = logger.child({ jobId: job.id, deliveryId, attempt: attempt + 1 });
     const result = await deliver.execute({ deliveryId, attempt, canRetry: attempt + 1 < (job.opts.attempts ?? 1) });
+    metrics?.countWebhook(result.outcome);
 
     switch (result.outcome) {
       case 'skipped':

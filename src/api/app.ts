@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyPluginCallback,
   type FastifyServerOptions,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -11,15 +12,16 @@ import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
-import type { CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
+import type { ApiMetrics, CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute, recordRequestMetrics } from './routes/metrics.js';
 import { queryRoutes } from './routes/queries.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
-export type { CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
+export type { ApiMetrics, CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
 
 /** Everything the HTTP edge needs; src/main builds it for the `web` role. */
 export interface ApiDeps {
@@ -41,6 +43,13 @@ export interface ApiDeps {
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   /** Id generator for command and aggregate ids; defaults to UUIDv7. */
   newId?: () => string;
+  /** Prometheus metrics: with them, every request is timed and GET /metrics serves them; without, neither. */
+  metrics?: ApiMetrics;
+  /**
+   * The OpenTelemetry plugin (@fastify/otel), registered before any route so each request
+   * gets a server span; absent when tracing is off.
+   */
+  tracingPlugin?: FastifyPluginCallback;
 }
 
 /** DESIGN.md §3: request bodies over 256 KiB are refused with 413. */
@@ -54,8 +63,8 @@ function isLoggerInstance(logger: ApiDeps['logger']): logger is FastifyBaseLogge
 
 /**
  * Builds the intake API (not listening: the composition root calls `listen`, tests call
- * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key; /health and
- * /docs are public; /admin/queues needs the admin login.
+ * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key; /health,
+ * /metrics and /docs are public; /admin/queues needs the admin login.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -74,6 +83,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
   acceptJsonOnly(app);
+  if (deps.tracingPlugin) await app.register(deps.tracingPlugin);
+  if (deps.metrics) {
+    recordRequestMetrics(app, deps.metrics);
+    await app.register(metricsRoute, { metrics: deps.metrics });
+  }
 
   await registerDocs(app, [DOCS_PREFIX, ADMIN_PREFIX]);
   await app.register(healthRoutes, { readiness: deps.readiness });

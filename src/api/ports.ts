@@ -29,6 +29,19 @@ export interface IdempotencyStore {
 }
 
 /**
+ * The process's Prometheus metrics, as the HTTP edge sees them: it records every answered
+ * request and serves the registry on GET /metrics.
+ */
+export interface ApiMetrics {
+  /** One answered request; `route` is the route pattern (`/v1/orders/:orderId`), never the raw URL. */
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
+  /** Content type of the exposition (Prometheus text format). */
+  readonly contentType: string;
+  /** Every metric of the process, as Prometheus text. */
+  render(): Promise<string>;
+}
+
+/**
  * The webhook endpoint use cases the routes call (DESIGN.md §3 "Webhooks"), typed with their
  * inputs and outputs in src/application/webhooks; the composition root passes the real ones.
  * They throw the errors of src/application/webhooks/errors.ts, which the error handler maps.

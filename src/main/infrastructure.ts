@@ -2,6 +2,9 @@ import type { Queue } from 'bullmq';
 import pg from 'pg';
 import { ConfigError, loadConfig, type Config } from '../infrastructure/config.js';
 import { createLogger, type Logger } from '../infrastructure/logger.js';
+import { Metrics } from '../infrastructure/observability/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../infrastructure/observability/metrics-server.js';
+import { startTracing, type Tracing } from '../infrastructure/observability/tracing.js';
 import { createOrm, type MikroORM } from '../infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createQueue } from '../infrastructure/queue/queues.js';
@@ -24,18 +27,54 @@ export interface Infrastructure {
   queues: Record<QueueName, Queue>;
   /** A plain pg pool on the primary, for the relay and the delivery workers' SQL. */
   pool: pg.Pool;
+  /** The Prometheus registry of this process (web serves it on GET /metrics, workers on METRICS_PORT). */
+  metrics: Metrics;
+  /** The worker process's metrics server, when METRICS_PORT is set. */
+  metricsServer: MetricsServer | undefined;
+  /** OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (or a test passes it). */
+  tracing: Tracing | undefined;
   close(): Promise<void>;
 }
 
-export async function createInfrastructure(config: Config, role: string): Promise<Infrastructure> {
+/** Process roles whose only HTTP port is the metrics server (web serves /metrics on its own port). */
+const METRICS_SERVER_ROLES: ReadonlySet<string> = new Set(['worker', 'relay', 'mailer', 'webhooks']);
+
+export interface InfrastructureOptions {
+  /** Tracing built by the caller (tests, with an in-memory exporter); the caller shuts it down. */
+  tracing?: Tracing;
+  /** Serve metrics on METRICS_PORT whatever the role (tests); default: only the worker roles do. */
+  serveMetrics?: boolean;
+}
+
+export async function createInfrastructure(
+  config: Config,
+  role: string,
+  options: InfrastructureOptions = {},
+): Promise<Infrastructure> {
   const logger = createLogger({ level: config.logLevel, role });
   if (config.defaultsApplied.length > 0) {
     logger.warn({ defaults: config.defaultsApplied }, 'development defaults applied (set these in production)');
+  }
+  // Tracing first: the queues below take its BullMQ hooks.
+  const ownTracing = !options.tracing && config.otel ? startTracing({ serviceName: config.otel.serviceName ?? `conveyor-${role}`, role }) : undefined;
+  const tracing = options.tracing ?? ownTracing;
+  if (ownTracing) logger.info({ endpoint: config.otel?.endpoint }, 'tracing on: spans exported over OTLP/HTTP');
+  const metrics = new Metrics({ logger });
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined && (options.serveMetrics ?? METRICS_SERVER_ROLES.has(role))) {
+    try {
+      metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, logger });
+    } catch (error) {
+      await ownTracing?.shutdown();
+      throw new StartupError(`cannot serve metrics on ${config.host}:${config.metricsPort} (METRICS_PORT): ${(error as Error).message}`);
+    }
   }
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: Math.max(config.workerConcurrency + 2, 10) });
   const pending = await orm.getMigrator().getPendingMigrations();
   if (pending.length > 0) {
     await orm.close(true);
+    await metricsServer?.close();
+    await ownTracing?.shutdown();
     throw new StartupError(
       `the database has ${pending.length} pending migration(s) (${pending.map((m) => m.name).join(', ')}): ` +
         'run the release process (npm run db:migrate) first',
@@ -49,7 +88,10 @@ export async function createInfrastructure(config: Config, role: string): Promis
   });
   void warnUnlessNoEviction(workerConnection, logger);
   const queues = Object.fromEntries(
-    ALL_QUEUES.map((name) => [name, createQueue(name, { connection: producerConnection, prefix: config.queuePrefix })]),
+    ALL_QUEUES.map((name) => [
+      name,
+      createQueue(name, { connection: producerConnection, prefix: config.queuePrefix, telemetry: tracing?.bullmq }),
+    ]),
   ) as Record<QueueName, Queue>;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: Math.max(config.workerConcurrency + 2, 10) });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
@@ -62,10 +104,15 @@ export async function createInfrastructure(config: Config, role: string): Promis
     producerConnection,
     queues,
     pool,
+    metrics,
+    metricsServer,
+    tracing,
     async close() {
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
       await Promise.allSettled([workerConnection.quit(), producerConnection.quit()]);
       await Promise.allSettled([orm.close(true), pool.end()]);
+      // Last: the spans of the shutdown itself are flushed too.
+      await Promise.allSettled([metricsServer?.close(), ownTracing?.shutdown()]);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type Telemetry } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { emailJobOptions } from '../mail/email-job.js';
 import { QUEUES, type QueueName, commandJobOptions, deliveryJobOptions } from '../../../queues/index.js';
@@ -8,6 +8,8 @@ export interface QueueOptions {
   connection: Redis | Cluster;
   /** `config.queuePrefix`: every BullMQ key starts with it. */
   prefix: string;
+  /** BullMQ telemetry (OpenTelemetry) when tracing is on: `add` opens a producer span and the job carries its context. */
+  telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -18,6 +20,7 @@ export function createQueue(name: QueueName, options: QueueOptions): Queue {
   return new Queue(name, {
     connection: options.connection,
     prefix: options.prefix,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     // Webhook jobs get their options from the retry schedule when they are added.
     defaultJobOptions:
       name === QUEUES.commands ? commandJobOptions : name === QUEUES.emails ? emailJobOptions : deliveryJobOptions,

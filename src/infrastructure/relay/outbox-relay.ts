@@ -1,7 +1,9 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
+import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
 
 /** An outbox row as the relay reads it. */
@@ -12,6 +14,10 @@ export interface OutboxEvent {
   aggregateId: string;
   payload: Record<string, unknown>;
   occurredAt: Date;
+  /** The command that wrote the event (null for rows written before this was recorded). */
+  commandId: string | null;
+  /** The trace context of that command's job, when it was traced. */
+  traceContext: TraceCarrier | null;
 }
 
 /** What an event turns into: decided by the mail and webhook modules, not by the relay. */
@@ -37,6 +43,8 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** Mail domain of Message-IDs. */
   messageIdDomain?: string;
+  /** Counts published events (Prometheus `conveyor_outbox_events_published_total`). */
+  metrics?: { countPublished(type: string): void };
 }
 
 interface Endpoint {
@@ -47,6 +55,7 @@ interface Endpoint {
 interface CreatedRow {
   id: string;
   kind: 'email' | 'webhook';
+  eventId: string;
 }
 
 /**
@@ -131,13 +140,53 @@ export class OutboxRelay {
   async relayBatch(): Promise<number> {
     const { events, rows } = await this.claimAndCreateRows();
     if (events.length === 0) return 0;
-    await this.enqueue(rows);
-    await this.options.pool.query(
-      'update outbox_messages set published_at = now() where id = any($1::uuid[]) and published_at is null',
-      [events.map((event) => event.id)],
-    );
-    this.options.logger.debug({ events: events.length, jobs: rows.length }, 'relayed outbox batch');
+    // With tracing on, each event's jobs continue the trace of the command that wrote it.
+    const spans = new Map<string, ContinuedSpan>();
+    for (const event of events) {
+      const continued = continueTrace(event.traceContext, `publish ${event.type}`, {
+        'conveyor.event.id': event.id,
+        'conveyor.event.type': event.type,
+        ...(event.commandId ? { 'conveyor.command.id': event.commandId } : {}),
+      });
+      if (continued) spans.set(event.id, continued);
+    }
+    try {
+      await this.enqueue(rows, spans);
+      await this.options.pool.query(
+        'update outbox_messages set published_at = now() where id = any($1::uuid[]) and published_at is null',
+        [events.map((event) => event.id)],
+      );
+    } catch (error) {
+      for (const { span } of spans.values()) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      throw error;
+    } finally {
+      for (const { span } of spans.values()) span.end();
+    }
+    this.logPublished(events, rows);
     return events.length;
+  }
+
+  /** One line per event, with the rows it became: logs lead from a command to its emails and webhooks. */
+  private logPublished(events: OutboxEvent[], rows: CreatedRow[]): void {
+    const { logger, metrics } = this.options;
+    for (const event of events) {
+      const own = rows.filter((row) => row.eventId === event.id);
+      metrics?.countPublished(event.type);
+      logger.info(
+        {
+          eventId: event.id,
+          eventType: event.type,
+          commandId: event.commandId,
+          aggregateId: event.aggregateId,
+          emailIds: own.filter((row) => row.kind === 'email').map((row) => row.id),
+          deliveryIds: own.filter((row) => row.kind === 'webhook').map((row) => row.id),
+        },
+        'outbox event published',
+      );
+    }
   }
 
   private async claimAndCreateRows(): Promise<{ events: OutboxEvent[]; rows: CreatedRow[] }> {
@@ -151,8 +200,10 @@ export class OutboxRelay {
         aggregate_id: string;
         payload: Record<string, unknown>;
         occurred_at: Date;
+        command_id: string | null;
+        trace_context: TraceCarrier | null;
       }>(
-        `select id, type, aggregate_type, aggregate_id, payload, occurred_at from outbox_messages
+        `select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context from outbox_messages
           where published_at is null order by id limit $1 for update skip locked`,
         [this.batchSize],
       );
@@ -163,6 +214,8 @@ export class OutboxRelay {
         aggregateId: row.aggregate_id,
         payload: row.payload,
         occurredAt: row.occurred_at,
+        commandId: row.command_id,
+        traceContext: row.trace_context,
       }));
       if (events.length === 0) {
         await client.query('commit');
@@ -175,9 +228,9 @@ export class OutboxRelay {
       // interrupted run of the same batch.
       const eventIds = events.map((event) => event.id);
       const pending = await this.options.pool.query<CreatedRow>(
-        `select id, 'webhook' as kind from webhook_deliveries where event_id = any($1::uuid[]) and status = 'pending'
+        `select id, 'webhook' as kind, event_id as "eventId" from webhook_deliveries where event_id = any($1::uuid[]) and status = 'pending'
          union all
-         select id, 'email' as kind from email_messages where event_id = any($1::uuid[]) and status = 'pending'`,
+         select id, 'email' as kind, event_id as "eventId" from email_messages where event_id = any($1::uuid[]) and status = 'pending'`,
         [eventIds],
       );
       return { events, rows: pending.rows };
@@ -262,17 +315,26 @@ export class OutboxRelay {
     );
   }
 
-  private async enqueue(rows: CreatedRow[]): Promise<void> {
+  private async enqueue(rows: CreatedRow[], spans: ReadonlyMap<string, ContinuedSpan>): Promise<void> {
     const { emails, webhooks, policies } = this.options;
+    // A job carries its event's span as its parent (BullMQ's telemetry metadata).
+    const telemetry = (row: CreatedRow) => {
+      const metadata = spans.get(row.eventId)?.jobMetadata;
+      return metadata ? { telemetry: { metadata } } : {};
+    };
     const emailJobs = rows
       .filter((row) => row.kind === 'email')
-      .map((row) => ({ name: 'send', data: { emailId: row.id }, opts: { ...policies.emailJobOptions, jobId: row.id } }));
+      .map((row) => ({
+        name: 'send',
+        data: { emailId: row.id },
+        opts: { ...policies.emailJobOptions, jobId: row.id, ...telemetry(row) },
+      }));
     const webhookJobs = rows
       .filter((row) => row.kind === 'webhook')
       .map((row) => ({
         name: 'deliver',
         data: { deliveryId: row.id },
-        opts: { ...policies.webhookJobOptions, jobId: row.id },
+        opts: { ...policies.webhookJobOptions, jobId: row.id, ...telemetry(row) },
       }));
     await Promise.all([
       emailJobs.length > 0 ? emails.addBulk(emailJobs) : undefined,

@@ -43,11 +43,14 @@ export function startCommandWorker(infra: Infrastructure): RunningWorker {
     lockDuration: config.workerLockMs,
     stalledInterval: config.workerLockMs,
     maxStalledCount: 5,
+    telemetry: infra.tracing?.bullmq,
   });
+  infra.metrics.observeWorker(worker);
   worker.on('error', (error) => logger.error({ err: error }, 'command worker error'));
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      logger.error({ jobId: job.id, err: error }, 'command job gave up after its last attempt');
+      const commandId = (job.data as { commandId?: unknown }).commandId;
+      logger.error({ jobId: job.id, commandId, type: job.name, err: error }, 'command job gave up after its last attempt');
     }
   });
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');

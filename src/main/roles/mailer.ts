@@ -20,14 +20,16 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
   const { config, logger } = infra;
   const mailer =
     overrides.mailer ?? new NodemailerMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, mailDir: config.mailDir });
-  const processor = createEmailProcessor({ store: new SqlEmailMessageStore(infra.orm), mailer, logger });
+  const processor = createEmailProcessor({ store: new SqlEmailMessageStore(infra.orm), mailer, logger, metrics: infra.metrics });
   const worker = new Worker(QUEUES.emails, processor, {
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
     lockDuration: 30_000,
     maxStalledCount: 5,
+    telemetry: infra.tracing?.bullmq,
   });
+  infra.metrics.observeWorker(worker);
   worker.on('error', (error) => logger.error({ err: error }, 'mailer worker error'));
   worker.on('failed', (job, error) => {
     // The processor logs each outcome; this catches failures outside it (a lost database).

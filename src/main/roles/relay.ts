@@ -33,6 +33,7 @@ export async function startRelay(infra: Infrastructure, options: RelayRoleOption
     webhooks: infra.queues.webhooks,
     policies,
     logger,
+    metrics: infra.metrics,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
   });
   const sweeper = new Sweeper({

@@ -19,9 +19,14 @@ export async function buildWeb(infra: Infrastructure): Promise<RunningWeb> {
   const readPool = createReadPool(config.databaseReadUrl ?? config.databaseUrl, 10, {
     onError: (error) => logger.warn({ err: error }, 'idle read connection failed'),
   });
+  // System-wide gauges, read at scrape time: queue depth from Redis, the outbox from PostgreSQL.
+  infra.metrics.trackQueues(Object.values(infra.queues));
+  infra.metrics.trackOutbox(infra.pool);
   const app = await buildApp({
     config,
     logger,
+    metrics: infra.metrics,
+    tracingPlugin: infra.tracing?.fastifyPlugin,
     commands: new BullMqCommandSender(infra.queues.commands),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),

@@ -45,7 +45,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
   );
-  const worker = new Worker(QUEUES.webhooks, createWebhookProcessor(deliver, logger), {
+  const worker = new Worker(QUEUES.webhooks, createWebhookProcessor(deliver, logger, infra.metrics), {
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
@@ -53,7 +53,9 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
     lockDuration: 30_000,
     maxStalledCount: 5,
     settings: { backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule) },
+    telemetry: infra.tracing?.bullmq,
   });
+  infra.metrics.observeWorker(worker);
   worker.on('error', (error) => logger.error({ err: error }, 'webhooks worker error'));
   logger.info(
     {
