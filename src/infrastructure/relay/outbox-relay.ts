@@ -1,7 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
@@ -156,6 +156,7 @@ export class OutboxRelay {
         'update outbox_messages set published_at = now() where id = any($1::uuid[]) and published_at is null',
         [events.map((event) => event.id)],
       );
+      this.logPublished(events, rows, spans);
     } catch (error) {
       for (const { span } of spans.values()) {
         span.recordException(error as Error);
@@ -165,29 +166,34 @@ export class OutboxRelay {
     } finally {
       for (const { span } of spans.values()) span.end();
     }
-    this.logPublished(events, rows);
     return events.length;
   }
 
-  /** One line per event, with the rows it became: logs lead from a command to its emails and webhooks. */
-  private logPublished(events: OutboxEvent[], rows: CreatedRow[]): void {
+  /**
+   * One line per event, with the rows it became: logs lead from a command to its emails and
+   * webhooks. Written inside the event's span, so the line carries its trace id too.
+   */
+  private logPublished(events: OutboxEvent[], rows: CreatedRow[], spans: ReadonlyMap<string, ContinuedSpan>): void {
     const { logger, metrics } = this.options;
+    const rowsOf = new Map<string, CreatedRow[]>();
+    for (const row of rows) rowsOf.set(row.eventId, [...(rowsOf.get(row.eventId) ?? []), row]);
     for (const event of events) {
-      const own = rows.filter((row) => row.eventId === event.id);
+      const own = rowsOf.get(event.id) ?? [];
       metrics?.countPublished(event.type);
-      logger.info(
-        {
-          eventId: event.id,
-          eventType: event.type,
-          commandId: event.commandId,
-          aggregateId: event.aggregateId,
-          emailIds: own.filter((row) => row.kind === 'email').map((row) => row.id),
-          deliveryIds: own.filter((row) => row.kind === 'webhook').map((row) => row.id),
-        },
-        'outbox event published',
-      );
+      const fields = {
+        eventId: event.id,
+        eventType: event.type,
+        commandId: event.commandId,
+        aggregateId: event.aggregateId,
+        emailIds: own.filter((row) => row.kind === 'email').map((row) => row.id),
+        deliveryIds: own.filter((row) => row.kind === 'webhook').map((row) => row.id),
+      };
+      const span = spans.get(event.id)?.span;
+      if (span) context.with(trace.setSpan(context.active(), span), () => logger.info(fields, 'outbox event published'));
+      else logger.info(fields, 'outbox event published');
     }
   }
+
 
   private async claimAndCreateRows(): Promise<{ events: OutboxEvent[]; rows: CreatedRow[] }> {
     const client = await this.options.pool.connect();
