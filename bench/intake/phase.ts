@@ -2,7 +2,7 @@ import type { BenchContext } from '../lib/context.js';
 import { clearStage, newStage } from '../lib/context.js';
 import { benchEntry } from '../lib/paths.js';
 import { machineBusySeconds, runToResult, startNode, waitFor, type NodeProcess } from '../lib/processes.js';
-import { deletePrefix } from '../lib/redis.js';
+import { deletePrefix, redisCpuSeconds } from '../lib/redis.js';
 import { orderBody, seedCatalog } from '../lib/seed.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { freePort, startRole, systemEnv } from '../lib/system.js';
@@ -35,10 +35,15 @@ export interface IntakeResult {
    * than the rates on a shared machine. Redis's share of the real server's work is not in it.
    */
   cpuMsPerCommand: { real: Summary; noop: Summary; bare: Summary };
+  /**
+   * CPU milliseconds of the Redis server per enqueued command (real and bare; the no-op sends
+   * nothing). Redis may be shared, so this is an upper bound.
+   */
+  redisCpuMsPerCommand: { real: Summary; bare: Summary };
   /** Average busy cores of the whole machine during the runs (of `cores`): the noise. */
   machineBusyCores: Summary;
   /** Per-run detail: latency, status codes, errors. */
-  runs: { variant: string; round: number; detail: HttpRun | { addedPerSecond: number } }[];
+  runs: { variant: string; round: number; detail: HttpRun | { added: number; addedPerSecond: number } }[];
   memory: { web: { peakMiB: number; idleRssMiB: number }; noopWeb: { peakMiB: number; idleRssMiB: number } };
 }
 
@@ -61,8 +66,10 @@ export async function intakePhase(context: BenchContext): Promise<IntakeResult> 
   const noop = startNode('noop-web', benchEntry('intake/noop-web.js'), {
     env: systemEnv(noopStage, { PORT: String(noopPort) }),
     logDir: context.logDir,
+    nodeFlags: context.nodeFlags,
   });
   context.track(noop);
+  context.log(`intake: web pid ${web.process.pid}, no-op web pid ${noop.pid}`);
   await waitFor('noop-web /health/ready', async () => (await fetch(`http://127.0.0.1:${noopPort}/health/ready`)).ok, {
     process: noop,
   });
@@ -79,7 +86,7 @@ export async function intakePhase(context: BenchContext): Promise<IntakeResult> 
     return { ...run, cpuMsPerCommand: ((server.cpu() - cpuBefore) * 1000) / run.accepted };
   };
   const bare = (seconds: number) =>
-    runToResult<{ addedPerSecond: number; cpuMsPerCommand: number }>('queue-add', benchEntry('intake/queue-add.js'), {
+    runToResult<{ added: number; addedPerSecond: number; cpuMsPerCommand: number }>('queue-add', benchEntry('intake/queue-add.js'), {
       args: [String(seconds), String(INTAKE_CONNECTIONS)],
       env: { BENCH_BODY: body, REDIS_URL, QUEUE_PREFIX: bareStage.queuePrefix },
       logDir: context.logDir,
@@ -111,14 +118,19 @@ export async function intakePhase(context: BenchContext): Promise<IntakeResult> 
   const rates: Record<Variant, number[]> = { real: [], noop: [], bare: [] };
   const cpuMs: Record<Variant, number[]> = { real: [], noop: [], bare: [] };
   const busy: number[] = [];
+  const redisCpu: Record<'real' | 'bare', number[]> = { real: [], bare: [] };
   const runs: IntakeResult['runs'] = [];
   for (let round = 1; round <= context.rounds; round += 1) {
     // Rotate the order each round, so no variant always runs first (or right after another).
     for (let i = 0; i < order.length; i += 1) {
       const variant = order[(i + round - 1) % order.length] as Variant;
       const busyBefore = machineBusySeconds();
+      const redisBefore = await redisCpuSeconds();
       const started = performance.now();
       const { rate, cpuMs: cpu, detail } = await variants[variant]();
+      const redisMs = (await redisCpuSeconds()) - redisBefore;
+      const units = 'accepted' in detail ? detail.accepted : detail.added;
+      if (variant !== 'noop') redisCpu[variant].push((redisMs * 1000) / units);
       busy.push(((machineBusySeconds() - busyBefore) * 1000) / (performance.now() - started));
       rates[variant].push(rate);
       cpuMs[variant].push(cpu);
@@ -144,6 +156,7 @@ export async function intakePhase(context: BenchContext): Promise<IntakeResult> 
     ratioToNoop: real.median / noopSummary.median,
     ratioToBare: real.median / bareSummary.median,
     cpuMsPerCommand: { real: summarize(cpuMs.real), noop: summarize(cpuMs.noop), bare: summarize(cpuMs.bare) },
+    redisCpuMsPerCommand: { real: summarize(redisCpu.real), bare: summarize(redisCpu.bare) },
     machineBusyCores: summarize(busy),
     runs,
     memory,

@@ -28,3 +28,18 @@ export async function redisVersion(): Promise<string> {
     redis.disconnect();
   }
 }
+
+/**
+ * CPU seconds the Redis server has used (INFO cpu: main thread and children). Redis is shared
+ * with whatever else uses it, so a difference over a run is an upper bound of the run's share.
+ */
+export async function redisCpuSeconds(): Promise<number> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    return field('used_cpu_sys') + field('used_cpu_user');
+  } finally {
+    redis.disconnect();
+  }
+}

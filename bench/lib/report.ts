@@ -57,7 +57,14 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `${n(intake.cpuMsPerCommand.real.median, 3)} ms`,
       `no-op ${n(intake.cpuMsPerCommand.noop.median, 3)} ms · bare ${n(intake.cpuMsPerCommand.bare.median, 3)} ms`,
       n(intake.cpuMsPerCommand.noop.median / intake.cpuMsPerCommand.real.median, 2),
+      '(diagnostic)',
+    ]);
+    rows.push([
+      '  Redis CPU per enqueued command (upper bound)',
+      `${n(intake.redisCpuMsPerCommand.real.median, 3)} ms`,
+      `bare ${n(intake.redisCpuMsPerCommand.bare.median, 3)} ms`,
       '',
+      '(diagnostic)',
     ]);
   }
   if (processing) {
@@ -75,7 +82,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `${n(processing.cpuMsPerCommand.worker.median, 2)} ms`,
       `bare ${n(processing.cpuMsPerCommand.bare.median, 2)} ms`,
       n(processing.cpuMsPerCommand.bare.median / processing.cpuMsPerCommand.worker.median, 2),
-      '',
+      '(diagnostic)',
     ]);
   }
   const events = pipeline?.events;
@@ -151,14 +158,18 @@ function cpuBudget(perRole: Partial<Record<string, number>>): string {
 }
 
 function memoryRows(results: Results): [string, number, number][] {
-  const rows: [string, number, number][] = [];
-  if (results.intake) rows.push(['web', results.intake.memory.web.peakMiB, results.intake.memory.web.idleRssMiB]);
-  if (results.processing) rows.push(['worker', results.processing.memory.worker.peakMiB, results.processing.memory.worker.idleRssMiB]);
-  for (const role of ['relay', 'webhooks', 'mailer'] as const) {
-    const memory = results.pipeline?.memory[role];
-    if (memory) rows.push([role, memory.peakMiB, memory.idleRssMiB]);
-  }
-  return rows;
+  // Each role's highest peak over the phases it ran in (web: intake and end to end; worker:
+  // processing and end to end; relay, webhooks, mailer: events and end to end).
+  const peaks = new Map<string, [number, number]>();
+  const add = (role: string, memory: { peakMiB: number; idleRssMiB: number } | undefined) => {
+    if (!memory) return;
+    const before = peaks.get(role);
+    if (!before || memory.peakMiB > before[0]) peaks.set(role, [memory.peakMiB, memory.idleRssMiB]);
+  };
+  add('web', results.intake?.memory.web);
+  add('worker', results.processing?.memory.worker);
+  for (const role of ['web', 'worker', 'relay', 'webhooks', 'mailer'] as const) add(role, results.pipeline?.memory[role]);
+  return [...peaks].map(([role, [peak, idle]]) => [role, peak, idle]);
 }
 
 /** Noise of each repeated figure: how far apart its rounds were, and how busy the machine was. */

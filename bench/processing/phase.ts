@@ -54,7 +54,8 @@ export async function processingPhase(context: BenchContext): Promise<Processing
 
   try {
     return await withQueue(stage, QUEUES.commands, async (queue) => {
-      const warm = await workerRound(queue, worker.process, db, catalog, 500);
+      // Enough to get MikroORM's and BullMQ's hot paths compiled before anything is measured.
+      const warm = await workerRound(queue, worker.process, db, catalog, 1000);
       const commandsPerRound = Math.min(20_000, Math.max(1000, Math.round(warm.rate * context.seconds)));
       context.log(`processing: warm-up ${warm.rate.toFixed(0)}/s; ${commandsPerRound} commands per round`);
 
