@@ -1,9 +1,8 @@
 // Procfile `worker`: runs the command use cases from the `commands` queue.
-import { loadConfig } from '../src/infrastructure/config.js';
-import { createInfrastructure, exitOnSignal } from '../src/main/infrastructure.js';
+import { createInfrastructure, exitOnSignal, loadConfigOrExit } from '../src/main/infrastructure.js';
 import { startCommandWorker } from '../src/main/roles/command-worker.js';
 
-const infra = await createInfrastructure(loadConfig(), 'worker');
+const infra = await createInfrastructure(loadConfigOrExit(), 'worker');
 const running = startCommandWorker(infra);
 exitOnSignal(infra.logger, async () => {
   await running.stop();
