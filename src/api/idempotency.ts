@@ -26,8 +26,8 @@ const recordSchema = z.object({
 export type StoredResponse = z.infer<typeof storedResponseSchema>;
 
 export type Reservation =
-  /** This request holds the key: enqueue, then `complete` or `release`. */
-  | { kind: 'reserved'; complete: () => Promise<void>; release: () => Promise<void> }
+  /** This request holds the key: enqueue, then `complete` (the key is never released early). */
+  | { kind: 'reserved'; complete: () => Promise<void> }
   /**
    * Another request with the same key and body holds it and may still be enqueueing. Sending
    * the command again with the same ids is harmless (the job id is the command id), so this
@@ -81,7 +81,7 @@ export class IdempotencyKeys {
     const complete = (stored: StoredResponse) => () =>
       this.store.put(key, JSON.stringify({ fingerprint, state: 'completed', response: stored }), this.ttlSeconds);
     if (existing === null) {
-      return { kind: 'reserved', complete: complete(response), release: () => this.store.deleteIfEquals(key, pending) };
+      return { kind: 'reserved', complete: complete(response) };
     }
     const record = recordSchema.parse(JSON.parse(existing));
     if (record.fingerprint !== fingerprint) return { kind: 'mismatch' };

@@ -24,8 +24,6 @@ export interface IdempotencyStore {
   putIfAbsent(key: string, value: string, ttlSeconds: number): Promise<string | null>;
   /** Stores `value`, replacing what is there. */
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
-  /** Deletes `key` only while it still holds `expected`. */
-  deleteIfEquals(key: string, expected: string): Promise<void>;
 }
 
 /**

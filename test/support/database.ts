@@ -1,16 +1,22 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The migrated template database of this test run (made by global-setup.ts). */
+    templateDatabase: string;
+  }
+}
 
 /** Server the tests use; override with TEST_DATABASE_URL (a database name in it is ignored). */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function withDatabase(name: string): string {
+export function withDatabase(name: string): string {
   const url = new URL(TEST_SERVER_URL);
   url.pathname = `/${name}`;
   return url.toString();
 }
-
-export const TEMPLATE_DATABASE_URL = withDatabase('conveyor_test_template');
 
 export async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: withDatabase('postgres') });
@@ -28,7 +34,7 @@ export async function adminQuery(sql: string): Promise<void> {
  */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `conveyor_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create database ${name} template conveyor_test_template`);
+  await adminQuery(`create database ${name} template ${inject('templateDatabase')}`);
   return {
     url: withDatabase(name),
     drop: () => adminQuery(`drop database if exists ${name} with (force)`),

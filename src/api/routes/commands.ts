@@ -160,12 +160,10 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
             await markCompleted(request, reservation.complete);
             return answer(request, reply, route, reservation.response, true);
           case 'reserved':
-            if (!(await enqueue(freshPayload))) {
-              // Free the key so a retry can succeed; a failed release only delays that
-              // retry until the key expires, so it is logged, not answered.
-              await reservation.release().catch((error: unknown) => request.log.warn({ err: error }, 'idempotency release failed'));
-              return reply;
-            }
+            // On failure the reservation is kept on purpose: a connection lost mid-add may
+            // still have queued the job, so a retry with this key must send the SAME command
+            // id again ('in-flight' above: a no-op if the job exists) rather than a new one.
+            if (!(await enqueue(freshPayload))) return reply;
             await markCompleted(request, reservation.complete);
             return answer(request, reply, route, fresh, false);
         }
@@ -233,7 +231,12 @@ function unavailable(request: FastifyRequest, reply: FastifyReply, error: unknow
   return sendProblem(
     request,
     reply,
-    { status: 503, type: problemType('queue-unavailable'), detail: 'The command queue is unavailable; retry later.' },
+    {
+      status: 503,
+      type: problemType('queue-unavailable'),
+      detail:
+        'The command queue did not confirm the command, so it may or may not run. Retry later with the same Idempotency-Key to be safe.',
+    },
     { 'retry-after': RETRY_AFTER_SECONDS },
   );
 }

@@ -10,9 +10,6 @@ const PUT_IF_ABSENT = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
 return redis.call('GET', KEYS[1])`;
 
-const DELETE_IF_EQUALS = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 /**
  * Idempotency records in Redis. Values are opaque strings: the API decides what they mean.
@@ -38,9 +35,5 @@ export class RedisIdempotencyStore {
 
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {
     await this.redis.set(this.prefix + key, value, 'EX', ttlSeconds);
-  }
-
-  async deleteIfEquals(key: string, expected: string): Promise<void> {
-    await this.redis.eval(DELETE_IF_EQUALS, 1, this.prefix + key, expected);
   }
 }
