@@ -86,12 +86,29 @@ export async function createInfrastructure(
     role: 'producer',
     connectionName: `conveyor:${role}:producer`,
   });
+  // Connection errors go to the structured log (rate-limited to one line per outage per
+  // connection); ioredis reconnects by itself, and callers see the failure where it matters.
+  for (const [name, connection] of [
+    ['worker', workerConnection],
+    ['producer', producerConnection],
+  ] as const) {
+    let down = false;
+    connection.on('error', (error: Error) => {
+      if (!down) logger.warn({ err: error, connection: name }, 'Redis connection lost; reconnecting');
+      down = true;
+    });
+    connection.on('ready', () => {
+      if (down) logger.info({ connection: name }, 'Redis connection back');
+      down = false;
+    });
+  }
   void warnUnlessNoEviction(workerConnection, logger);
   const queues = Object.fromEntries(
-    ALL_QUEUES.map((name) => [
-      name,
-      createQueue(name, { connection: producerConnection, prefix: config.queuePrefix, telemetry: tracing?.bullmq }),
-    ]),
+    ALL_QUEUES.map((name) => {
+      const queue = createQueue(name, { connection: producerConnection, prefix: config.queuePrefix, telemetry: tracing?.bullmq });
+      queue.on('error', (error) => logger.debug({ err: error, queue: name }, 'queue error'));
+      return [name, queue];
+    }),
   ) as Record<QueueName, Queue>;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: Math.max(config.workerConcurrency + 2, 10) });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));

@@ -10,6 +10,7 @@ import { RestockProduct } from '../../application/use-cases/restock-product.js';
 import { ShipOrder } from '../../application/use-cases/ship-order.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { QUEUES } from '../../../queues/names.js';
+import { commandBackoff } from '../../../queues/job-options.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
 import type { Infrastructure } from '../infrastructure.js';
 
@@ -41,6 +42,7 @@ export function startCommandWorker(infra: Infrastructure): RunningWorker {
     // A job whose worker died is handed to another worker after this long without a lock
     // renewal; the stalled check runs as often.
     lockDuration: config.workerLockMs,
+    settings: { backoffStrategy: commandBackoff },
     stalledInterval: config.workerLockMs,
     maxStalledCount: 5,
     telemetry: infra.tracing?.bullmq,
