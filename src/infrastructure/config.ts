@@ -99,8 +99,9 @@ export interface Config {
   /** Whole-request timeout of one webhook attempt (connect + response). */
   webhookTimeoutMs: number;
   /**
-   * How long a command job's lock lasts without renewal; a job of a worker that died is
-   * handed to another worker after about this long (BullMQ stalled-job check).
+   * Lock duration and stalled-check interval of every worker's jobs. A job whose worker died
+   * goes back to the queue once its lock expired and a stalled check saw it: after 1 to about
+   * 3 times this long.
    */
   workerLockMs: number;
   /** How often the relay's sweeper looks for pending rows whose job Redis lost. */

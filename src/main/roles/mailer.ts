@@ -25,7 +25,8 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
-    lockDuration: 30_000,
+    lockDuration: config.workerLockMs,
+    stalledInterval: config.workerLockMs,
     maxStalledCount: 5,
     telemetry: infra.tracing?.bullmq,
   });

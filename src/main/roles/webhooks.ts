@@ -49,8 +49,9 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
-    // Longer than one attempt (10 s by default); BullMQ renews the lock while the job runs.
-    lockDuration: 30_000,
+    // BullMQ renews the lock while an attempt runs, so it may be shorter than WEBHOOK_TIMEOUT_MS.
+    lockDuration: config.workerLockMs,
+    stalledInterval: config.workerLockMs,
     maxStalledCount: 5,
     settings: { backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule) },
     telemetry: infra.tracing?.bullmq,
