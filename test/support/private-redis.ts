@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './net.js';
+
+export { freePort };
 
 // A redis-server of a test's own, on a free loopback port with a temporary --dir, run as a
 // child process (never daemonized) so a test can stop it and start it again on the same port
@@ -40,16 +43,6 @@ export interface PrivateRedis {
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Sends one command in RESP and resolves with the first reply line (`+PONG`, `-LOADING ...`, `:3`). */
 export function redisCommand(port: number, args: string[], timeoutMs = 1000): Promise<string> {

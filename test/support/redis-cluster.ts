@@ -5,6 +5,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './net.js';
+
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -28,17 +31,6 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 /** A free loopback port chosen by the kernel. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 /**
  * A free port whose cluster bus port (port + 10000, fixed by Redis) is free too, and that
