@@ -1,5 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { Worker } from 'bullmq';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { QUEUES, createRedisConnection } from '../../queues/index.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/application/webhooks/event-types.js';
@@ -16,6 +17,8 @@ import { type ApiContext, REDIS_URL, type TestApi, UUID_V7, allJobs, auth, expec
 // database and real BullMQ queues in Redis under a unique prefix.
 
 let db: OrmFixture;
+/** The repository's pg pool (the delivery worker's statements; the routes do not use it). */
+let pool: pg.Pool;
 /** WEBHOOK_ALLOW_PRIVATE=false with the system resolver, as in production. */
 let api: TestApi;
 /** WEBHOOK_ALLOW_PRIVATE=true. */
@@ -43,14 +46,15 @@ const PUBLIC_URL = 'https://93.184.216.34/hooks/conveyor';
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
+  pool = new pg.Pool({ connectionString: db.url });
   const env = (allowPrivate: boolean) => ({ DATABASE_URL: db.url, WEBHOOK_ALLOW_PRIVATE: String(allowPrivate) });
-  const real = ({ config, queues }: ApiContext) => ({ webhooks: createWebhookManagement({ config, orm: db.orm, queues }) });
+  const real = ({ config, queues }: ApiContext) => ({ webhooks: createWebhookManagement({ config, orm: db.orm, pool, queues }) });
   api = await startApi(real, undefined, env(false));
   permissive = await startApi(real, undefined, env(true));
   fakeDns = await startApi(
     ({ config, queues }) => ({
       webhooks: createWebhookManagement(
-        { config, orm: db.orm, queues },
+        { config, orm: db.orm, pool, queues },
         { urlGuard: new SsrfUrlGuard({ allowPrivate: false, lookup: fakeLookup }) },
       ),
     }),
@@ -63,6 +67,7 @@ afterAll(async () => {
   await api.close();
   await permissive.close();
   await fakeDns.close();
+  await pool.end();
   await db.close();
 });
 

@@ -1,4 +1,5 @@
 import type { EntityManager, MikroORM, QueryResult } from '@mikro-orm/postgresql';
+import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type {
   AttemptOutcome,
@@ -12,9 +13,11 @@ import type {
   WebhookEndpointRepository,
 } from '../../application/webhooks/ports.js';
 
-// Plain SQL over MikroORM's connection (the tables are mapped in delivery-schemas.ts; they are
-// records of work, not aggregates). `?` are knex bindings. Every call forks its own
-// EntityManager: the global one is never used.
+// Plain SQL (the tables are mapped in delivery-schemas.ts; they are records of work, not
+// aggregates). The delivery worker's path (findForSending, recordAttempt, failWithoutAttempt)
+// runs on the process's pg pool with `$n` parameters: one round trip each. The management
+// calls of the API run over MikroORM's connection, where `?` are knex bindings and every call
+// forks its own EntityManager (the global one is never used).
 
 // An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -69,7 +72,11 @@ type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_t
 
 /** Both webhook repositories on PostgreSQL. */
 export class PostgresWebhookRepository implements WebhookEndpointRepository, WebhookDeliveryRepository {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly orm: MikroORM,
+    /** The process's pg pool (Infrastructure.pool), for the delivery worker's statements. */
+    private readonly pool: pg.Pool,
+  ) {}
 
   private em(): EntityManager {
     return this.orm.em.fork();
@@ -158,13 +165,15 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
 
   async findForSending(deliveryId: string): Promise<DeliveryToSend | null> {
     if (!UUID.test(deliveryId)) return null;
-    const [row] = await this.rows<SendingRow>(
+    const {
+      rows: [row],
+    } = await this.pool.query<SendingRow>(
       `select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
          e.id as e_id, e.url as e_url, e.event_types as e_event_types, e.secret as e_secret,
          e.enabled as e_enabled, e.disabled_reason as e_disabled_reason,
          e.created_at as e_created_at, e.deleted_at as e_deleted_at
        from webhook_deliveries d left join webhook_endpoints e on e.id = d.endpoint_id
-       where d.id = ?`,
+       where d.id = $1`,
       [deliveryId],
     );
     if (!row) return null;
@@ -196,34 +205,44 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
   }
 
   async recordAttempt(outcome: AttemptOutcome): Promise<boolean> {
-    return this.em().transactional(async (em) => {
-      const { attempt } = outcome;
-      await this.affected(
-        `insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
-         values (?, ?, ?, ?, ?, ?)`,
-        [uuidv7(), outcome.deliveryId, attempt.attemptedAt, attempt.statusCode, attempt.durationMs, attempt.error],
-        em,
-      );
-      const updated = await this.affected(
-        `update webhook_deliveries set attempts = attempts + 1, status = ?, next_attempt_at = ?,
-           last_status_code = ?, last_error = ?, delivered_at = coalesce(?, delivered_at)
-         where id = ? and status = 'pending'`,
-        [outcome.status, outcome.nextAttemptAt, attempt.statusCode, attempt.error, outcome.deliveredAt, outcome.deliveryId],
-        em,
-      );
-      if (updated === 0) {
-        // A duplicate job settled the delivery meanwhile: its outcome stands, the attempt is counted.
-        await this.affected('update webhook_deliveries set attempts = attempts + 1 where id = ?', [outcome.deliveryId], em);
-      }
-      if (outcome.disableEndpoint) {
-        await this.affected(
-          'update webhook_endpoints set enabled = false, disabled_reason = ? where id = ? and enabled',
-          [outcome.disableEndpoint.reason, outcome.disableEndpoint.endpointId],
-          em,
-        );
-      }
-      return updated > 0;
-    });
+    const { attempt } = outcome;
+    // One statement, so one implicit transaction: the attempt is logged; the delivery takes its
+    // new state while it is still pending (`updated`, re-checked on the latest row version if
+    // a concurrent job changed it), or else (a duplicate job settled it meanwhile: its outcome
+    // stands) only counts the attempt (`counted`, which runs only when `updated` matched
+    // nothing, so the row is never updated twice); on 410 the endpoint is disabled either way.
+    const { rows } = await this.pool.query<{ recorded: boolean }>(
+      `with attempt as (
+         insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
+         values ($1, $2, $3, $4::int, $5, $6::text)
+       ), updated as (
+         update webhook_deliveries set attempts = attempts + 1, status = $7, next_attempt_at = $8,
+           last_status_code = $4::int, last_error = $6::text, delivered_at = coalesce($9, delivered_at)
+         where id = $2 and status = 'pending'
+         returning id
+       ), counted as (
+         update webhook_deliveries set attempts = attempts + 1
+         where id = $2 and not exists (select 1 from updated)
+       ), disabled as (
+         update webhook_endpoints set enabled = false, disabled_reason = $10
+         where id = $11 and enabled
+       )
+       select exists (select 1 from updated) as recorded`,
+      [
+        uuidv7(),
+        outcome.deliveryId,
+        attempt.attemptedAt,
+        attempt.statusCode,
+        attempt.durationMs,
+        attempt.error,
+        outcome.status,
+        outcome.nextAttemptAt,
+        outcome.deliveredAt,
+        outcome.disableEndpoint?.reason ?? null,
+        outcome.disableEndpoint?.endpointId ?? null,
+      ],
+    );
+    return rows[0]?.recorded === true;
   }
 
   async findDelivery(deliveryId: string): Promise<{ id: string; endpointId: string; status: WebhookDeliveryStatus } | null> {
@@ -236,9 +255,9 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
   }
 
   async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
-    await this.affected(
-      `update webhook_deliveries set status = 'failed', last_error = ?, next_attempt_at = null
-       where id = ? and status = 'pending'`,
+    await this.pool.query(
+      `update webhook_deliveries set status = 'failed', last_error = $1, next_attempt_at = null
+       where id = $2 and status = 'pending'`,
       [reason, deliveryId],
     );
   }

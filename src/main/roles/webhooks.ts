@@ -40,7 +40,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
   const { config, logger } = infra;
   const { sender, close: closeSender } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
-    new PostgresWebhookRepository(infra.orm),
+    new PostgresWebhookRepository(infra.orm, infra.pool),
     sender,
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
@@ -98,11 +98,11 @@ export interface WebhookManagement {
 }
 
 export function createWebhookManagement(
-  infra: Pick<Infrastructure, 'config' | 'orm' | 'queues'>,
+  infra: Pick<Infrastructure, 'config' | 'orm' | 'pool' | 'queues'>,
   overrides: { urlGuard?: WebhookUrlGuard; clock?: Clock } = {},
 ): WebhookManagement {
   const { config } = infra;
-  const repository = new PostgresWebhookRepository(infra.orm);
+  const repository = new PostgresWebhookRepository(infra.orm, infra.pool);
   const clock = overrides.clock ?? systemClock;
   const urlGuard = overrides.urlGuard ?? new SsrfUrlGuard({ allowPrivate: config.webhookAllowPrivate });
   const queue = new BullMqWebhookQueue(infra.queues.webhooks, config.webhookRetrySchedule);
