@@ -1,4 +1,4 @@
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AggregateRoot, Order, Product, User } from '../../domain/index.js';
 import type {
   OrderRepository,
@@ -16,6 +16,10 @@ function track<T extends AggregateRoot | null>(tracked: Tracked, aggregate: T): 
   return aggregate;
 }
 
+// Loads are one plain SELECT each, turned into managed entities with `em.map` (so the unit
+// of work still tracks and flushes their changes): MikroORM's query builder cost more CPU per
+// command than the queries themselves (docs/benchmarks.md).
+
 export class MikroOrmUserRepository implements UserRepository {
   constructor(
     private readonly em: EntityManager,
@@ -23,7 +27,8 @@ export class MikroOrmUserRepository implements UserRepository {
   ) {}
 
   async findById(id: string): Promise<User | null> {
-    return track(this.tracked, (await this.em.findOne(UserSchema, { id })) as User | null);
+    const [row] = await this.em.execute<Record<string, unknown>[]>('select * from users where id = ?', [id]);
+    return row ? track(this.tracked, this.em.map(UserSchema, row) as unknown as User) : null;
   }
 
   add(user: User): void {
@@ -42,12 +47,12 @@ export class MikroOrmProductRepository implements ProductRepository {
     if (unique.length === 0) return new Map();
     // ORDER BY id with FOR UPDATE: PostgreSQL locks rows in the sorted order, so two
     // transactions that need the same products queue up instead of deadlocking.
-    const rows = (await this.em.find(
-      ProductSchema,
-      { id: { $in: unique } },
-      { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-    )) as unknown as Product[];
-    return new Map(rows.map((product) => [product.id, track(this.tracked, product)]));
+    const rows = await this.em.execute<Record<string, unknown>[]>(
+      `select * from products where id in (${unique.map(() => '?').join(', ')}) order by id for update`,
+      unique,
+    );
+    const products = rows.map((row) => this.em.map(ProductSchema, row) as unknown as Product);
+    return new Map(products.map((product) => [product.id, track(this.tracked, product)]));
   }
 
   add(product: Product): void {
@@ -62,12 +67,8 @@ export class MikroOrmOrderRepository implements OrderRepository {
   ) {}
 
   async findByIdForUpdate(id: string): Promise<Order | null> {
-    const order = (await this.em.findOne(
-      OrderSchema,
-      { id },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-    )) as Order | null;
-    return track(this.tracked, order);
+    const [row] = await this.em.execute<Record<string, unknown>[]>('select * from orders where id = ? for update', [id]);
+    return row ? track(this.tracked, this.em.map(OrderSchema, row) as unknown as Order) : null;
   }
 
   add(order: Order): void {
