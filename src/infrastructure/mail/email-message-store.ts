@@ -1,4 +1,4 @@
-import type { MikroORM } from '../persistence/mikro-orm.js';
+import type pg from 'pg';
 
 /** A pending email, locked for its sender, with the event it is rendered from. */
 export interface ClaimedEmail {
@@ -42,8 +42,9 @@ export interface EmailMessageStore {
   ): Promise<ClaimResult<T>>;
 }
 
+/** The one row of CLAIM_SQL: the claimed email's columns, all null unless it was claimed. */
 interface ClaimRow {
-  id: string;
+  id: string | null;
   event_id: string;
   template: string;
   to_address: string;
@@ -52,84 +53,117 @@ interface ClaimRow {
   event_type: string | null;
   payload: unknown;
   recipient_name: string | null;
+  /** The row's status as the claim saw it; null when there is no such row. */
+  current_status: string | null;
 }
 
 // `FOR UPDATE OF m SKIP LOCKED`: two jobs for one row (a job restored by the sweeper while the
 // first still runs) never send it twice at once; the second sees the row locked and stops.
-// The user lookup guards its cast, so an odd payload cannot fail the query.
+// The user lookup guards its cast, so an odd payload cannot fail the query. The statement
+// always answers one row: with the row's current status too, so a job that cannot claim the
+// email learns why in the same round trip.
 const CLAIM_SQL = `
-  select m.id, m.event_id, m.template, m.to_address, m.message_id, m.attempts,
-         o.type as event_type, o.payload, u.name as recipient_name
-    from email_messages m
-    left join outbox_messages o on o.id = m.event_id
-    left join users u on u.id = case
-      when o.payload->>'userId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-      then (o.payload->>'userId')::uuid end
-   where m.id = ? and m.status = 'pending'
-     for update of m skip locked`;
+  with claimed as (
+    select m.id, m.event_id, m.template, m.to_address, m.message_id, m.attempts,
+           o.type as event_type, o.payload, u.name as recipient_name
+      from email_messages m
+      left join outbox_messages o on o.id = m.event_id
+      left join users u on u.id = case
+        when o.payload->>'userId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        then (o.payload->>'userId')::uuid end
+     where m.id = $1 and m.status = 'pending'
+       for update of m skip locked
+  )
+  select c.id, c.event_id, c.template, c.to_address, c.message_id, c.attempts,
+         c.event_type, c.payload, c.recipient_name, s.status as current_status
+    from (select $1::uuid as id) k
+    left join email_messages s on s.id = k.id
+    left join claimed c on true`;
 
 const MAX_RESPONSE_LENGTH = 2000;
 const clip = (text: string) => (text.length > MAX_RESPONSE_LENGTH ? text.slice(0, MAX_RESPONSE_LENGTH) : text);
 
 /**
- * email_messages through plain SQL on MikroORM's connection pool (no entity manager: these
- * rows are records of infrastructure work, not aggregates).
+ * email_messages through plain SQL on a client of the process's pg pool (no ORM: these rows
+ * are records of infrastructure work, not aggregates). A claimed email costs four round trips:
+ * BEGIN, the claim, the outcome, COMMIT; one that cannot be claimed, three.
  *
  * The row stays locked while the message is sent, which holds one pooled connection per
  * sending job; the mailer's timeouts bound how long.
  */
 export class SqlEmailMessageStore implements EmailMessageStore {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(private readonly pool: pg.Pool) {}
 
   async withPendingEmail<T>(
     emailId: string,
     attempt: (email: ClaimedEmail, record: EmailOutcomeRecorder) => Promise<T>,
   ): Promise<ClaimResult<T>> {
-    const connection = this.orm.em.getConnection();
-    const result = await connection.transactional(async (trx): Promise<ClaimResult<T>> => {
-      const exec = (sql: string, params: unknown[]) => connection.execute<ClaimRow[]>(sql, params, 'all', trx);
-      const [row] = await exec(CLAIM_SQL, [emailId]);
-      if (!row) return { claimed: false, reason: 'missing' };
-      const email: ClaimedEmail = {
-        id: row.id,
-        eventId: row.event_id,
-        template: row.template,
-        toAddress: row.to_address,
-        messageId: row.message_id,
-        attempts: row.attempts,
-        event: row.event_type === null ? null : { type: row.event_type, payload: row.payload },
-        recipientName: row.recipient_name,
-      };
-      const record: EmailOutcomeRecorder = {
-        sent: async (response) => {
-          await exec(
-            `update email_messages set status = 'sent', sent_at = now(), attempts = attempts + 1,
-                    last_response = ?, next_attempt_at = null where id = ?`,
-            [clip(response), emailId],
-          );
-        },
-        retry: async (response, retryInMs) => {
-          await exec(
-            `update email_messages set attempts = attempts + 1, last_response = ?,
-                    next_attempt_at = now() + make_interval(secs => ?::double precision / 1000) where id = ?`,
-            [clip(response), retryInMs, emailId],
-          );
-        },
-        failed: async (response, attempted) => {
-          await exec(
-            `update email_messages set status = 'failed', attempts = attempts + ?, last_response = ?,
-                    next_attempt_at = null where id = ?`,
-            [attempted ? 1 : 0, clip(response), emailId],
-          );
-        },
-      };
-      return { claimed: true, value: await attempt(email, record) };
-    });
-    if (result.claimed || result.reason !== 'missing') return result;
-    // Not claimable: say why, for the log (outside the transaction, nothing to lock).
-    const [current] = await connection.execute<{ status: string }[]>('select status from email_messages where id = ?', [emailId]);
-    if (!current) return result;
-    const reason: SkipReason = current.status === 'sent' || current.status === 'failed' ? current.status : 'locked';
-    return { claimed: false, reason };
+    const client = await this.pool.connect();
+    // Set when the connection may be unusable: the pool then discards it instead of reusing it.
+    let broken: Error | undefined;
+    try {
+      await client.query('begin');
+      const result = await this.claimAndAttempt(client, emailId, attempt);
+      await client.query(result.claimed ? 'commit' : 'rollback');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async claimAndAttempt<T>(
+    client: pg.PoolClient,
+    emailId: string,
+    attempt: (email: ClaimedEmail, record: EmailOutcomeRecorder) => Promise<T>,
+  ): Promise<ClaimResult<T>> {
+    const {
+      rows: [row],
+    } = await client.query<ClaimRow>(CLAIM_SQL, [emailId]);
+    if (!row || row.id === null) {
+      // Not claimable: say why, for the log.
+      const status = row?.current_status ?? null;
+      const reason: SkipReason =
+        status === null ? 'missing' : status === 'sent' || status === 'failed' ? status : 'locked';
+      return { claimed: false, reason };
+    }
+    const email: ClaimedEmail = {
+      id: row.id,
+      eventId: row.event_id,
+      template: row.template,
+      toAddress: row.to_address,
+      messageId: row.message_id,
+      attempts: row.attempts,
+      event: row.event_type === null ? null : { type: row.event_type, payload: row.payload },
+      recipientName: row.recipient_name,
+    };
+    const record: EmailOutcomeRecorder = {
+      sent: async (response) => {
+        await client.query(
+          `update email_messages set status = 'sent', sent_at = now(), attempts = attempts + 1,
+                  last_response = $1, next_attempt_at = null where id = $2`,
+          [clip(response), emailId],
+        );
+      },
+      retry: async (response, retryInMs) => {
+        await client.query(
+          `update email_messages set attempts = attempts + 1, last_response = $1,
+                  next_attempt_at = now() + make_interval(secs => $2::double precision / 1000) where id = $3`,
+          [clip(response), retryInMs, emailId],
+        );
+      },
+      failed: async (response, attempted) => {
+        await client.query(
+          `update email_messages set status = 'failed', attempts = attempts + $1::int, last_response = $2,
+                  next_attempt_at = null where id = $3`,
+          [attempted ? 1 : 0, clip(response), emailId],
+        );
+      },
+    };
+    return { claimed: true, value: await attempt(email, record) };
   }
 }

@@ -20,7 +20,7 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
   const { config, logger } = infra;
   const mailer =
     overrides.mailer ?? new NodemailerMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, mailDir: config.mailDir });
-  const processor = createEmailProcessor({ store: new SqlEmailMessageStore(infra.orm), mailer, logger, metrics: infra.metrics });
+  const processor = createEmailProcessor({ store: new SqlEmailMessageStore(infra.pool), mailer, logger, metrics: infra.metrics });
   const worker = new Worker(QUEUES.emails, processor, {
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
