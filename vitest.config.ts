@@ -12,7 +12,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
@@ -25,6 +25,21 @@ export default defineConfig({
           // start processes and measure, and two cores are shared by all of them.
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The end-to-end suite again, on a 3-master Redis Cluster (hash-tagged prefixes).
+          // redelivery.test.ts is left out: it cuts one Redis connection with a TCP proxy,
+          // which a cluster client (redirected between nodes) would route around.
+          name: 'e2e-cluster',
+          include: ['test/e2e/**/*.test.ts'],
+          exclude: [...exclude, 'test/e2e/redelivery.test.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/cluster-global-setup.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
