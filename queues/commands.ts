@@ -1,12 +1,21 @@
 import { z } from 'zod';
-import { MAX_ORDER_LINES, MAX_QUANTITY, MAX_REASON_LENGTH, Money, isCurrencyCode } from '../src/domain/index.js';
+import {
+  MAX_EMAIL_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_ORDER_LINES,
+  MAX_QUANTITY,
+  MAX_REASON_LENGTH,
+  Money,
+  SKU_PATTERN,
+  isCurrencyCode,
+} from '../src/domain/index.js';
 
 // The shapes of every command, shared by the HTTP routes (which validate bodies with them and
 // generate the OpenAPI document from them) and the command worker (which parses job payloads
 // again with them). One source of truth.
 
 const id = () => z.uuid().toLowerCase();
-const name = () => z.string().trim().min(1).max(200);
+const name = () => z.string().trim().min(1).max(MAX_NAME_LENGTH);
 
 export const moneySchema = z
   .strictObject({
@@ -31,14 +40,14 @@ export const moneySchema = z
 const quantity = () => z.int().min(1).max(MAX_QUANTITY);
 
 export const registerUserBody = z.strictObject({
-  email: z.email().max(254),
+  email: z.email().max(MAX_EMAIL_LENGTH),
   name: name(),
 });
 
 export const addProductBody = z.strictObject({
   sku: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"'),
+    .regex(SKU_PATTERN, 'must be 1 to 64 letters, digits, ".", "_" or "-"'),
   name: name(),
   price: moneySchema,
   stock: z.int().min(0).max(MAX_QUANTITY),

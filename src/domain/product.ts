@@ -8,7 +8,8 @@ import { assertName } from './user.js';
 /** Most units a product can hold; far inside the 32-bit stock column. */
 export const MAX_STOCK = 1_000_000_000;
 
-const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A stock-keeping unit: 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit. */
+export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class Product extends AggregateRoot {
   readonly id: string;
@@ -41,7 +42,7 @@ export class Product extends AggregateRoot {
   }
 
   static add(input: { id: string; sku: string; name: string; price: Money; stock: number; now: Date }): Product {
-    if (!SKU.test(input.sku)) {
+    if (!SKU_PATTERN.test(input.sku)) {
       throw new InvalidValueError(`sku must be 1 to 64 letters, digits, ".", "_" or "-", got "${input.sku}"`);
     }
     if (!Number.isInteger(input.stock) || input.stock < 0 || input.stock > MAX_QUANTITY) {
