@@ -5,7 +5,8 @@ import type { WebhookEndpointRepository } from './ports.js';
 /**
  * Deletes a webhook endpoint.
  * - the endpoint must exist and not be deleted already (`webhook_endpoint_not_found`);
- * - the row is kept (soft delete) so its deliveries stay readable for operators; it receives no
+ * - the row is kept (soft delete) so its deliveries and attempts stay in the database for operators
+ *   (the API answers 404 for it, like for an unknown endpoint); it receives no
  *   new deliveries, and pending ones fail with "endpoint disabled" instead of being sent.
  */
 export class DeleteWebhookEndpoint {
