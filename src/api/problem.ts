@@ -6,6 +6,7 @@ import {
   InvalidEventTypesError,
   InvalidWebhookUrlError,
   WebhookDeliveryNotFoundError,
+  WebhookDeliveryInProgressError,
   WebhookEndpointDisabledError,
   WebhookEndpointNotFoundError,
   WebhookUrlNotAllowedError,
@@ -130,7 +131,7 @@ function domainErrorStatus(error: DomainError): { status: number; field?: string
   if (error instanceof WebhookEndpointNotFoundError || error instanceof WebhookDeliveryNotFoundError) return { status: 404 };
   if (error instanceof InvalidWebhookUrlError || error instanceof WebhookUrlNotAllowedError) return { status: 400, field: 'url' };
   if (error instanceof InvalidEventTypesError) return { status: 400, field: 'eventTypes' };
-  if (error instanceof WebhookEndpointDisabledError) return { status: 409 };
+  if (error instanceof WebhookEndpointDisabledError || error instanceof WebhookDeliveryInProgressError) return { status: 409 };
   return { status: 422 };
 }
 

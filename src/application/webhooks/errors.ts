@@ -42,3 +42,12 @@ export class WebhookEndpointDisabledError extends DomainError {
     super(`webhook endpoint ${id} is disabled${reason ? `: ${reason}` : ''}`);
   }
 }
+
+/** An attempt of this delivery is running right now; a replay would race it. */
+export class WebhookDeliveryInProgressError extends DomainError {
+  readonly code = 'webhook_delivery_in_progress';
+
+  constructor(id: string) {
+    super(`webhook delivery ${id} is being attempted right now; replay it once the attempt has finished`);
+  }
+}

@@ -137,4 +137,6 @@ export interface WebhookUrlGuard {
 /** Puts a delivery (back) on the `webhooks` queue, replacing a finished job with the same id. */
 export interface WebhookDeliveryQueue {
   enqueue(deliveryId: string): Promise<void>;
+  /** Whether an attempt of this delivery is being made right now. */
+  isInFlight(deliveryId: string): Promise<boolean>;
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../ports/clock.js';
-import { WebhookDeliveryNotFoundError, WebhookEndpointDisabledError } from './errors.js';
+import { WebhookDeliveryInProgressError, WebhookDeliveryNotFoundError, WebhookEndpointDisabledError } from './errors.js';
 import type { WebhookDeliveryQueue, WebhookDeliveryRepository, WebhookEndpointRepository } from './ports.js';
 
 /**
@@ -7,6 +7,8 @@ import type { WebhookDeliveryQueue, WebhookDeliveryRepository, WebhookEndpointRe
  * delivered one the receiver lost).
  * - the delivery must exist and its endpoint must not be deleted (`webhook_delivery_not_found`);
  * - the endpoint must be enabled (`webhook_endpoint_disabled`: it answered 410 Gone);
+ * - no attempt of it may be running (`webhook_delivery_in_progress`): that attempt would
+ *   settle the row after the reset and could mark it failed as its last;
  * - the delivery becomes pending, due now, and a fresh job (jobId = delivery id) replaces any
  *   previous one, so the retry schedule starts over; earlier attempts stay in the log and the
  *   `webhook-id` stays the same, so the receiver can still deduplicate.
@@ -24,6 +26,7 @@ export class ReplayWebhookDelivery {
     const endpoint = delivery && (await this.endpoints.findById(delivery.endpointId));
     if (!delivery || !endpoint) throw new WebhookDeliveryNotFoundError(deliveryId);
     if (!endpoint.enabled) throw new WebhookEndpointDisabledError(endpoint.id, endpoint.disabledReason);
+    if (await this.queue.isInFlight(deliveryId)) throw new WebhookDeliveryInProgressError(deliveryId);
     // Row first, then the job: if enqueueing fails, the row is pending and the sweeper
     // re-enqueues it; the other order could run a job that finds the row not pending.
     await this.deliveries.resetForReplay(deliveryId, this.clock.now());

@@ -19,4 +19,8 @@ export class BullMqWebhookQueue implements WebhookDeliveryQueue {
     const data: WebhookJobData = { deliveryId };
     await this.queue.add(WEBHOOK_JOB_NAME, data, { ...webhookJobOptions(this.schedule), jobId: deliveryId });
   }
+
+  async isInFlight(deliveryId: string): Promise<boolean> {
+    return (await this.queue.getJobState(deliveryId)) === 'active';
+  }
 }

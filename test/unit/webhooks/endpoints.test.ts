@@ -92,6 +92,17 @@ describe('ReplayWebhookDelivery', () => {
     expect(queue.enqueued).toEqual(['d1']);
   });
 
+  it('refuses a delivery whose attempt is running right now, and changes nothing', async () => {
+    await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
+    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed', attempts: 8 });
+    const queue = new RecordingQueue();
+    queue.inFlight.add('d1');
+    const replay = new ReplayWebhookDelivery(store, store, queue, fixedClock());
+    expect(await codeOf(replay.execute('d1'))).toBe('webhook_delivery_in_progress');
+    expect(store.deliveries.get('d1')?.status).toBe('failed');
+    expect(queue.enqueued).toEqual([]);
+  });
+
   it('refuses unknown deliveries, deleted endpoints and disabled endpoints', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
     store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed' });

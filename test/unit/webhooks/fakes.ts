@@ -131,6 +131,11 @@ export class ScriptedSender implements WebhookSender {
 
 export class RecordingQueue implements WebhookDeliveryQueue {
   readonly enqueued: string[] = [];
+  readonly inFlight = new Set<string>();
+
+  async isInFlight(deliveryId: string): Promise<boolean> {
+    return this.inFlight.has(deliveryId);
+  }
 
   async enqueue(deliveryId: string): Promise<void> {
     this.enqueued.push(deliveryId);
