@@ -71,11 +71,9 @@ export function createEmailProcessor(deps: EmailProcessorDeps) {
       }
 
       const started = performance.now();
+      let sent: Awaited<ReturnType<typeof mailer.send>>;
       try {
-        const sent = await mailer.send({ emailId, messageId: email.messageId, to: email.toAddress, ...rendered });
-        await record.sent(sent.response);
-        log.info({ attempt: attemptNumber, ms: Math.round(performance.now() - started), response: sent.response }, 'email sent');
-        return { outcome: 'sent', response: sent.response };
+        sent = await mailer.send({ emailId, messageId: email.messageId, to: email.toAddress, ...rendered });
       } catch (error) {
         const failure = classifySendError(error);
         if (failure.kind === 'permanent') {
@@ -89,6 +87,11 @@ export function createEmailProcessor(deps: EmailProcessorDeps) {
         }
         return { outcome: 'retry', response: failure.response, gaveUp: lastAttempt };
       }
+      // Outside the send's try: a database error here is not an SMTP failure (the job is
+      // retried as an infrastructure error, and the same Message-ID lets receivers dedupe).
+      await record.sent(sent.response);
+      log.info({ attempt: attemptNumber, ms: Math.round(performance.now() - started), response: sent.response }, 'email sent');
+      return { outcome: 'sent', response: sent.response };
     });
 
     const outcome: EmailOutcome = !claim.claimed

@@ -357,12 +357,26 @@ export class OutboxRelay {
       if (this.listener === client) {
         this.listener = undefined;
         client.release(error);
-        setTimeout(() => {
-          if (!this.stopped) this.listen().catch(() => undefined);
-        }, this.pollIntervalMs).unref();
+        this.listenLater();
       }
     });
-    await client.query(`listen ${OUTBOX_CHANNEL}`);
+    try {
+      await client.query(`listen ${OUTBOX_CHANNEL}`);
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
     this.listener = client;
+  }
+
+  /** Tries to LISTEN again after a poll interval, and again after that, until it works. */
+  private listenLater(): void {
+    setTimeout(() => {
+      if (this.stopped || this.listener) return;
+      this.listen().catch((error: unknown) => {
+        this.options.logger.debug({ err: error }, 'outbox LISTEN not possible yet; will try again');
+        this.listenLater();
+      });
+    }, this.pollIntervalMs).unref();
   }
 }

@@ -56,17 +56,27 @@ export function startCommandWorker(infra: Infrastructure): RunningWorker {
     }
   });
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
-  return { worker, stop: (graceMs) => stopWorker(worker, graceMs) };
+  return {
+    worker,
+    stop: async (graceMs) => {
+      if ((await stopWorker(worker, graceMs)) === 'timeout') {
+        logger.warn('jobs still running after the grace period: left to another worker as stalled');
+      }
+    },
+  };
 }
 
-export async function stopWorker(worker: Worker, graceMs = 25_000): Promise<void> {
-  // close() stops fetching and waits for the active jobs; past the grace period, close(true)
-  // gives up on them (their locks expire and another worker takes them over: nothing is lost).
+/** Resolves 'closed' when every active job finished, or 'timeout' after `graceMs`. */
+export async function stopWorker(worker: Worker, graceMs = 25_000): Promise<'closed' | 'timeout'> {
+  // close() stops fetching and waits for the active jobs. Past the grace period we stop
+  // waiting (BullMQ ignores a second, forced close while the first is pending): the caller
+  // closes the connections, the jobs' locks lapse, and another worker takes them over as
+  // stalled, so nothing is lost.
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), graceMs);
   });
   const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
   clearTimeout(timer);
-  if (outcome === 'timeout') await worker.close(true);
+  return outcome;
 }

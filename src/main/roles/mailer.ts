@@ -49,7 +49,9 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
   return {
     worker,
     async stop(graceMs) {
-      await stopWorker(worker, graceMs);
+      if ((await stopWorker(worker, graceMs)) === 'timeout') {
+        logger.warn('jobs still running after the grace period: left to another worker as stalled');
+      }
       await mailer.close();
     },
   };

@@ -70,7 +70,9 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
   return {
     worker,
     async stop(graceMs) {
-      await stopWorker(worker, graceMs);
+      if ((await stopWorker(worker, graceMs)) === 'timeout') {
+        logger.warn('jobs still running after the grace period: left to another worker as stalled');
+      }
       await closeSender();
     },
   };
