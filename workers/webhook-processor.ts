@@ -4,7 +4,9 @@ import type { DeliverWebhook } from '../src/application/webhooks/deliver-webhook
 import type { Logger } from '../src/infrastructure/logger.js';
 import { WebhookRetryError } from '../src/infrastructure/webhooks/job-options.js';
 
-const payload = z.object({ deliveryId: z.uuid() });
+// attemptsBefore: attempts already made by an earlier job of the same delivery (set by the
+// sweeper when it restores a job Redis lost), so the schedule goes on where it was.
+const payload = z.object({ deliveryId: z.uuid(), attemptsBefore: z.int().min(0).optional() });
 
 /** What a webhook job came to; `failed` means the retry schedule is exhausted. */
 export type WebhookOutcome = 'delivered' | 'skipped' | 'endpoint_disabled' | 'gone' | 'retry' | 'failed';
@@ -34,8 +36,8 @@ export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger, 
   return async function processWebhook(job: Job): Promise<WebhookJobResult> {
     const parsed = payload.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid_payload: deliveryId must be a UUID');
-    const { deliveryId } = parsed.data;
-    const attempt = job.attemptsMade;
+    const { deliveryId, attemptsBefore = 0 } = parsed.data;
+    const attempt = attemptsBefore + job.attemptsMade;
     const log = logger.child({ jobId: job.id, deliveryId, attempt: attempt + 1 });
     const result = await deliver.execute({ deliveryId, attempt, canRetry: attempt + 1 < (job.opts.attempts ?? 1) });
     metrics?.countWebhook(result.outcome);

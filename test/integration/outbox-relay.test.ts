@@ -186,6 +186,8 @@ describe('Sweeper', () => {
     expect(pending.rows).toHaveLength(1);
     const job = await webhooks.getJob(pending.rows[0]?.id ?? '');
     expect(await job?.getState()).toBe('delayed');
+    // It carries the attempts already made, so the retry schedule goes on where it was.
+    expect(job?.data).toEqual({ deliveryId: pending.rows[0]?.id, attemptsBefore: 0 });
     expect(await emails.getJobCountByTypes('waiting')).toBe(2);
     expect(await webhooks.getJobCountByTypes('waiting', 'delayed')).toBe(1);
     // A second pass finds every job in place.

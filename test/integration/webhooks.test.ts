@@ -252,6 +252,29 @@ describe('webhooks role', () => {
     expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([id, id, id, id, id]);
   });
 
+  it('goes on with the schedule where a lost job left it (a job restored by the sweeper)', async () => {
+    const hook = await receiver((res) => res.writeHead(503).end('still down'));
+    const endpoint = await management.createEndpoint.execute({ url: hook.url, eventTypes: ['order.placed'] });
+    const id = newId();
+    const eventId = newId();
+    const body = buildWebhookBody({ id: eventId, type: 'order.placed', occurredAt: new Date(), payload: {} });
+    // Three of the four attempts were made before Redis lost the job.
+    await sql(
+      infra,
+      `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_attempt_at, created_at)
+       values (?, ?, ?, 'order.placed', ?, 'pending', 3, now(), now())`,
+      [id, endpoint.id, eventId, body],
+    );
+    await infra.queues.webhooks.add(
+      WEBHOOK_JOB_NAME,
+      { deliveryId: id, attemptsBefore: 3 },
+      { ...webhookJobOptions(infra.config.webhookRetrySchedule), jobId: id },
+    );
+    // The restored job makes the last attempt of the schedule, not a fresh schedule of four.
+    expect(await settled(endpoint.id, id)).toMatchObject({ status: 'failed', attempts: 4, nextAttemptAt: null });
+    expect(hook.received).toHaveLength(1);
+  });
+
   it('sends nothing for a duplicate job of a delivered delivery', async () => {
     const hook = await receiver((res) => res.writeHead(200).end());
     const endpoint = await management.createEndpoint.execute({ url: hook.url, eventTypes: ['*'] });

@@ -47,12 +47,17 @@ export class Sweeper {
   async sweep(): Promise<number> {
     const graceMs = this.options.graceMs ?? 30_000;
     const limit = this.options.batchSize ?? 1000;
-    const rows = await this.options.pool.query<{ id: string; kind: 'email' | 'webhook'; next_attempt_at: Date | null }>(
-      `(select id, 'webhook' as kind, next_attempt_at from webhook_deliveries
+    const rows = await this.options.pool.query<{
+      id: string;
+      kind: 'email' | 'webhook';
+      next_attempt_at: Date | null;
+      attempts: number;
+    }>(
+      `(select id, 'webhook' as kind, next_attempt_at, attempts from webhook_deliveries
          where status = 'pending' and created_at < now() - make_interval(secs => $1::double precision / 1000)
          order by created_at limit $2)
        union all
-       (select id, 'email' as kind, next_attempt_at from email_messages
+       (select id, 'email' as kind, next_attempt_at, attempts from email_messages
          where status = 'pending' and created_at < now() - make_interval(secs => $1::double precision / 1000)
          order by created_at limit $2)`,
       [graceMs, limit],
@@ -69,7 +74,8 @@ export class Sweeper {
       }
       const delay = row.next_attempt_at ? Math.max(0, row.next_attempt_at.getTime() - Date.now()) : 0;
       const opts = row.kind === 'email' ? this.options.emailJobOptions : this.options.webhookJobOptions;
-      const data = row.kind === 'email' ? { emailId: row.id } : { deliveryId: row.id };
+      // A webhook job goes on with the retry schedule where the lost job left it.
+      const data = row.kind === 'email' ? { emailId: row.id } : { deliveryId: row.id, attemptsBefore: row.attempts };
       await queue.add(row.kind === 'email' ? 'send' : 'deliver', data, { ...opts, jobId: row.id, delay });
       restored += 1;
     }
