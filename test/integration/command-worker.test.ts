@@ -1,7 +1,8 @@
 import { QueueEvents, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
-import { startCommandWorker, type RunningWorker } from '../../src/main/roles/command-worker.js';
+import { startCommandWorker } from '../../src/main/roles/command-worker.js';
+import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
 import { createTestDatabase } from '../support/database.js';
 import { testConfig } from '../support/config.js';

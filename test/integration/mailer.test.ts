@@ -7,7 +7,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../src/infrastructure/mail/email-job.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
-import type { RunningWorker } from '../../src/main/roles/command-worker.js';
+import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { testConfig } from '../support/config.js';

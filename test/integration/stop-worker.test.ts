@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stopWorker } from '../../src/main/roles/command-worker.js';
+import { stopWorker } from '../../src/main/roles/queue-worker.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { REDIS_URL, uniquePrefix } from '../support/config.js';
 import { waitFor } from '../support/processes.js';

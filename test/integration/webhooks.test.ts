@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookDeliveryView } from '../../src/application/webhooks/ports.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
-import { type RunningWorker } from '../../src/main/roles/command-worker.js';
+import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { createWebhookManagement, startWebhooks, type WebhookManagement } from '../../src/main/roles/webhooks.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../src/infrastructure/webhooks/job-options.js';
 import { MATCHING_ENDPOINTS_SQL, matchingEndpointsWhere } from '../../src/infrastructure/webhooks/matching.js';

@@ -1,4 +1,3 @@
-import { Worker } from 'bullmq';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock, type Clock } from '../../application/ports/clock.js';
 import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
@@ -21,7 +20,7 @@ import {
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
 import type { Infrastructure } from '../infrastructure.js';
-import { stopWorker, type RunningWorker } from './command-worker.js';
+import { startQueueWorker, type RunningWorker } from './queue-worker.js';
 
 export interface WebhooksOverrides {
   /** Replaces the undici sender altogether. */
@@ -45,19 +44,11 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
   );
-  const worker = new Worker(QUEUES.webhooks, createWebhookProcessor(deliver, logger, infra.metrics), {
-    connection: infra.workerConnection,
-    prefix: config.queuePrefix,
-    concurrency: config.workerConcurrency,
-    // BullMQ renews the lock while an attempt runs, so it may be shorter than WEBHOOK_TIMEOUT_MS.
-    lockDuration: config.workerLockMs,
-    stalledInterval: config.workerLockMs,
-    maxStalledCount: 5,
-    settings: { backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule) },
-    telemetry: infra.tracing?.bullmq,
+  const running = startQueueWorker(infra, QUEUES.webhooks, {
+    processor: createWebhookProcessor(deliver, logger, infra.metrics),
+    backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule),
+    close: closeSender,
   });
-  infra.metrics.observeWorker(worker);
-  worker.on('error', (error) => logger.error({ err: error }, 'webhooks worker error'));
   logger.info(
     {
       concurrency: config.workerConcurrency,
@@ -67,15 +58,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
     },
     'webhooks worker started',
   );
-  return {
-    worker,
-    async stop(graceMs) {
-      if ((await stopWorker(worker, graceMs)) === 'timeout') {
-        logger.warn('jobs still running after the grace period: left to another worker as stalled');
-      }
-      await closeSender();
-    },
-  };
+  return running;
 }
 
 // The role closes the sender it built (its connection pool), not one it was given.
