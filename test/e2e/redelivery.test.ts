@@ -130,9 +130,11 @@ async function redeliver(commandIds: string[], copies: number): Promise<Map<stri
 async function finished(jobs: Job[]): Promise<Job[]> {
   return waitFor(
     async () => {
+      // States first, then the jobs: a job read before it settled would lack its return value.
+      const states = await Promise.all(jobs.map((job) => commands.getJobState(job.id ?? '')));
+      if (!states.every((state) => state === 'completed' || state === 'failed')) return undefined;
       const fresh = await Promise.all(jobs.map((job) => commands.getJob(job.id ?? '')));
-      const states = await Promise.all(fresh.map(async (job) => job?.getState()));
-      return states.every((state) => state === 'completed' || state === 'failed') ? fresh.filter((job) => job !== undefined) : undefined;
+      return fresh.filter((job) => job !== undefined);
     },
     30_000,
     `redelivered jobs to finish\n${processes.output()}`,
