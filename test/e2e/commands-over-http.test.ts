@@ -8,6 +8,7 @@ import { createRedisConnection, type RedisConnection } from '../../queues/connec
 import { REDIS_URL } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
 import { ApiClient, ProcessGroup, stackEnv, type Accepted, type CommandStatus } from '../support/stack.js';
+import { waitFor } from '../support/processes.js';
 
 let drop: () => Promise<void>;
 // A client rather than a pool: end() resolves once the connection is closed, so dropping the
@@ -140,6 +141,8 @@ describe('commands over HTTP with a worker process', () => {
     expect(outcome.result).toBeUndefined();
 
     // A domain failure is not retried: the job failed on its first and only attempt.
+    // The outcome row commits before BullMQ marks the job failed: wait for that, then read it.
+    await waitFor(async () => (await commandsQueue.getJobState(placed.commandId)) === 'failed', 10_000, 'the job to fail');
     const job = await commandsQueue.getJob(placed.commandId);
     expect(await job?.getState()).toBe('failed');
     expect(job?.attemptsMade).toBe(1);
