@@ -6,7 +6,7 @@ import { createOrm } from '../infrastructure/persistence/mikro-orm.js';
 const config = loadConfig();
 const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: 1 });
 try {
-  const result = await orm.getMigrator().createMigration(undefined, false, false, process.argv[2]);
+  const result = await orm.migrator.create(undefined, false, false, process.argv[2]);
   if (result.diff.up.length === 0) {
     console.log('no changes: the database already matches the mapping');
   } else {

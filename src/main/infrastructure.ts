@@ -70,7 +70,7 @@ export async function createInfrastructure(
     }
   }
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: Math.max(config.workerConcurrency + 2, 10) });
-  const pending = await orm.getMigrator().getPendingMigrations();
+  const pending = await orm.migrator.getPending();
   if (pending.length > 0) {
     await orm.close(true);
     await metricsServer?.close();

@@ -223,7 +223,7 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
     const plentyBefore = await stockOf(plentyId);
     const ordersBefore = await count('select count(*) as n from orders');
     const lock = await lockProduct(plentyId);
-    let ids: string[] = [];
+    let ids: string[];
     try {
       const orders = [
         await placeOrder([{ productId: plentyId, quantity: 4 }]),

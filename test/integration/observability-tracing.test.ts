@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mailer, OutgoingEmail } from '../../src/infrastructure/mail/mailer.js';
 import { startTracing, type Tracing } from '../../src/infrastructure/observability/tracing.js';
@@ -41,7 +41,7 @@ let relay: RunningRelay;
 let receiver: Server;
 
 beforeAll(async () => {
-  tracing = startTracing({ serviceName: 'conveyor-test', role: 'all', spanProcessor: new SimpleSpanProcessor(exporter) });
+  tracing = startTracing({ serviceName: 'conveyor-test', role: 'all', spanProcessor: new SimpleSpanProcessor({ exporter }) });
   const db = await createTestDatabase();
   dropDb = db.drop;
   infra = await createInfrastructure(testConfig(db.url, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0' }), 'all', {

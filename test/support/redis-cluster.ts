@@ -137,7 +137,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     }
   } catch (error) {
     await stop();
-    throw new Error(`could not start a Redis Cluster: ${String(error)}\n${output}`);
+    throw new Error(`could not start a Redis Cluster: ${String(error)}\n${output}`, { cause: error });
   }
 
   const credentials = user ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@` : '';

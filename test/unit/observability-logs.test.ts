@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { withoutCredentials } from '../../src/infrastructure/logger.js';
@@ -106,7 +106,7 @@ describe('trace ids in logs', () => {
 
   it('are added to lines written inside a span, and only there', () => {
     const exporter = new InMemorySpanExporter();
-    tracing = startTracing({ serviceName: 'conveyor-test', role: 'test', spanProcessor: new SimpleSpanProcessor(exporter) });
+    tracing = startTracing({ serviceName: 'conveyor-test', role: 'test', spanProcessor: new SimpleSpanProcessor({ exporter }) });
     const logs = new CapturedLogs();
     const logger = capturingLogger(logs, 'worker');
 

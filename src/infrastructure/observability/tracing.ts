@@ -1,9 +1,10 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Telemetry } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import type { FastifyPluginCallback } from 'fastify';
@@ -44,11 +45,18 @@ function ignored(route: { url: string }): boolean {
  * outbox relay.
  */
 export function startTracing(options: TracingOptions): Tracing {
-  const provider = new NodeTracerProvider({
+  const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName, 'conveyor.role': options.role }),
-    spanProcessors: [options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [options.spanProcessor ?? new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
   });
-  provider.register();
+  // What NodeTracerProvider.register() did in SDK 2.x: OpenTelemetry JS 3 leaves the global
+  // set-up to the application.
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  trace.setGlobalTracerProvider(provider);
   const fastify = new FastifyOtelInstrumentation({
     // One span per request and one for its handler; a span per hook (auth, metrics) is noise.
     instrumentHooks: false,
@@ -65,6 +73,7 @@ export function startTracing(options: TracingOptions): Tracing {
       await provider.shutdown();
       trace.disable();
       context.disable();
+      contextManager.disable();
       propagation.disable();
     },
   };

@@ -16,7 +16,7 @@ export function ormConfig(options: OrmOptions): Options {
     entities,
     extensions: [Migrator],
     // Entities are mapped with EntitySchema: nothing to reflect, no decorators.
-    discovery: { warnWhenNoEntities: true, requireEntitiesArray: true },
+    discovery: { warnWhenNoEntities: true },
     pool: { min: 0, max: options.poolSize ?? 10 },
     debug: options.debug ?? false,
     // Every unit of work forks its own EntityManager; the global one must never be used.
@@ -45,10 +45,11 @@ export function createOrm(options: OrmOptions): Promise<MikroORM> {
  * Returns the names of the migrations applied.
  */
 export async function migrate(databaseUrl: string): Promise<string[]> {
-  const orm = await MikroORM.init({ ...ormConfig({ databaseUrl, poolSize: 2 }), connect: false });
+  // MikroORM connects lazily: ensureDatabase creates the database before the first query.
+  const orm = await MikroORM.init(ormConfig({ databaseUrl, poolSize: 2 }));
   try {
     await orm.schema.ensureDatabase({ create: false });
-    const applied = await orm.getMigrator().up();
+    const applied = await orm.migrator.up();
     return applied.map((migration) => migration.name);
   } finally {
     await orm.close(true);
