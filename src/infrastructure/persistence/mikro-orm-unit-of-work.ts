@@ -1,4 +1,5 @@
 import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
+import { ROOT_CONTEXT, context, propagation, type Context } from '@opentelemetry/api';
 import { v7 as uuidv7 } from 'uuid';
 import {
   DomainError,
@@ -15,22 +16,172 @@ import { mikroOrmRepositories, type Tracked } from './repositories.js';
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
 
+/** How commands share transactions (see docs/adr/0005-group-commit.md). */
+export interface UnitOfWorkOptions {
+  /**
+   * Commands that arrive while a transaction is running wait for the next one and then run
+   * together in it, at most this many ("group commit"). 1 runs each command in a transaction
+   * of its own. Default 32.
+   */
+  maxBatch?: number;
+  /** Group transactions running at once, each on its own connection. Default 2. */
+  maxConcurrentBatches?: number;
+  /** Called with the size of every group transaction that commits (metrics, tests). */
+  onBatch?: (size: number, fellBack: boolean) => void;
+}
+
+interface Pending {
+  command: CommandContext;
+  work: (repos: Repositories) => Promise<Json>;
+  /** The job's trace context, taken where the command was submitted (the batch runs elsewhere). */
+  trace: string | null;
+  resolve: (result: Json) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What one command of a group transaction came to, before the transaction commits. */
+type Settled = { ok: true; result: Json } | { ok: false; error: DomainError };
+
+interface EventRow {
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: unknown;
+  occurred_at: string;
+  command_id: string;
+  trace_context: unknown;
+}
+
+interface ProcessedRow {
+  command_id: string;
+  command_type: string;
+  status: 'succeeded' | 'failed';
+  result: Json | null;
+  error: { code: string; message: string } | null;
+}
+
 /**
- * The MikroORM unit of work: one forked EntityManager and one transaction per command.
+ * The MikroORM unit of work: the commands of a process run in transactions on forked
+ * EntityManagers, each command with an identity map and a flush of its own.
  *
- * In that transaction it checks `processed_commands` for the command id, runs the work,
- * turns every event the touched aggregates recorded into an `outbox_messages` row, writes the
- * `processed_commands` row, and NOTIFYs the relay; all of it commits or none of it does.
- * A command that fails with a DomainError rolls back and its failure is recorded in a second
- * short transaction, so a redelivery gets the same failure without running again.
+ * In its transaction a command's id is checked against `processed_commands`, its work runs,
+ * every event the touched aggregates recorded becomes an `outbox_messages` row, a
+ * `processed_commands` row records the outcome, and the relay is NOTIFYed; all of it commits
+ * or none of it does. A command that fails with a DomainError changes nothing, and its
+ * failure is recorded, so a redelivery gets the same failure without running again.
+ *
+ * Group commit: commands submitted while a transaction is running are queued and then run
+ * together, one after the other, in the next transaction (up to `maxBatch`); their bookkeeping
+ * rows go in one statement and one COMMIT makes them all durable. At low load a command finds
+ * no transaction running and starts one alone, so it waits for nothing. No savepoints: the
+ * work of a command writes nothing until its flush (repositories only read and lock), so a
+ * DomainError leaves the transaction clean; a database error (a unique violation, a deadlock,
+ * a lost connection) rolls the whole group back, and each of its commands then runs again in
+ * a transaction of its own, which is where such errors are told apart as before.
  */
 export class MikroOrmUnitOfWork implements UnitOfWork {
+  private readonly maxBatch: number;
+  private readonly maxConcurrentBatches: number;
+  private readonly queue: Pending[] = [];
+  private running = 0;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+    private readonly options: UnitOfWorkOptions = {},
+  ) {
+    this.maxBatch = Math.max(1, options.maxBatch ?? 32);
+    this.maxConcurrentBatches = Math.max(1, options.maxConcurrentBatches ?? 2);
+  }
 
-  async run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
+  run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
+    if (this.maxBatch === 1) return this.runAlone(command, work);
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ command, work, trace: traceContextJson(), resolve: resolve as (result: Json) => void, reject });
+      this.startBatches();
+    });
+  }
+
+  private startBatches(): void {
+    while (this.running < this.maxConcurrentBatches && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.running += 1;
+      void this.runBatch(batch).finally(() => {
+        this.running -= 1;
+        this.startBatches();
+      });
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    // The same command id twice in one group (a stalled job redelivered to this process):
+    // it runs once and both get its outcome.
+    const byId = new Map<string, Pending[]>();
+    for (const item of batch) byId.set(item.command.commandId, [...(byId.get(item.command.commandId) ?? []), item]);
+    let settled: Map<string, Settled>;
+    try {
+      settled = await this.orm.em.fork().transactional((em) => this.runGroup(em, [...byId.values()].map((items) => items[0]!)));
+    } catch {
+      // Rolled back: nothing of the group is applied. Each command runs again on its own,
+      // where a unique violation becomes its domain error and a lost race its replay.
+      this.options.onBatch?.(batch.length, true);
+      await Promise.all(
+        batch.map((item) =>
+          context.with(contextOf(item.trace), () => this.runAlone(item.command, item.work)).then(item.resolve, item.reject),
+        ),
+      );
+      return;
+    }
+    this.options.onBatch?.(batch.length, false);
+    for (const [commandId, items] of byId) {
+      const outcome = settled.get(commandId)!;
+      for (const item of items) {
+        if (outcome.ok) item.resolve(outcome.result);
+        else item.reject(outcome.error);
+      }
+    }
+  }
+
+  private async runGroup(em: EntityManager, items: Pending[]): Promise<Map<string, Settled>> {
+    const settled = new Map<string, Settled>();
+    const done = await em.execute<(OutcomeRow & { command_id: string })[]>(
+      // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
+      `select command_id, status, result, error from processed_commands
+        where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+      [JSON.stringify(items.map((item) => item.command.commandId))],
+    );
+    for (const row of done) settled.set(row.command_id, settle(row));
+
+    const events: EventRow[] = [];
+    const processed: ProcessedRow[] = [];
+    for (const item of items) {
+      const { commandId, commandType } = item.command;
+      if (settled.has(commandId)) continue;
+      // A fork per command: its own identity map and change set, in the group's transaction.
+      const fork = em.fork({ keepTransactionContext: true });
+      const tracked: Tracked = new Set();
+      let result: Json;
+      try {
+        result = await item.work(mikroOrmRepositories(fork, tracked));
+      } catch (error) {
+        if (!(error instanceof DomainError) || error instanceof RecordedFailureError) throw error;
+        const failure = { code: error.code, message: error.message };
+        processed.push({ command_id: commandId, command_type: commandType, status: 'failed', result: null, error: failure });
+        settled.set(commandId, { ok: false, error: new RecordedFailureError(failure.code, failure.message) });
+        continue;
+      }
+      await fork.flush();
+      events.push(...eventRows(tracked, commandId, item.trace));
+      processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null });
+      settled.set(commandId, { ok: true, result });
+    }
+    if (processed.length > 0) await this.writeBookkeeping(em, events, processed);
+    return settled;
+  }
+
+  /** Runs one command in a transaction of its own. */
+  private async runAlone<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
     try {
       return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work));
     } catch (error) {
@@ -65,43 +216,34 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     const tracked: Tracked = new Set();
     const result = await work(mikroOrmRepositories(em, tracked));
     await em.flush();
+    await this.writeBookkeeping(em, eventRows(tracked, command.commandId, traceContextJson()), [
+      { command_id: command.commandId, command_type: command.commandType, status: 'succeeded', result, error: null },
+    ]);
+    return result;
+  }
 
-    const events = [...tracked].flatMap((aggregate) =>
-      aggregate.pullEvents().map((event) => ({
-        id: uuidv7(),
-        type: event.type,
-        aggregate_type: event.aggregateType,
-        aggregate_id: event.aggregateId,
-        payload: event.payload,
-        occurred_at: event.occurredAt.toISOString(),
-      })),
-    );
-    // One statement: the outbox rows, the processed-command row and the NOTIFY (delivered by
-    // PostgreSQL only when, and if, the transaction commits). The job's trace context (with
-    // tracing on) goes with each outbox row, so the relay continues the trace.
+  /**
+   * One statement: the outbox rows, the processed-command rows and the NOTIFY (delivered by
+   * PostgreSQL only when, and if, the transaction commits). Each outbox row carries the trace
+   * context of its command's job (with tracing on), so the relay continues the trace.
+   */
+  private async writeBookkeeping(em: EntityManager, events: EventRow[], processed: ProcessedRow[]): Promise<void> {
     await em.execute(
       `with outbox as (
          insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context)
-         select id, type, aggregate_type, aggregate_id, payload, occurred_at, ?::uuid, ?::jsonb
+         select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context
            from jsonb_to_recordset(?::jsonb)
-             as t(id uuid, type text, aggregate_type text, aggregate_id uuid, payload jsonb, occurred_at timestamptz)
+             as t(id uuid, type text, aggregate_type text, aggregate_id uuid, payload jsonb, occurred_at timestamptz,
+                  command_id uuid, trace_context jsonb)
        ), processed as (
          insert into processed_commands (command_id, command_type, status, result, error, processed_at)
-         values (?, ?, 'succeeded', ?::jsonb, null, ?)
+         select command_id, command_type, status, result, error, ?
+           from jsonb_to_recordset(?::jsonb)
+             as t(command_id uuid, command_type text, status text, result jsonb, error jsonb)
        )
        select pg_notify('${OUTBOX_CHANNEL}', '') where ?::boolean`,
-      [
-        command.commandId,
-        traceContextJson(),
-        JSON.stringify(events),
-        command.commandId,
-        command.commandType,
-        JSON.stringify(result),
-        this.clock(),
-        events.length > 0,
-      ],
+      [JSON.stringify(events), this.clock(), JSON.stringify(processed), events.length > 0],
     );
-    return result;
   }
 
   private async recordFailure(command: CommandContext, error: DomainError): Promise<void> {
@@ -125,6 +267,28 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   }
 }
 
+/** The outbox rows of the events the touched aggregates recorded, in the order they happened. */
+function eventRows(tracked: Tracked, commandId: string, trace: string | null): EventRow[] {
+  const traceContext = trace ? (JSON.parse(trace) as unknown) : null;
+  return [...tracked].flatMap((aggregate) =>
+    aggregate.pullEvents().map((event) => ({
+      id: uuidv7(),
+      type: event.type,
+      aggregate_type: event.aggregateType,
+      aggregate_id: event.aggregateId,
+      payload: event.payload,
+      occurred_at: event.occurredAt.toISOString(),
+      command_id: commandId,
+      trace_context: traceContext,
+    })),
+  );
+}
+
+/** The OpenTelemetry context a stored carrier stands for (none when it is null). */
+function contextOf(trace: string | null): Context {
+  return trace ? propagation.extract(ROOT_CONTEXT, JSON.parse(trace) as Record<string, string>) : ROOT_CONTEXT;
+}
+
 function traceContextJson(): string | null {
   const carrier = activeTraceCarrier();
   return carrier ? JSON.stringify(carrier) : null;
@@ -134,6 +298,12 @@ interface OutcomeRow {
   status: 'succeeded' | 'failed';
   result: unknown;
   error: { code: string; message: string } | null;
+}
+
+function settle(done: OutcomeRow): Settled {
+  return done.status === 'failed'
+    ? { ok: false, error: new RecordedFailureError(done.error?.code ?? 'failed', done.error?.message ?? 'command failed') }
+    : { ok: true, result: done.result as Json };
 }
 
 function outcomeOf<R>(done: OutcomeRow): R {

@@ -1,0 +1,160 @@
+// Group commit: commands that reach the unit of work while a transaction is running share the
+// next one. What a user would notice is only that every command still gets its own outcome,
+// applied once; the batch sizes show that the grouping really happened.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AddProduct } from '../../src/application/use-cases/add-product.js';
+import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
+import { RegisterUser } from '../../src/application/use-cases/register-user.js';
+import { systemClock } from '../../src/application/ports/clock.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+
+let db: OrmFixture;
+let batches: { size: number; fellBack: boolean }[];
+let uow: MikroOrmUnitOfWork;
+
+beforeAll(async () => {
+  db = await ormOnFreshDatabase(20);
+});
+afterAll(() => db.close());
+
+function groupedUnitOfWork(options: { maxBatch?: number; maxConcurrentBatches?: number } = {}) {
+  batches = [];
+  uow = new MikroOrmUnitOfWork(db.orm, undefined, { ...options, onBatch: (size, fellBack) => batches.push({ size, fellBack }) });
+  return uow;
+}
+
+const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
+  db.orm.em.fork().getConnection().execute<T[]>(query, params);
+
+async function registerUser(email = `${newId()}@example.com`) {
+  const userId = newId();
+  await new RegisterUser(uow, systemClock).execute({ commandId: newId(), userId, email, name: 'Ann' });
+  return userId;
+}
+
+async function addProduct(stock: number) {
+  const productId = newId();
+  await new AddProduct(uow, systemClock).execute({
+    commandId: newId(),
+    productId,
+    sku: `SKU-${productId.slice(-12)}`,
+    name: 'Widget',
+    price: { amount: '2.50', currency: 'EUR' },
+    stock,
+  });
+  return productId;
+}
+
+describe('group commit in the unit of work', () => {
+  it('runs concurrent commands in shared transactions, each applied once with its own events', async () => {
+    groupedUnitOfWork({ maxBatch: 16, maxConcurrentBatches: 1 });
+    const userId = await registerUser();
+    const productId = await addProduct(100);
+    batches.length = 0;
+    const place = new PlaceOrder(uow, systemClock);
+    const commands = Array.from({ length: 40 }, () => ({ commandId: newId(), orderId: newId() }));
+    const results = await Promise.all(
+      commands.map(({ commandId, orderId }) =>
+        place.execute({ commandId, orderId, userId, items: [{ productId, quantity: 2 }] }),
+      ),
+    );
+    expect(results).toEqual(commands.map(({ orderId }) => ({ orderId, total: { amount: '5.00', currency: 'EUR' } })));
+
+    // 40 commands, at most 16 a transaction, one transaction at a time: they were grouped.
+    expect(batches.every((batch) => !batch.fellBack)).toBe(true);
+    expect(batches.reduce((sum, batch) => sum + batch.size, 0)).toBe(40);
+    expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
+    expect(Math.max(...batches.map((batch) => batch.size))).toBeLessThanOrEqual(16);
+
+    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(20);
+    const rows = await sql<{ command_id: string; aggregate_id: string }>(
+      `select command_id, aggregate_id from outbox_messages where type = 'order.placed' and aggregate_id in
+         (select id from orders where user_id = ?)`,
+      [userId],
+    );
+    // One order.placed per command, on its own order, carrying its own command id.
+    expect(new Map(rows.map((row) => [row.command_id, row.aggregate_id]))).toEqual(
+      new Map(commands.map(({ commandId, orderId }) => [commandId, orderId])),
+    );
+  });
+
+  it('records a domain failure inside a group without disturbing the other commands of the group', async () => {
+    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
+    const userId = await registerUser();
+    const productId = await addProduct(5);
+    batches.length = 0;
+    const place = new PlaceOrder(uow, systemClock);
+    // Ten orders of one unit each for five units: five succeed and five fail, whatever groups form.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] }),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(5);
+    const failures = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(failures.map((failure) => (failure.reason as { code: string }).code)).toEqual(Array(5).fill('insufficient_stock'));
+    expect(batches.every((batch) => !batch.fellBack)).toBe(true);
+    expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
+    const statuses = await sql<{ status: string; n: string }>(
+      `select status, count(*) as n from processed_commands where command_type = 'PlaceOrder'
+         and command_id in (select command_id from processed_commands order by processed_at desc limit 10)
+       group by status order by status`,
+    );
+    expect(statuses).toEqual([
+      { status: 'failed', n: '5' },
+      { status: 'succeeded', n: '5' },
+    ]);
+    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(0);
+  });
+
+  it('rolls a group back on a database error and runs its commands one by one, so only the offender fails', async () => {
+    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
+    await registerUser('taken-in-group@example.com');
+    batches.length = 0;
+    const register = new RegisterUser(uow, systemClock);
+    const emails = ['a-in-group@example.com', 'TAKEN-in-group@example.com', 'b-in-group@example.com', 'c-in-group@example.com'];
+    const ids = emails.map(() => newId());
+    const outcomes = await Promise.allSettled(
+      emails.map((email, i) => register.execute({ commandId: newId(), userId: ids[i]!, email, name: 'Bo' })),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'email_taken' });
+    expect(batches.some((batch) => batch.fellBack)).toBe(true);
+    const users = await sql<{ email: string }>('select email from users where id in (?, ?, ?, ?) order by email', ids);
+    expect(users.map((user) => user.email)).toEqual(['a-in-group@example.com', 'b-in-group@example.com', 'c-in-group@example.com']);
+  });
+
+  it('runs the same command id once when it arrives twice in one group', async () => {
+    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
+    const userId = await registerUser();
+    const productId = await addProduct(10);
+    batches.length = 0;
+    const place = new PlaceOrder(uow, systemClock);
+    const input = { commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 3 }] };
+    const blocker = place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] });
+    const [, first, second] = await Promise.all([blocker, place.execute(input), place.execute({ ...input })]);
+    expect(first).toEqual(second);
+    expect(batches.every((batch) => !batch.fellBack)).toBe(true);
+    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(6);
+    expect(await sql('select 1 from orders where id = ?', [input.orderId])).toHaveLength(1);
+  });
+
+  it('with maxBatch 1 runs every command in a transaction of its own', async () => {
+    groupedUnitOfWork({ maxBatch: 1 });
+    const userId = await registerUser();
+    const productId = await addProduct(10);
+    const place = new PlaceOrder(uow, systemClock);
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] }),
+      ),
+    );
+    expect(batches).toEqual([]);
+    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(5);
+  });
+});
