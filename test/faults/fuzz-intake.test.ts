@@ -396,9 +396,10 @@ describe('fuzzing the command routes', () => {
             return;
           }
 
-          // A well-formed JSON request: the schema alone decides. Bodyless commands may omit the body.
+          // A well-formed JSON request: the schema alone decides. Bodyless commands may omit the
+          // body; a JSON null is a body, and not an object.
           const body = decoded === undefined ? undefined : (JSON.parse(decoded) as unknown);
-          const parsed = route.schema.safeParse(route.schema === emptyBody ? (body ?? {}) : body);
+          const parsed = route.schema.safeParse(route.schema === emptyBody && body === undefined ? {} : body);
           const pathId = pathParse?.success ? pathParse.data : undefined;
           if (!parsed.success) {
             expect(status, where).toBe(400);
