@@ -16,7 +16,7 @@ import { uuidParam } from '../../src/api/schemas.js';
 import { MAX_ORDER_LINES, MAX_QUANTITY, MAX_REASON_LENGTH } from '../../src/domain/index.js';
 import { API_KEY, startApi, UUID_V7, type TestApi } from '../api/support.js';
 
-// Property-based fuzzing of every command route of DESIGN.md §3 against the real app
+// Property-based fuzzing of every command route of docs/design.md §3 against the real app
 // (buildApp), a real Redis command queue (its own prefix) and the in-memory read model.
 // Bodies mix valid and invalid values, unknown keys, wrong types, huge and unicode strings,
 // nested junk, malformed JSON, other media types, oversized bodies and Idempotency-Keys.

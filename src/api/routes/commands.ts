@@ -36,7 +36,7 @@ interface CommandRoute {
   idInPath: boolean;
 }
 
-/** DESIGN.md §3: every command route, its body schema (from queues/) and the ids it returns. */
+/** docs/design.md §3: every command route, its body schema (from queues/) and the ids it returns. */
 const COMMAND_ROUTES: readonly CommandRoute[] = [
   { type: 'RegisterUser', url: '/v1/users', summary: 'Register a user', body: registerUserBody, id: 'userId', idInPath: false },
   { type: 'AddProduct', url: '/v1/products', summary: 'Add a product', body: addProductBody, id: 'productId', idInPath: false },

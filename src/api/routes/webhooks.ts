@@ -26,7 +26,7 @@ const TAGS = ['webhooks'];
 const endpointParams = z.object({ id: uuidParam() });
 
 /**
- * Webhook subscriptions (DESIGN.md §3): synchronous, straight to the use cases. Their errors
+ * Webhook subscriptions (docs/design.md §3): synchronous, straight to the use cases. Their errors
  * (unknown endpoint or delivery, refused URL, disabled endpoint) are mapped to problems by the
  * app's error handler.
  */

@@ -32,7 +32,7 @@ export type DeliverWebhookOutput =
 export const ENDPOINT_DISABLED = 'endpoint disabled';
 
 /**
- * One attempt of one webhook delivery (Standard Webhooks, DESIGN.md §5).
+ * One attempt of one webhook delivery (Standard Webhooks, docs/design.md §5).
  * - a delivery that is unknown or not pending is left alone: the job is a duplicate;
  * - a pending one is claimed for this attempt until its outcome is recorded, so a replay
  *   cannot reset it under the attempt;

@@ -72,7 +72,7 @@ function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sen
   return { sender, close: () => sender.close() };
 }
 
-/** The webhook endpoint use cases, for the HTTP routes (DESIGN.md §3). */
+/** The webhook endpoint use cases, for the HTTP routes (docs/design.md §3). */
 export interface WebhookManagement {
   createEndpoint: CreateWebhookEndpoint;
   listEndpoints: ListWebhookEndpoints;
