@@ -1,4 +1,4 @@
-// The dependency rule from DESIGN.md §2, checked in CI by `npm run layers`.
+// The dependency rule from docs/design.md §2, checked in CI by `npm run layers`.
 // Dependencies point inward: domain <- application <- infrastructure, api, workers;
 // src/main is the composition root and may import anything.
 //

@@ -52,7 +52,7 @@ export interface ApiDeps {
   tracingPlugin?: FastifyPluginCallback;
 }
 
-/** DESIGN.md §3: request bodies over 256 KiB are refused with 413. */
+/** docs/design.md §3: request bodies over 256 KiB are refused with 413. */
 export const BODY_LIMIT = 256 * 1024;
 
 export const ADMIN_PREFIX = '/admin/queues';

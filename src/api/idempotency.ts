@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { IdempotencyStore } from './ports.js';
 
-/** How long an Idempotency-Key is remembered (DESIGN.md §3). */
+/** How long an Idempotency-Key is remembered (docs/design.md §3). */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 export const idempotencyKeyHeader = z

@@ -40,7 +40,7 @@ export interface ApiMetrics {
 }
 
 /**
- * The webhook endpoint use cases the routes call (DESIGN.md §3 "Webhooks"), typed with their
+ * The webhook endpoint use cases the routes call (docs/design.md §3 "Webhooks"), typed with their
  * inputs and outputs in src/application/webhooks; the composition root passes the real ones.
  * They throw the errors of src/application/webhooks/errors.ts, which the error handler maps.
  */

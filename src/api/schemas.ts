@@ -71,12 +71,12 @@ export const commandStatusDto = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
-// ---- webhooks (DESIGN.md §3). The use cases enforce the same rules again; the schemas give
+// ---- webhooks (docs/design.md §3). The use cases enforce the same rules again; the schemas give
 // clients field-level errors and the OpenAPI document its shapes.
 
 const webhookEventType = z
   .enum([...WEBHOOK_EVENT_TYPES, ALL_EVENT_TYPES] as const)
-  .describe('an event type of DESIGN.md §4, or "*" (alone) for every event type, including future ones');
+  .describe('an event type of docs/design.md §4, or "*" (alone) for every event type, including future ones');
 
 export const createWebhookEndpointBody = z.strictObject({
   url: z

@@ -107,6 +107,10 @@ const badBodies: BadBody[] = [
   },
   // order transitions
   { name: 'unknown field on confirm', url: CONFIRM, body: { note: 'asap' }, paths: ['note'] },
+  { name: 'JSON null on confirm', url: CONFIRM, body: null, paths: [''] },
+  { name: 'JSON null on ship', url: `/v1/orders/${ORDER_ID}/ship`, body: null, paths: [''] },
+  { name: 'JSON null on deliver', url: `/v1/orders/${ORDER_ID}/deliver`, body: null, paths: [''] },
+  { name: 'array on confirm', url: CONFIRM, body: [], paths: [''] },
   { name: 'missing reason', url: CANCEL, body: {}, paths: ['reason'] },
   { name: '10k-char reason', url: CANCEL, body: { reason: long }, paths: ['reason'] },
   { name: 'reason as a number', url: CANCEL, body: { reason: 7 }, paths: ['reason'] },

@@ -8,6 +8,8 @@ import { createInfrastructure } from '../../src/main/infrastructure.js';
 import { buildWeb } from '../../src/main/roles/web.js';
 import { createWebhookManagement } from '../../src/main/roles/webhooks.js';
 import { WEBHOOK_JOB_NAME } from '../../src/infrastructure/webhooks/job-options.js';
+import { PostgresWebhookRepository } from '../../src/infrastructure/webhooks/postgres-webhook-repository.js';
+import { attemptLeaseMs } from '../../src/application/webhooks/replay-webhook-delivery.js';
 import { SsrfUrlGuard } from '../../src/infrastructure/webhooks/ssrf.js';
 import { testConfig } from '../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
@@ -599,6 +601,40 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
     expect(await jobs[0]?.getState()).toBe('waiting');
     expect(jobs[0]?.attemptsMade).toBe(0);
     expect(jobs[0]?.data).toEqual({ deliveryId: id });
+  });
+
+  test('a delivery claimed by a running attempt → 409 until the attempt is recorded; the check is the reset statement', async () => {
+    const endpointId = await createEndpoint(['*']);
+    const { id } = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z', attempts: FAILED_ATTEMPTS });
+    // The worker's claim, as DeliverWebhook makes it before sending; its job is not in the
+    // queue, so only the row says that an attempt is running.
+    const repository = new PostgresWebhookRepository(db.orm, pool);
+    const claimed = await repository.claimForSending(id, new Date());
+    expect(claimed?.attemptId).toEqual(expect.stringMatching(UUID_V7));
+
+    const conflict = await replay(id);
+    expect(conflict.statusCode).toBe(409);
+    expect(expectProblem(conflict)).toMatchObject({ status: 409, code: 'webhook_delivery_in_progress' });
+    expect(await api.webhooks.getJob(id)).toBeUndefined();
+    expect((await deliveryRow(id))?.nextAttemptAt).toBeNull();
+
+    // The attempt fails as the last of its schedule, and releases the row.
+    const attempt = { attemptedAt: new Date(), statusCode: 503, durationMs: 5, error: 'HTTP 503' };
+    expect(
+      await repository.recordAttempt({ deliveryId: id, attemptId: claimed!.attemptId!, attempt, status: 'failed', nextAttemptAt: null, deliveredAt: null }),
+    ).toBe(true);
+    expect((await replay(id)).statusCode).toBe(202);
+    expect(await deliveryRow(id)).toMatchObject({ status: 'pending', attempts: 4 });
+    expect(await (await api.webhooks.getJob(id))?.getState()).toBe('waiting');
+  });
+
+  test('a claim older than the lease (its worker died mid-attempt) does not hold a replay off', async () => {
+    const { id } = await insertDelivery(await createEndpoint(['*']), { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z' });
+    const repository = new PostgresWebhookRepository(db.orm, pool);
+    await repository.claimForSending(id, new Date(Date.now() - attemptLeaseMs(api.config.webhookTimeoutMs) - 1000));
+    expect((await replay(id)).statusCode).toBe(202);
+    const [row] = await sql<{ attempt_id: string | null }>('select attempt_id from webhook_deliveries where id = ?', [id]);
+    expect(row?.attempt_id).toBeNull();
   });
 
   test('an unknown delivery → 404 problem; an id that is not a UUID → 400', async () => {

@@ -8,7 +8,7 @@ import { isMap, parseDocument } from 'yaml';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (name: string) => readFileSync(`${ROOT}${name}`, 'utf8');
 
-/** DESIGN.md §7: the process types. */
+/** docs/design.md §7: the process types. */
 const PROCESS_TYPES = ['release', 'web', 'worker', 'relay', 'mailer', 'webhooks'] as const;
 
 interface Healthcheck {

@@ -1,5 +1,5 @@
 // End to end: a command worker process dies with SIGKILL while its jobs are in flight, and the
-// commands are delivered again. Exactly-once effect (DESIGN.md §5) means each command changes
+// commands are delivered again. Exactly-once effect (docs/design.md §5) means each command changes
 // the database once, whichever delivery runs, and every delivery answers the first outcome.
 //
 // BullMQ hands the jobs of a dead worker to another only after their 30 s lock has expired and

@@ -5,7 +5,7 @@ import { waitFor } from '../support/processes.js';
 import { HttpReceiver } from '../support/receivers.js';
 import { ProcessGroup, stackEnv } from '../support/stack.js';
 
-// Two relays and two webhook processes side by side (DESIGN.md: every process type can run as
+// Two relays and two webhook processes side by side (docs/design.md §7: every process type can run as
 // many copies as needed): 1,000 events reach the receiver, each exactly under one webhook-id.
 
 const EVENTS = 1000;

@@ -14,7 +14,7 @@ import { KillableProcess, RecordingReceiver, rssMiB, sleep, sqlPool } from '../s
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/processes.js';
 
-// DESIGN.md §5: "No redirects are followed; timeouts and a response-size cap apply." A real
+// docs/design.md §5: redirects are never followed, each attempt has a timeout and a response cap. A real
 // webhooks process sends to receivers that hang, trickle, redirect, flood headers or answer
 // 10 MB. The timeout is WEBHOOK_TIMEOUT_MS (default 10 s; 3 s here to keep the test short);
 // the response cap is the UndiciWebhookSender default (64 KiB; no variable tunes it).

@@ -8,7 +8,7 @@ import { between, KillableProcess, RecordingReceiver, sleep, sqlPool } from '../
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/processes.js';
 
-// DESIGN.md §5, at-least-once delivery with a stable id: 1,000 events flow from the outbox
+// docs/design.md §5, at-least-once delivery with a stable id: 1,000 events flow from the outbox
 // through the relay to the webhooks worker and a receiver, while the relay and webhooks
 // processes are SIGKILLed and started again and again. Every event must reach the receiver;
 // a duplicate is allowed but must carry the webhook-id of the first copy.

@@ -14,7 +14,7 @@ import { between, KillableProcess, sleep, sqlPool } from '../support/faults.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 import { waitFor } from '../support/processes.js';
 
-// DESIGN.md §5, exactly-once effect per command: a command worker process is SIGKILLed again
+// docs/design.md §5, exactly-once effect per command: a command worker process is SIGKILLed again
 // and again while it works through 2,000 PlaceOrder commands. Jobs it held are handed back by
 // BullMQ's stalled-job check once their lock expires, and some of them had already committed:
 // the redelivery must find the processed_commands row and apply nothing twice.

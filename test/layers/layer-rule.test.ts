@@ -1,4 +1,4 @@
-// The dependency rule (DESIGN.md §2) is enforced by dependency-cruiser with the rules in
+// The dependency rule (docs/design.md §2) is enforced by dependency-cruiser with the rules in
 // .dependency-cruiser.cjs. These tests prove the rules catch what they are meant to catch,
 // using a fixture laid out like the repository, and that the real tree obeys them.
 import { existsSync } from 'node:fs';

@@ -212,7 +212,7 @@ export class ApiClient {
   }
 }
 
-/** GET /v1/commands/:commandId (DESIGN.md §3). */
+/** GET /v1/commands/:commandId (docs/design.md §3). */
 export interface CommandStatus {
   commandId: string;
   type: string;

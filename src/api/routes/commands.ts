@@ -36,7 +36,7 @@ interface CommandRoute {
   idInPath: boolean;
 }
 
-/** DESIGN.md §3: every command route, its body schema (from queues/) and the ids it returns. */
+/** docs/design.md §3: every command route, its body schema (from queues/) and the ids it returns. */
 const COMMAND_ROUTES: readonly CommandRoute[] = [
   { type: 'RegisterUser', url: '/v1/users', summary: 'Register a user', body: registerUserBody, id: 'userId', idInPath: false },
   { type: 'AddProduct', url: '/v1/products', summary: 'Add a product', body: addProductBody, id: 'productId', idInPath: false },
@@ -111,9 +111,10 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
             ...problemResponses(400, 401, 413, 415, 422, 503),
           },
         },
-        // Commands without fields may be sent without a body at all.
+        // Commands without fields may be sent without a body at all; a JSON `null` is a body,
+        // and like any other non-object it is refused by the schema (400).
         preValidation: async (request) => {
-          if (route.body === emptyBody) request.body ??= {};
+          if (route.body === emptyBody && request.body === undefined) request.body = {};
         },
       },
       async (request, reply) => {

@@ -13,7 +13,7 @@ export function recordRequestMetrics(app: FastifyInstance, metrics: ApiMetrics):
   });
 }
 
-/** GET /metrics: Prometheus text, no API key (DESIGN.md §3). */
+/** GET /metrics: Prometheus text, no API key (docs/design.md §3). */
 export const metricsRoute: FastifyPluginAsyncZod<{ metrics: ApiMetrics }> = async (app, options) => {
   const { metrics } = options;
   app.get(

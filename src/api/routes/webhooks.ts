@@ -26,7 +26,7 @@ const TAGS = ['webhooks'];
 const endpointParams = z.object({ id: uuidParam() });
 
 /**
- * Webhook subscriptions (DESIGN.md §3): synchronous, straight to the use cases. Their errors
+ * Webhook subscriptions (docs/design.md §3): synchronous, straight to the use cases. Their errors
  * (unknown endpoint or delivery, refused URL, disabled endpoint) are mapped to problems by the
  * app's error handler.
  */
@@ -139,7 +139,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
         summary: 'Send a webhook delivery again',
         description:
           'Whatever its status: it becomes pending and is queued again with a fresh retry schedule and the ' +
-          'same webhook-id. 409 when its endpoint was disabled (it answered 410 Gone).',
+          'same webhook-id. 409 when its endpoint was disabled (it answered 410 Gone), or while an attempt ' +
+          'of it is running.',
         tags: TAGS,
         security: BEARER_SECURITY,
         params: z.object({ deliveryId: uuidParam() }),

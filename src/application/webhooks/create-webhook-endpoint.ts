@@ -27,7 +27,7 @@ export interface CreatedWebhookEndpoint {
  * - it must not point at a loopback, private, link-local or metadata address, checked on every
  *   address its host name resolves to, unless private targets are allowed
  *   (`webhook_url_not_allowed`); the check runs again, on the address connected to, at send time;
- * - eventTypes is a non-empty list of the event types of DESIGN.md §4, or exactly ["*"] for
+ * - eventTypes is a non-empty list of the event types of docs/design.md §4, or exactly ["*"] for
  *   all of them (`invalid_event_types`); duplicates are dropped;
  * - a fresh signing secret is generated and shown only in this answer.
  */

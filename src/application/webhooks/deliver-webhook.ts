@@ -32,8 +32,10 @@ export type DeliverWebhookOutput =
 export const ENDPOINT_DISABLED = 'endpoint disabled';
 
 /**
- * One attempt of one webhook delivery (Standard Webhooks, DESIGN.md §5).
+ * One attempt of one webhook delivery (Standard Webhooks, docs/design.md §5).
  * - a delivery that is unknown or not pending is left alone: the job is a duplicate;
+ * - a pending one is claimed for this attempt until its outcome is recorded, so a replay
+ *   cannot reset it under the attempt;
  * - a delivery whose endpoint is disabled or deleted fails with "endpoint disabled", unsent;
  * - otherwise its fixed body is signed and POSTed once, and the attempt is logged:
  *   - 2xx → delivered;
@@ -53,13 +55,13 @@ export class DeliverWebhook {
   ) {}
 
   async execute(input: DeliverWebhookInput): Promise<DeliverWebhookOutput> {
-    const found = await this.deliveries.findForSending(input.deliveryId);
+    const found = await this.deliveries.claimForSending(input.deliveryId, this.clock.now());
     if (!found) return { outcome: 'skipped', reason: 'unknown' };
-    const { delivery, endpoint } = found;
-    if (delivery.status !== 'pending') return { outcome: 'skipped', reason: 'not_pending' };
+    const { delivery, endpoint, attemptId } = found;
+    if (attemptId === null) return { outcome: 'skipped', reason: 'not_pending' };
     const ids = { eventId: delivery.eventId, endpointId: delivery.endpointId };
     if (!endpoint || !endpoint.enabled || endpoint.deletedAt !== null) {
-      await this.deliveries.failWithoutAttempt(delivery.id, ENDPOINT_DISABLED);
+      await this.deliveries.failWithoutAttempt(delivery.id, attemptId, ENDPOINT_DISABLED);
       return { outcome: 'endpoint_disabled', ...ids };
     }
 
@@ -73,7 +75,7 @@ export class DeliverWebhook {
     });
     const attempt = { attemptedAt, ...response };
     const sent = { ...ids, response };
-    const record = { deliveryId: delivery.id, attempt, nextAttemptAt: null, deliveredAt: null };
+    const record = { deliveryId: delivery.id, attemptId, attempt, nextAttemptAt: null, deliveredAt: null };
     const now = this.clock.now();
 
     if (response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300) {

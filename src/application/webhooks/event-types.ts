@@ -1,6 +1,6 @@
 import type { EventType } from '../../domain/index.js';
 
-/** Every event type a webhook endpoint can subscribe to (DESIGN.md §4). */
+/** Every event type a webhook endpoint can subscribe to (docs/design.md §4). */
 export const WEBHOOK_EVENT_TYPES = [
   'user.registered',
   'product.added',

@@ -62,7 +62,7 @@ export interface WebhookEndpointRepository {
   ): Promise<WebhookDeliveryView[]>;
 }
 
-/** What a delivery job needs: the delivery row and the endpoint it goes to. */
+/** What a delivery job needs: the delivery row, the endpoint it goes to, and its claim. */
 export interface DeliveryToSend {
   delivery: {
     id: string;
@@ -76,10 +76,17 @@ export interface DeliveryToSend {
   };
   /** Null when the endpoint row is gone altogether. */
   endpoint: (WebhookEndpoint & { secret: string }) | null;
+  /**
+   * The id of the attempt this job now holds the delivery for (it becomes the attempt's id
+   * in the log); null when the delivery was not pending, so there is nothing to send.
+   */
+  attemptId: string | null;
 }
 
 export interface AttemptOutcome {
   deliveryId: string;
+  /** From `claimForSending`: the attempt's id, and the claim this outcome releases. */
+  attemptId: string;
   attempt: WebhookAttempt;
   status: WebhookDeliveryStatus;
   nextAttemptAt: Date | null;
@@ -89,20 +96,33 @@ export interface AttemptOutcome {
 }
 
 export interface WebhookDeliveryRepository {
-  findForSending(deliveryId: string): Promise<DeliveryToSend | null>;
+  /**
+   * Reads the delivery and its endpoint and, in the same statement, marks a pending delivery
+   * as being attempted (a new attempt id, started at `startedAt`), so that a replay cannot
+   * reset it under the attempt. Null when the delivery is unknown.
+   */
+  claimForSending(deliveryId: string, startedAt: Date): Promise<DeliveryToSend | null>;
   /**
    * Stores an attempt, counts it, and sets the delivery's new state, in one transaction (plus
    * the endpoint's disabling, if asked). When the delivery is no longer pending (a concurrent
    * duplicate job settled it first), the attempt is still logged and counted but the state is
-   * left as that job set it, and the result is false.
+   * left as that job set it, and the result is false. Either way the attempt's claim is
+   * released (unless another attempt has claimed the delivery since).
    */
   recordAttempt(outcome: AttemptOutcome): Promise<boolean>;
-  /** Fails a pending delivery without an attempt (its endpoint is disabled or deleted). */
-  failWithoutAttempt(deliveryId: string, reason: string): Promise<void>;
+  /**
+   * Fails a pending delivery without an attempt (its endpoint is disabled or deleted), and
+   * releases the claim of `attemptId`.
+   */
+  failWithoutAttempt(deliveryId: string, attemptId: string, reason: string): Promise<void>;
   /** Null when the delivery is unknown. */
   findDelivery(deliveryId: string): Promise<{ id: string; endpointId: string; status: WebhookDeliveryStatus } | null>;
-  /** Sets the delivery pending again, due now. */
-  resetForReplay(deliveryId: string, now: Date): Promise<void>;
+  /**
+   * Sets the delivery pending again, due now, unless an attempt that started at or after
+   * `claimsSince` holds it: one statement, so no attempt can claim it between the check and
+   * the reset. False when it was not reset (an attempt holds it).
+   */
+  resetForReplay(deliveryId: string, now: Date, claimsSince: Date): Promise<boolean>;
 }
 
 export interface WebhookRequest {

@@ -11,7 +11,7 @@ export interface MetricsServer {
 
 /**
  * A bare HTTP server for a worker process's Prometheus scrape: GET /metrics and nothing else
- * (no key, as DESIGN.md says of metrics). The web process does not need one: its API serves
+ * (no key, as docs/design.md §3 says of metrics). The web process does not need one: its API serves
  * GET /metrics itself.
  */
 export async function startMetricsServer(options: {

@@ -49,6 +49,13 @@ export class WebhookDeliveryRecord {
   lastError: string | null = null;
   createdAt!: Date;
   deliveredAt: Date | null = null;
+  /**
+   * The attempt being made right now (its id in webhook_delivery_attempts) and when it began;
+   * null when none is. Set by the worker before it sends, cleared when it records the attempt.
+   * A replay refuses to reset the delivery while they are set (unless older than the lease).
+   */
+  attemptId: string | null = null;
+  attemptStartedAt: Date | null = null;
 }
 
 export const WebhookDeliverySchema = new EntitySchema<WebhookDeliveryRecord>({
@@ -67,6 +74,8 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDeliveryRecord>({
     lastError: { type: 'text', nullable: true },
     createdAt: { ...timestamp },
     deliveredAt: { ...timestamp, nullable: true },
+    attemptId: { type: 'uuid', nullable: true },
+    attemptStartedAt: { ...timestamp, nullable: true },
   },
   uniques: [{ name: 'webhook_deliveries_endpoint_event_unique', properties: ['endpointId', 'eventId'] }],
   indexes: [

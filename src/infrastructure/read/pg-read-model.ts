@@ -11,7 +11,7 @@ import type {
 } from '../../application/queries/read-model.js';
 import { formatMinor, ORDER_STATUSES, type OrderStatus } from '../../domain/index.js';
 
-/** The largest page `listUserOrders` serves (DESIGN.md §3: pageSize ≤ 100). */
+/** The largest page `listUserOrders` serves (docs/design.md §3: pageSize ≤ 100). */
 export const MAX_PAGE_SIZE = 100;
 
 export interface ReadPoolOptions {

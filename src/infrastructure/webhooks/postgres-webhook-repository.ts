@@ -15,7 +15,10 @@ import type {
 
 // Plain SQL (the tables are mapped in delivery-schemas.ts; they are records of work, not
 // aggregates). The delivery worker's path (findForSending, recordAttempt, failWithoutAttempt)
-// runs on the process's pg pool with `$n` parameters: one round trip each. The management
+// runs on the process's pg pool with `$n` parameters: one round trip each.
+// While an attempt is being made, `attempt_id` / `attempt_started_at` name it (its claim):
+// set by claimForSending, released by the statement that records the attempt, and checked by
+// resetForReplay in the same UPDATE that resets the row. The management
 // calls of the API run over MikroORM's connection, where `?` are knex bindings and every call
 // forks its own EntityManager (the global one is never used).
 
@@ -25,6 +28,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ENDPOINT_COLUMNS = 'id, url, event_types, enabled, disabled_reason, created_at, deleted_at';
 const DELIVERY_COLUMNS = `id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at,
   last_status_code, last_error, created_at, delivered_at`;
+
+/** SET clauses that release the claim of the attempt whose id is `$1`, and no other's. */
+const RELEASE_CLAIM_OF_1 = `attempt_started_at = case when attempt_id = $1 then null else attempt_started_at end,
+           attempt_id = case when attempt_id = $1 then null else attempt_id end`;
 
 interface EndpointRow {
   id: string;
@@ -60,6 +67,7 @@ interface AttemptRow {
 
 type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
   body: string;
+  claimed: boolean;
   e_id: string | null;
   e_url: string | null;
   e_event_types: string[] | null;
@@ -163,18 +171,27 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
 
   // ---- deliveries
 
-  async findForSending(deliveryId: string): Promise<DeliveryToSend | null> {
+  async claimForSending(deliveryId: string, startedAt: Date): Promise<DeliveryToSend | null> {
     if (!UUID.test(deliveryId)) return null;
+    const attemptId = uuidv7();
+    // The claim re-checks `pending` on the latest row version; the select reads the statement's
+    // snapshot, so `claimed`, not the status read, says whether there is something to send.
     const {
       rows: [row],
     } = await this.pool.query<SendingRow>(
-      `select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
+      `with claim as (
+         update webhook_deliveries set attempt_id = $2, attempt_started_at = $3
+         where id = $1 and status = 'pending'
+         returning id
+       )
+       select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
+         exists (select 1 from claim) as claimed,
          e.id as e_id, e.url as e_url, e.event_types as e_event_types, e.secret as e_secret,
          e.enabled as e_enabled, e.disabled_reason as e_disabled_reason,
          e.created_at as e_created_at, e.deleted_at as e_deleted_at
        from webhook_deliveries d left join webhook_endpoints e on e.id = d.endpoint_id
        where d.id = $1`,
-      [deliveryId],
+      [deliveryId, attemptId, startedAt],
     );
     if (!row) return null;
     const delivery = {
@@ -186,11 +203,13 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
       status: row.status,
       attempts: row.attempts,
     };
+    const claim = { attemptId: row.claimed ? attemptId : null };
     if (row.e_id === null || row.e_url === null || row.e_secret === null || row.e_created_at === null) {
-      return { delivery, endpoint: null };
+      return { delivery, endpoint: null, ...claim };
     }
     return {
       delivery,
+      ...claim,
       endpoint: {
         id: row.e_id,
         url: row.e_url,
@@ -211,17 +230,19 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     // a concurrent job changed it), or else (a duplicate job settled it meanwhile: its outcome
     // stands) only counts the attempt (`counted`, which runs only when `updated` matched
     // nothing, so the row is never updated twice); on 410 the endpoint is disabled either way.
+    // Both release this attempt's claim ($1), unless a duplicate job has claimed the row since.
     const { rows } = await this.pool.query<{ recorded: boolean }>(
       `with attempt as (
          insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
          values ($1, $2, $3, $4::int, $5, $6::text)
        ), updated as (
          update webhook_deliveries set attempts = attempts + 1, status = $7, next_attempt_at = $8,
-           last_status_code = $4::int, last_error = $6::text, delivered_at = coalesce($9, delivered_at)
+           last_status_code = $4::int, last_error = $6::text, delivered_at = coalesce($9, delivered_at),
+           ${RELEASE_CLAIM_OF_1}
          where id = $2 and status = 'pending'
          returning id
        ), counted as (
-         update webhook_deliveries set attempts = attempts + 1
+         update webhook_deliveries set attempts = attempts + 1, ${RELEASE_CLAIM_OF_1}
          where id = $2 and not exists (select 1 from updated)
        ), disabled as (
          update webhook_endpoints set enabled = false, disabled_reason = $10
@@ -229,7 +250,7 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
        )
        select exists (select 1 from updated) as recorded`,
       [
-        uuidv7(),
+        outcome.attemptId,
         outcome.deliveryId,
         attempt.attemptedAt,
         attempt.statusCode,
@@ -254,19 +275,30 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     return row ? { id: row.id, endpointId: row.endpoint_id, status: row.status } : null;
   }
 
-  async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
+  async failWithoutAttempt(deliveryId: string, attemptId: string, reason: string): Promise<void> {
     await this.pool.query(
-      `update webhook_deliveries set status = 'failed', last_error = $1, next_attempt_at = null
-       where id = $2 and status = 'pending'`,
-      [reason, deliveryId],
+      `update webhook_deliveries set ${RELEASE_CLAIM_OF_1},
+         status = case when status = 'pending' then 'failed' else status end,
+         last_error = case when status = 'pending' then $2 else last_error end,
+         next_attempt_at = case when status = 'pending' then null else next_attempt_at end
+       where id = $3`,
+      [attemptId, reason, deliveryId],
     );
   }
 
-  async resetForReplay(deliveryId: string, now: Date): Promise<void> {
-    await this.affected(
-      `update webhook_deliveries set status = 'pending', next_attempt_at = ?, delivered_at = null where id = ?`,
-      [now, deliveryId],
+  async resetForReplay(deliveryId: string, now: Date, claimsSince: Date): Promise<boolean> {
+    if (!UUID.test(deliveryId)) return false;
+    // The check and the reset in one statement: an attempt that claims the row first makes
+    // this update match nothing; one that claims it after finds it reset (its send is the
+    // replay's). A claim older than `claimsSince` was left by a worker that died.
+    const rows = await this.rows<{ id: string }>(
+      `update webhook_deliveries set status = 'pending', next_attempt_at = ?, delivered_at = null,
+         attempt_id = null, attempt_started_at = null
+       where id = ? and (attempt_id is null or attempt_started_at < ?)
+       returning id`,
+      [now, deliveryId, claimsSince],
     );
+    return rows.length > 0;
   }
 }
 

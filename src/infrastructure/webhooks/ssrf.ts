@@ -3,7 +3,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { WebhookUrlGuard } from '../../application/webhooks/ports.js';
 
-// The SSRF guard of webhook delivery (DESIGN.md §5). A webhook URL is supplied by a client but
+// The SSRF guard of webhook delivery (docs/design.md §5). A webhook URL is supplied by a client but
 // fetched from inside our network, so it must not reach loopback, private, link-local (cloud
 // metadata at 169.254.169.254 / fd00:ec2::254) or other non-public addresses. It is checked at
 // registration on every address the host resolves to, and again at send time on the address

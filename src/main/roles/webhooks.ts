@@ -7,7 +7,7 @@ import { GetWebhookEndpoint } from '../../application/webhooks/get-webhook-endpo
 import { ListWebhookDeliveries } from '../../application/webhooks/list-webhook-deliveries.js';
 import { ListWebhookEndpoints } from '../../application/webhooks/list-webhook-endpoints.js';
 import type { WebhookSender, WebhookUrlGuard } from '../../application/webhooks/ports.js';
-import { ReplayWebhookDelivery } from '../../application/webhooks/replay-webhook-delivery.js';
+import { ReplayWebhookDelivery, attemptLeaseMs } from '../../application/webhooks/replay-webhook-delivery.js';
 import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook-queue.js';
 import { webhookBackoffStrategy } from '../../infrastructure/webhooks/job-options.js';
 import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
@@ -72,7 +72,7 @@ function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sen
   return { sender, close: () => sender.close() };
 }
 
-/** The webhook endpoint use cases, for the HTTP routes (DESIGN.md §3). */
+/** The webhook endpoint use cases, for the HTTP routes (docs/design.md §3). */
 export interface WebhookManagement {
   createEndpoint: CreateWebhookEndpoint;
   listEndpoints: ListWebhookEndpoints;
@@ -97,6 +97,6 @@ export function createWebhookManagement(
     getEndpoint: new GetWebhookEndpoint(repository),
     deleteEndpoint: new DeleteWebhookEndpoint(repository, clock),
     listDeliveries: new ListWebhookDeliveries(repository),
-    replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock),
+    replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock, attemptLeaseMs(config.webhookTimeoutMs)),
   };
 }

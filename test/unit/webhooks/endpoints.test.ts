@@ -103,6 +103,34 @@ describe('ReplayWebhookDelivery', () => {
     expect(queue.enqueued).toEqual([]);
   });
 
+  it('refuses a delivery that an attempt has claimed, even before the queue sees its job running', async () => {
+    await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
+    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'pending', attempts: 7 });
+    const claim = await store.claimForSending('d1', new Date('2026-03-01T11:59:50.000Z'));
+    const queue = new RecordingQueue();
+    const replay = new ReplayWebhookDelivery(store, store, queue, fixedClock(), 60_000);
+    expect(await codeOf(replay.execute('d1'))).toBe('webhook_delivery_in_progress');
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', nextAttemptAt: null });
+    expect(queue.enqueued).toEqual([]);
+
+    // The attempt settles the row and releases its claim: now the replay goes through.
+    const attempt = { attemptedAt: new Date(), statusCode: 500, durationMs: 3, error: 'HTTP 500' };
+    await store.recordAttempt({ deliveryId: 'd1', attemptId: claim!.attemptId!, attempt, status: 'failed', nextAttemptAt: null, deliveredAt: null });
+    await replay.execute('d1');
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', attempts: 8 });
+    expect(queue.enqueued).toEqual(['d1']);
+  });
+
+  it('does not wait for a claim older than the lease: its worker died mid-attempt', async () => {
+    await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
+    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'pending', attempts: 2 });
+    await store.claimForSending('d1', new Date('2026-03-01T11:58:59.999Z'));
+    const queue = new RecordingQueue();
+    await new ReplayWebhookDelivery(store, store, queue, fixedClock(), 60_000).execute('d1');
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', claim: null });
+    expect(queue.enqueued).toEqual(['d1']);
+  });
+
   it('refuses unknown deliveries, deleted endpoints and disabled endpoints', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
     store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed' });

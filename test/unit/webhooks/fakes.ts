@@ -15,13 +15,18 @@ import type {
 } from '../../../src/application/webhooks/ports.js';
 
 type StoredEndpoint = WebhookEndpoint & { secret: string };
-type StoredDelivery = Omit<WebhookDeliveryView, 'attemptLog'> & { body: string };
+type StoredDelivery = Omit<WebhookDeliveryView, 'attemptLog'> & {
+  body: string;
+  /** The claim of the attempt being made, as in the attempt_id / attempt_started_at columns. */
+  claim?: { attemptId: string; startedAt: Date } | null;
+};
 
 /** Both repositories in memory, with the semantics of PostgresWebhookRepository. */
 export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliveryRepository {
   readonly endpoints = new Map<string, StoredEndpoint>();
   readonly deliveries = new Map<string, StoredDelivery>();
   readonly attempts = new Map<string, WebhookAttempt[]>();
+  private claims = 0;
 
   async add(endpoint: NewWebhookEndpoint): Promise<void> {
     this.endpoints.set(endpoint.id, { ...endpoint, enabled: true, disabledReason: null, deletedAt: null });
@@ -70,13 +75,23 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     return stored;
   }
 
-  async findForSending(deliveryId: string): Promise<DeliveryToSend | null> {
+  async claimForSending(deliveryId: string, startedAt: Date): Promise<DeliveryToSend | null> {
     const d = this.deliveries.get(deliveryId);
     if (!d) return null;
+    let attemptId: string | null = null;
+    if (d.status === 'pending') {
+      attemptId = `attempt-${++this.claims}`;
+      d.claim = { attemptId, startedAt };
+    }
     return {
       delivery: { id: d.id, endpointId: d.endpointId, eventId: d.eventId, eventType: d.eventType, body: d.body, status: d.status, attempts: d.attempts },
       endpoint: this.endpoints.get(d.endpointId) ?? null,
+      attemptId,
     };
+  }
+
+  private release(d: StoredDelivery, attemptId: string): void {
+    if (d.claim?.attemptId === attemptId) d.claim = null;
   }
 
   async recordAttempt(outcome: AttemptOutcome): Promise<boolean> {
@@ -84,6 +99,7 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     if (!d) throw new Error('no such delivery');
     this.attempts.set(d.id, [...(this.attempts.get(d.id) ?? []), outcome.attempt]);
     d.attempts += 1;
+    this.release(d, outcome.attemptId);
     if (outcome.disableEndpoint) {
       const endpoint = this.endpoints.get(outcome.disableEndpoint.endpointId);
       if (endpoint) Object.assign(endpoint, { enabled: false, disabledReason: outcome.disableEndpoint.reason });
@@ -99,8 +115,9 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     return true;
   }
 
-  async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
+  async failWithoutAttempt(deliveryId: string, attemptId: string, reason: string): Promise<void> {
     const d = this.deliveries.get(deliveryId);
+    if (d) this.release(d, attemptId);
     if (d?.status === 'pending') Object.assign(d, { status: 'failed', lastError: reason, nextAttemptAt: null });
   }
 
@@ -109,9 +126,11 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     return d ? { id: d.id, endpointId: d.endpointId, status: d.status } : null;
   }
 
-  async resetForReplay(deliveryId: string, now: Date): Promise<void> {
+  async resetForReplay(deliveryId: string, now: Date, claimsSince: Date): Promise<boolean> {
     const d = this.deliveries.get(deliveryId);
-    if (d) Object.assign(d, { status: 'pending', nextAttemptAt: now, deliveredAt: null });
+    if (!d || (d.claim && d.claim.startedAt >= claimsSince)) return false;
+    Object.assign(d, { status: 'pending', nextAttemptAt: now, deliveredAt: null, claim: null });
+    return true;
   }
 }
 
