@@ -12,7 +12,7 @@ import type {
   ProcessedCommandDto,
   ProductDto,
   ReadModel,
-} from '../../src/application/queries/read-model.js';
+} from '../../src/application/commerce/queries/read-model.js';
 import { type Config, loadConfig } from '../../src/infrastructure/config.js';
 import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';

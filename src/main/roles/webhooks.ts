@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { systemClock, type Clock } from '../../application/ports/clock.js';
+import { systemClock, type Clock } from '../../application/clock.js';
 import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
 import { DeleteWebhookEndpoint } from '../../application/webhooks/delete-webhook-endpoint.js';
 import { DeliverWebhook } from '../../application/webhooks/deliver-webhook.js';

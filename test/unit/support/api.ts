@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
 import type { CommandSender, IdempotencyStore, WebhookUseCases } from '../../../src/api/ports.js';
-import type { CommandJobs, ReadModel } from '../../../src/application/queries/read-model.js';
+import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
 import type { CommandPayload, CommandType } from '../../../queues/index.js';

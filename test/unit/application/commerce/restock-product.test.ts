@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RestockProduct } from '../../../src/application/use-cases/restock-product.js';
-import { FixedClock } from '../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../fakes/in-memory-unit-of-work.js';
-import { domainRejectionOf } from '../support/errors.js';
-import { newId } from '../support/ids.js';
-import { seedProduct } from '../support/seed.js';
+import { RestockProduct } from '../../../../src/application/commerce/use-cases/restock-product.js';
+import { FixedClock } from '../../fakes/fixed-clock.js';
+import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { domainRejectionOf } from '../../support/errors.js';
+import { newId } from '../../support/ids.js';
+import { seedProduct } from '../../support/seed.js';
 
 describe('RestockProduct', () => {
   const clock = new FixedClock('2025-03-14T09:26:53.000Z');

@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PlaceOrder, type PlaceOrderInput } from '../../../src/application/use-cases/place-order.js';
-import { RestockProduct } from '../../../src/application/use-cases/restock-product.js';
-import { RecordedFailureError } from '../../../src/domain/index.js';
-import { FixedClock } from '../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../fakes/in-memory-unit-of-work.js';
-import { domainRejectionOf } from '../support/errors.js';
-import { newId } from '../support/ids.js';
-import { seedProduct, seedUser } from '../support/seed.js';
+import { PlaceOrder, type PlaceOrderInput } from '../../../../src/application/commerce/use-cases/place-order.js';
+import { RestockProduct } from '../../../../src/application/commerce/use-cases/restock-product.js';
+import { RecordedFailureError } from '../../../../src/domain/index.js';
+import { FixedClock } from '../../fakes/fixed-clock.js';
+import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { domainRejectionOf } from '../../support/errors.js';
+import { newId } from '../../support/ids.js';
+import { seedProduct, seedUser } from '../../support/seed.js';
 
 describe('PlaceOrder', () => {
   const clock = new FixedClock('2025-03-14T09:26:53.000Z');

@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RegisterUser, type RegisterUserInput } from '../../../src/application/use-cases/register-user.js';
-import { RecordedFailureError } from '../../../src/domain/index.js';
-import { FixedClock } from '../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../fakes/in-memory-unit-of-work.js';
-import { domainRejectionOf } from '../support/errors.js';
-import { newId } from '../support/ids.js';
-import { seedUser } from '../support/seed.js';
+import { RegisterUser, type RegisterUserInput } from '../../../../src/application/commerce/use-cases/register-user.js';
+import { RecordedFailureError } from '../../../../src/domain/index.js';
+import { FixedClock } from '../../fakes/fixed-clock.js';
+import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { domainRejectionOf } from '../../support/errors.js';
+import { newId } from '../../support/ids.js';
+import { seedUser } from '../../support/seed.js';
 
 describe('RegisterUser', () => {
   const clock = new FixedClock('2025-03-14T09:26:53.000Z');

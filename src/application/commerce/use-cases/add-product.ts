@@ -1,5 +1,5 @@
-import { Money, Product } from '../../domain/index.js';
-import type { Clock } from '../ports/clock.js';
+import { Money, Product } from '../../../domain/index.js';
+import type { Clock } from '../../clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
 
 export interface AddProductInput {

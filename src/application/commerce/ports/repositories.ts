@@ -1,4 +1,4 @@
-import type { Order, Product, User } from '../../domain/index.js';
+import type { Order, Product, User } from '../../../domain/index.js';
 
 export interface UserRepository {
   findById(id: string): Promise<User | null>;

@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../../domain/index.js';
+import type { OrderStatus } from '../../../domain/index.js';
 
 // The query side (CQRS): DTOs shaped for the HTTP answers, read with plain SQL by an adapter
 // in infrastructure (optionally from a replica). No domain entities are loaded here.

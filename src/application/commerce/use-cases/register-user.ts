@@ -1,5 +1,5 @@
-import { User } from '../../domain/index.js';
-import type { Clock } from '../ports/clock.js';
+import { User } from '../../../domain/index.js';
+import type { Clock } from '../../clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
 
 export interface RegisterUserInput {

@@ -1,4 +1,4 @@
-import { NotFoundError, type Order } from '../../domain/index.js';
+import { NotFoundError, type Order } from '../../../domain/index.js';
 import type { Repositories } from '../ports/repositories.js';
 import type { CommandContext, UnitOfWork } from '../ports/unit-of-work.js';
 

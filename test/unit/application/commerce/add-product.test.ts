@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AddProduct, type AddProductInput } from '../../../src/application/use-cases/add-product.js';
-import { FixedClock } from '../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../fakes/in-memory-unit-of-work.js';
-import { domainRejectionOf } from '../support/errors.js';
-import { newId } from '../support/ids.js';
-import { seedProduct } from '../support/seed.js';
+import { AddProduct, type AddProductInput } from '../../../../src/application/commerce/use-cases/add-product.js';
+import { FixedClock } from '../../fakes/fixed-clock.js';
+import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { domainRejectionOf } from '../../support/errors.js';
+import { newId } from '../../support/ids.js';
+import { seedProduct } from '../../support/seed.js';
 
 describe('AddProduct', () => {
   const clock = new FixedClock('2025-03-14T09:26:53.000Z');

@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ShipOrder } from '../../../src/application/use-cases/ship-order.js';
-import { RecordedFailureError, type OrderStatus } from '../../../src/domain/index.js';
-import { FixedClock } from '../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../fakes/in-memory-unit-of-work.js';
-import { domainRejectionOf } from '../support/errors.js';
-import { newId } from '../support/ids.js';
-import { storedOrderIn } from '../support/orders.js';
+import { ShipOrder } from '../../../../src/application/commerce/use-cases/ship-order.js';
+import { RecordedFailureError, type OrderStatus } from '../../../../src/domain/index.js';
+import { FixedClock } from '../../fakes/fixed-clock.js';
+import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { domainRejectionOf } from '../../support/errors.js';
+import { newId } from '../../support/ids.js';
+import { storedOrderIn } from '../../support/orders.js';
 
 describe('ShipOrder', () => {
   const clock = new FixedClock('2025-03-14T09:26:53.000Z');

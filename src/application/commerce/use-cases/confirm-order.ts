@@ -1,4 +1,4 @@
-import type { Clock } from '../ports/clock.js';
+import type { Clock } from '../../clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
 import { changeOrderStatus, type OrderStatusOutput } from './change-order-status.js';
 
