@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import { QUEUES, type QueueName, createRedisConnection } from '../../queues/index.js';
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
-import type { CommandSender, IdempotencyStore, WebhookUseCases } from '../../src/api/ports.js';
+import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
+import type { WebhookManagement } from '../../src/application/webhooks/management.js';
 import type {
   OrderDto,
   OrderSummaryDto,
@@ -79,7 +80,7 @@ export class InMemoryReadModel implements ReadModel {
 function unwired(): never {
   throw new Error('the webhook use cases are not wired in this test: pass `webhooks` to startApi');
 }
-const UNWIRED_WEBHOOKS: WebhookUseCases = {
+const UNWIRED_WEBHOOKS: WebhookManagement = {
   createEndpoint: { execute: async () => unwired() },
   listEndpoints: { execute: async () => unwired() },
   getEndpoint: { execute: async () => unwired() },

@@ -2,6 +2,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { endpointsForEvent } from '../../application/webhooks/policy.js';
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
@@ -50,6 +51,8 @@ export interface OutboxRelayOptions {
 interface Endpoint {
   id: string;
   eventTypes: string[];
+  enabled: boolean;
+  deletedAt: Date | null;
 }
 
 interface CreatedRow {
@@ -249,8 +252,10 @@ export class OutboxRelay {
   }
 
   private async insertDeliveries(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
+    // Deleted endpoints are left out only to keep the read small: which endpoints get an
+    // event is the policy's decision.
     const endpoints = await client.query<Endpoint>(
-      `select id, event_types as "eventTypes" from webhook_endpoints where enabled and deleted_at is null`,
+      `select id, event_types as "eventTypes", enabled, deleted_at as "deletedAt" from webhook_endpoints where deleted_at is null`,
     );
     if (endpoints.rows.length === 0) return;
     const ids: string[] = [];
@@ -259,7 +264,7 @@ export class OutboxRelay {
     const types: string[] = [];
     const bodies: string[] = [];
     for (const event of events) {
-      const matching = endpoints.rows.filter((e) => e.eventTypes.includes(event.type) || e.eventTypes.includes('*'));
+      const matching = endpointsForEvent(event.type, endpoints.rows);
       if (matching.length === 0) continue;
       const body = this.options.policies.buildWebhookBody(event);
       for (const endpoint of matching) {

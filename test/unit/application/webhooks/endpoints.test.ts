@@ -1,12 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CreateWebhookEndpoint } from '../../../src/application/webhooks/create-webhook-endpoint.js';
-import { DeleteWebhookEndpoint } from '../../../src/application/webhooks/delete-webhook-endpoint.js';
-import { GetWebhookEndpoint } from '../../../src/application/webhooks/get-webhook-endpoint.js';
-import { ListWebhookDeliveries } from '../../../src/application/webhooks/list-webhook-deliveries.js';
-import { ListWebhookEndpoints } from '../../../src/application/webhooks/list-webhook-endpoints.js';
-import { ReplayWebhookDelivery } from '../../../src/application/webhooks/replay-webhook-delivery.js';
-import { endpointMatches } from '../../../src/application/webhooks/event-types.js';
-import type { WebhookUrlGuard } from '../../../src/application/webhooks/ports.js';
+import { CreateWebhookEndpoint } from '../../../../src/application/webhooks/create-webhook-endpoint.js';
+import { DeleteWebhookEndpoint } from '../../../../src/application/webhooks/delete-webhook-endpoint.js';
+import { GetWebhookEndpoint } from '../../../../src/application/webhooks/get-webhook-endpoint.js';
+import { ListWebhookDeliveries } from '../../../../src/application/webhooks/list-webhook-deliveries.js';
+import { ListWebhookEndpoints } from '../../../../src/application/webhooks/list-webhook-endpoints.js';
+import { ReplayWebhookDelivery } from '../../../../src/application/webhooks/replay-webhook-delivery.js';
+import type { WebhookUrlGuard } from '../../../../src/application/webhooks/ports.js';
 import { InMemoryWebhooks, RecordingQueue, fixedClock } from './fakes.js';
 
 let store: InMemoryWebhooks;
@@ -115,16 +114,5 @@ describe('ReplayWebhookDelivery', () => {
     expect(await codeOf(replay.execute('d1'))).toBe('webhook_delivery_not_found');
     expect(queue.enqueued).toEqual([]);
     expect(store.deliveries.get('d1')?.status).toBe('failed');
-  });
-});
-
-describe('endpointMatches', () => {
-  it('matches enabled, undeleted endpoints subscribed to the type or to "*"', () => {
-    const endpoint = { enabled: true, deletedAt: null, eventTypes: ['order.placed'] };
-    expect(endpointMatches(endpoint, 'order.placed')).toBe(true);
-    expect(endpointMatches(endpoint, 'order.shipped')).toBe(false);
-    expect(endpointMatches({ ...endpoint, eventTypes: ['*'] }, 'order.shipped')).toBe(true);
-    expect(endpointMatches({ ...endpoint, enabled: false }, 'order.placed')).toBe(false);
-    expect(endpointMatches({ ...endpoint, deletedAt: new Date() }, 'order.placed')).toBe(false);
   });
 });

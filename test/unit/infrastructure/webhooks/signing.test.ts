@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { generateWebhookSecret, signWebhook, webhookHeaders } from '../../../src/infrastructure/webhooks/signing.js';
-import { buildWebhookBody } from '../../../src/infrastructure/webhooks/payload.js';
+import { generateWebhookSecret, signWebhook, webhookHeaders } from '../../../../src/infrastructure/webhooks/signing.js';
+import { buildWebhookBody } from '../../../../src/infrastructure/webhooks/payload.js';
 
 describe('Standard Webhooks signing', () => {
   it('generates whsec_ secrets of 32 random bytes', () => {

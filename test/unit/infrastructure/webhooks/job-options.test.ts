@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../../src/application/webhooks/retry-schedule.js';
+import { retryDelayMs } from '../../../../src/application/webhooks/retry-schedule.js';
 import {
   WEBHOOK_BACKOFF_TYPE,
   WebhookRetryError,
   webhookBackoffStrategy,
   webhookJobOptions,
-} from '../../../src/infrastructure/webhooks/job-options.js';
+} from '../../../../src/infrastructure/webhooks/job-options.js';
 
 describe('webhook job options', () => {
   it('give one attempt plus one per scheduled retry, with the custom backoff', () => {

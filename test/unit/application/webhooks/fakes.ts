@@ -12,7 +12,7 @@ import type {
   WebhookRequest,
   WebhookResponse,
   WebhookSender,
-} from '../../../src/application/webhooks/ports.js';
+} from '../../../../src/application/webhooks/ports.js';
 
 type StoredEndpoint = WebhookEndpoint & { secret: string };
 type StoredDelivery = Omit<WebhookDeliveryView, 'attemptLog'> & { body: string };

@@ -7,7 +7,7 @@ import {
   forbiddenAddressReason,
   guardedLookup,
   type LookupAll,
-} from '../../../src/infrastructure/webhooks/ssrf.js';
+} from '../../../../src/infrastructure/webhooks/ssrf.js';
 
 // A fake resolver: no DNS query and no connection leaves this machine in these tests.
 const records: Record<string, string[]> = {

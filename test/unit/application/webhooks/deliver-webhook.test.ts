@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DeliverWebhook } from '../../../src/application/webhooks/deliver-webhook.js';
-import type { WebhookResponse } from '../../../src/application/webhooks/ports.js';
+import { DeliverWebhook } from '../../../../src/application/webhooks/deliver-webhook.js';
+import type { WebhookResponse } from '../../../../src/application/webhooks/ports.js';
 import { InMemoryWebhooks, ScriptedSender, fixedClock } from './fakes.js';
 
 const ok: WebhookResponse = { statusCode: 204, durationMs: 12, error: null };
