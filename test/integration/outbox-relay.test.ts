@@ -11,7 +11,6 @@ import { newId } from '../support/orm.js';
 
 const logger = pino({ level: 'silent' });
 const policies: RelayPolicies = {
-  emailsForEvent: (type) => (type === 'user.registered' ? ['welcome'] : type === 'order.placed' ? ['order_confirmation'] : []),
   buildWebhookBody: (event) => JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload }),
   emailJobOptions: { attempts: 3 },
   webhookJobOptions: { attempts: 3 },

@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   EMAIL_TEMPLATES,
   EmailRenderError,
-  emailsForEvent,
   escapeHtml,
   isEmailTemplateName,
   orderReference,
   renderEmail,
-} from '../../../src/infrastructure/mail/templates.js';
+} from '../../../../src/application/email/templates.js';
 
 const orderId = '01936a5e-7c1d-7000-8000-00000000beef';
 const order = {
@@ -21,22 +20,7 @@ const order = {
   total: { amount: '27.49', currency: 'EUR' },
 };
 
-describe('emailsForEvent', () => {
-  it('maps each emailing event to its template and every other event to none', () => {
-    expect(emailsForEvent('user.registered')).toEqual(['welcome']);
-    expect(emailsForEvent('order.placed')).toEqual(['order_confirmation']);
-    expect(emailsForEvent('order.shipped')).toEqual(['shipping_notice']);
-    expect(emailsForEvent('order.cancelled')).toEqual(['cancellation_notice']);
-    for (const type of ['order.confirmed', 'order.delivered', 'product.added', 'product.restocked', 'nope', 'constructor', '__proto__']) {
-      expect(emailsForEvent(type)).toEqual([]);
-    }
-  });
-
-  it('returns a fresh list each time, so a caller cannot change the mapping', () => {
-    emailsForEvent('order.placed').push('welcome');
-    expect(emailsForEvent('order.placed')).toEqual(['order_confirmation']);
-  });
-
+describe('email templates', () => {
   it('names only known templates', () => {
     expect(EMAIL_TEMPLATES.every(isEmailTemplateName)).toBe(true);
     expect(isEmailTemplateName('invoice')).toBe(false);

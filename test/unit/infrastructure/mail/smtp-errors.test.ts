@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifySendError, describeSendError } from '../../../src/infrastructure/mail/smtp-errors.js';
+import { classifySendError, describeSendError } from '../../../../src/infrastructure/mail/smtp-errors.js';
 
 const smtpError = (code: string, responseCode: number | undefined, response?: string) =>
   Object.assign(new Error(`failed: ${response ?? code}`), { code, responseCode, response });

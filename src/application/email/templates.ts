@@ -12,21 +12,6 @@ export function isEmailTemplateName(value: string): value is EmailTemplateName {
   return (EMAIL_TEMPLATES as readonly string[]).includes(value);
 }
 
-const TEMPLATES_BY_EVENT: Readonly<Record<string, readonly EmailTemplateName[]>> = {
-  'user.registered': ['welcome'],
-  'order.placed': ['order_confirmation'],
-  'order.shipped': ['shipping_notice'],
-  'order.cancelled': ['cancellation_notice'],
-};
-
-/**
- * The emails an event sends to the user it concerns (the relay creates one email_messages row
- * for each). Events without an email give an empty list.
- */
-export function emailsForEvent(type: string): EmailTemplateName[] {
-  return Object.hasOwn(TEMPLATES_BY_EVENT, type) ? [...(TEMPLATES_BY_EVENT[type] ?? [])] : [];
-}
-
 export interface RenderedEmail {
   subject: string;
   text: string;
