@@ -63,34 +63,33 @@ describe('SendEmail', () => {
     expect(mailer.sent).toHaveLength(0);
   });
 
-  it('keeps a temporarily failed email pending, due again within the delay it is given', async () => {
-    const { store, sendEmail } = setup({ status: 'temporary', response: '451 4.7.1 Greylisted' });
-    const row = store.add();
-    await expect(sendEmail.execute({ emailId, retryInMs: 8000 })).resolves.toEqual({
-      outcome: 'retry',
-      response: '451 4.7.1 Greylisted',
-      retryInMs: 8000,
-      ...claimed,
-    });
-    expect(row).toMatchObject({ status: 'pending', attempts: 1, lastResponse: '451 4.7.1 Greylisted', retryInMs: 8000 });
-  });
-
-  it('fails an email that fails temporarily when no attempt is left', async () => {
-    const { store, sendEmail } = setup({ status: 'temporary', response: 'ECONNECTION: Connection closed unexpectedly' });
-    const row = store.add({ attempts: 7 });
-    await expect(sendEmail.execute({ emailId, retryInMs: null })).resolves.toMatchObject({ outcome: 'failed' });
-    expect(row).toMatchObject({ status: 'failed', attempts: 8, lastResponse: 'ECONNECTION: Connection closed unexpectedly' });
-  });
-
-  it('fails a rejected email at once, whatever attempts are left', async () => {
-    const { store, sendEmail } = setup({ status: 'rejected', response: '550 5.1.1 No such user' });
-    const row = store.add();
-    await expect(sendEmail.execute({ emailId, retryInMs: 2000 })).resolves.toEqual({
-      outcome: 'rejected',
-      response: '550 5.1.1 No such user',
-      ...claimed,
-    });
-    expect(row).toMatchObject({ status: 'failed', attempts: 1, lastResponse: '550 5.1.1 No such user' });
+  it.each<[string, SendResult, number | null, object, object]>([
+    [
+      'keeps a temporarily failed email pending, due again within the delay it is given',
+      { status: 'temporary', response: '451 4.7.1 Greylisted' },
+      8000,
+      { outcome: 'retry', response: '451 4.7.1 Greylisted', retryInMs: 8000 },
+      { status: 'pending', attempts: 1, lastResponse: '451 4.7.1 Greylisted', retryInMs: 8000 },
+    ],
+    [
+      'fails an email that fails temporarily when no attempt is left',
+      { status: 'temporary', response: 'ECONNECTION: Connection closed unexpectedly' },
+      null,
+      { outcome: 'failed', response: 'ECONNECTION: Connection closed unexpectedly' },
+      { status: 'failed', attempts: 1, lastResponse: 'ECONNECTION: Connection closed unexpectedly', retryInMs: null },
+    ],
+    [
+      'fails a rejected email at once, whatever attempts are left',
+      { status: 'rejected', response: '550 5.1.1 No such user' },
+      8000,
+      { outcome: 'rejected', response: '550 5.1.1 No such user' },
+      { status: 'failed', attempts: 1, lastResponse: '550 5.1.1 No such user', retryInMs: null },
+    ],
+  ])('%s', async (_, answer, retryInMs, output, row) => {
+    const { store, sendEmail } = setup(answer);
+    const email = store.add();
+    await expect(sendEmail.execute({ emailId, retryInMs })).resolves.toEqual({ ...output, ...claimed });
+    expect(email).toMatchObject(row);
   });
 
   it('fails an email whose event cannot be rendered, without sending or counting an attempt', async () => {
