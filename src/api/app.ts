@@ -8,11 +8,11 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
 import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
+import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
-import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
