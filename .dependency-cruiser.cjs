@@ -24,7 +24,7 @@ module.exports = {
       comment:
         'src/application (use cases, queries, ports) may depend on src/domain only among the ' +
         'layers; it must not import infrastructure, api, the composition root, queues/ or ' +
-        'workers/. Declare a port in src/application/ports and implement it in infrastructure.',
+        'workers/. Declare a port in src/application/<capability> and implement it in infrastructure.',
       from: { path: '^src/application/' },
       to: { path: '^(src/(infrastructure|api|main)|queues|workers)/' },
     },

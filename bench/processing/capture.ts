@@ -5,8 +5,8 @@
 // Prints RESULT {statements, input} for the bare replay (pg-replay.ts).
 import { createRequire } from 'node:module';
 import { v7 as uuidv7 } from 'uuid';
-import { systemClock } from '../../src/application/ports/clock.js';
-import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
+import { systemClock } from '../../src/application/clock.js';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { createOrm } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { printResult } from '../lib/processes.js';

@@ -7,12 +7,13 @@ import Fastify, {
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
-import type { CommandJobs, ReadModel } from '../application/queries/read-model.js';
+import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
+import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
-import type { ApiMetrics, CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
+import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandRoutes } from './routes/commands.js';
@@ -21,7 +22,7 @@ import { metricsRoute, recordRequestMetrics } from './routes/metrics.js';
 import { queryRoutes } from './routes/queries.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
-export type { ApiMetrics, CommandSender, IdempotencyStore, WebhookUseCases } from './ports.js';
+export type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 
 /** Everything the HTTP edge needs; src/main builds it for the `web` role. */
 export interface ApiDeps {
@@ -34,7 +35,7 @@ export interface ApiDeps {
   /** What the queue knows about commands not yet processed. */
   commandJobs: CommandJobs;
   /** The webhook endpoint use cases behind /v1/webhook-endpoints and /v1/webhook-deliveries. */
-  webhooks: WebhookUseCases;
+  webhooks: WebhookManagement;
   /** Every BullMQ queue, shown by Bull Board. */
   queues: Queue[];
   /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */

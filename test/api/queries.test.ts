@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { OrderDto, ProductDto } from '../../src/application/queries/read-model.js';
+import type { OrderDto, ProductDto } from '../../src/application/commerce/queries/read-model.js';
 import { type TestApi, auth, expectProblem, startApi } from './support.js';
 
 let api: TestApi;

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type CommandPayload, QUEUES, createRedisConnection } from '../../queues/index.js';
 import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
-import type { CommandJobs } from '../../src/application/queries/read-model.js';
+import type { CommandJobs } from '../../src/application/commerce/queries/read-model.js';
 import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender, QueueUnavailableError } from '../../src/infrastructure/queue/bullmq-command-sender.js';

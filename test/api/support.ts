@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import { QUEUES, type QueueName, createRedisConnection } from '../../queues/index.js';
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
-import type { CommandSender, IdempotencyStore, WebhookUseCases } from '../../src/api/ports.js';
+import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
+import type { WebhookManagement } from '../../src/application/webhooks/management.js';
 import type {
   OrderDto,
   OrderSummaryDto,
@@ -12,7 +13,7 @@ import type {
   ProcessedCommandDto,
   ProductDto,
   ReadModel,
-} from '../../src/application/queries/read-model.js';
+} from '../../src/application/commerce/queries/read-model.js';
 import { type Config, loadConfig } from '../../src/infrastructure/config.js';
 import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
@@ -79,7 +80,7 @@ export class InMemoryReadModel implements ReadModel {
 function unwired(): never {
   throw new Error('the webhook use cases are not wired in this test: pass `webhooks` to startApi');
 }
-const UNWIRED_WEBHOOKS: WebhookUseCases = {
+const UNWIRED_WEBHOOKS: WebhookManagement = {
   createEndpoint: { execute: async () => unwired() },
   listEndpoints: { execute: async () => unwired() },
   getEndpoint: { execute: async () => unwired() },

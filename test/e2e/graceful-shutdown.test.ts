@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/application/ports/clock.js';
-import { AddProduct } from '../../src/application/use-cases/add-product.js';
-import { RegisterUser } from '../../src/application/use-cases/register-user.js';
+import { systemClock } from '../../src/application/clock.js';
+import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
+import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { REDIS_URL, uniquePrefix } from '../support/config.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Mailer, OutgoingEmail } from '../../src/infrastructure/mail/mailer.js';
+import type { Mailer, OutgoingEmail } from '../../src/application/email/ports.js';
 import { startTracing, type Tracing } from '../../src/infrastructure/observability/tracing.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
@@ -26,7 +26,7 @@ const sent: OutgoingEmail[] = [];
 const capturingMailer: Mailer = {
   async send(email) {
     sent.push(email);
-    return { response: '250 ok' };
+    return { status: 'accepted', response: '250 ok' };
   },
   async close() {},
 };

@@ -11,7 +11,6 @@ import { newId } from '../support/orm.js';
 
 const logger = pino({ level: 'silent' });
 const policies: RelayPolicies = {
-  emailsForEvent: (type) => (type === 'user.registered' ? ['welcome'] : type === 'order.placed' ? ['order_confirmation'] : []),
   buildWebhookBody: (event) => JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload }),
   emailJobOptions: { attempts: 3 },
   webhookJobOptions: { attempts: 3 },
@@ -44,11 +43,12 @@ beforeEach(async () => {
 const relay = (extra: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}) =>
   new OutboxRelay({ pool, emails, webhooks, policies, logger, ...extra });
 
-async function endpoint(eventTypes: string[], enabled = true): Promise<string> {
+async function endpoint(eventTypes: string[], enabled = true, deleted = false): Promise<string> {
   const id = newId();
   await pool.query(
-    `insert into webhook_endpoints (id, url, event_types, secret, enabled, created_at) values ($1, 'http://127.0.0.1:9/x', $2, 'whsec_x', $3, now())`,
-    [id, JSON.stringify(eventTypes), enabled],
+    `insert into webhook_endpoints (id, url, event_types, secret, enabled, created_at, deleted_at)
+     values ($1, 'http://127.0.0.1:9/x', $2, 'whsec_x', $3, now(), case when $4 then now() end)`,
+    [id, JSON.stringify(eventTypes), enabled, deleted],
   );
   return id;
 }
@@ -76,6 +76,7 @@ describe('OutboxRelay', () => {
     const all = await endpoint(['*']);
     const placedOnly = await endpoint(['order.placed']);
     await endpoint(['user.registered'], false);
+    await endpoint(['*'], true, true);
     const ann = await user();
     const placed = await event('order.placed', { orderId: newId(), userId: ann.id });
     const registered = await event('user.registered', { userId: ann.id, email: ann.email });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddProduct } from '../../src/application/use-cases/add-product.js';
-import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
-import { RegisterUser } from '../../src/application/use-cases/register-user.js';
-import { systemClock } from '../../src/application/ports/clock.js';
+import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
+import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
+import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../../src/application/ports/clock.js';
-import { AddProduct } from '../../src/application/use-cases/add-product.js';
-import { CancelOrder } from '../../src/application/use-cases/cancel-order.js';
-import { ConfirmOrder } from '../../src/application/use-cases/confirm-order.js';
-import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
-import { RegisterUser } from '../../src/application/use-cases/register-user.js';
+import type { Clock } from '../../src/application/clock.js';
+import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
+import { CancelOrder } from '../../src/application/commerce/use-cases/cancel-order.js';
+import { ConfirmOrder } from '../../src/application/commerce/use-cases/confirm-order.js';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
+import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createReadPool, PgReadModel } from '../../src/infrastructure/read/pg-read-model.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddProduct } from '../../src/application/use-cases/add-product.js';
-import { CancelOrder } from '../../src/application/use-cases/cancel-order.js';
-import { ConfirmOrder } from '../../src/application/use-cases/confirm-order.js';
-import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
-import { RegisterUser } from '../../src/application/use-cases/register-user.js';
-import { RestockProduct } from '../../src/application/use-cases/restock-product.js';
-import { systemClock } from '../../src/application/ports/clock.js';
+import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
+import { CancelOrder } from '../../src/application/commerce/use-cases/cancel-order.js';
+import { ConfirmOrder } from '../../src/application/commerce/use-cases/confirm-order.js';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
+import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
+import { RestockProduct } from '../../src/application/commerce/use-cases/restock-product.js';
+import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 

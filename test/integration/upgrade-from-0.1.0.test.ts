@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/application/ports/clock.js';
-import { ConfirmOrder } from '../../src/application/use-cases/confirm-order.js';
-import { PlaceOrder } from '../../src/application/use-cases/place-order.js';
+import { systemClock } from '../../src/application/clock.js';
+import { ConfirmOrder } from '../../src/application/commerce/use-cases/confirm-order.js';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { createOrm, migrate, type MikroORM } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { adminQuery, withDatabase } from '../support/database.js';

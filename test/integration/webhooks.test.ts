@@ -1,14 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookDeliveryView } from '../../src/application/webhooks/ports.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
-import { createWebhookManagement, startWebhooks, type WebhookManagement } from '../../src/main/roles/webhooks.js';
+import type { WebhookManagement } from '../../src/application/webhooks/management.js';
+import { createWebhookManagement, startWebhooks } from '../../src/main/roles/webhooks.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../src/infrastructure/webhooks/job-options.js';
-import { MATCHING_ENDPOINTS_SQL, matchingEndpointsWhere } from '../../src/infrastructure/webhooks/matching.js';
 import { buildWebhookBody } from '../../src/infrastructure/webhooks/payload.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
 import { createTestDatabase } from '../support/database.js';
@@ -218,8 +217,6 @@ describe('webhooks role', () => {
       attemptLog: [],
     });
     expect(hook.received).toHaveLength(1);
-    // Nor is a disabled endpoint matched for new events.
-    expect(await sql(infra, MATCHING_ENDPOINTS_SQL, ['order.placed'])).not.toContainEqual({ id: endpoint.id });
   });
 
   it('does not follow a 302: every attempt is a failure and the target is never reached', async () => {
@@ -318,36 +315,6 @@ describe('webhook endpoint management', () => {
     await expect(management.getEndpoint.execute('not-a-uuid')).rejects.toMatchObject({ code: 'webhook_endpoint_not_found' });
     const [row] = await sql<{ deleted_at: unknown }>(infra, 'select deleted_at from webhook_endpoints where id = ?', [created.id]);
     expect(row?.deleted_at).not.toBeNull();
-  });
-
-  it('matches endpoints to an event by type or "*", enabled and not deleted', async () => {
-    const placed = await management.createEndpoint.execute({ url: 'http://127.0.0.1:9/p', eventTypes: ['order.placed'] });
-    const all = await management.createEndpoint.execute({ url: 'http://127.0.0.1:9/all', eventTypes: ['*'] });
-    const shipped = await management.createEndpoint.execute({ url: 'http://127.0.0.1:9/s', eventTypes: ['order.shipped'] });
-    const deleted = await management.createEndpoint.execute({ url: 'http://127.0.0.1:9/d', eventTypes: ['order.placed'] });
-    await management.deleteEndpoint.execute(deleted.id);
-    // Other tests' endpoints are in the table too: look at this test's only.
-    const mine = new Set([placed.id, all.id, shipped.id, deleted.id]);
-    const matching = async (type: string) =>
-      (await sql<{ id: string }>(infra, MATCHING_ENDPOINTS_SQL, [type]))
-        .map((row) => row.id)
-        .filter((id) => mine.has(id))
-        .sort();
-    expect(await matching('order.placed')).toEqual([placed.id, all.id].sort());
-    expect(await matching('order.shipped')).toEqual([all.id, shipped.id].sort());
-    expect(await matching('user.registered')).toEqual([all.id]);
-    // The same condition with pg-style placeholders and an alias, as a relay on pg would use it.
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ id: string }>(
-        `select e.id from webhook_endpoints e where ${matchingEndpointsWhere('$1', 'e')}`,
-        ['order.shipped'],
-      );
-      expect(rows.map((row) => row.id).filter((id) => mine.has(id)).sort()).toEqual([all.id, shipped.id].sort());
-    } finally {
-      await client.end();
-    }
   });
 });
 

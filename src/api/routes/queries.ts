@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GetCommandStatus } from '../../application/queries/get-command-status.js';
-import type { CommandJobs, ReadModel } from '../../application/queries/read-model.js';
+import { GetCommandStatus } from '../../application/commerce/queries/get-command-status.js';
+import type { CommandJobs, ReadModel } from '../../application/commerce/queries/read-model.js';
 import { problemResponses, sendProblem } from '../problem.js';
 import {
   BEARER_SECURITY,

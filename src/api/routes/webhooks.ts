@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { WebhookEndpointDto } from '../../application/webhooks/list-webhook-endpoints.js';
+import type { WebhookManagement } from '../../application/webhooks/management.js';
 import type { WebhookDeliveryView } from '../../application/webhooks/ports.js';
-import type { WebhookUseCases } from '../ports.js';
 import { problemResponses } from '../problem.js';
 import {
   BEARER_SECURITY,
@@ -17,7 +17,7 @@ import {
 } from '../schemas.js';
 
 export interface WebhookRoutesOptions {
-  webhooks: WebhookUseCases;
+  webhooks: WebhookManagement;
 }
 
 const ENDPOINTS = '/v1/webhook-endpoints';

@@ -1,4 +1,4 @@
-import type { Clock } from '../ports/clock.js';
+import type { Clock } from '../clock.js';
 import { InvalidEventTypesError, InvalidWebhookUrlError, WebhookUrlNotAllowedError } from './errors.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, isWebhookEventType } from './event-types.js';
 import type { WebhookEndpointRepository, WebhookUrlGuard } from './ports.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../ports/clock.js';
+import type { Clock } from '../clock.js';
 import { WebhookEndpointNotFoundError } from './errors.js';
 import type { WebhookEndpointRepository } from './ports.js';
 

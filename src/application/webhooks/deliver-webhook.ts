@@ -1,4 +1,4 @@
-import type { Clock } from '../ports/clock.js';
+import type { Clock } from '../clock.js';
 import type { WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
 import { retryDelayMs } from './retry-schedule.js';
 

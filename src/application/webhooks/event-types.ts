@@ -23,19 +23,3 @@ void everyEventTypeListed;
 export function isWebhookEventType(value: string): value is EventType {
   return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(value);
 }
-
-/**
- * Whether an endpoint receives an event: it is enabled, not deleted, and subscribed to the
- * event's type or to "*". The relay selects endpoints with the same rule in SQL
- * (`MATCHING_ENDPOINTS_SQL` in src/infrastructure/webhooks/matching.ts).
- */
-export function endpointMatches(
-  endpoint: { enabled: boolean; deletedAt: Date | null; eventTypes: readonly string[] },
-  eventType: string,
-): boolean {
-  return (
-    endpoint.enabled &&
-    endpoint.deletedAt === null &&
-    (endpoint.eventTypes.includes(eventType) || endpoint.eventTypes.includes(ALL_EVENT_TYPES))
-  );
-}

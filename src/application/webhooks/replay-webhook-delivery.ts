@@ -1,4 +1,4 @@
-import type { Clock } from '../ports/clock.js';
+import type { Clock } from '../clock.js';
 import { WebhookDeliveryInProgressError, WebhookDeliveryNotFoundError, WebhookEndpointDisabledError } from './errors.js';
 import type { WebhookDeliveryQueue, WebhookDeliveryRepository, WebhookEndpointRepository } from './ports.js';
 

@@ -1,46 +1,11 @@
 import type pg from 'pg';
-
-/** A pending email, locked for its sender, with the event it is rendered from. */
-export interface ClaimedEmail {
-  id: string;
-  eventId: string;
-  template: string;
-  toAddress: string;
-  messageId: string;
-  /** Attempts made before this one. */
-  attempts: number;
-  /** The outbox event; null when that row is gone. */
-  event: { type: string; payload: unknown } | null;
-  /** Name of the user the event concerns, for the greeting; null when unknown. */
-  recipientName: string | null;
-}
-
-/** Records the outcome of the attempt on the claimed row, in the claiming transaction. */
-export interface EmailOutcomeRecorder {
-  /** Accepted by the server: status sent, attempt counted. */
-  sent(response: string): Promise<void>;
-  /** Will be tried again: attempt counted, next_attempt_at = now + `retryInMs`. */
-  retry(response: string, retryInMs: number): Promise<void>;
-  /** Given up for good. `attempted` is false when nothing was sent (the email could not be rendered). */
-  failed(response: string, attempted: boolean): Promise<void>;
-}
-
-/** Why no attempt was made. */
-export type SkipReason = 'missing' | 'sent' | 'failed' | 'locked';
-
-export type ClaimResult<T> = { claimed: true; value: T } | { claimed: false; reason: SkipReason };
-
-export interface EmailMessageStore {
-  /**
-   * Runs `attempt` on the email if it is still pending and no other worker holds it, inside a
-   * transaction that keeps the row locked until the outcome is recorded; otherwise says why
-   * not, without calling it.
-   */
-  withPendingEmail<T>(
-    emailId: string,
-    attempt: (email: ClaimedEmail, record: EmailOutcomeRecorder) => Promise<T>,
-  ): Promise<ClaimResult<T>>;
-}
+import type {
+  ClaimResult,
+  ClaimedEmail,
+  EmailOutcomeRecorder,
+  EmailStore,
+  SkipReason,
+} from '../../application/email/ports.js';
 
 /** The one row of CLAIM_SQL: the claimed email's columns, all null unless it was claimed. */
 interface ClaimRow {
@@ -91,7 +56,7 @@ const clip = (text: string) => (text.length > MAX_RESPONSE_LENGTH ? text.slice(0
  * The row stays locked while the message is sent, which holds one pooled connection per
  * sending job; the mailer's timeouts bound how long.
  */
-export class SqlEmailMessageStore implements EmailMessageStore {
+export class SqlEmailMessageStore implements EmailStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async withPendingEmail<T>(

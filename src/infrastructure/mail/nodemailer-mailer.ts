@@ -1,7 +1,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTransport, type SendMailOptions, type Transporter } from 'nodemailer';
-import type { Mailer, OutgoingEmail, SentEmail } from './mailer.js';
+import type { Mailer, OutgoingEmail, SendResult } from '../../application/email/ports.js';
+import { classifySendError } from './smtp-errors.js';
 
 export interface NodemailerMailerOptions {
   /** `smtp://user:pass@host:587` or `smtps://...`; unset in development: messages go to `mailDir`. */
@@ -63,7 +64,19 @@ export class NodemailerMailer implements Mailer {
     return this.capture;
   }
 
-  async send(email: OutgoingEmail): Promise<SentEmail> {
+  async send(email: OutgoingEmail): Promise<SendResult> {
+    try {
+      return { status: 'accepted', response: await this.deliver(email) };
+    } catch (error) {
+      // Whatever went wrong, SMTP reply or not, is told apart here: the caller only learns
+      // whether a later attempt can help.
+      const failure = classifySendError(error);
+      return { status: failure.kind === 'permanent' ? 'rejected' : 'temporary', response: failure.response };
+    }
+  }
+
+  /** Sends or captures the message; resolves to the server's answer, rejects when it was not accepted. */
+  private async deliver(email: OutgoingEmail): Promise<string> {
     const message: SendMailOptions = {
       from: this.options.mailFrom,
       to: email.to,
@@ -74,7 +87,7 @@ export class NodemailerMailer implements Mailer {
     };
     if (!this.capture) {
       const info = (await this.withDeadline(this.transport.sendMail(message))) as { response?: unknown };
-      return { response: typeof info.response === 'string' ? info.response : 'accepted' };
+      return typeof info.response === 'string' ? info.response : 'accepted';
     }
     const file = this.captureFile(email.emailId);
     const info = (await this.transport.sendMail(message)) as { message?: unknown };
@@ -85,7 +98,7 @@ export class NodemailerMailer implements Mailer {
     const partial = `${file}.${process.pid}.partial`;
     await writeFile(partial, info.message);
     await rename(partial, file);
-    return { response: `captured to ${file}` };
+    return `captured to ${file}`;
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,8 @@ import {
   RecordedFailureError,
   SkuTakenError,
 } from '../../domain/index.js';
-import type { Repositories } from '../../application/ports/repositories.js';
-import type { CommandContext, Json, UnitOfWork } from '../../application/ports/unit-of-work.js';
+import type { Repositories } from '../../application/commerce/ports/repositories.js';
+import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import { activeTraceCarrier } from '../observability/trace-context.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
 

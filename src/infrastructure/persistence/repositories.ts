@@ -5,7 +5,7 @@ import type {
   ProductRepository,
   Repositories,
   UserRepository,
-} from '../../application/ports/repositories.js';
+} from '../../application/commerce/ports/repositories.js';
 import { OrderSchema, ProductSchema, UserSchema } from './schemas.js';
 
 /** Aggregates touched in one unit of work, whose events become outbox rows on commit. */

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { CommandJobs, QueuedCommandState } from '../../application/queries/read-model.js';
+import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
 
 const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
   waiting: 'queued',

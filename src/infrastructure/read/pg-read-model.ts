@@ -8,7 +8,7 @@ import type {
   ProcessedCommandDto,
   ProductDto,
   ReadModel,
-} from '../../application/queries/read-model.js';
+} from '../../application/commerce/queries/read-model.js';
 import { formatMinor, ORDER_STATUSES, type OrderStatus } from '../../domain/index.js';
 
 /** The largest page `listUserOrders` serves (docs/design.md §3: pageSize ≤ 100). */

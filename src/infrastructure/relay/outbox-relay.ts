@@ -2,6 +2,8 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { emailsForEvent } from '../../application/email/policy.js';
+import { endpointsForEvent } from '../../application/webhooks/policy.js';
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
@@ -20,10 +22,12 @@ export interface OutboxEvent {
   traceContext: TraceCarrier | null;
 }
 
-/** What an event turns into: decided by the mail and webhook modules, not by the relay. */
+/**
+ * How the relay writes what it creates. Which emails and deliveries an event implies is not
+ * up to the relay either: the pure policies of src/application/email and src/application/webhooks
+ * decide it.
+ */
 export interface RelayPolicies {
-  /** Email templates an event sends (to the user the event concerns). */
-  emailsForEvent(type: string): readonly string[];
   /** The exact webhook body for an event, the same for every endpoint. */
   buildWebhookBody(event: OutboxEvent): string;
   emailJobOptions: JobsOptions;
@@ -50,6 +54,8 @@ export interface OutboxRelayOptions {
 interface Endpoint {
   id: string;
   eventTypes: string[];
+  enabled: boolean;
+  deletedAt: Date | null;
 }
 
 interface CreatedRow {
@@ -249,8 +255,10 @@ export class OutboxRelay {
   }
 
   private async insertDeliveries(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
+    // Deleted endpoints are left out only to keep the read small: which endpoints get an
+    // event is the policy's decision.
     const endpoints = await client.query<Endpoint>(
-      `select id, event_types as "eventTypes" from webhook_endpoints where enabled and deleted_at is null`,
+      `select id, event_types as "eventTypes", enabled, deleted_at as "deletedAt" from webhook_endpoints where deleted_at is null`,
     );
     if (endpoints.rows.length === 0) return;
     const ids: string[] = [];
@@ -259,7 +267,7 @@ export class OutboxRelay {
     const types: string[] = [];
     const bodies: string[] = [];
     for (const event of events) {
-      const matching = endpoints.rows.filter((e) => e.eventTypes.includes(event.type) || e.eventTypes.includes('*'));
+      const matching = endpointsForEvent(event.type, endpoints.rows);
       if (matching.length === 0) continue;
       const body = this.options.policies.buildWebhookBody(event);
       for (const endpoint of matching) {
@@ -282,27 +290,24 @@ export class OutboxRelay {
   }
 
   private async insertEmails(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
-    const wanted = events.flatMap((event) =>
-      this.options.policies.emailsForEvent(event.type).map((template) => ({ event, template })),
-    );
+    const wanted = events.flatMap((event) => emailsForEvent(event).map((email) => ({ event, ...email })));
     if (wanted.length === 0) return;
-    // The recipient is the user the event concerns: its address is in user.registered, and
-    // looked up for order events.
-    const userIds = [...new Set(wanted.map(({ event }) => event.payload.userId).filter((id) => typeof id === 'string'))];
-    const users = await client.query<{ id: string; email: string }>(
-      'select id, email from users where id = any($1::uuid[])',
-      [userIds],
-    );
-    const emailOf = new Map(users.rows.map((user) => [user.id, user.email]));
-    const rows = wanted.flatMap(({ event, template }) => {
-      const to =
-        typeof event.payload.email === 'string' ? event.payload.email : emailOf.get(String(event.payload.userId));
-      if (!to) {
+    // The addresses of the users the emails go to, in one query.
+    const userIds = [...new Set(wanted.flatMap(({ to }) => (to && 'userId' in to ? [to.userId] : [])))];
+    const users =
+      userIds.length === 0
+        ? []
+        : (await client.query<{ id: string; email: string }>('select id, email from users where id = any($1::uuid[])', [userIds]))
+            .rows;
+    const emailOf = new Map(users.map((user) => [user.id, user.email]));
+    const rows = wanted.flatMap(({ event, template, to }) => {
+      const address = to === null ? undefined : 'address' in to ? to.address : emailOf.get(to.userId);
+      if (!address) {
         this.options.logger.warn({ eventId: event.id, template }, 'no recipient for email; skipped');
         return [];
       }
       const id = uuidv7();
-      return [{ id, eventId: event.id, template, to, messageId: `<${id}@${this.messageIdDomain}>` }];
+      return [{ id, eventId: event.id, template, to: address, messageId: `<${id}@${this.messageIdDomain}>` }];
     });
     if (rows.length === 0) return;
     await client.query(

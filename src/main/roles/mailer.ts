@@ -1,5 +1,6 @@
+import type { Mailer } from '../../application/email/ports.js';
+import { SendEmail } from '../../application/email/send-email.js';
 import { SqlEmailMessageStore } from '../../infrastructure/mail/email-message-store.js';
-import type { Mailer } from '../../infrastructure/mail/mailer.js';
 import { NodemailerMailer } from '../../infrastructure/mail/nodemailer-mailer.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createEmailProcessor } from '../../../workers/email-processor.js';
@@ -19,7 +20,8 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
   const { config, logger } = infra;
   const mailer =
     overrides.mailer ?? new NodemailerMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, mailDir: config.mailDir });
-  const processor = createEmailProcessor({ store: new SqlEmailMessageStore(infra.pool), mailer, logger, metrics: infra.metrics });
+  const sendEmail = new SendEmail(new SqlEmailMessageStore(infra.pool), mailer);
+  const processor = createEmailProcessor(sendEmail, logger, infra.metrics);
   const running = startQueueWorker(infra, QUEUES.emails, { processor, close: () => mailer.close() });
   logger.info(
     {

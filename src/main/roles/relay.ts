@@ -1,5 +1,4 @@
 import { emailJobOptions } from '../../infrastructure/mail/email-job.js';
-import { emailsForEvent } from '../../infrastructure/mail/templates.js';
 import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outbox-relay.js';
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
 import { webhookJobOptions } from '../../infrastructure/webhooks/job-options.js';
@@ -22,7 +21,6 @@ export async function startRelay(infra: Infrastructure, options: RelayRoleOption
   const { config, logger } = infra;
   const webhookOptions = webhookJobOptions(config.webhookRetrySchedule);
   const policies: RelayPolicies = {
-    emailsForEvent,
     buildWebhookBody,
     emailJobOptions,
     webhookJobOptions: webhookOptions,

@@ -1,11 +1,12 @@
 import { v7 as uuidv7 } from 'uuid';
-import { systemClock, type Clock } from '../../application/ports/clock.js';
+import { systemClock, type Clock } from '../../application/clock.js';
 import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
 import { DeleteWebhookEndpoint } from '../../application/webhooks/delete-webhook-endpoint.js';
 import { DeliverWebhook } from '../../application/webhooks/deliver-webhook.js';
 import { GetWebhookEndpoint } from '../../application/webhooks/get-webhook-endpoint.js';
 import { ListWebhookDeliveries } from '../../application/webhooks/list-webhook-deliveries.js';
 import { ListWebhookEndpoints } from '../../application/webhooks/list-webhook-endpoints.js';
+import type { WebhookManagement } from '../../application/webhooks/management.js';
 import type { WebhookSender, WebhookUrlGuard } from '../../application/webhooks/ports.js';
 import { ReplayWebhookDelivery, attemptLeaseMs } from '../../application/webhooks/replay-webhook-delivery.js';
 import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook-queue.js';
@@ -73,15 +74,6 @@ function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sen
 }
 
 /** The webhook endpoint use cases, for the HTTP routes (docs/design.md §3). */
-export interface WebhookManagement {
-  createEndpoint: CreateWebhookEndpoint;
-  listEndpoints: ListWebhookEndpoints;
-  getEndpoint: GetWebhookEndpoint;
-  deleteEndpoint: DeleteWebhookEndpoint;
-  listDeliveries: ListWebhookDeliveries;
-  replayDelivery: ReplayWebhookDelivery;
-}
-
 export function createWebhookManagement(
   infra: Pick<Infrastructure, 'config' | 'orm' | 'pool' | 'queues'>,
   overrides: { urlGuard?: WebhookUrlGuard; clock?: Clock } = {},

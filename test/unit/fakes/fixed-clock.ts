@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/application/ports/clock.js';
+import type { Clock } from '../../../src/application/clock.js';
 
 /** A clock that stands still until a test moves it. */
 export class FixedClock implements Clock {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Repositories } from '../../../src/application/ports/repositories.js';
+import type { Repositories } from '../../../src/application/commerce/ports/repositories.js';
 import {
   DuplicateIdError,
   EmailTakenError,

@@ -3,8 +3,8 @@ import type {
   ProductRepository,
   Repositories,
   UserRepository,
-} from '../../../src/application/ports/repositories.js';
-import type { CommandContext, Json, UnitOfWork } from '../../../src/application/ports/unit-of-work.js';
+} from '../../../src/application/commerce/ports/repositories.js';
+import type { CommandContext, Json, UnitOfWork } from '../../../src/application/commerce/ports/unit-of-work.js';
 import {
   DomainError,
   DuplicateIdError,

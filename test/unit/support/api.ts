@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
-import type { CommandSender, IdempotencyStore, WebhookUseCases } from '../../../src/api/ports.js';
-import type { CommandJobs, ReadModel } from '../../../src/application/queries/read-model.js';
+import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
+import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
+import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
 import type { CommandPayload, CommandType } from '../../../queues/index.js';
@@ -59,7 +60,7 @@ const readModel: ReadModel = {
   findProcessedCommand: nothing,
 };
 const commandJobs: CommandJobs = { find: nothing };
-const webhooks: WebhookUseCases = {
+const webhooks: WebhookManagement = {
   createEndpoint: { execute: unused },
   listEndpoints: { execute: unused },
   getEndpoint: { execute: unused },

@@ -1,8 +1,8 @@
-import type { Clock } from '../../../src/application/ports/clock.js';
-import { CancelOrder } from '../../../src/application/use-cases/cancel-order.js';
-import { ConfirmOrder } from '../../../src/application/use-cases/confirm-order.js';
-import { DeliverOrder } from '../../../src/application/use-cases/deliver-order.js';
-import { ShipOrder } from '../../../src/application/use-cases/ship-order.js';
+import type { Clock } from '../../../src/application/clock.js';
+import { CancelOrder } from '../../../src/application/commerce/use-cases/cancel-order.js';
+import { ConfirmOrder } from '../../../src/application/commerce/use-cases/confirm-order.js';
+import { DeliverOrder } from '../../../src/application/commerce/use-cases/deliver-order.js';
+import { ShipOrder } from '../../../src/application/commerce/use-cases/ship-order.js';
 import type { OrderStatus } from '../../../src/domain/index.js';
 import type { InMemoryUnitOfWork, OutboxMessage } from '../fakes/in-memory-unit-of-work.js';
 import { newId } from './ids.js';

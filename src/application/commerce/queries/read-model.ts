@@ -1,0 +1,87 @@
+import type { OrderStatus } from '../../../domain/index.js';
+
+// The query side (CQRS): DTOs shaped for the HTTP answers, read with plain SQL by an adapter
+// in infrastructure (optionally from a replica). No domain entities are loaded here.
+
+export interface MoneyDto {
+  /** Decimal string with the currency's minor digits, e.g. "12.50". */
+  amount: string;
+  currency: string;
+}
+
+export interface OrderItemDto {
+  productId: string;
+  sku: string;
+  name: string;
+  quantity: number;
+  unitPrice: MoneyDto;
+  lineTotal: MoneyDto;
+}
+
+export interface OrderDto {
+  orderId: string;
+  userId: string;
+  status: OrderStatus;
+  items: OrderItemDto[];
+  total: MoneyDto;
+  cancellationReason: string | null;
+  placedAt: string;
+  updatedAt: string;
+}
+
+export interface ProductDto {
+  productId: string;
+  sku: string;
+  name: string;
+  price: MoneyDto;
+  stock: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface OrderSummaryDto {
+  totalOrders: number;
+  /** Decimal string; null currency when the user has no orders in the range. */
+  totalSpent: string;
+  averageOrderValue: string;
+  currency: string | null;
+}
+
+export interface ProcessedCommandDto {
+  commandId: string;
+  type: string;
+  status: 'succeeded' | 'failed';
+  result: unknown;
+  error: { code: string; message: string } | null;
+  processedAt: string;
+}
+
+/** Read-side access to PostgreSQL. */
+export interface ReadModel {
+  findOrder(orderId: string): Promise<OrderDto | null>;
+  listUserOrders(userId: string, page: number, pageSize: number): Promise<Page<OrderDto>>;
+  /** Orders placed in [from, to); cancelled orders are not counted as spent. */
+  userOrderSummary(userId: string, from: Date | null, to: Date | null): Promise<OrderSummaryDto>;
+  findProduct(productId: string): Promise<ProductDto | null>;
+  findProcessedCommand(commandId: string): Promise<ProcessedCommandDto | null>;
+}
+
+/** What the queue knows about a command whose outcome is not in PostgreSQL yet. */
+export interface QueuedCommandState {
+  commandId: string;
+  type: string;
+  state: 'queued' | 'running' | 'failed' | 'succeeded';
+  attempts: number;
+  failedReason: string | null;
+}
+
+export interface CommandJobs {
+  find(commandId: string): Promise<QueuedCommandState | null>;
+}

@@ -1,0 +1,30 @@
+import type { Clock } from '../../clock.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
+import { changeOrderStatus, type OrderStatusOutput } from './change-order-status.js';
+
+export interface CancelOrderInput {
+  commandId: string;
+  orderId: string;
+  reason: string;
+}
+
+/**
+ * Cancels an order.
+ * - the order must exist (`order_not_found`) and be pending or confirmed (`invalid_transition`);
+ * - a reason of 1..500 characters is kept;
+ * - the reserved units go back to stock; records `order.cancelled` (which sends a notice).
+ */
+export class CancelOrder {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  execute(input: CancelOrderInput): Promise<OrderStatusOutput> {
+    const command = { commandId: input.commandId, commandType: 'CancelOrder' };
+    return changeOrderStatus(this.uow, command, input.orderId, async (order, { products }) => {
+      const locked = await products.findManyForUpdate(order.items.map((item) => item.productId));
+      order.cancel(input.reason, locked, this.clock.now());
+    });
+  }
+}

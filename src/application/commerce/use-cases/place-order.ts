@@ -1,0 +1,50 @@
+import { NotFoundError, Order } from '../../../domain/index.js';
+import type { Clock } from '../../clock.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
+
+export interface PlaceOrderInput {
+  commandId: string;
+  orderId: string;
+  userId: string;
+  items: { productId: string; quantity: number }[];
+}
+
+export interface PlaceOrderOutput {
+  orderId: string;
+  total: { amount: string; currency: string };
+}
+
+/**
+ * Places an order for a registered user.
+ * - the user must exist (`user_not_found`), every product too (`product_not_found`);
+ * - every line's stock is reserved atomically: the whole order fails with
+ *   `insufficient_stock` if one line cannot be served, and stock never goes below zero;
+ * - unit prices are captured now; all products share one currency (`currency_mismatch`);
+ * - records `order.placed` (which sends the order confirmation).
+ */
+export class PlaceOrder {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  execute(input: PlaceOrderInput): Promise<PlaceOrderOutput> {
+    return this.uow.run(
+      { commandId: input.commandId, commandType: 'PlaceOrder' },
+      async ({ users, products, orders }) => {
+        const user = await users.findById(input.userId);
+        if (!user) throw new NotFoundError('user', input.userId);
+        const locked = await products.findManyForUpdate(input.items.map((item) => item.productId));
+        const order = Order.place({
+          id: input.orderId,
+          userId: user.id,
+          lines: input.items,
+          products: locked,
+          now: this.clock.now(),
+        });
+        orders.add(order);
+        return { orderId: order.id, total: order.total.toJSON() };
+      },
+    );
+  }
+}

@@ -1,0 +1,36 @@
+import { NotFoundError, Quantity } from '../../../domain/index.js';
+import type { Clock } from '../../clock.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
+
+export interface RestockProductInput {
+  commandId: string;
+  productId: string;
+  quantity: number;
+}
+
+export interface RestockProductOutput {
+  productId: string;
+  stock: number;
+}
+
+/**
+ * Adds units to a product's stock.
+ * - the product must exist (`product_not_found`); the quantity is positive;
+ * - records `product.restocked`.
+ */
+export class RestockProduct {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  execute(input: RestockProductInput): Promise<RestockProductOutput> {
+    return this.uow.run({ commandId: input.commandId, commandType: 'RestockProduct' }, async ({ products }) => {
+      const quantity = Quantity.of(input.quantity);
+      const product = (await products.findManyForUpdate([input.productId])).get(input.productId);
+      if (!product) throw new NotFoundError('product', input.productId);
+      product.restock(quantity, this.clock.now());
+      return { productId: product.id, stock: product.stock };
+    });
+  }
+}

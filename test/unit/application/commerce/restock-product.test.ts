@@ -1,0 +1,103 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RestockProduct } from '../../../../src/application/commerce/use-cases/restock-product.js';
+import { FixedClock } from '../../fakes/fixed-clock.js';
+import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { domainRejectionOf } from '../../support/errors.js';
+import { newId } from '../../support/ids.js';
+import { seedProduct } from '../../support/seed.js';
+
+describe('RestockProduct', () => {
+  const clock = new FixedClock('2025-03-14T09:26:53.000Z');
+  let uow: InMemoryUnitOfWork;
+  let restockProduct: RestockProduct;
+
+  beforeEach(() => {
+    uow = new InMemoryUnitOfWork();
+    restockProduct = new RestockProduct(uow, clock);
+  });
+
+  it('adds the units to the stored stock and answers with the new stock', async () => {
+    const product = seedProduct(uow, { stock: 4 });
+
+    const output = await restockProduct.execute({ commandId: newId(), productId: product.id, quantity: 6 });
+
+    expect(output).toEqual({ productId: product.id, stock: 10 });
+    expect(uow.storedProduct(product.id)?.stock).toBe(10);
+  });
+
+  it('writes one product.restocked outbox row', async () => {
+    const product = seedProduct(uow, { stock: 4 });
+    const commandId = newId();
+
+    await restockProduct.execute({ commandId, productId: product.id, quantity: 6 });
+
+    expect(uow.outbox).toEqual([
+      {
+        type: 'product.restocked',
+        aggregateType: 'product',
+        aggregateId: product.id,
+        occurredAt: clock.now(),
+        payload: { productId: product.id, quantity: 6, stock: 10 },
+        commandId,
+      },
+    ]);
+  });
+
+  it('refuses an unknown product with product_not_found', async () => {
+    const productId = newId();
+
+    const error = await domainRejectionOf(restockProduct.execute({ commandId: newId(), productId, quantity: 1 }));
+
+    expect(error.code).toBe('product_not_found');
+    expect(uow.storedProducts()).toEqual([]);
+    expect(uow.outbox).toEqual([]);
+  });
+
+  it.each([0, -3, 1.5, 1_000_001])('refuses a quantity of %s and leaves the stock alone', async (quantity) => {
+    const product = seedProduct(uow, { stock: 4 });
+
+    const error = await domainRejectionOf(
+      restockProduct.execute({ commandId: newId(), productId: product.id, quantity }),
+    );
+
+    expect(error.code).toBe('invalid_value');
+    expect(uow.storedProduct(product.id)?.stock).toBe(4);
+    expect(uow.outbox).toEqual([]);
+  });
+
+  it('adds the units once when the same command is delivered twice', async () => {
+    const product = seedProduct(uow, { stock: 4 });
+    const cmd = { commandId: newId(), productId: product.id, quantity: 6 };
+
+    const first = await restockProduct.execute(cmd);
+    const again = await restockProduct.execute(cmd);
+
+    expect(again).toEqual(first);
+    expect(again).toEqual({ productId: product.id, stock: 10 });
+    expect(uow.storedProduct(product.id)?.stock).toBe(10);
+    expect(uow.outbox).toHaveLength(1);
+  });
+
+  it('adds the units for each distinct command', async () => {
+    const product = seedProduct(uow, { stock: 0 });
+
+    await restockProduct.execute({ commandId: newId(), productId: product.id, quantity: 2 });
+    const second = await restockProduct.execute({ commandId: newId(), productId: product.id, quantity: 3 });
+
+    expect(second.stock).toBe(5);
+    expect(uow.outbox.map((row) => row.payload)).toEqual([
+      { productId: product.id, quantity: 2, stock: 2 },
+      { productId: product.id, quantity: 3, stock: 5 },
+    ]);
+  });
+
+  it('keeps failing a command that failed on an unknown product', async () => {
+    const cmd = { commandId: newId(), productId: newId(), quantity: 1 };
+    await domainRejectionOf(restockProduct.execute(cmd));
+
+    const again = await domainRejectionOf(restockProduct.execute(cmd));
+
+    expect(again.code).toBe('product_not_found');
+    expect(uow.executedWork).toBe(1);
+  });
+});
