@@ -7,8 +7,9 @@ import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { REDIS_URL } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
-import { ApiClient, ProcessGroup, stackEnv, type Accepted, type CommandStatus } from '../support/stack.js';
-import { waitFor } from '../support/processes.js';
+import { ApiClient, type Accepted, type CommandStatus } from '../support/api-client.js';
+import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 let drop: () => Promise<void>;
 // A client rather than a pool: end() resolves once the connection is closed, so dropping the

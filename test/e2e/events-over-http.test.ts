@@ -6,9 +6,10 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 import { HttpReceiver, startSmtpCapture, type ReceivedRequest, type SmtpCapture } from '../support/receivers.js';
-import { ApiClient, ProcessGroup, stackEnv, type Accepted } from '../support/stack.js';
+import { ApiClient, type Accepted } from '../support/api-client.js';
+import { ProcessGroup, stackEnv } from '../support/processes.js';
 
 // Retries 1 s, 1 s and 2 s (± 20 %) after the first attempt: 4 attempts in all. The last gap is
 // longer so the test can reopen its receiver in between without racing the retry.

@@ -6,9 +6,11 @@ import { AddProduct } from '../../src/application/commerce/use-cases/add-product
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
-import { startProcess, waitFor } from '../support/processes.js';
+import { startProcess } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 let db: OrmFixture;
 let pool: pg.Pool;
@@ -60,7 +62,7 @@ describe('command worker process', () => {
     await blocker.query('begin');
     await blocker.query('select 1 from products where id = $1 for update', [productId]);
 
-    const worker = startProcess('workers/commands.worker.ts', {
+    const worker = startProcess('worker', {
       DATABASE_URL: db.url,
       REDIS_URL,
       QUEUE_PREFIX: prefix,

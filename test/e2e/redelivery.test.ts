@@ -13,8 +13,9 @@ import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { REDIS_URL } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
-import { waitFor, type Proc } from '../support/processes.js';
-import { ApiClient, ProcessGroup, stackEnv, stopProcess, type Accepted } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
+import { type Proc, ProcessGroup, stackEnv, stopProcess } from '../support/processes.js';
+import { ApiClient, type Accepted } from '../support/api-client.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 let drop: () => Promise<void>;

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 import { HttpReceiver } from '../support/receivers.js';
-import { ProcessGroup, stackEnv } from '../support/stack.js';
+import { ProcessGroup, stackEnv } from '../support/processes.js';
 
 // Two relays and two webhook processes side by side (docs/design.md §7: every process type can run as
 // many copies as needed): 1,000 events reach the receiver, each exactly under one webhook-id.

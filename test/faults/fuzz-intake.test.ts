@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   addProductBody,
   cancelOrderBody,
@@ -14,7 +14,7 @@ import {
 } from '../../queues/commands.js';
 import { uuidParam } from '../../src/api/schemas.js';
 import { MAX_ORDER_LINES, MAX_QUANTITY, MAX_REASON_LENGTH } from '../../src/domain/index.js';
-import { API_KEY, startApi, UUID_V7, type TestApi } from '../api/support.js';
+import { API_KEY, apiForFile, UUID_V7 } from '../support/in-process-api.js';
 
 // Property-based fuzzing of every command route of docs/design.md §3 against the real app
 // (buildApp), a real Redis command queue (its own prefix) and the in-memory read model.
@@ -319,14 +319,7 @@ function canonical(value: unknown): string {
 
 // ---- the property ------------------------------------------------------------------------
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = apiForFile();
 
 interface Remembered {
   fingerprint: string;

@@ -1,10 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
-import { uniquePrefix } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
-import { Client, System, sleep, within, type Answer } from './restarts/harness.js';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
+import { ApiClient, type RecordedAnswer as Answer } from '../support/api-client.js';
+import { ProcessGroup } from '../support/processes.js';
+import { sleep, within } from '../support/wait.js';
 
 // A private PostgreSQL cluster stopped (pg_ctl stop -m fast: every connection is cut) for
 // 10 s under real web and worker processes, while a client keeps POSTing commands, following
@@ -18,7 +20,8 @@ let cluster: PrivatePostgres;
 let redis: PrivateRedis;
 let databaseUrl: string;
 let pool: pg.Pool;
-let system: System;
+let system: ProcessGroup;
+const API_KEY = 'fault-key';
 
 beforeAll(async () => {
   cluster = await startPrivatePostgres();
@@ -27,22 +30,21 @@ beforeAll(async () => {
   await migrate(databaseUrl);
   pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   pool.on('error', () => undefined); // idle connections die with the server
-  system = new System({
+  system = new ProcessGroup({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: uniquePrefix('pg-stop'),
     HOST: '127.0.0.1',
-    PORT: String(await freePort()),
-    API_KEYS: 'fault-key',
+    API_KEYS: API_KEY,
     WORKER_CONCURRENCY: '8',
   });
-  await system.start('web', 'worker');
+  await system.startRoles('web', 'worker');
 }, 120_000);
 
 afterAll(async () => {
-  await system?.stop();
+  await system?.stopAll(10_000);
   await pool?.end();
   await redis?.cleanup();
   await cluster?.cleanup();
@@ -58,9 +60,9 @@ async function outcomes(commandIds: string[]): Promise<Record<string, number>> {
 
 describe('PostgreSQL stopped for 10 s under web and worker', () => {
   it('readiness answers 503 meanwhile, no route answers 500, every accepted command completes after', { timeout: 150_000 }, async () => {
-    const client = new Client(system.baseUrl);
+    const client = new ApiClient(system.baseUrl, API_KEY);
     const accept = async (route: string, path: string, body: unknown) => {
-      const answer = await client.request('POST', route, path, body);
+      const answer = await client.attempt('POST', route, path, body);
       return answer.status === 202 ? (answer.body as Record<string, string>) : undefined;
     };
     const user = await accept('POST /v1/users', '/v1/users', { email: 'pg-stop@example.com', name: 'Stop' });
@@ -94,7 +96,7 @@ describe('PostgreSQL stopped for 10 s under web and worker', () => {
     };
     const readiness = async () => {
       while (!stop) {
-        await client.request('GET', 'GET /health/ready', '/health/ready');
+        await client.attempt('GET', 'GET /health/ready', '/health/ready');
         await sleep(200);
       }
     };
@@ -102,7 +104,7 @@ describe('PostgreSQL stopped for 10 s under web and worker', () => {
     const statuses = async () => {
       while (!stop) {
         const commandId = commandIds[Math.floor(Math.random() * commandIds.length)];
-        if (commandId) await client.request('GET', 'GET /v1/commands/:id', `/v1/commands/${commandId}`);
+        if (commandId) await client.attempt('GET', 'GET /v1/commands/:id', `/v1/commands/${commandId}`);
         await sleep(200);
       }
     };
@@ -132,7 +134,7 @@ describe('PostgreSQL stopped for 10 s under web and worker', () => {
       `an outcome for all ${commandIds.length} accepted commands`,
       90_000,
       async () => Object.values(await outcomes(commandIds)).reduce((a, b) => a + b, 0) === commandIds.length,
-      async () => JSON.stringify(await outcomes(commandIds)) + '\n' + system.tails(),
+      async () => JSON.stringify(await outcomes(commandIds)) + '\n' + system.output(),
     );
     const completedAt = Date.now();
     const during = (answer: Answer) => answer.at >= stoppedAt && answer.at <= startedAt;
@@ -153,7 +155,7 @@ describe('PostgreSQL stopped for 10 s under web and worker', () => {
       mostAttemptsOfACommand: Math.max(
         0,
         ...system
-          .output('worker')
+          .outputOf('worker')
           .split('\n')
           .filter((line) => line.includes('"command succeeded"'))
           .map((line) => Number(/"attempt":(\d+)/.exec(line)?.[1] ?? 0)),

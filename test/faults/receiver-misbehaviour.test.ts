@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +8,14 @@ import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { QUEUES } from '../../queues/names.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 import { createTestDatabase } from '../support/database.js';
-import { KillableProcess, RecordingReceiver, rssMiB, sleep, sqlPool } from '../support/faults.js';
+import { KillableProcess } from '../support/processes.js';
+import { HttpReceiver, type ReceivedRequest } from '../support/receivers.js';
+import { rssMiB, sqlPool } from '../support/faults.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { newId } from '../support/orm.js';
-import { waitFor } from '../support/processes.js';
 
 // docs/design.md §5: redirects are never followed, each attempt has a timeout and a response cap. A real
 // webhooks process sends to receivers that hang, trickle, redirect, flood headers or answer
@@ -32,7 +35,7 @@ let pool: pg.Pool;
 let connection: RedisConnection;
 let queue: Queue;
 let webhooks: KillableProcess;
-const receivers: RecordingReceiver[] = [];
+const receivers: HttpReceiver[] = [];
 const hung: ServerResponse[] = [];
 
 beforeAll(async () => {
@@ -41,7 +44,7 @@ beforeAll(async () => {
   const prefix = uniquePrefix('receivers');
   connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
   queue = createQueue(QUEUES.webhooks, { connection, prefix });
-  webhooks = new KillableProcess('workers/webhooks.worker.ts', {
+  webhooks = new KillableProcess('webhooks', {
     DATABASE_URL: db.url,
     REDIS_URL,
     QUEUE_PREFIX: prefix,
@@ -52,7 +55,7 @@ beforeAll(async () => {
     NODE_ENV: 'test',
   });
   webhooks.start();
-  await webhooks.started('webhooks worker started');
+  await webhooks.started();
 });
 afterAll(async () => {
   await webhooks.stop();
@@ -65,8 +68,12 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function receiver(respond: ConstructorParameters<typeof RecordingReceiver>[0]): Promise<RecordingReceiver> {
-  const started = await new RecordingReceiver(respond).listen();
+/** A receiver that answers each request with `respond`, on the raw response. */
+async function receiver(respond: (req: IncomingMessage, res: ServerResponse, request: ReceivedRequest) => void): Promise<HttpReceiver> {
+  const started = await HttpReceiver.start((request, _index, { req, res }) => {
+    respond(req, res, request);
+    return 'answered';
+  });
   receivers.push(started);
   return started;
 }
@@ -162,7 +169,7 @@ describe('webhooks process against misbehaving receivers', () => {
     const closedAfter: number[] = [];
     const hangs = await receiver((req, res, request) => {
       hung.push(res);
-      req.socket.on('close', () => closedAfter.push(Date.now() - request.at));
+      req.socket.on('close', () => closedAfter.push(Date.now() - request.receivedAt));
     });
     const trickleClosedAfter: number[] = [];
     const trickles = await receiver((req, res, request) => {
@@ -171,7 +178,7 @@ describe('webhooks process against misbehaving receivers', () => {
       const timer = setInterval(() => res.write('.'), 200);
       req.socket.on('close', () => {
         clearInterval(timer);
-        trickleClosedAfter.push(Date.now() - request.at);
+        trickleClosedAfter.push(Date.now() - request.receivedAt);
       });
     });
     // Redirects to a receiver that must never be reached.
@@ -237,7 +244,7 @@ describe('webhooks process against misbehaving receivers', () => {
     );
     console.log(
       `[receiver-misbehaviour] redirect: attempts=${redirectAttempts.length} statuses=[${redirectAttempts.map((a) => a.status_code).join(',')}] ` +
-        `targetRequests=${target.received.length} error=${JSON.stringify(redirectAttempts[0]?.error)}`,
+        `targetRequests=${target.requests.length} error=${JSON.stringify(redirectAttempts[0]?.error)}`,
     );
     console.log(
       `[receiver-misbehaviour] 10MB slow 200: attempts=${slowBigAttempts.length} statuses=[${slowBigAttempts.map((a) => a.status_code).join(',')}] ` +
@@ -274,7 +281,7 @@ describe('webhooks process against misbehaving receivers', () => {
       expect([302, 307]).toContain(attempt.status_code);
       expect(attempt.error).toMatch(/^redirect 30[27] not followed/);
     }
-    expect(target.received).toHaveLength(0);
+    expect(target.requests).toHaveLength(0);
 
     // The cap: the sender hangs up long before 10 MB, on a 200 and on a 500 alike.
     for (const body of [...slowBigBody, ...fastBigBody]) expect(body.closedEarly).toBe(true);

@@ -2,20 +2,17 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { uniquePrefix } from '../support/config.js';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
-import {
-  Client,
-  SmtpSink,
-  System,
-  WebhookReceiver,
-  count,
-  deliveryState,
-  migratedDatabase,
-  sleep,
-  within,
-  type Answer,
-} from './restarts/harness.js';
+import { uniquePrefix } from '../support/redis-keys.js';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
+import { Webhook } from 'standardwebhooks';
+import { WEBHOOK_EVENT_TYPES } from '../../src/application/webhooks/event-types.js';
+import { ApiClient, type RecordedAnswer as Answer } from '../support/api-client.js';
+import { migratedDatabase } from '../support/database.js';
+import { count, deliveryState } from '../support/faults.js';
+import { freePort } from '../support/net.js';
+import { ProcessGroup } from '../support/processes.js';
+import { HttpReceiver, startSmtpCapture, type ReceivedRequest, type SmtpCapture } from '../support/receivers.js';
+import { sleep, within } from '../support/wait.js';
 
 // Redis restarted under a running system (web, worker, relay, mailer, webhooks as real
 // processes, a private redis-server, a real SMTP server and webhook receiver):
@@ -29,13 +26,56 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => console.error(error));
 });
 
+const API_KEY = 'fault-key';
+
+/** The webhook receiver of these tests: checks each signature and keeps the `webhook-id`s. */
+class CheckedWebhooks {
+  readonly ids = new Set<string>();
+  badSignatures = 0;
+  private verifier: Webhook | undefined;
+
+  constructor(readonly http: HttpReceiver) {
+    http.answer = (request) => this.check(request);
+  }
+
+  get requests(): number {
+    return this.http.requests.length;
+  }
+
+  /** Subscribes the receiver to every event type through the API; keeps the secret it answers. */
+  async subscribe(client: ApiClient): Promise<void> {
+    const answer = await client.attempt('POST', 'POST /v1/webhook-endpoints', '/v1/webhook-endpoints', {
+      url: `${this.http.url}/hook`,
+      eventTypes: [...WEBHOOK_EVENT_TYPES],
+    });
+    if (answer.status !== 201) throw new Error(`webhook endpoint not created: ${answer.status} ${JSON.stringify(answer.body)}`);
+    this.verifier = new Webhook((answer.body as { secret: string }).secret);
+  }
+
+  private check(request: ReceivedRequest): { status: number; body: string } {
+    try {
+      if (!this.verifier) throw new Error('not subscribed');
+      this.verifier.verify(request.body, request.headers as Record<string, string>);
+      this.ids.add(String(request.headers['webhook-id']));
+      return { status: 200, body: 'ok' };
+    } catch {
+      this.badSignatures += 1;
+      return { status: 400, body: 'bad signature' };
+    }
+  }
+}
+
+/** The Message-IDs of the mails the SMTP server accepted. */
+const messageIds = (smtp: SmtpCapture): Set<string> =>
+  new Set(smtp.messages.map((mail) => mail.headers.get('message-id')).filter((id): id is string => id !== undefined));
+
 interface Fixture {
   redis: PrivateRedis;
   pool: pg.Pool;
-  system: System;
-  client: Client;
-  receiver: WebhookReceiver;
-  smtp: SmtpSink;
+  system: ProcessGroup;
+  client: ApiClient;
+  receiver: CheckedWebhooks;
+  smtp: SmtpCapture;
   prefix: string;
 }
 
@@ -46,34 +86,35 @@ async function fixture(name: string, appendonly: boolean, env: Record<string, st
   cleanups.push(db.drop);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   cleanups.push(() => pool.end());
-  const receiver = await new WebhookReceiver().listen();
-  cleanups.push(() => receiver.close());
-  const smtp = await new SmtpSink().listen();
+  const receiver = new CheckedWebhooks(await HttpReceiver.start());
+  cleanups.push(() => receiver.http.close());
+  const smtp = await startSmtpCapture();
   cleanups.push(() => smtp.close());
   const prefix = uniquePrefix(name);
-  const system = new System({
+  const port = await freePort();
+  const system = new ProcessGroup({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: db.url,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: prefix,
     HOST: '127.0.0.1',
-    PORT: String(await freePort()),
-    API_KEYS: 'fault-key',
+    PORT: String(port),
+    API_KEYS: API_KEY,
     SMTP_URL: smtp.url,
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_RETRY_SCHEDULE: '1,2,5,10,30',
     WORKER_CONCURRENCY: '8',
     ...env,
   });
-  cleanups.push(() => system.stop());
-  return { redis, pool, system, client: new Client(system.baseUrl), receiver, smtp, prefix };
+  cleanups.push(() => system.stopAll(10_000));
+  return { redis, pool, system, client: new ApiClient(`http://127.0.0.1:${port}`, API_KEY), receiver, smtp, prefix };
 }
 
 /** POSTs a command until it is accepted (a client retries a 503); returns its command id. */
-async function accepted(client: Client, route: string, path: string, body: unknown, idempotencyKey?: string): Promise<string> {
+async function accepted(client: ApiClient, route: string, path: string, body: unknown, idempotencyKey?: string): Promise<string> {
   for (;;) {
-    const answer = await client.request('POST', route, path, body, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
+    const answer = await client.attempt('POST', route, path, body, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
     if (answer.status === 202) return (answer.body as { commandId: string }).commandId;
     if (answer.status !== 503) throw new Error(`POST ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     await sleep(100);
@@ -81,8 +122,8 @@ async function accepted(client: Client, route: string, path: string, body: unkno
 }
 
 async function seed(f: Fixture): Promise<{ userId: string; productId: string; commandIds: string[] }> {
-  const user = await f.client.request('POST', 'POST /v1/users', '/v1/users', { email: 'seed@example.com', name: 'Seed' });
-  const product = await f.client.request('POST', 'POST /v1/products', '/v1/products', {
+  const user = await f.client.attempt('POST', 'POST /v1/users', '/v1/users', { email: 'seed@example.com', name: 'Seed' });
+  const product = await f.client.attempt('POST', 'POST /v1/products', '/v1/products', {
     sku: 'FAULT-1',
     name: 'Widget',
     price: { amount: '2.50', currency: 'EUR' },
@@ -119,13 +160,13 @@ async function everythingDelivered(f: Fixture): Promise<boolean> {
   const deliveries = await f.pool.query<{ id: string }>('select id from webhook_deliveries');
   if (!deliveries.rows.every((row) => f.receiver.ids.has(row.id))) return false;
   const emails = await f.pool.query<{ message_id: string }>(`select message_id from email_messages`);
-  return emails.rows.every((row) => f.smtp.messageIds.has(row.message_id));
+  return emails.rows.every((row) => messageIds(f.smtp).has(row.message_id));
 }
 
 describe('Redis restarts under a running system', () => {
   it('with AOF: resumes by itself; every 202 command succeeds, every event is delivered, no 500 meanwhile', { timeout: 180_000 }, async () => {
     const f = await fixture('redis-aof', true, {});
-    await f.system.start('web', 'worker', 'relay', 'mailer', 'webhooks');
+    await f.system.startRoles('web', 'worker', 'relay', 'mailer', 'webhooks');
     await f.receiver.subscribe(f.client);
     const { userId, productId, commandIds: seedCommandIds } = await seed(f);
 
@@ -173,7 +214,7 @@ describe('Redis restarts under a running system', () => {
       `an outcome for all ${TOTAL} accepted commands`,
       120_000,
       async () => Object.values(await outcomes(f.pool, commandIds)).reduce((a, b) => a + b, 0) === commandIds.length,
-      async () => JSON.stringify(await outcomes(f.pool, commandIds)) + '\n' + f.system.tails(),
+      async () => JSON.stringify(await outcomes(f.pool, commandIds)) + '\n' + f.system.output(),
     );
     const failed = await f.pool.query<{ command_id: string; command_type: string; error: unknown }>(
       `select command_id, command_type, error from processed_commands where command_id = any($1::uuid[]) and status <> 'succeeded'`,
@@ -181,11 +222,11 @@ describe('Redis restarts under a running system', () => {
     );
     for (const row of failed.rows) {
       console.log('[redis-restart AOF] FAILED command', JSON.stringify(row));
-      console.log(f.system.output('worker').split('\n').filter((line) => line.includes(row.command_id)).join('\n'));
+      console.log(f.system.outputOf('worker').split('\n').filter((line) => line.includes(row.command_id)).join('\n'));
     }
     const commandsDoneAt = Date.now();
     const deliveredIn = await within('every event to be delivered', 120_000, () => everythingDelivered(f), async () =>
-      JSON.stringify({ ...(await deliveryState(f.pool)), received: f.receiver.ids.size, mails: f.smtp.messageIds.size }) + '\n' + f.system.tails(),
+      JSON.stringify({ ...(await deliveryState(f.pool)), received: f.receiver.ids.size, mails: messageIds(f.smtp).size }) + '\n' + f.system.output(),
     );
     const state = await deliveryState(f.pool);
     // Commands that ran although their request was answered 503 (a client without an
@@ -215,8 +256,8 @@ describe('Redis restarts under a running system', () => {
       webhooksReceived: f.receiver.ids.size,
       webhookRequests: f.receiver.requests,
       badSignatures: f.receiver.badSignatures,
-      emailsReceived: f.smtp.messageIds.size,
-      smtpMessages: f.smtp.messages,
+      emailsReceived: messageIds(f.smtp).size,
+      smtpMessages: f.smtp.messages.length,
       sweeperRestores: f.system.count('relay', 'sweeper restored jobs'),
       ranAfter503: ghosts.rows.map((row) => `${row.command_type} ${row.command_id}`),
       enqueueErrors: f.system.errors('web', 'could not enqueue the command'),
@@ -237,14 +278,14 @@ describe('Redis restarts under a running system', () => {
     expect(state.webhook_delivered).toBe(state.outbox);
     expect(f.receiver.badSignatures).toBe(0);
     expect(f.receiver.ids.size).toBe(state.outbox);
-    expect(f.smtp.messageIds.size).toBe(state.email_sent);
+    expect(messageIds(f.smtp).size).toBe(state.email_sent);
     expect(f.system.exited()).toEqual([]);
   });
 
   it('without persistence: the sweeper restores every pending email and webhook delivery', { timeout: 180_000 }, async () => {
     const f = await fixture('redis-empty', false, { SWEEP_INTERVAL_MS: '500', SWEEP_GRACE_MS: '0' });
     // No mailer and no webhooks process yet: the relay's rows stay pending, their jobs wait in Redis.
-    await f.system.start('web', 'worker', 'relay');
+    await f.system.startRoles('web', 'worker', 'relay');
     await f.receiver.subscribe(f.client);
     const { userId, productId } = await seed(f);
     const commandIds: string[] = [];
@@ -281,17 +322,17 @@ describe('Redis restarts under a running system', () => {
     const restoredIn = await within('the sweeper to restore every job', 30_000, async () => {
       const jobs = await waitingJobs();
       return jobs.emails === pendingEmails && jobs.webhooks === pendingWebhooks;
-    }, async () => JSON.stringify(await waitingJobs()) + '\n' + f.system.tails());
+    }, async () => JSON.stringify(await waitingJobs()) + '\n' + f.system.output());
 
     // Every job now in Redis was added after the restart: by the sweeper, from the rows.
     const restoredJobs = [...(await emails.getWaiting()), ...(await webhooks.getWaiting())];
     const addedBeforeRestart = restoredJobs.filter((job) => job.timestamp < stoppingAt).length;
 
     const startedSenders = Date.now();
-    await f.system.start('mailer', 'webhooks');
+    await f.system.startRoles('mailer', 'webhooks');
     const sendersUpIn = Date.now() - startedSenders;
     await within('every restored email and webhook to arrive', 60_000, () => everythingDelivered(f), async () =>
-      JSON.stringify({ ...(await deliveryState(f.pool)), received: f.receiver.ids.size, mails: f.smtp.messageIds.size }) + '\n' + f.system.tails(),
+      JSON.stringify({ ...(await deliveryState(f.pool)), received: f.receiver.ids.size, mails: messageIds(f.smtp).size }) + '\n' + f.system.output(),
     );
     const after = await deliveryState(f.pool);
     const figures = {
@@ -307,8 +348,8 @@ describe('Redis restarts under a running system', () => {
       rows: after,
       webhooksReceived: f.receiver.ids.size,
       webhookRequests: f.receiver.requests,
-      emailsReceived: f.smtp.messageIds.size,
-      smtpMessages: f.smtp.messages,
+      emailsReceived: messageIds(f.smtp).size,
+      smtpMessages: f.smtp.messages.length,
       sweeperLogLines: f.system.count('relay', 'sweeper restored jobs'),
       exitedProcesses: f.system.exited(),
     };
@@ -320,7 +361,7 @@ describe('Redis restarts under a running system', () => {
     expect(addedBeforeRestart).toBe(0);
     expect(after.email_sent).toBe(pendingEmails);
     expect(after.webhook_delivered).toBe(pendingWebhooks);
-    expect(f.smtp.messageIds.size).toBe(pendingEmails);
+    expect(messageIds(f.smtp).size).toBe(pendingEmails);
     expect(f.receiver.ids.size).toBe(pendingWebhooks);
     expect(f.receiver.badSignatures).toBe(0);
     expect(f.system.exited()).toEqual([]);

@@ -2,11 +2,14 @@ import type pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 import { createTestDatabase } from '../support/database.js';
-import { between, KillableProcess, RecordingReceiver, sleep, sqlPool } from '../support/faults.js';
+import { between, sqlPool } from '../support/faults.js';
+import { KillableProcess } from '../support/processes.js';
+import { HttpReceiver } from '../support/receivers.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { newId } from '../support/orm.js';
-import { waitFor } from '../support/processes.js';
 
 // docs/design.md §5, at-least-once delivery with a stable id: 1,000 events flow from the outbox
 // through the relay to the webhooks worker and a receiver, while the relay and webhooks
@@ -26,17 +29,18 @@ let pool: pg.Pool;
 const secret = generateWebhookSecret();
 // Answer a little late, so that a killed webhooks process often leaves requests that reached
 // the receiver but were never recorded as delivered: those are sent again.
-const receiver = new RecordingReceiver((_req, res) => {
-  setTimeout(() => res.writeHead(204).end(), between(5, 40));
-});
+let receiver: HttpReceiver;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = sqlPool(db.url);
-  await receiver.listen();
+  receiver = await HttpReceiver.start((_request, _index, { res }) => {
+    setTimeout(() => res.writeHead(204).end(), between(5, 40));
+    return 'answered';
+  });
 });
 afterAll(async () => {
-  await receiver.close();
+  await receiver?.close();
   await pool.end();
   await db.drop();
 });
@@ -82,18 +86,15 @@ describe('relay and webhooks processes SIGKILLed while events flow', () => {
       LOG_LEVEL: 'info',
       NODE_ENV: 'test',
     };
-    const relay = new KillableProcess('workers/relay.worker.ts', env);
-    const webhooks = new KillableProcess('workers/webhooks.worker.ts', env);
-    const roles = [
-      { proc: relay, ready: 'relay started' },
-      { proc: webhooks, ready: 'webhooks worker started' },
-    ];
+    const relay = new KillableProcess('relay', env);
+    const webhooks = new KillableProcess('webhooks', env);
+    const roles = [relay, webhooks];
     const eventIds = Array.from({ length: EVENTS }, () => newId());
     const started = Date.now();
     try {
       relay.start();
       webhooks.start();
-      await Promise.all(roles.map(({ proc, ready }) => proc.started(ready)));
+      await Promise.all(roles.map((proc) => proc.started()));
 
       // Events are committed in batches while the kills go on.
       const producing = (async () => {
@@ -107,17 +108,17 @@ describe('relay and webhooks processes SIGKILLed while events flow', () => {
         await sleep(between(500, 1500));
         // Mostly one role at a time, sometimes both together.
         const victims = round % 3 === 2 ? roles : [roles[round % 2]!];
-        await Promise.all(victims.map(({ proc }) => proc.kill()));
-        for (const { proc } of victims) proc.start();
-        await Promise.all(victims.map(({ proc, ready }) => proc.started(ready)));
+        await Promise.all(victims.map((proc) => proc.kill()));
+        for (const proc of victims) proc.start();
+        await Promise.all(victims.map((proc) => proc.started()));
       }
       await producing;
       const faultPhaseMs = Date.now() - started;
-      const receivedAtEndOfFaults = new Set(receiver.received.map((r) => r.headers['webhook-id'])).size;
+      const receivedAtEndOfFaults = new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size;
 
       const eventOf = (body: string) => (JSON.parse(body) as { data: { eventId: string } }).data.eventId;
       await waitFor(
-        async () => new Set(receiver.received.map((r) => eventOf(r.body))).size >= EVENTS,
+        async () => new Set(receiver.requests.map((r) => eventOf(r.body))).size >= EVENTS,
         DELIVERY_TIMEOUT_MS,
         `all ${EVENTS} events at the receiver`,
       ).catch((error: unknown) => {
@@ -132,7 +133,7 @@ describe('relay and webhooks processes SIGKILLed while events flow', () => {
       const verifier = new Webhook(secret);
       const idsByEvent = new Map<string, Set<string>>();
       let badSignatures = 0;
-      for (const request of receiver.received) {
+      for (const request of receiver.requests) {
         const webhookId = String(request.headers['webhook-id']);
         try {
           verifier.verify(request.body, request.headers as Record<string, string>);
@@ -144,7 +145,7 @@ describe('relay and webhooks processes SIGKILLed while events flow', () => {
         ids.add(webhookId);
         idsByEvent.set(eventId, ids);
       }
-      const webhookIds = new Set(receiver.received.map((r) => String(r.headers['webhook-id'])));
+      const webhookIds = new Set(receiver.requests.map((r) => String(r.headers['webhook-id'])));
       const missing = eventIds.filter((id) => !idsByEvent.has(id));
       const underTwoIds = [...idsByEvent.entries()].filter(([, ids]) => ids.size > 1);
       const unknown = [...idsByEvent.keys()].filter((id) => !eventIds.includes(id));
@@ -158,8 +159,8 @@ describe('relay and webhooks processes SIGKILLed while events flow', () => {
           `distinctAtEndOfFaults=${receivedAtEndOfFaults} allReceived=${deliveredMs}ms`,
       );
       console.log(
-        `[relay-webhooks-sigkill] requests=${receiver.received.length} distinctWebhookIds=${webhookIds.size} ` +
-          `distinctEvents=${idsByEvent.size} duplicates=${receiver.received.length - webhookIds.size} ` +
+        `[relay-webhooks-sigkill] requests=${receiver.requests.length} distinctWebhookIds=${webhookIds.size} ` +
+          `distinctEvents=${idsByEvent.size} duplicates=${receiver.requests.length - webhookIds.size} ` +
           `eventsUnderTwoIds=${underTwoIds.length} badSignatures=${badSignatures} ` +
           `deliveryRows=${deliveries} delivered=${deliveredRows} unpublishedOutbox=${unpublished}`,
       );

@@ -9,10 +9,12 @@ import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { QUEUES } from '../../queues/names.js';
 import type { CommandPayload } from '../../queues/commands.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
-import { between, KillableProcess, sleep, sqlPool } from '../support/faults.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
+import { between, sqlPool } from '../support/faults.js';
+import { KillableProcess } from '../support/processes.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
-import { waitFor } from '../support/processes.js';
 
 // docs/design.md §5, exactly-once effect per command: a command worker process is SIGKILLed again
 // and again while it works through 2,000 PlaceOrder commands. Jobs it held are handed back by
@@ -94,7 +96,7 @@ describe('command worker SIGKILLed while it works', () => {
       );
     }
 
-    const worker = new KillableProcess('workers/commands.worker.ts', {
+    const worker = new KillableProcess('worker', {
       DATABASE_URL: db.url,
       REDIS_URL,
       QUEUE_PREFIX: prefix,
@@ -118,7 +120,7 @@ describe('command worker SIGKILLed while it works', () => {
       // Kill phase: let each generation work for 0.3–1.5 s, then SIGKILL it mid-flight.
       for (let k = 0; k < KILLS && Date.now() - started < KILL_PHASE_MS; k += 1) {
         worker.start();
-        await worker.started('command worker started');
+        await worker.started();
         // Nothing left to hand out: the rest are the jobs earlier generations held.
         if ((await queue.getWaitingCount()) === 0) break;
         const before = await finished();
@@ -133,7 +135,7 @@ describe('command worker SIGKILLed while it works', () => {
       // The last generation runs to the end; jobs the killed ones held come back as stalled.
       if (!worker.current) {
         worker.start();
-        await worker.started('command worker started');
+        await worker.started();
       }
       let queueEmptyMs = 0;
       await waitFor(

@@ -6,7 +6,8 @@ import { OutboxRelay, type RelayPolicies } from '../../src/infrastructure/relay/
 import { Sweeper } from '../../src/infrastructure/relay/sweeper.js';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { createTestDatabase } from '../support/database.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 import { newId } from '../support/orm.js';
 
 const logger = pino({ level: 'silent' });

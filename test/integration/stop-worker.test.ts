@@ -2,8 +2,9 @@ import { Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopWorker } from '../../src/main/roles/queue-worker.js';
 import { createRedisConnection } from '../../queues/connection.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
-import { waitFor } from '../support/processes.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
+import { waitFor } from '../support/wait.js';
 
 const connection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
 afterAll(() => connection.quit());

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { inject } from 'vitest';
 
 declare module 'vitest' {
@@ -39,4 +40,15 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
     url: withDatabase(name),
     drop: () => adminQuery(`drop database if exists ${name} with (force)`),
   };
+}
+
+/**
+ * A new database on the shared test server, migrated here rather than cloned from the
+ * template: for tests that run without the global setup's template.
+ */
+export async function migratedDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `conveyor_fault_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  await migrate(withDatabase(name));
+  return { url: withDatabase(name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
 }

@@ -16,4 +16,3 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

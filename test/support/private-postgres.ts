@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './private-redis.js';
+import { freePort } from './net.js';
 
 // A throwaway PostgreSQL cluster of a test's own (initdb in a temporary dir, its own port and
 // socket dir), so a test can stop and start it: the machine's shared server is never touched.

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './net.js';
 
-export { freePort };
 
 // A redis-server of a test's own, on a free loopback port with a temporary --dir, run as a
 // child process (never daemonized) so a test can stop it and start it again on the same port

@@ -1,6 +1,6 @@
 // Real receivers for end-to-end tests: an SMTP server that keeps every message it accepts and
 // an HTTP server that records every request and answers as the test says.
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
@@ -77,17 +77,26 @@ export interface ReceivedRequest {
   receivedAt: number;
 }
 
-/** How the receiver answers a request: a status (and body), or never ('hang'). */
-export type Answer = { status: number; body?: string } | 'hang';
+/**
+ * How the receiver answers a request: a status (and body), never ('hang'), or as the answer
+ * function did itself on the raw response ('answered': slow bodies, redirects, floods …).
+ */
+export type Answer = { status: number; body?: string } | 'hang' | 'answered';
+
+/** The raw request and response, for an answer function that answers by itself. */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
 
 /**
  * An HTTP receiver on 127.0.0.1 that records every request and answers with `answer(request,
- * index)` (index counts the requests, from 0). It can stop listening (connections are refused)
- * and listen again on the same port.
+ * index, exchange)` (index counts the requests, from 0). It can stop listening (connections are
+ * refused) and listen again on the same port.
  */
 export class HttpReceiver {
   readonly requests: ReceivedRequest[] = [];
-  answer: (request: ReceivedRequest, index: number) => Answer = () => ({ status: 204 });
+  answer: (request: ReceivedRequest, index: number, exchange: Exchange) => Answer = () => ({ status: 204 });
   private readonly hanging = new Set<ServerResponse>();
   private readonly server: Server;
 
@@ -104,7 +113,8 @@ export class HttpReceiver {
           receivedAt: Date.now(),
         };
         const index = this.requests.push(request) - 1;
-        const answer = this.answer(request, index);
+        const answer = this.answer(request, index, { req, res });
+        if (answer === 'answered') return;
         if (answer === 'hang') {
           this.hanging.add(res);
           res.on('close', () => this.hanging.delete(res));
@@ -115,8 +125,9 @@ export class HttpReceiver {
     });
   }
 
-  static async start(port = 0): Promise<HttpReceiver> {
+  static async start(answer?: HttpReceiver['answer'], port = 0): Promise<HttpReceiver> {
     const receiver = new HttpReceiver(port);
+    if (answer) receiver.answer = answer;
     await receiver.listen();
     return receiver;
   }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './net.js';
 
-export { freePort };
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { InsufficientStockError } from '../../src/domain/index.js';
-import { type TestApi, auth, expectProblem, startApi } from './support.js';
+import { InsufficientStockError } from '../../../src/domain/index.js';
+import { type TestApi, auth, expectProblem, startApi } from '../../support/in-process-api.js';
 
 let api: TestApi;
 

@@ -8,10 +8,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
 import { QUEUES, type QueueName } from '../../queues/names.js';
-import { REDIS_URL, uniquePrefix } from '../support/config.js';
+import { REDIS_URL } from '../support/config.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 import { createTestDatabase } from '../support/database.js';
-import { startProcess, waitFor, type Proc } from '../support/processes.js';
-import { freePort } from '../support/redis-cluster.js';
+import { ApiClient } from '../support/api-client.js';
+import { ProcessGroup } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+import { freePort } from '../support/net.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -26,7 +29,8 @@ if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: ap
 let db: { url: string; drop: () => Promise<void> };
 let base: string;
 let browser: Browser;
-const procs: Record<string, Proc> = {};
+let group: ProcessGroup | undefined;
+let client: ApiClient;
 let redis: RedisConnection | undefined;
 let queues: Record<QueueName, Queue>;
 
@@ -37,22 +41,11 @@ async function jobTotal(queue: Queue): Promise<number> {
 }
 
 function output(): string {
-  return Object.entries(procs)
-    .map(([role, proc]) => `--- ${role} ---\n${proc.output().slice(-4000)}`)
-    .join('\n');
+  return group?.output(4000) ?? '';
 }
 
 async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${API_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+  return client.request<Record<string, unknown>>(method, path, body);
 }
 
 /** Waits for a command to settle and returns its final state. */
@@ -87,9 +80,10 @@ beforeAll(async () => {
     PORT: String(port),
     WORKER_CONCURRENCY: '2',
   };
-  procs.web = startProcess('src/main/web.ts', env);
-  procs.worker = startProcess('workers/commands.worker.ts', env);
-  procs.relay = startProcess('workers/relay.worker.ts', env);
+  group = new ProcessGroup(env);
+  client = new ApiClient(base, API_KEY);
+  group.start('worker');
+  group.start('relay');
   redis = createRedisConnection({ url: REDIS_URL, role: 'producer' });
   queues = {
     commands: new Queue(QUEUES.commands, { connection: redis, prefix: env.QUEUE_PREFIX }),
@@ -110,19 +104,8 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  await waitFor(
-    async () => {
-      for (const [role, proc] of Object.entries(procs)) {
-        if (proc.child.exitCode !== null) throw new Error(`${role} exited early:\n${proc.output()}`);
-      }
-      const response = await fetch(`${base}/health/ready`).catch(() => undefined);
-      return response?.status === 200;
-    },
-    45_000,
-    'web /health/ready',
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n${output()}`);
-  });
+  // Waits for /health/ready; the workers log at warn, so there is no start-up line to wait for.
+  await group.startWeb();
   browser = await launching;
 });
 
@@ -130,15 +113,7 @@ afterAll(async () => {
   await browser?.close();
   await Promise.all(Object.values(queues ?? {}).map((queue) => queue.close()));
   await redis?.quit();
-  await Promise.all(
-    Object.values(procs).map(async (proc) => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-      proc.child.kill('SIGTERM');
-      const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
-      await proc.exited;
-      clearTimeout(timer);
-    }),
-  );
+  await group?.stopAll(10_000);
   await db?.drop();
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ADMIN, API_KEY, OTHER_API_KEY, type TestApi, expectProblem, startApi } from './support.js';
+import { ADMIN, API_KEY, OTHER_API_KEY, type TestApi, expectProblem, startApi } from '../../support/in-process-api.js';
 
 let api: TestApi;
 let unready: TestApi;

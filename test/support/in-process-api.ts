@@ -1,5 +1,8 @@
-import { randomUUID } from 'node:crypto';
+// The intake API in-process (buildApp, answered with app.inject) on a real Redis: real BullMQ
+// queues and idempotency store, an in-memory read model. Used by test/integration/api and the
+// intake fuzzing of test/faults.
 import type { Queue } from 'bullmq';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import { QUEUES, type QueueName, createRedisConnection } from '../../queues/index.js';
@@ -19,8 +22,9 @@ import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redi
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
+import { REDIS_URL } from './config.js';
+import { deleteKeys, uniquePrefix } from './redis-keys.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const API_KEY = 'test-key-1';
 export const OTHER_API_KEY = 'test-key-2';
 export const ADMIN = { user: 'ops', password: 'correct horse battery staple' };
@@ -108,11 +112,6 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** A unique QUEUE_PREFIX per test file keeps files from seeing each other's jobs. */
-export function uniquePrefix(): string {
-  return `test-api-${randomUUID().slice(0, 8)}`;
-}
-
 /**
  * The app wired to a real Redis: real BullMQ queues, the real idempotency store, the
  * in-memory read model. `overrides` replace single dependencies; pass a function to build them
@@ -120,7 +119,7 @@ export function uniquePrefix(): string {
  */
 export async function startApi(
   overrides: Partial<ApiDeps> | ((context: ApiContext) => Partial<ApiDeps>) = {},
-  prefix = uniquePrefix(),
+  prefix = uniquePrefix('api'),
   env: Record<string, string> = {},
 ): Promise<TestApi> {
   const config = loadConfig({
@@ -173,11 +172,31 @@ export async function startApi(
         await queue.obliterate({ force: true });
         await queue.close();
       }
-      const keys = await connection.keys(`${prefix}:*`);
-      if (keys.length > 0) await connection.del(...keys);
+      await deleteKeys(prefix, connection);
       await connection.quit();
     },
   };
+}
+
+/**
+ * One app for the test file: started in beforeAll (the object returned is filled in then),
+ * closed in afterAll. With `emptyCommandsBeforeEach`, each test starts on an empty commands
+ * queue.
+ */
+export function apiForFile(options: { emptyCommandsBeforeEach?: boolean } = {}): TestApi {
+  const api = {} as TestApi;
+  beforeAll(async () => {
+    Object.assign(api, await startApi());
+  });
+  afterAll(async () => {
+    await api.close?.();
+  });
+  if (options.emptyCommandsBeforeEach) {
+    beforeEach(async () => {
+      await api.commands.obliterate({ force: true });
+    });
+  }
+  return api;
 }
 
 /** Every job currently on the queue (nothing consumes the test queues). */

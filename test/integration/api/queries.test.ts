@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { OrderDto, ProductDto } from '../../src/application/commerce/queries/read-model.js';
-import { type TestApi, auth, expectProblem, startApi } from './support.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { OrderDto, ProductDto } from '../../../src/application/commerce/queries/read-model.js';
+import { auth, expectProblem, apiForFile } from '../../support/in-process-api.js';
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-
-afterAll(async () => {
-  await api.close();
-});
+const api = apiForFile();
 
 const USER_ID = '01930000-0000-7000-8000-00000000cccc';
 const PRODUCT_ID = '01930000-0000-7000-8000-00000000bbbb';

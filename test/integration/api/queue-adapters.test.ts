@@ -1,15 +1,16 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { type CommandPayload, QUEUES, createRedisConnection } from '../../queues/index.js';
-import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
-import type { CommandJobs } from '../../src/application/commerce/queries/read-model.js';
-import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
-import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
-import { BullMqCommandSender, QueueUnavailableError } from '../../src/infrastructure/queue/bullmq-command-sender.js';
-import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { REDIS_URL, uniquePrefix } from './support.js';
+import { type CommandPayload, QUEUES, createRedisConnection } from '../../../queues/index.js';
+import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
+import type { CommandJobs } from '../../../src/application/commerce/queries/read-model.js';
+import { RedisIdempotencyStore } from '../../../src/infrastructure/idempotency/redis-idempotency-store.js';
+import { BullMqCommandJobs } from '../../../src/infrastructure/queue/bullmq-command-jobs.js';
+import { BullMqCommandSender, QueueUnavailableError } from '../../../src/infrastructure/queue/bullmq-command-sender.js';
+import { createQueue } from '../../../src/infrastructure/queue/queues.js';
+import { REDIS_URL } from '../../support/config.js';
+import { uniquePrefix } from '../../support/redis-keys.js';
 
-const prefix = uniquePrefix();
+const prefix = uniquePrefix('api');
 const connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
 const workerConnection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
 const queue = createQueue(QUEUES.commands, { connection, prefix });

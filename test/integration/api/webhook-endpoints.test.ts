@@ -2,18 +2,18 @@ import type { LookupAddress } from 'node:dns';
 import { Worker } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { QUEUES, createRedisConnection } from '../../queues/index.js';
-import { WEBHOOK_EVENT_TYPES } from '../../src/application/webhooks/event-types.js';
-import { createInfrastructure } from '../../src/main/infrastructure.js';
-import { buildWeb } from '../../src/main/roles/web.js';
-import { createWebhookManagement } from '../../src/main/roles/webhooks.js';
-import { WEBHOOK_JOB_NAME } from '../../src/infrastructure/webhooks/job-options.js';
-import { PostgresWebhookRepository } from '../../src/infrastructure/webhooks/postgres-webhook-repository.js';
-import { attemptLeaseMs } from '../../src/application/webhooks/replay-webhook-delivery.js';
-import { SsrfUrlGuard } from '../../src/infrastructure/webhooks/ssrf.js';
-import { testConfig } from '../support/config.js';
-import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
-import { type ApiContext, REDIS_URL, type TestApi, UUID_V7, allJobs, auth, expectProblem, startApi } from './support.js';
+import { QUEUES, createRedisConnection } from '../../../queues/index.js';
+import { WEBHOOK_EVENT_TYPES } from '../../../src/application/webhooks/event-types.js';
+import { createInfrastructure } from '../../../src/main/infrastructure.js';
+import { buildWeb } from '../../../src/main/roles/web.js';
+import { createWebhookManagement } from '../../../src/main/roles/webhooks.js';
+import { WEBHOOK_JOB_NAME } from '../../../src/infrastructure/webhooks/job-options.js';
+import { attemptLeaseMs } from '../../../src/application/webhooks/replay-webhook-delivery.js';
+import { PostgresWebhookRepository } from '../../../src/infrastructure/webhooks/postgres-webhook-repository.js';
+import { SsrfUrlGuard } from '../../../src/infrastructure/webhooks/ssrf.js';
+import { REDIS_URL, testConfig } from '../../support/config.js';
+import { newId, ormOnFreshDatabase, type OrmFixture } from '../../support/orm.js';
+import { type ApiContext, type TestApi, UUID_V7, allJobs, auth, expectProblem, startApi } from '../../support/in-process-api.js';
 
 // The webhook routes on the real use cases (createWebhookManagement) over a fresh PostgreSQL
 // database and real BullMQ queues in Redis under a unique prefix.

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { createRedisConnection } from '../../queues/index.js';
-import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
-import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { API_KEY, OTHER_API_KEY, type TestApi, allJobs, auth, expectProblem, startApi } from './support.js';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { createRedisConnection } from '../../../queues/index.js';
+import { BullMqCommandSender } from '../../../src/infrastructure/queue/bullmq-command-sender.js';
+import { createQueue } from '../../../src/infrastructure/queue/queues.js';
+import { API_KEY, OTHER_API_KEY, allJobs, apiForFile, auth, expectProblem, startApi } from '../../support/in-process-api.js';
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-
-afterAll(async () => {
-  await api.close();
-});
+const api = apiForFile({ emptyCommandsBeforeEach: true });
 
 beforeEach(async () => {
-  await api.commands.obliterate({ force: true });
   const keys = await api.connection.keys(`${api.prefix}:idem:*`);
   if (keys.length > 0) await api.connection.del(...keys);
 });
@@ -186,7 +177,7 @@ describe('when the queue is unavailable', () => {
     deadConnection.on('error', () => undefined);
     const deadQueue = createQueue('commands', { connection: deadConnection, prefix: api.prefix });
     deadQueue.on('error', () => undefined);
-    const { RedisIdempotencyStore } = await import('../../src/infrastructure/idempotency/redis-idempotency-store.js');
+    const { RedisIdempotencyStore } = await import('../../../src/infrastructure/idempotency/redis-idempotency-store.js');
     const broken = await startApi(
       {
         commands: new BullMqCommandSender(deadQueue, { readyTimeoutMs: 200 }),

@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { commandJobOptions } from '../../queues/index.js';
-import { type TestApi, UUID_V7, allJobs, auth, startApi } from './support.js';
+import { describe, expect, test } from 'vitest';
+import { commandJobOptions } from '../../../queues/index.js';
+import { UUID_V7, allJobs, apiForFile, auth, startApi } from '../../support/in-process-api.js';
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-
-afterAll(async () => {
-  await api.close();
-});
-
-beforeEach(async () => {
-  await api.commands.obliterate({ force: true });
-});
+const api = apiForFile({ emptyCommandsBeforeEach: true });
 
 const ORDER_ID = '01930000-0000-7000-8000-00000000aaaa';
 const PRODUCT_ID = '01930000-0000-7000-8000-00000000bbbb';

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
@@ -13,44 +12,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection } from '../../queues/connection.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
 import { createTestDatabase } from '../support/database.js';
-import { startProcess, waitFor, type Proc } from '../support/processes.js';
-import { freePort, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { ApiClient } from '../support/api-client.js';
+import { ProcessGroup } from '../support/processes.js';
+import { HttpReceiver } from '../support/receivers.js';
+import { waitFor } from '../support/wait.js';
+import { freePort } from '../support/net.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
 const API_KEY = 'cluster-key';
 const PREFIX = `{conveyor-test-${randomBytes(3).toString('hex')}}`;
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 let cluster: RedisCluster;
 let db: { url: string; drop: () => Promise<void> };
 let pool: pg.Pool;
 let mailDir: string;
-let receiver: Server;
+let receiver: HttpReceiver;
 let receiverUrl: string;
-const received: Received[] = [];
 let base: string;
-const procs: Record<string, Proc> = {};
+let group: ProcessGroup | undefined;
+let client: ApiClient;
 
 function output(): string {
-  const roles = Object.entries(procs).map(([role, proc]) => `--- ${role} ---\n${proc.output().slice(-4000)}`);
-  return [...roles, `--- redis ---\n${cluster.logs().slice(-2000)}`].join('\n');
+  return `${group?.output(4000) ?? ''}\n--- redis ---\n${cluster.logs().slice(-2000)}`;
 }
 
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${API_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+  return client.request<Record<string, unknown>>(method, path, body, headers);
 }
 
 async function commandSucceeds(commandId: unknown): Promise<Record<string, unknown>> {
@@ -76,19 +63,8 @@ beforeAll(async () => {
   ]);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
 
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      received.push({ headers: request.headers, body });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const address = receiver.address();
-  if (address === null || typeof address === 'string') throw new Error('receiver has no port');
-  receiverUrl = `http://127.0.0.1:${address.port}/hooks`;
+  receiver = await HttpReceiver.start();
+  receiverUrl = `${receiver.url}/hooks`;
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -108,37 +84,19 @@ beforeAll(async () => {
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WORKER_CONCURRENCY: '4',
   };
-  procs.web = startProcess('src/main/web.ts', env);
-  procs.worker = startProcess('workers/commands.worker.ts', env);
-  procs.relay = startProcess('workers/relay.worker.ts', env);
-  procs.webhooks = startProcess('workers/webhooks.worker.ts', env);
-  procs.mailer = startProcess('workers/mailer.worker.ts', env);
-  await waitFor(
-    async () => {
-      for (const [role, proc] of Object.entries(procs)) {
-        if (proc.child.exitCode !== null) throw new Error(`${role} exited early:\n${proc.output()}`);
-      }
-      const response = await fetch(`${base}/health/ready`).catch(() => undefined);
-      return response?.status === 200;
-    },
-    45_000,
-    'web /health/ready',
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n${output()}`);
-  });
+  group = new ProcessGroup(env);
+  client = new ApiClient(base, API_KEY);
+  group.start('worker');
+  group.start('relay');
+  group.start('webhooks');
+  group.start('mailer');
+  // Waits for /health/ready; the workers log at warn, so no start-up line to wait for.
+  await group.startWeb();
 });
 
 afterAll(async () => {
-  await Promise.all(
-    Object.values(procs).map(async (proc) => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-      proc.child.kill('SIGTERM');
-      const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
-      await proc.exited;
-      clearTimeout(timer);
-    }),
-  );
-  if (receiver) await new Promise((resolve) => receiver.close(resolve));
+  await group?.stopAll(10_000);
+  await receiver?.close();
   await pool?.end();
   await cluster?.stop();
   await db?.drop();
@@ -220,7 +178,7 @@ describe('conveyor on a Redis Cluster', () => {
 
     // order.placed reaches the receiver, signed with the endpoint's secret.
     const hook = await waitFor(
-      async () => received.find((entry) => entry.body.includes('"order.placed"')),
+      async () => receiver.requests.find((entry) => entry.body.includes('"order.placed"')),
       30_000,
       'the order.placed webhook',
     ).catch((error: unknown) => {
@@ -233,7 +191,7 @@ describe('conveyor on a Redis Cluster', () => {
     });
     expect(payload).toMatchObject({ type: 'order.placed', data: { orderId: order.body.orderId } });
     // Only the subscribed type was delivered, once.
-    expect(received.map((entry) => (JSON.parse(entry.body) as { type: string }).type)).toEqual(['order.placed']);
+    expect(receiver.requests.map((entry) => (JSON.parse(entry.body) as { type: string }).type)).toEqual(['order.placed']);
 
     // The welcome and the order confirmation are written as .eml files.
     const emails = await waitFor(

@@ -1,19 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { type TestApi, allJobs, auth, expectProblem, startApi } from './support.js';
+import { describe, expect, test } from 'vitest';
+import { allJobs, auth, expectProblem, apiForFile } from '../../support/in-process-api.js';
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await startApi();
-});
-
-afterAll(async () => {
-  await api.close();
-});
-
-beforeEach(async () => {
-  await api.commands.obliterate({ force: true });
-});
+const api = apiForFile({ emptyCommandsBeforeEach: true });
 
 const ORDER_ID = '01930000-0000-7000-8000-00000000aaaa';
 const PRODUCT_ID = '01930000-0000-7000-8000-00000000bbbb';
