@@ -1,6 +1,6 @@
 import type { IntakeResult } from '../intake/phase.js';
 import type { PipelineResult } from '../pipeline/phase.js';
-import type { ProcessingResult } from '../processing/phase.js';
+import { PEERS, type PeerName, type ProcessingResult } from '../processing/phase.js';
 import type { Machine } from './machine.js';
 import type { LatencySummary, Summary } from './stats.js';
 
@@ -20,9 +20,16 @@ export interface Settings {
 /** The targets, and whether each was met: what `npm run bench` judges. */
 export const TARGETS = {
   intakeRatio: 0.6,
-  processingRatio: 0.5,
+  /** One worker ÷ the same SQL over plain pg (issue 10). */
+  processingRatio: 0.7,
+  /** One worker ÷ each peer's burn-down; a peer without an entry has no target. */
+  processingToPeer: { graphileWorker: 1.2, bullmqSql: 1.0 } as Partial<Record<PeerName, number>>,
   eventsP99Ms: 100,
-  e2eP99Ms: 150,
+  /** POST → webhook received p99, at E2E_RATE and at E2E_LOW_RATE orders per second (issue 10). */
+  e2eP99Ms: 250,
+  e2eLowP99Ms: 100,
+  /** CPU of web, worker, relay, mailer and webhooks per order, end to end (issue 10). */
+  pipelineCpuMsPerOrder: 3,
 } as const;
 
 export interface Verdict {
@@ -77,11 +84,32 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `**${n(processing.ratio, 2)}**`,
       `≥ ${TARGETS.processingRatio}: ${status(met)}`,
     ]);
+    for (const name of Object.keys(PEERS) as PeerName[]) {
+      const target = TARGETS.processingToPeer[name];
+      const peerMet = target === undefined ? undefined : processing.workerToPeer[name] >= target;
+      if (peerMet !== undefined) verdicts.push({ figure: `processing vs ${name}`, met: peerMet });
+      rows.push([
+        `  vs ${PEERS[name].label} ${processing.peerVersions[name]}`,
+        '',
+        `${rate(processing.peers[name])}, ÷ plain pg ${n(processing.peerToBare[name], 2)}`,
+        n(processing.workerToPeer[name], 2),
+        target === undefined ? '(no target)' : `≥ ${target}: ${status(peerMet === true)}`,
+      ]);
+    }
+    const cpu = processing.cpuMsPerCommand;
     rows.push([
       '  CPU per command (client side)',
-      `${n(processing.cpuMsPerCommand.worker.median, 2)} ms`,
-      `bare ${n(processing.cpuMsPerCommand.bare.median, 2)} ms`,
-      n(processing.cpuMsPerCommand.bare.median / processing.cpuMsPerCommand.worker.median, 2),
+      `${n(cpu.worker.median, 2)} ms`,
+      `bare ${n(cpu.bare.median, 2)} · ${(Object.keys(PEERS) as PeerName[]).map((name) => `${name} ${n(cpu[name].median, 2)}`).join(' · ')} ms`,
+      n(cpu.bare.median / cpu.worker.median, 2),
+      '(diagnostic)',
+    ]);
+    const drain = processing.startToDrainPerSecond;
+    rows.push([
+      `  start to drain of ${processing.commandsPerRound} jobs`,
+      `${n(drain.worker.median)}/s`,
+      (Object.keys(PEERS) as PeerName[]).map((name) => `${name} ${n(drain[name].median)}/s`).join(' · '),
+      '',
       '(diagnostic)',
     ]);
   }
@@ -183,7 +211,7 @@ export function renderNoise(results: Results): string {
   }
   if (results.processing) {
     lines.push(
-      `processing rounds: ${spread('worker', results.processing.worker)}; ${spread('bare', results.processing.bare)}; machine busy ${n(results.processing.machineBusyCores.median, 2)} cores`,
+      `processing rounds: ${spread('worker', results.processing.worker)}; ${spread('bare', results.processing.bare)}; ${(Object.keys(PEERS) as PeerName[]).map((name) => spread(name, results.processing?.peers[name] as Summary)).join('; ')}; machine busy ${n(results.processing.machineBusyCores.median, 2)} cores`,
     );
   }
   if (results.pipeline?.events) {
