@@ -1,4 +1,5 @@
 import type { IntakeResult } from '../intake/phase.js';
+import { HOT_PACED_SHARE, type HotProductResult } from '../processing/hot-product.js';
 import type { PipelineResult } from '../pipeline/phase.js';
 import { PEERS, type PeerName, type ProcessingResult } from '../processing/phase.js';
 import type { Machine } from './machine.js';
@@ -7,6 +8,7 @@ import type { LatencySummary, Summary } from './stats.js';
 export interface Results {
   intake?: IntakeResult;
   processing?: ProcessingResult;
+  hotProduct?: HotProductResult;
   pipeline?: PipelineResult;
 }
 
@@ -28,6 +30,9 @@ export const TARGETS = {
   /** POST → webhook received p99, at E2E_RATE and at E2E_LOW_RATE orders per second (issue 10). */
   e2eP99Ms: 250,
   e2eLowP99Ms: 100,
+  /** Hot product: one worker ÷ the same SQL over pg on one row, and the 202 → use case p99 in every second at HOT_PACED_SHARE of that rate. */
+  hotRatio: 0.5,
+  hotP99Ms: 100,
   /** CPU of web, worker, relay, mailer and webhooks per order, end to end (issue 10). */
   pipelineCpuMsPerOrder: 3,
 } as const;
@@ -112,6 +117,32 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       '',
       '(diagnostic)',
     ]);
+  }
+  const hot = results.hotProduct;
+  if (hot) {
+    const met = hot.ratio >= TARGETS.hotRatio;
+    verdicts.push({ figure: 'hot product rate', met });
+    rows.push([
+      'Hot product: PlaceOrder by 1 worker, every order on one product',
+      rate(hot.worker),
+      `same SQL over pg on one row ${rate(hot.bare)}`,
+      `**${n(hot.ratio, 2)}**`,
+      `≥ ${TARGETS.hotRatio}: ${status(met)}`,
+    ]);
+    const measuredSeconds = hot.paced.toUseCasePerSecond.filter((s) => s.second >= 2);
+    const latencyMet =
+      hot.paced.toUseCaseMs.p99 < TARGETS.hotP99Ms &&
+      measuredSeconds.every((s) => s.p99 < TARGETS.hotP99Ms) &&
+      hot.paced.processed >= hot.paced.expected;
+    verdicts.push({ figure: 'hot product latency', met: latencyMet });
+    rows.push([
+      `  202 → use case running at ${hot.paced.offeredPerSecond}/s (${n(HOT_PACED_SHARE * 100)} %; p50 / p95 / p99)`,
+      ms(hot.paced.toUseCaseMs),
+      `p99 per second: ${hot.paced.toUseCasePerSecond.map((s) => n(s.p99)).join(' · ')} ms`,
+      '',
+      `p99 < ${TARGETS.hotP99Ms} ms in every second after the 2nd: ${status(latencyMet)}`,
+    ]);
+    rows.push(['  202 → committed (lock wait and transaction included)', ms(hot.paced.toCommittedMs), '', '', '(diagnostic)']);
   }
   const events = pipeline?.events;
   if (events) {

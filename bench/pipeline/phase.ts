@@ -7,6 +7,7 @@ import { addWebhookEndpoint, seedCatalog } from '../lib/seed.js';
 import { latencies, median, steadyRate, summarize, type LatencySummary, type Summary } from '../lib/stats.js';
 import { freePort, roleAvailable, startRole, withQueue, type Role, type RunningRole, type Stage } from '../lib/system.js';
 import type { CapturedStatement } from '../processing/capture.js';
+import type { Accepted } from './http-pacer.js';
 import type { Delivery, ReceiverReply, ReceiverRequest } from './receiver.js';
 
 /** Commits per second offered to the events path, and HTTP commands per second end to end. */
@@ -286,7 +287,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         context.log(`e2e: ${perSecond} POST /v1/orders per second for ${seconds} s`);
         await receiver.take();
         const before = cpuSnapshot(running);
-        const run = await runToResult<{ accepted: [string, number][]; statuses: Record<string, number>; responseMs: LatencySummary; seconds: number }>(
+        const run = await runToResult<{ accepted: Accepted[]; statuses: Record<string, number>; responseMs: LatencySummary; seconds: number }>(
           'http-pacer',
           benchEntry('pipeline/http-pacer.js'),
           {
