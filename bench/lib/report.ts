@@ -1,6 +1,7 @@
 import type { IntakeResult } from '../intake/phase.js';
 import { HOT_PACED_SHARE, type HotProductResult } from '../processing/hot-product.js';
-import type { PipelineResult } from '../pipeline/phase.js';
+import type { Lag, PipelineResult } from '../pipeline/phase.js';
+import { STAGES, type StageName } from '../pipeline/stages.js';
 import { PEERS, type PeerName, type ProcessingResult } from '../processing/phase.js';
 import type { Machine } from './machine.js';
 import type { LatencySummary, Summary } from './stats.js';
@@ -173,23 +174,31 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   }
   const e2e = pipeline?.e2e;
   if (e2e) {
-    const met = e2e.lag.latencyMs.p99 < TARGETS.e2eP99Ms && e2e.lag.missing === 0;
-    verdicts.push({ figure: 'e2e', met });
+    const lagRow = (lag: Lag, target: number, figure: string, withEvents: boolean) => {
+      const met = lag.latencyMs.p99 <= target && lag.missing === 0;
+      verdicts.push({ figure, met });
+      rows.push([
+        `End to end: POST → webhook received at ${lag.offeredPerSecond}/s, real SMTP (p50 / p95 / p99)`,
+        ms(lag.latencyMs),
+        withEvents && events ? `events path alone ${ms(events.lag.latencyMs)}` : '',
+        withEvents && events ? n(lag.latencyMs.p99 / events.lag.latencyMs.p99, 1) : '',
+        `p99 ≤ ${target} ms: ${status(met)}`,
+      ]);
+    };
+    lagRow(e2e.lagBelowSaturation, TARGETS.e2eLowP99Ms, `e2e at ${e2e.lagBelowSaturation.offeredPerSecond}/s`, false);
+    rows.push([`  where the time goes at ${e2e.lagBelowSaturation.offeredPerSecond}/s (p50 / p99)`, stageList(e2e.stagesMsLow), '', '', '(diagnostic)']);
+    lagRow(e2e.lag, TARGETS.e2eP99Ms, `e2e at ${e2e.lag.offeredPerSecond}/s`, true);
+    rows.push([`  where the time goes at ${e2e.lag.offeredPerSecond}/s (p50 / p99)`, stageList(e2e.stagesMs), '', '', '(diagnostic)']);
+    const total = cpuTotal(e2e.cpuMsPerOrder);
+    const cpuMet = total <= TARGETS.pipelineCpuMsPerOrder;
+    verdicts.push({ figure: 'pipeline CPU per order', met: cpuMet });
     rows.push([
-      `End to end: POST → webhook received at ${e2e.lag.offeredPerSecond}/s (p50 / p95 / p99)`,
-      ms(e2e.lag.latencyMs),
-      events ? `events path alone ${ms(events.lag.latencyMs)}` : '',
-      events ? n(e2e.lag.latencyMs.p99 / events.lag.latencyMs.p99, 1) : '',
-      `p99 < ${TARGETS.e2eP99Ms} ms: ${status(met)}`,
-    ]);
-    rows.push([
-      `  same below saturation, at ${e2e.lagBelowSaturation.offeredPerSecond}/s`,
-      ms(e2e.lagBelowSaturation.latencyMs),
+      `  CPU per order, whole pipeline (at ${e2e.lag.offeredPerSecond}/s)`,
+      cpuBudget(e2e.cpuMsPerOrder),
+      `at ${e2e.lagBelowSaturation.offeredPerSecond}/s ${n(cpuTotal(e2e.cpuMsPerOrderLow), 2)} ms`,
       '',
-      '',
-      '(diagnostic)',
+      `≤ ${TARGETS.pipelineCpuMsPerOrder} ms: ${status(cpuMet)}`,
     ]);
-    rows.push([`  CPU per order, whole pipeline (at ${e2e.lag.offeredPerSecond}/s)`, cpuBudget(e2e.cpuMsPerOrder), '', '', '(diagnostic)']);
   }
   const memory = memoryRows(results);
   if (memory.length > 0) {
@@ -209,10 +218,19 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   return { markdown, verdicts };
 }
 
+/** `intake 2/5 · queue 1/12 · …` (p50/p99, ms). */
+function stageList(stages: Record<StageName, LatencySummary>): string {
+  return `${STAGES.map((name) => `${name} ${n(stages[name].p50, 1)}/${n(stages[name].p99, 1)}`).join(' · ')} ms`;
+}
+
+function cpuTotal(perRole: Partial<Record<string, number>>): number {
+  return Object.values(perRole).reduce<number>((sum, value) => sum + (value ?? 0), 0);
+}
+
 /** `web 1.2 · worker 4.1 · … = 9.9 ms` (PostgreSQL and Redis not included). */
 function cpuBudget(perRole: Partial<Record<string, number>>): string {
   const entries = Object.entries(perRole).filter((entry): entry is [string, number] => entry[1] !== undefined);
-  const total = entries.reduce((sum, [, value]) => sum + value, 0);
+  const total = cpuTotal(perRole);
   return `${entries.map(([role, value]) => `${role} ${n(value, 2)}`).join(' · ')} = ${n(total, 2)} ms`;
 }
 
