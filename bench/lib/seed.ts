@@ -66,10 +66,14 @@ const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.
 /** Lines per benchmark order: fixed, so every PlaceOrder issues statements of the same shape. */
 export const ORDER_LINES = 2;
 
-/** The HTTP body of POST /v1/orders for a random user and ORDER_LINES distinct random products. */
+/**
+ * The HTTP body of POST /v1/orders for a random user and ORDER_LINES distinct random products
+ * (one line when the catalog has one product: the hot-product scenario).
+ */
 export function orderBody(catalog: Catalog): { userId: string; items: { productId: string; quantity: number }[] } {
+  const lines = Math.min(ORDER_LINES, catalog.productIds.length);
   const products = new Set<string>();
-  while (products.size < ORDER_LINES) products.add(pick(catalog.productIds));
+  while (products.size < lines) products.add(pick(catalog.productIds));
   return { userId: pick(catalog.userIds), items: [...products].map((productId) => ({ productId, quantity: 1 })) };
 }
 

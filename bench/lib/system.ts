@@ -29,6 +29,8 @@ export interface Stage {
   queuePrefix: string;
   logDir: string;
   mailDir: string;
+  /** The bench's SMTP server (smtp-sink.ts) when one runs; else the mailer writes .eml files under mailDir. */
+  smtpUrl?: string;
   /** LOG_LEVEL of the system's processes. */
   logLevel: string;
   workerConcurrency: number;
@@ -45,7 +47,8 @@ export function systemEnv(stage: Stage, extra: Record<string, string> = {}): Rec
     API_KEYS: API_KEY,
     ADMIN_USER: 'bench',
     ADMIN_PASSWORD: 'bench-admin-password',
-    // SMTP_URL unset: the mailer composes each message and writes it under MAIL_DIR.
+    // Without SMTP_URL the mailer composes each message and writes it under MAIL_DIR.
+    ...(stage.smtpUrl ? { SMTP_URL: stage.smtpUrl } : {}),
     MAIL_DIR: stage.mailDir,
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WORKER_CONCURRENCY: String(stage.workerConcurrency),

@@ -6,36 +6,26 @@
 // DATABASE_URL, BENCH_CAPTURE and BENCH_CATALOG from the env. Prints RESULT with the commit
 // time of every order (epoch ms), so lag is measured from the real COMMIT.
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { printResult, sleep } from '../lib/processes.js';
-import { ORDER_LINES, type Catalog } from '../lib/seed.js';
-import type { CapturedStatement } from '../processing/capture.js';
-import { sqlTemplate, type CapturedInput } from '../processing/sql-template.js';
+import { placeOrder, replayFromEnv } from '../processing/replay.js';
 
 const [mode = 'paced', first = '500', second = '10'] = process.argv.slice(2);
-const capture = JSON.parse(process.env.BENCH_CAPTURE ?? '{}') as { statements: CapturedStatement[]; input: CapturedInput };
-const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
-const statementsFor = sqlTemplate(capture.statements, capture.input);
+const replay = replayFromEnv();
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 32 });
 const now = () => performance.timeOrigin + performance.now();
-const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
 
 /** orderId → [scheduled, committed] epoch ms. */
 const commits: [string, number, number][] = [];
 let failed = 0;
 
 async function commitOne(scheduled: number): Promise<void> {
-  const products = new Set<string>();
-  while (products.size < ORDER_LINES) products.add(pick(catalog.productIds));
-  const orderId = uuidv7();
-  const statements = statementsFor({ commandId: uuidv7(), orderId, userId: pick(catalog.userIds), productIds: [...products] });
+  const ids = replay.ids();
   const client = await pool.connect();
   try {
-    for (const text of statements) await client.query(text);
-    commits.push([orderId, scheduled, now()]);
+    await placeOrder(client, replay.statementsFor(ids));
+    commits.push([ids.orderId, scheduled, now()]);
   } catch {
     failed += 1;
-    await client.query('ROLLBACK').catch(() => undefined);
   } finally {
     client.release();
   }

@@ -2,7 +2,7 @@
 // (request i is sent at t0 + i/rate whether or not earlier ones have answered, so a slow
 // system cannot slow the clock down: no coordinated omission). `node http-pacer.js <url>
 // <perSecond> <seconds>`; BENCH_CATALOG in the env. Prints RESULT with, per accepted order,
-// its id and the time it was due to be sent (epoch ms).
+// its id, the time it was due to be sent and the time its 202 arrived (epoch ms), and its command id.
 import { Agent, request } from 'undici';
 import { printResult, sleep } from '../lib/processes.js';
 import { orderBody, type Catalog } from '../lib/seed.js';
@@ -16,7 +16,10 @@ const now = () => performance.timeOrigin + performance.now();
 const rate = Number(perSecond);
 const total = Math.round(rate * Number(seconds));
 
-const accepted: [string, number][] = [];
+/** [orderId, due, 202 received, commandId]; times in epoch ms. */
+export type Accepted = [string, number, number, string];
+
+const accepted: Accepted[] = [];
 const responseMs: number[] = [];
 const statuses: Record<string, number> = {};
 async function post(due: number): Promise<void> {
@@ -28,9 +31,13 @@ async function post(due: number): Promise<void> {
       body: JSON.stringify(orderBody(catalog)),
     });
     const text = await response.body.text();
-    responseMs.push(now() - due);
+    const answered = now();
+    responseMs.push(answered - due);
     statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
-    if (response.statusCode === 202) accepted.push([(JSON.parse(text) as { orderId: string }).orderId, due]);
+    if (response.statusCode === 202) {
+      const body = JSON.parse(text) as { orderId: string; commandId: string };
+      accepted.push([body.orderId, due, answered, body.commandId]);
+    }
   } catch {
     statuses.error = (statuses.error ?? 0) + 1;
   }

@@ -7,7 +7,10 @@ import { addWebhookEndpoint, seedCatalog } from '../lib/seed.js';
 import { latencies, median, steadyRate, summarize, type LatencySummary, type Summary } from '../lib/stats.js';
 import { freePort, roleAvailable, startRole, withQueue, type Role, type RunningRole, type Stage } from '../lib/system.js';
 import type { CapturedStatement } from '../processing/capture.js';
+import type { Accepted } from './http-pacer.js';
 import type { Delivery, ReceiverReply, ReceiverRequest } from './receiver.js';
+import type { SmtpSinkReply } from './smtp-sink.js';
+import { stageBreakdown, type StageName } from './stages.js';
 
 /** Commits per second offered to the events path, and HTTP commands per second end to end. */
 export const EVENTS_RATE = 500;
@@ -53,10 +56,17 @@ export interface EventsResult {
 export interface E2eResult {
   /** POST /v1/orders (open loop, E2E_RATE per second) to webhook received. */
   lag: Lag;
-  /** The same at E2E_LOW_RATE per second, where no process is saturated. */
+  /** The same at E2E_LOW_RATE per second. */
   lagBelowSaturation: Lag;
   /** CPU ms each process spent per order during the E2E_RATE run (queues drained). */
   cpuMsPerOrder: Partial<Record<Role, number>>;
+  /** The same during the E2E_LOW_RATE run. */
+  cpuMsPerOrderLow: Partial<Record<Role, number>>;
+  /** Where the time goes (stages.ts), after the warm-up, at E2E_RATE and at E2E_LOW_RATE. */
+  stagesMs: Record<StageName, LatencySummary>;
+  stagesMsLow: Record<StageName, LatencySummary>;
+  /** Messages the bench's SMTP server accepted over the whole pipeline phase. */
+  smtpMessages: number;
   /** POST → 202, measured from when each request was due. */
   responseMs: LatencySummary;
   statuses: Record<string, number>;
@@ -128,6 +138,35 @@ class Receiver {
   }
 }
 
+/** The SMTP server child (smtp-sink.ts). */
+class SmtpSink {
+  private constructor(
+    readonly process: NodeProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(context: BenchContext): Promise<SmtpSink> {
+    const proc = startNode('smtp-sink', benchEntry('pipeline/smtp-sink.js'), { env: {}, logDir: context.logDir, ipc: true });
+    context.track(proc);
+    const port = await new Promise<number>((resolve) => {
+      proc.child.once('message', (message: SmtpSinkReply) => resolve(message.type === 'listening' ? message.port : Number.NaN));
+    });
+    return new SmtpSink(proc, port);
+  }
+
+  count(): Promise<number> {
+    return new Promise((resolve) => {
+      const onMessage = (message: SmtpSinkReply) => {
+        if (message.type !== 'count') return;
+        this.process.child.off('message', onMessage);
+        resolve(message.count);
+      };
+      this.process.child.on('message', onMessage);
+      this.process.child.send({ type: 'count' });
+    });
+  }
+}
+
 /**
  * Events and end to end, on one set of system processes (worker, relay, webhooks, mailer, and
  * web for end to end) and one local webhook receiver subscribed to order.placed.
@@ -135,7 +174,9 @@ class Receiver {
 export async function pipelinePhase(context: BenchContext, parts: { events: boolean; e2e: boolean }): Promise<PipelineResult> {
   const databaseUrl = await context.dbs.create('pipeline');
   const catalog = await seedCatalog(databaseUrl);
-  const stage = await newStage(context, 'pipeline', databaseUrl);
+  // The mailer sends through a real SMTP server (smtp-sink.ts), not to .eml files.
+  const smtp = await SmtpSink.start(context);
+  const stage: Stage = { ...(await newStage(context, 'pipeline', databaseUrl)), smtpUrl: `smtp://127.0.0.1:${smtp.port}` };
   const capture = await runToResult<{ statements: CapturedStatement[]; input: unknown }>('capture', benchEntry('processing/capture.js'), {
     env: { DATABASE_URL: databaseUrl, BENCH_CATALOG: JSON.stringify(catalog) },
     logDir: context.logDir,
@@ -286,7 +327,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         context.log(`e2e: ${perSecond} POST /v1/orders per second for ${seconds} s`);
         await receiver.take();
         const before = cpuSnapshot(running);
-        const run = await runToResult<{ accepted: [string, number][]; statuses: Record<string, number>; responseMs: LatencySummary; seconds: number }>(
+        const run = await runToResult<{ accepted: Accepted[]; statuses: Record<string, number>; responseMs: LatencySummary; seconds: number }>(
           'http-pacer',
           benchEntry('pipeline/http-pacer.js'),
           {
@@ -320,7 +361,9 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         context.log(
           `e2e: at ${perSecond}/s p50 ${summary.latencyMs.p50.toFixed(1)} p95 ${summary.latencyMs.p95.toFixed(1)} p99 ${summary.latencyMs.p99.toFixed(1)} ms (${lag.length}/${measured.length} received)`,
         );
-        return { summary, run, cpu };
+        const stages = await withQueue(stage, QUEUES.commands, (queue) => stageBreakdown(databaseUrl, queue, run.accepted, received, t0 + WARM_UP_MS));
+        context.log(`e2e: at ${perSecond}/s p50/p99 ${Object.entries(stages).map(([name, l]) => `${name} ${l.p50.toFixed(0)}/${l.p99.toFixed(0)}`).join(', ')} ms`);
+        return { summary, run, cpu, stages };
       };
       const atRate = await pacedHttp(E2E_RATE);
       const low = await pacedHttp(E2E_LOW_RATE);
@@ -328,6 +371,10 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         lag: atRate.summary,
         lagBelowSaturation: low.summary,
         cpuMsPerOrder: atRate.cpu,
+        cpuMsPerOrderLow: low.cpu,
+        stagesMs: atRate.stages,
+        stagesMsLow: low.stages,
+        smtpMessages: await smtp.count(),
         responseMs: atRate.run.responseMs,
         statuses: atRate.run.statuses,
       };
@@ -337,6 +384,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
   } finally {
     for (const role of [...running.keys()]) await stop(role);
     await receiver.process.stop();
+    await smtp.process.stop();
     await clearStage(stage);
   }
 }

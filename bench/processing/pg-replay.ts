@@ -4,25 +4,13 @@
 // BullMQ, MikroORM, the domain and logging. `node pg-replay.js <seconds> <concurrency>`;
 // DATABASE_URL, BENCH_CAPTURE and BENCH_CATALOG (JSON) from the environment.
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { printResult } from '../lib/processes.js';
-import { ORDER_LINES, type Catalog } from '../lib/seed.js';
-import type { CapturedStatement } from './capture.js';
-import { sqlTemplate, type CapturedInput } from './sql-template.js';
+import { placeOrder, replayFromEnv } from './replay.js';
 
 const [seconds = '5', concurrency = '16'] = process.argv.slice(2);
-const capture = JSON.parse(process.env.BENCH_CAPTURE ?? '{}') as { statements: CapturedStatement[]; input: CapturedInput };
-const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
-const statementsFor = sqlTemplate(capture.statements, capture.input);
+const replay = replayFromEnv();
 // The worker's pool: MikroORM's, sized max(concurrency + 2, 10) by createInfrastructure.
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Math.max(Number(concurrency) + 2, 10) });
-
-const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
-function ids() {
-  const products = new Set<string>();
-  while (products.size < ORDER_LINES) products.add(pick(catalog.productIds));
-  return { commandId: uuidv7(), orderId: uuidv7(), userId: pick(catalog.userIds), productIds: [...products] };
-}
 
 const warmUpEnd = performance.now() + 1000;
 const end = warmUpEnd + Number(seconds) * 1000;
@@ -32,10 +20,7 @@ async function slot(): Promise<void> {
   for (;;) {
     const client = await pool.connect();
     try {
-      for (const text of statementsFor(ids())) await client.query(text);
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      await placeOrder(client, replay.statementsFor(replay.ids()));
     } finally {
       client.release();
     }
@@ -53,6 +38,6 @@ printResult({
   committed,
   perSecond: committed / Number(seconds),
   cpuMsPerCommand: (cpu.user + cpu.system) / 1000 / committed,
-  statements: capture.statements.length,
+  statements: replay.statementCount,
 });
 await pool.end();

@@ -1,0 +1,94 @@
+import type { Queue } from 'bullmq';
+import pg from 'pg';
+import { latencies, type LatencySummary } from '../lib/stats.js';
+import type { Accepted } from './http-pacer.js';
+import type { Delivery } from './receiver.js';
+
+/**
+ * Where an order's time goes from POST to webhook received, in the order it passes, each
+ * stage from one timestamp to the next so the stages add up to the whole:
+ * - intake: request due → job added (BullMQ `timestamp`, set by the web process);
+ * - queue: job added → worker starts it (`processedOn`);
+ * - lock: job started → products locked (`orders.placed_at`: the use case reads the clock once
+ *   the `for update` returned; BEGIN and the dedupe and user reads are in this stage too);
+ * - transaction: locked → outcome written (`processed_commands.processed_at`; the last statement
+ *   and COMMIT come after it, so they count in the relay stage);
+ * - relay: outcome written → the relay's claim (`webhook_deliveries.created_at`, its claim
+ *   transaction's now());
+ * - dispatch: claim → delivery attempt starts (`webhook_delivery_attempts.attempted_at`): the
+ *   relay's commit and enqueue, and the webhooks queue;
+ * - delivery: attempt → the receiver has the request.
+ * `email` (claim → `email_messages.sent_at`) is off the webhook's path and shown beside them.
+ */
+export const STAGES = ['intake', 'queue', 'lock', 'transaction', 'relay', 'dispatch', 'delivery', 'email'] as const;
+export type StageName = (typeof STAGES)[number];
+
+interface Row {
+  order_id: string;
+  command_id: string;
+  placed: number;
+  processed: number;
+  claimed: number | null;
+  attempted: number | null;
+  mailed: number | null;
+}
+
+/** p50/p99 of each stage over the orders sent from `from` (epoch ms) on. */
+export async function stageBreakdown(
+  databaseUrl: string,
+  commands: Queue,
+  accepted: readonly Accepted[],
+  received: readonly Delivery[],
+  from: number,
+): Promise<Record<StageName, LatencySummary>> {
+  const measured = accepted.filter(([, due]) => due >= from);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  let rows: Row[];
+  try {
+    const ms = (column: string) => `extract(epoch from ${column}) * 1000`;
+    rows = (
+      await client.query<Row>(
+        `select t.order_id, t.command_id, ${ms('o.placed_at')} as placed, ${ms('pc.processed_at')} as processed,
+                ${ms('wd.created_at')} as claimed,
+                (select ${ms('min(a.attempted_at)')} from webhook_delivery_attempts a where a.delivery_id = wd.id) as attempted,
+                ${ms('em.sent_at')} as mailed
+           from unnest($1::uuid[], $2::uuid[]) as t(order_id, command_id)
+           join orders o on o.id = t.order_id
+           join processed_commands pc on pc.command_id = t.command_id
+           left join outbox_messages om on om.aggregate_id = t.order_id and om.type = 'order.placed'
+           left join webhook_deliveries wd on wd.event_id = om.id
+           left join email_messages em on em.event_id = om.id`,
+        [measured.map(([orderId]) => orderId), measured.map(([, , , commandId]) => commandId)],
+      )
+    ).rows;
+  } finally {
+    await client.end();
+  }
+  const byOrder = new Map(rows.map((row) => [row.order_id, row]));
+  const receivedAt = new Map(received.map((delivery) => [delivery.orderId, delivery.receivedAt]));
+  const values: Record<StageName, number[]> = { intake: [], queue: [], lock: [], transaction: [], relay: [], dispatch: [], delivery: [], email: [] };
+  for (let i = 0; i < measured.length; i += 500) {
+    const slice = measured.slice(i, i + 500);
+    const jobs = await Promise.all(slice.map(([, , , commandId]) => commands.getJob(commandId)));
+    slice.forEach(([orderId, due], index) => {
+      const job = jobs[index];
+      const row = byOrder.get(orderId);
+      if (!job?.processedOn || !row) return;
+      const [placed, processed] = [Number(row.placed), Number(row.processed)];
+      values.intake.push(job.timestamp - due);
+      values.queue.push(job.processedOn - job.timestamp);
+      values.lock.push(placed - job.processedOn);
+      values.transaction.push(processed - placed);
+      if (row.claimed === null) return;
+      const claimed = Number(row.claimed);
+      values.relay.push(claimed - processed);
+      if (row.mailed !== null) values.email.push(Number(row.mailed) - claimed);
+      if (row.attempted === null) return;
+      values.dispatch.push(Number(row.attempted) - claimed);
+      const got = receivedAt.get(orderId);
+      if (got !== undefined) values.delivery.push(got - Number(row.attempted));
+    });
+  }
+  return Object.fromEntries(STAGES.map((name) => [name, latencies(values[name])])) as Record<StageName, LatencySummary>;
+}
