@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../src/infrastructure/logger.js';
-import { emailJobData, maxRetryDelayMs } from '../src/infrastructure/mail/email-job.js';
+import { emailJobData, maxRetryDelayMs } from '../queues/emails.js';
+import { encodeFailure } from '../queues/failure.js';
 import type { EmailMessageStore, SkipReason } from '../src/infrastructure/mail/email-message-store.js';
 import type { Mailer } from '../src/infrastructure/mail/mailer.js';
 import { classifySendError } from '../src/infrastructure/mail/smtp-errors.js';
@@ -50,7 +51,7 @@ export function createEmailProcessor(deps: EmailProcessorDeps) {
 
   return async function processEmail(job: Job): Promise<EmailJobResult> {
     const parsed = emailJobData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('invalid_payload: emailId must be a UUID');
+    if (!parsed.success) throw new UnrecoverableError(encodeFailure({ code: 'invalid_payload', message: 'emailId must be a UUID' }));
     const { emailId } = parsed.data;
     const attemptNumber = job.attemptsMade + 1;
     const lastAttempt = attemptNumber >= (job.opts.attempts ?? 1);
@@ -65,7 +66,7 @@ export function createEmailProcessor(deps: EmailProcessorDeps) {
         rendered = renderEmail(email.template, email.event.payload, { recipientName: email.recipientName, brand });
       } catch (error) {
         if (!(error instanceof EmailRenderError)) throw error;
-        const reason = `render_failed: ${error.message}`;
+        const reason = encodeFailure({ code: 'render_failed', message: error.message });
         await record.failed(reason, false);
         return { outcome: 'unrenderable', reason };
       }
@@ -113,14 +114,14 @@ export function createEmailProcessor(deps: EmailProcessorDeps) {
         throw new UnrecoverableError(attempt.reason);
       case 'rejected':
         log.warn({ attempt: attemptNumber, response: attempt.response }, 'email rejected by the SMTP server; marked failed');
-        throw new UnrecoverableError(`smtp_rejected: ${attempt.response}`);
+        throw new UnrecoverableError(encodeFailure({ code: 'smtp_rejected', message: attempt.response }));
       case 'retry':
         if (attempt.gaveUp) {
           log.error({ attempt: attemptNumber, response: attempt.response }, 'email failed on its last attempt; marked failed');
         } else {
           log.warn({ attempt: attemptNumber, response: attempt.response }, 'email failed temporarily; will retry');
         }
-        throw new Error(`smtp_temporary: ${attempt.response}`);
+        throw new Error(encodeFailure({ code: 'smtp_temporary', message: attempt.response }));
     }
   };
 }

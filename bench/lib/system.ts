@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Queue } from 'bullmq';
 import pg from 'pg';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { QUEUES, type QueueName } from '../../queues/names.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { systemEntry } from './paths.js';

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Queue } from 'bullmq';
+import { commandJob } from '../../queues/commands.js';
 import { QUEUES } from '../../queues/names.js';
 import { clearStage, newStage, type BenchContext } from '../lib/context.js';
 import { benchEntry } from '../lib/paths.js';
@@ -120,7 +121,7 @@ async function workerRound(queue: Queue, worker: NodeProcess, db: pg.Client, cat
   const payloads = Array.from({ length: count }, () => placeOrderPayload(catalog));
   for (let i = 0; i < payloads.length; i += 1000) {
     await queue.addBulk(
-      payloads.slice(i, i + 1000).map((data) => ({ name: 'PlaceOrder', data, opts: { jobId: data.commandId } })),
+      payloads.slice(i, i + 1000).map((data) => commandJob('PlaceOrder', data)),
     );
   }
   const ids = payloads.map((payload) => payload.commandId);

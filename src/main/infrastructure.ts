@@ -9,7 +9,7 @@ import { createOrm, type MikroORM } from '../infrastructure/persistence/mikro-or
 import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createQueue } from '../infrastructure/queue/queues.js';
 import { ALL_QUEUES, type QueueName } from '../../queues/names.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../infrastructure/redis/connection.js';
 
 /**
  * The shared adapters of a process: one MikroORM (its pool), Redis connections, the queues.

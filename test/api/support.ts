@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
-import { QUEUES, type QueueName, createRedisConnection } from '../../queues/index.js';
+import { QUEUES, type QueueName } from '../../queues/index.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
 import type { CommandSender, IdempotencyStore, WebhookUseCases } from '../../src/api/ports.js';
 import type {

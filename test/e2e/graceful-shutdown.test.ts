@@ -5,7 +5,7 @@ import { systemClock } from '../../src/application/ports/clock.js';
 import { AddProduct } from '../../src/application/use-cases/add-product.js';
 import { RegisterUser } from '../../src/application/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL, uniquePrefix } from '../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 import { startProcess, waitFor } from '../support/processes.js';

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { StartupError, createInfrastructure, warnUnlessNoEviction } from '../../src/main/infrastructure.js';
-import type { RedisConnection } from '../../queues/connection.js';
+import type { RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { adminQuery, TEST_SERVER_URL } from '../support/database.js';
 import { testConfig } from '../support/config.js';
 

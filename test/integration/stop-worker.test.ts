@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopWorker } from '../../src/main/roles/queue-worker.js';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL, uniquePrefix } from '../support/config.js';
 import { waitFor } from '../support/processes.js';
 

@@ -7,7 +7,7 @@ import type { WebhookDeliveryView } from '../../src/application/webhooks/ports.j
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { createWebhookManagement, startWebhooks, type WebhookManagement } from '../../src/main/roles/webhooks.js';
-import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../src/infrastructure/webhooks/job-options.js';
+import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../queues/webhooks.js';
 import { MATCHING_ENDPOINTS_SQL, matchingEndpointsWhere } from '../../src/infrastructure/webhooks/matching.js';
 import { buildWebhookBody } from '../../src/infrastructure/webhooks/payload.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';

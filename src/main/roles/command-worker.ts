@@ -9,7 +9,7 @@ import { RestockProduct } from '../../application/use-cases/restock-product.js';
 import { ShipOrder } from '../../application/use-cases/ship-order.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { QUEUES } from '../../../queues/names.js';
-import { commandBackoff } from '../../../queues/job-options.js';
+import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
 import type { Infrastructure } from '../infrastructure.js';
 import { startQueueWorker, type RunningWorker } from './queue-worker.js';

@@ -1,8 +1,8 @@
-import { emailJobOptions } from '../../infrastructure/mail/email-job.js';
+import { emailJobOptions } from '../../../queues/emails.js';
 import { emailsForEvent } from '../../infrastructure/mail/templates.js';
 import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outbox-relay.js';
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
-import { webhookJobOptions } from '../../infrastructure/webhooks/job-options.js';
+import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import type { Infrastructure } from '../infrastructure.js';
 

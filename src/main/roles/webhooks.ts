@@ -7,9 +7,10 @@ import { GetWebhookEndpoint } from '../../application/webhooks/get-webhook-endpo
 import { ListWebhookDeliveries } from '../../application/webhooks/list-webhook-deliveries.js';
 import { ListWebhookEndpoints } from '../../application/webhooks/list-webhook-endpoints.js';
 import type { WebhookSender, WebhookUrlGuard } from '../../application/webhooks/ports.js';
+import { retryDelayMs } from '../../application/webhooks/retry-schedule.js';
 import { ReplayWebhookDelivery } from '../../application/webhooks/replay-webhook-delivery.js';
 import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook-queue.js';
-import { webhookBackoffStrategy } from '../../infrastructure/webhooks/job-options.js';
+import { webhookBackoffStrategy } from '../../../queues/webhooks.js';
 import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
 import { generateWebhookSecret } from '../../infrastructure/webhooks/signing.js';
 import { SsrfUrlGuard } from '../../infrastructure/webhooks/ssrf.js';
@@ -46,7 +47,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
   );
   const running = startQueueWorker(infra, QUEUES.webhooks, {
     processor: createWebhookProcessor(deliver, logger, infra.metrics),
-    backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule),
+    backoffStrategy: webhookBackoffStrategy((attemptsMade) => retryDelayMs(config.webhookRetrySchedule, attemptsMade)),
     close: closeSender,
   });
   logger.info(

@@ -8,7 +8,7 @@ import type {
   EmailOutcomeRecorder,
 } from '../../../src/infrastructure/mail/email-message-store.js';
 import type { Mailer, OutgoingEmail, SentEmail } from '../../../src/infrastructure/mail/mailer.js';
-import { emailJobOptions } from '../../../src/infrastructure/mail/email-job.js';
+import { emailJobOptions } from '../../../queues/emails.js';
 import { createEmailProcessor } from '../../../workers/email-processor.js';
 
 const emailId = '01936a5e-7c1d-7000-8000-000000000001';
