@@ -14,9 +14,11 @@ export type CommandHandlers = {
  * boundary too), runs the use case (exactly once per command id, by the unit of work), and
  * maps errors: a domain error fails the job for good (UnrecoverableError: no retry — the
  * failure is already recorded in processed_commands), anything else is thrown as is so BullMQ
- * retries it with backoff.
+ * retries it with backoff. `isTransient` (src/infrastructure/errors.ts, the judgement the API's
+ * 503 uses too) tells a backing service that is down from any other error in the log; both are
+ * retried, since a lock conflict or a bug fixed by a redeploy may succeed later as well.
  */
-export function createCommandProcessor(handlers: CommandHandlers, logger: Logger) {
+export function createCommandProcessor(handlers: CommandHandlers, logger: Logger, isTransient: (error: unknown) => boolean) {
   return async function processCommand(job: Job): Promise<unknown> {
     const log = logger.child({ jobId: job.id, commandId: (job.data as { commandId?: unknown }).commandId, type: job.name });
     if (!isCommandType(job.name)) {
@@ -41,7 +43,7 @@ export function createCommandProcessor(handlers: CommandHandlers, logger: Logger
         log.info({ code: error.code, attempt: job.attemptsMade + 1 }, 'command failed permanently');
         throw new UnrecoverableError(encodeFailure({ code: error.code, message: error.message }));
       }
-      log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'command failed, will retry');
+      log.warn({ err: error, attempt: job.attemptsMade + 1, transient: isTransient(error) }, 'command failed, will retry');
       throw error;
     }
   };

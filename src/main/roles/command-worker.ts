@@ -8,6 +8,7 @@ import { RegisterUser } from '../../application/use-cases/register-user.js';
 import { RestockProduct } from '../../application/use-cases/restock-product.js';
 import { ShipOrder } from '../../application/use-cases/ship-order.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { isTransient } from '../../infrastructure/errors.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
@@ -30,7 +31,7 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
 export function startCommandWorker(infra: Infrastructure): RunningWorker {
   const { config, logger } = infra;
   const running = startQueueWorker(infra, QUEUES.commands, {
-    processor: createCommandProcessor(commandHandlers(infra.uow), logger),
+    processor: createCommandProcessor(commandHandlers(infra.uow), logger, isTransient),
     backoffStrategy: commandBackoff,
   });
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
