@@ -14,7 +14,7 @@ const [seconds = '5', concurrency = '16'] = process.argv.slice(2);
 const capture = JSON.parse(process.env.BENCH_CAPTURE ?? '{}') as { statements: CapturedStatement[]; input: CapturedInput };
 const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
 const statementsFor = sqlTemplate(capture.statements, capture.input);
-// The worker's pool: MikroORM's, sized max(concurrency + 2, 10) by createInfrastructure.
+// The worker's pool: MikroORM's, sized max(concurrency + 2, 10) by openOrm (src/main/infrastructure.ts).
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Math.max(Number(concurrency) + 2, 10) });
 
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;

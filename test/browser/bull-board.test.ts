@@ -87,9 +87,9 @@ beforeAll(async () => {
     PORT: String(port),
     WORKER_CONCURRENCY: '2',
   };
-  procs.web = startProcess('src/main/web.ts', env);
-  procs.worker = startProcess('workers/commands.worker.ts', env);
-  procs.relay = startProcess('workers/relay.worker.ts', env);
+  procs.web = startProcess('src/main/entries/web.ts', env);
+  procs.worker = startProcess('src/main/entries/worker.ts', env);
+  procs.relay = startProcess('src/main/entries/relay.ts', env);
   redis = createRedisConnection({ url: REDIS_URL, role: 'producer' });
   queues = {
     commands: new Queue(QUEUES.commands, { connection: redis, prefix: env.QUEUE_PREFIX }),

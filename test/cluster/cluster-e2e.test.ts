@@ -108,11 +108,11 @@ beforeAll(async () => {
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WORKER_CONCURRENCY: '4',
   };
-  procs.web = startProcess('src/main/web.ts', env);
-  procs.worker = startProcess('workers/commands.worker.ts', env);
-  procs.relay = startProcess('workers/relay.worker.ts', env);
-  procs.webhooks = startProcess('workers/webhooks.worker.ts', env);
-  procs.mailer = startProcess('workers/mailer.worker.ts', env);
+  procs.web = startProcess('src/main/entries/web.ts', env);
+  procs.worker = startProcess('src/main/entries/worker.ts', env);
+  procs.relay = startProcess('src/main/entries/relay.ts', env);
+  procs.webhooks = startProcess('src/main/entries/webhooks.ts', env);
+  procs.mailer = startProcess('src/main/entries/mailer.ts', env);
   await waitFor(
     async () => {
       for (const [role, proc] of Object.entries(procs)) {

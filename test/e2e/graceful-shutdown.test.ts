@@ -60,7 +60,7 @@ describe('command worker process', () => {
     await blocker.query('begin');
     await blocker.query('select 1 from products where id = $1 for update', [productId]);
 
-    const worker = startProcess('workers/commands.worker.ts', {
+    const worker = startProcess('src/main/entries/worker.ts', {
       DATABASE_URL: db.url,
       REDIS_URL,
       QUEUE_PREFIX: prefix,

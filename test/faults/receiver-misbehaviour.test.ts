@@ -41,7 +41,7 @@ beforeAll(async () => {
   const prefix = uniquePrefix('receivers');
   connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
   queue = createQueue(QUEUES.webhooks, { connection, prefix });
-  webhooks = new KillableProcess('workers/webhooks.worker.ts', {
+  webhooks = new KillableProcess('src/main/entries/webhooks.ts', {
     DATABASE_URL: db.url,
     REDIS_URL,
     QUEUE_PREFIX: prefix,

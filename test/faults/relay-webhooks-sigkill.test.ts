@@ -82,8 +82,8 @@ describe('relay and webhooks processes SIGKILLed while events flow', () => {
       LOG_LEVEL: 'info',
       NODE_ENV: 'test',
     };
-    const relay = new KillableProcess('workers/relay.worker.ts', env);
-    const webhooks = new KillableProcess('workers/webhooks.worker.ts', env);
+    const relay = new KillableProcess('src/main/entries/relay.ts', env);
+    const webhooks = new KillableProcess('src/main/entries/webhooks.ts', env);
     const roles = [
       { proc: relay, ready: 'relay started' },
       { proc: webhooks, ready: 'webhooks worker started' },

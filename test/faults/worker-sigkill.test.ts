@@ -94,7 +94,7 @@ describe('command worker SIGKILLed while it works', () => {
       );
     }
 
-    const worker = new KillableProcess('workers/commands.worker.ts', {
+    const worker = new KillableProcess('src/main/entries/worker.ts', {
       DATABASE_URL: db.url,
       REDIS_URL,
       QUEUE_PREFIX: prefix,

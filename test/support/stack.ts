@@ -6,11 +6,11 @@ import { startProcess, waitFor, type Proc } from './processes.js';
 
 /** The Procfile process types and their entry points. */
 export const ROLE_ENTRIES = {
-  web: 'src/main/web.ts',
-  worker: 'workers/commands.worker.ts',
-  relay: 'workers/relay.worker.ts',
-  mailer: 'workers/mailer.worker.ts',
-  webhooks: 'workers/webhooks.worker.ts',
+  web: 'src/main/entries/web.ts',
+  worker: 'src/main/entries/worker.ts',
+  relay: 'src/main/entries/relay.ts',
+  mailer: 'src/main/entries/mailer.ts',
+  webhooks: 'src/main/entries/webhooks.ts',
 } as const;
 
 export type Role = keyof typeof ROLE_ENTRIES;

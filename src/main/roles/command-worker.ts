@@ -8,12 +8,14 @@ import { RegisterUser } from '../../application/use-cases/register-user.js';
 import { RestockProduct } from '../../application/use-cases/restock-product.js';
 import { ShipOrder } from '../../application/use-cases/ship-order.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
+import type { Config } from '../../infrastructure/config.js';
 import { isTransient } from '../../infrastructure/errors.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
-import type { Infrastructure } from '../infrastructure.js';
-import { startQueueWorker, type RunningWorker } from './queue-worker.js';
+import { openOrm, openRedis, Resources, startObservability, warnUnlessNoEviction, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
+import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
 export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHandlers {
   return {
@@ -28,7 +30,9 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
   };
 }
 
-export function startCommandWorker(infra: Infrastructure): RunningWorker {
+export type CommandWorkerDeps = QueueWorkerDeps & Pick<Infrastructure, 'uow'>;
+
+export function startCommandWorker(infra: CommandWorkerDeps): RunningWorker {
   const { config, logger } = infra;
   const running = startQueueWorker(infra, QUEUES.commands, {
     processor: createCommandProcessor(commandHandlers(infra.uow), logger, isTransient),
@@ -36,4 +40,26 @@ export function startCommandWorker(infra: Infrastructure): RunningWorker {
   });
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
   return running;
+}
+
+/**
+ * The `worker` process: the ORM (its one pool: the use cases run through the unit of work
+ * only) and a blocking Redis connection. No queue producers, no plain pg pool.
+ */
+export async function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, 'worker', resources);
+    const { uow } = await openOrm(config, resources);
+    const workerConnection = openRedis(config, 'worker', 'worker', observability.logger, resources);
+    void warnUnlessNoEviction(workerConnection, observability.logger);
+    const running = startCommandWorker({ ...observability, uow, workerConnection });
+    return {
+      logger: observability.logger,
+      async stop() {
+        await running.stop();
+        await resources.close();
+      },
+    };
+  });
 }

@@ -3,8 +3,10 @@ import type { Mailer } from '../../infrastructure/mail/mailer.js';
 import { NodemailerMailer } from '../../infrastructure/mail/nodemailer-mailer.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createEmailProcessor } from '../../../workers/email-processor.js';
-import type { Infrastructure } from '../infrastructure.js';
-import { startQueueWorker, type RunningWorker } from './queue-worker.js';
+import type { Config } from '../../infrastructure/config.js';
+import { checkMigrated, openPool, openRedis, Resources, startObservability, warnUnlessNoEviction, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
+import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
 export interface MailerOverrides {
   /** Replaces the nodemailer transport built from the config (tests). */
@@ -15,7 +17,9 @@ export interface MailerOverrides {
  * The `mailer` role: sends the email_messages rows the relay enqueues on `emails`. With
  * SMTP_URL unset (development) mail is captured as .eml files under MAIL_DIR.
  */
-export function startMailer(infra: Infrastructure, overrides: MailerOverrides = {}): RunningWorker {
+export type MailerDeps = QueueWorkerDeps & Pick<Infrastructure, 'pool'>;
+
+export function startMailer(infra: MailerDeps, overrides: MailerOverrides = {}): RunningWorker {
   const { config, logger } = infra;
   const mailer =
     overrides.mailer ?? new NodemailerMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, mailDir: config.mailDir });
@@ -30,4 +34,27 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
     'mailer started',
   );
   return running;
+}
+
+/**
+ * The `mailer` process: a plain pg pool (the email store is plain SQL) and a blocking Redis
+ * connection. No ORM pool: the migration check borrows one connection and gives it back.
+ */
+export async function startMailerProcess(config: Config): Promise<RunningProcess> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, 'mailer', resources);
+    await checkMigrated(config);
+    const pool = openPool(config, observability.logger, resources);
+    const workerConnection = openRedis(config, 'mailer', 'worker', observability.logger, resources);
+    void warnUnlessNoEviction(workerConnection, observability.logger);
+    const running = startMailer({ ...observability, pool, workerConnection });
+    return {
+      logger: observability.logger,
+      async stop() {
+        await running.stop();
+        await resources.close();
+      },
+    };
+  });
 }

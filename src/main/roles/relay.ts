@@ -4,7 +4,19 @@ import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outb
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
 import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
-import type { Infrastructure } from '../infrastructure.js';
+import type { Config } from '../../infrastructure/config.js';
+import { QUEUES } from '../../../queues/names.js';
+import {
+  checkMigrated,
+  openPool,
+  openQueues,
+  openRedis,
+  Resources,
+  startObservability,
+  warnUnlessNoEviction,
+  type Infrastructure,
+} from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
 
 export interface RelayRoleOptions {
   /** Polling fallback of the relay (NOTIFY wakes it at once). */
@@ -18,7 +30,11 @@ export interface RunningRelay {
 }
 
 /** The `relay` process: outbox → email/webhook rows and jobs, plus the sweeper. */
-export async function startRelay(infra: Infrastructure, options: RelayRoleOptions = {}): Promise<RunningRelay> {
+export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
+  queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks'>;
+};
+
+export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {}): Promise<RunningRelay> {
   const { config, logger } = infra;
   const webhookOptions = webhookJobOptions(config.webhookRetrySchedule);
   const policies: RelayPolicies = {
@@ -56,4 +72,29 @@ export async function startRelay(infra: Infrastructure, options: RelayRoleOption
       await Promise.all([relay.stop(), sweeper.stop()]);
     },
   };
+}
+
+/**
+ * The `relay` process: a plain pg pool (the relay and the sweeper are plain SQL; it also
+ * holds the LISTEN connection) and the producers of `emails` and `webhooks`. No ORM pool, no
+ * blocking connection: it runs no BullMQ worker.
+ */
+export async function startRelayProcess(config: Config): Promise<RunningProcess> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, 'relay', resources);
+    await checkMigrated(config);
+    const pool = openPool(config, observability.logger, resources);
+    const producerConnection = openRedis(config, 'relay', 'producer', observability.logger, resources);
+    void warnUnlessNoEviction(producerConnection, observability.logger);
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks], producerConnection, observability, resources);
+    const running = await startRelay({ ...observability, pool, queues });
+    return {
+      logger: observability.logger,
+      async stop() {
+        await running.stop();
+        await resources.close();
+      },
+    };
+  });
 }

@@ -20,8 +20,18 @@ import {
 } from '../../infrastructure/webhooks/undici-webhook-sender.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
-import type { Infrastructure } from '../infrastructure.js';
-import { startQueueWorker, type RunningWorker } from './queue-worker.js';
+import type { Config } from '../../infrastructure/config.js';
+import {
+  openOrm,
+  openPool,
+  openRedis,
+  Resources,
+  startObservability,
+  warnUnlessNoEviction,
+  type Infrastructure,
+} from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
+import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
 export interface WebhooksOverrides {
   /** Replaces the undici sender altogether. */
@@ -36,7 +46,9 @@ export interface WebhooksOverrides {
  * the WEBHOOK_RETRY_SCHEDULE by the backoff strategy registered here (the relay adds the jobs
  * with `webhookJobOptions`).
  */
-export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverrides = {}): RunningWorker {
+export type WebhooksDeps = QueueWorkerDeps & Pick<Infrastructure, 'orm' | 'pool'>;
+
+export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {
   const { config, logger } = infra;
   const { sender, close: closeSender } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
@@ -63,7 +75,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
 }
 
 // The role closes the sender it built (its connection pool), not one it was given.
-function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sender: WebhookSender; close: () => Promise<void> } {
+function buildSender(infra: Pick<Infrastructure, 'config'>, overrides: WebhooksOverrides): { sender: WebhookSender; close: () => Promise<void> } {
   if (overrides.sender) return { sender: overrides.sender, close: async () => undefined };
   const sender = new UndiciWebhookSender({
     timeoutMs: infra.config.webhookTimeoutMs,
@@ -100,4 +112,30 @@ export function createWebhookManagement(
     listDeliveries: new ListWebhookDeliveries(repository),
     replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock),
   };
+}
+
+/**
+ * The `webhooks` process: a blocking Redis connection, a plain pg pool for the delivery path
+ * (PostgresWebhookRepository runs findForSending / recordAttempt as plain SQL) and the ORM,
+ * which the same repository takes for its management queries. The ORM's pool is the second
+ * pool: MikroORM cannot be handed the first (see src/main/infrastructure.ts); it stays idle
+ * in this role, which never calls the management queries.
+ */
+export async function startWebhooksProcess(config: Config): Promise<RunningProcess> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, 'webhooks', resources);
+    const { orm } = await openOrm(config, resources);
+    const pool = openPool(config, observability.logger, resources);
+    const workerConnection = openRedis(config, 'webhooks', 'worker', observability.logger, resources);
+    void warnUnlessNoEviction(workerConnection, observability.logger);
+    const running = startWebhooks({ ...observability, orm, pool, workerConnection });
+    return {
+      logger: observability.logger,
+      async stop() {
+        await running.stop();
+        await resources.close();
+      },
+    };
+  });
 }

@@ -18,11 +18,11 @@ import { startProcess, waitFor, type Proc } from '../../support/processes.js';
 export const API_KEY = 'fault-key';
 
 export const ROLES = {
-  web: { entry: 'src/main/web.ts', started: null },
-  worker: { entry: 'workers/commands.worker.ts', started: 'command worker started' },
-  relay: { entry: 'workers/relay.worker.ts', started: 'relay started' },
-  mailer: { entry: 'workers/mailer.worker.ts', started: 'mailer started' },
-  webhooks: { entry: 'workers/webhooks.worker.ts', started: 'webhooks worker started' },
+  web: { entry: 'src/main/entries/web.ts', started: null },
+  worker: { entry: 'src/main/entries/worker.ts', started: 'command worker started' },
+  relay: { entry: 'src/main/entries/relay.ts', started: 'relay started' },
+  mailer: { entry: 'src/main/entries/mailer.ts', started: 'mailer started' },
+  webhooks: { entry: 'src/main/entries/webhooks.ts', started: 'webhooks worker started' },
 } as const;
 
 export type Role = keyof typeof ROLES;
