@@ -10,7 +10,7 @@ import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit
 import { createQueue } from '../infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../infrastructure/redis/connection.js';
 import { ALL_QUEUES, type QueueName } from '../../queues/names.js';
-import { StartupError } from './lifecycle.js';
+import { StartupError, type RunningProcess } from './lifecycle.js';
 
 // The adapters a process may open, each built on its own so that a role's composition root
 // (src/main/roles/*) opens only what that role uses, and closes it in reverse order.
@@ -208,6 +208,46 @@ export function openQueues<N extends QueueName>(
   ) as Record<N, Queue>;
   resources.add(() => Promise.allSettled(Object.values<Queue>(queues).map((queue) => queue.close())));
   return queues;
+}
+
+/** What a role's root opens its adapters with. */
+export interface ProcessScope {
+  observability: Observability;
+  resources: Resources;
+  /** Opens a Redis connection; the first one opened also checks Redis's eviction policy. */
+  redis: (kind: 'worker' | 'producer') => RedisConnection;
+}
+
+/**
+ * The root of one process role: starts its observability, lets `start` open the adapters the
+ * role uses and start it, and returns how to stop it: the role first, then what it opened, in
+ * reverse order. If `start` fails, what was opened so far is closed.
+ */
+export async function startRoleProcess(
+  config: Config,
+  role: string,
+  start: (scope: ProcessScope) => Promise<{ stop(): Promise<void> }>,
+): Promise<RunningProcess> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, role, resources);
+    const { logger } = observability;
+    let checked = false;
+    const redis = (kind: 'worker' | 'producer') => {
+      const connection = openRedis(config, role, kind, logger, resources);
+      if (!checked) void warnUnlessNoEviction(connection, logger);
+      checked = true;
+      return connection;
+    };
+    const running = await start({ observability, resources, redis });
+    return {
+      logger,
+      async stop() {
+        await running.stop();
+        await resources.close();
+      },
+    };
+  });
 }
 
 /**

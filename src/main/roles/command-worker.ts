@@ -13,7 +13,7 @@ import { isTransient } from '../../infrastructure/errors.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
-import { openOrm, openRedis, Resources, startObservability, warnUnlessNoEviction, type Infrastructure } from '../infrastructure.js';
+import { openOrm, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
@@ -46,20 +46,9 @@ export function startCommandWorker(infra: CommandWorkerDeps): RunningWorker {
  * The `worker` process: the ORM (its one pool: the use cases run through the unit of work
  * only) and a blocking Redis connection. No queue producers, no plain pg pool.
  */
-export async function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
-  const resources = new Resources();
-  return resources.opening(async () => {
-    const observability = await startObservability(config, 'worker', resources);
+export function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'worker', async ({ observability, resources, redis }) => {
     const { uow } = await openOrm(config, resources);
-    const workerConnection = openRedis(config, 'worker', 'worker', observability.logger, resources);
-    void warnUnlessNoEviction(workerConnection, observability.logger);
-    const running = startCommandWorker({ ...observability, uow, workerConnection });
-    return {
-      logger: observability.logger,
-      async stop() {
-        await running.stop();
-        await resources.close();
-      },
-    };
+    return startCommandWorker({ ...observability, uow, workerConnection: redis('worker') });
   });
 }

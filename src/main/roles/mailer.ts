@@ -4,7 +4,7 @@ import { NodemailerMailer } from '../../infrastructure/mail/nodemailer-mailer.js
 import { QUEUES } from '../../../queues/names.js';
 import { createEmailProcessor } from '../../../workers/email-processor.js';
 import type { Config } from '../../infrastructure/config.js';
-import { checkMigrated, openPool, openRedis, Resources, startObservability, warnUnlessNoEviction, type Infrastructure } from '../infrastructure.js';
+import { checkMigrated, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
@@ -40,21 +40,10 @@ export function startMailer(infra: MailerDeps, overrides: MailerOverrides = {}):
  * The `mailer` process: a plain pg pool (the email store is plain SQL) and a blocking Redis
  * connection. No ORM pool: the migration check borrows one connection and gives it back.
  */
-export async function startMailerProcess(config: Config): Promise<RunningProcess> {
-  const resources = new Resources();
-  return resources.opening(async () => {
-    const observability = await startObservability(config, 'mailer', resources);
+export function startMailerProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'mailer', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
-    const workerConnection = openRedis(config, 'mailer', 'worker', observability.logger, resources);
-    void warnUnlessNoEviction(workerConnection, observability.logger);
-    const running = startMailer({ ...observability, pool, workerConnection });
-    return {
-      logger: observability.logger,
-      async stop() {
-        await running.stop();
-        await resources.close();
-      },
-    };
+    return startMailer({ ...observability, pool, workerConnection: redis('worker') });
   });
 }

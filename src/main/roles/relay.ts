@@ -6,16 +6,7 @@ import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import type { Config } from '../../infrastructure/config.js';
 import { QUEUES } from '../../../queues/names.js';
-import {
-  checkMigrated,
-  openPool,
-  openQueues,
-  openRedis,
-  Resources,
-  startObservability,
-  warnUnlessNoEviction,
-  type Infrastructure,
-} from '../infrastructure.js';
+import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 
 export interface RelayRoleOptions {
@@ -79,22 +70,11 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
  * holds the LISTEN connection) and the producers of `emails` and `webhooks`. No ORM pool, no
  * blocking connection: it runs no BullMQ worker.
  */
-export async function startRelayProcess(config: Config): Promise<RunningProcess> {
-  const resources = new Resources();
-  return resources.opening(async () => {
-    const observability = await startObservability(config, 'relay', resources);
+export function startRelayProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
-    const producerConnection = openRedis(config, 'relay', 'producer', observability.logger, resources);
-    void warnUnlessNoEviction(producerConnection, observability.logger);
-    const queues = openQueues([QUEUES.emails, QUEUES.webhooks], producerConnection, observability, resources);
-    const running = await startRelay({ ...observability, pool, queues });
-    return {
-      logger: observability.logger,
-      async stop() {
-        await running.stop();
-        await resources.close();
-      },
-    };
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks], redis('producer'), observability, resources);
+    return startRelay({ ...observability, pool, queues });
   });
 }

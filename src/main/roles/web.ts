@@ -6,16 +6,7 @@ import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-s
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import type { Config } from '../../infrastructure/config.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
-import {
-  openOrm,
-  openPool,
-  openQueues,
-  openRedis,
-  Resources,
-  startObservability,
-  warnUnlessNoEviction,
-  type Infrastructure,
-} from '../infrastructure.js';
+import { openOrm, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { createWebhookManagement } from './webhooks.js';
 
@@ -83,14 +74,11 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
  * primary): its sessions are read-only with a statement timeout, which the others must not be.
  * MikroORM cannot share the plain pool (see src/main/infrastructure.ts).
  */
-export async function startWebProcess(config: Config): Promise<RunningProcess> {
-  const resources = new Resources();
-  return resources.opening(async () => {
-    const observability = await startObservability(config, 'web', resources);
+export function startWebProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'web', async ({ observability, resources, redis }) => {
     const { orm } = await openOrm(config, resources);
     const pool = openPool(config, observability.logger, resources);
-    const producerConnection = openRedis(config, 'web', 'producer', observability.logger, resources);
-    void warnUnlessNoEviction(producerConnection, observability.logger);
+    const producerConnection = redis('producer');
     const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
     const web = await buildWeb({ ...observability, orm, pool, producerConnection, queues });
     try {
@@ -99,12 +87,6 @@ export async function startWebProcess(config: Config): Promise<RunningProcess> {
       await web.stop();
       throw error;
     }
-    return {
-      logger: observability.logger,
-      async stop() {
-        await web.stop();
-        await resources.close();
-      },
-    };
+    return web;
   });
 }

@@ -21,15 +21,7 @@ import {
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
 import type { Config } from '../../infrastructure/config.js';
-import {
-  openOrm,
-  openPool,
-  openRedis,
-  Resources,
-  startObservability,
-  warnUnlessNoEviction,
-  type Infrastructure,
-} from '../infrastructure.js';
+import { openOrm, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
@@ -121,21 +113,10 @@ export function createWebhookManagement(
  * pool: MikroORM cannot be handed the first (see src/main/infrastructure.ts); it stays idle
  * in this role, which never calls the management queries.
  */
-export async function startWebhooksProcess(config: Config): Promise<RunningProcess> {
-  const resources = new Resources();
-  return resources.opening(async () => {
-    const observability = await startObservability(config, 'webhooks', resources);
+export function startWebhooksProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'webhooks', async ({ observability, resources, redis }) => {
     const { orm } = await openOrm(config, resources);
     const pool = openPool(config, observability.logger, resources);
-    const workerConnection = openRedis(config, 'webhooks', 'worker', observability.logger, resources);
-    void warnUnlessNoEviction(workerConnection, observability.logger);
-    const running = startWebhooks({ ...observability, orm, pool, workerConnection });
-    return {
-      logger: observability.logger,
-      async stop() {
-        await running.stop();
-        await resources.close();
-      },
-    };
+    return startWebhooks({ ...observability, orm, pool, workerConnection: redis('worker') });
   });
 }
