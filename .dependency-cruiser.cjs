@@ -1,6 +1,7 @@
 // The dependency rule from docs/design.md §2, checked in CI by `npm run layers`.
 // Dependencies point inward: domain <- application <- infrastructure, api, workers;
-// src/main is the composition root and may import anything.
+// queues/ (the contract between processes) sits beside the domain; src/main holds the
+// composition roots and may import anything, and only its entry points are never imported.
 //
 // Paths are matched relative to the directory dependency-cruiser runs from (the repo root;
 // test/layers/layer-rule.test.ts sets `baseDir` to a fixture laid out the same way).
@@ -43,6 +44,52 @@ module.exports = {
         'know about worker entry points or processors.',
       from: { path: '^src/', pathNot: '^src/main/' },
       to: { path: '^workers/' },
+    },
+    {
+      name: 'queues-only-contract',
+      severity: 'error',
+      comment:
+        'queues/ is the contract between processes: queue and job names, zod payloads, job ' +
+        'options. It may import src/domain, zod and bullmq (types only, see the next rule); ' +
+        'no adapter (ioredis, src/infrastructure), no other layer, no other package.',
+      from: { path: '^queues/' },
+      to: { pathNot: ['^queues/', '^src/domain/', 'node_modules/(zod|bullmq)/'] },
+    },
+    {
+      name: 'queues-bullmq-types-only',
+      severity: 'error',
+      comment:
+        'queues/ describes jobs with bullmq types (DefaultJobOptions, BackoffStrategy) but runs ' +
+        'nothing of it: use `import type`.',
+      from: { path: '^queues/' },
+      to: { path: 'node_modules/bullmq/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'workers-not-to-main',
+      severity: 'error',
+      comment:
+        'workers/ holds processors, thin adapters from a job to a use case; the composition ' +
+        'root (src/main) builds them and hands them their dependencies, never the reverse.',
+      from: { path: '^workers/' },
+      to: { path: '^src/main/' },
+    },
+    {
+      name: 'main-only-from-main',
+      severity: 'error',
+      comment:
+        'src/main is the composition root: it wires the other layers, which must not know it. ' +
+        'Pass what a module needs as an argument instead of importing it from src/main.',
+      from: { pathNot: '^src/main/' },
+      to: { path: '^src/main/' },
+    },
+    {
+      name: 'entries-not-imported',
+      severity: 'error',
+      comment:
+        'src/main/entries/* are process entry points (Procfile): they run on import. Import the ' +
+        'role\'s root from src/main/roles instead.',
+      from: {},
+      to: { path: '^src/main/entries/' },
     },
     {
       name: 'no-circular',

@@ -18,4 +18,4 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/main/web.js"]
+CMD ["node", "dist/src/main/entries/web.js"]

@@ -1,3 +1,4 @@
+import type { BackoffStrategy, DefaultJobOptions } from 'bullmq';
 import { z } from 'zod';
 import {
   MAX_EMAIL_LENGTH,
@@ -10,6 +11,9 @@ import {
   isCurrencyCode,
 } from '../src/domain/index.js';
 
+// The contract of the `commands` queue: its name, its job names (one per command type), the
+// payload of each, and the job options with their backoff.
+//
 // The shapes of every command, shared by the HTTP routes (which validate bodies with them and
 // generate the OpenAPI document from them) and the command worker (which parses job payloads
 // again with them). One source of truth.
@@ -70,9 +74,15 @@ export const placeOrderBody = z.strictObject({
 export const emptyBody = z.strictObject({});
 export const cancelOrderBody = z.strictObject({ reason: z.string().trim().min(1).max(MAX_REASON_LENGTH) });
 
+/** Name of the queue the web process puts commands on and the `worker` role runs. */
+export const COMMANDS_QUEUE = 'commands';
+
 const commandId = id();
 
-/** Job payloads on the `commands` queue: the body, the ids assigned at intake, the command id. */
+/**
+ * Job payloads on the `commands` queue: the body, the ids assigned at intake, the command id.
+ * The job name is the command type (a key of this object); the job id is the command id.
+ */
 export const commandPayloads = {
   RegisterUser: registerUserBody.extend({ commandId, userId: id() }),
   AddProduct: addProductBody.extend({ commandId, productId: id() }),
@@ -91,3 +101,40 @@ export type CommandPayload<T extends CommandType = CommandType> = z.output<(type
 export function isCommandType(value: string): value is CommandType {
   return Object.hasOwn(commandPayloads, value);
 }
+
+/** A job of the `commands` queue: named by its command type, with the command id as its job id. */
+export function commandJob<T extends CommandType>(
+  type: T,
+  data: CommandPayload<T>,
+): { name: T; data: CommandPayload<T>; opts: { jobId: string } } {
+  return { name: type, data, opts: { jobId: data.commandId } };
+}
+
+/** Backoff type of command jobs; the command worker registers `commandBackoff` for it. */
+export const COMMAND_BACKOFF_TYPE = 'command-backoff';
+
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 60_000;
+
+/**
+ * Exponential from 0.5 s, capped at 60 s, with up to 50 % jitter taken off. Together with 40
+ * attempts a command rides out about half an hour of database or Redis outage before it is
+ * given up (a plain exponential over so many attempts would wait hours between the last ones).
+ */
+export const commandBackoff: BackoffStrategy = (attemptsMade) => {
+  const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(base * (1 - Math.random() * 0.5));
+};
+
+/**
+ * Defaults for command jobs. Domain failures are marked unrecoverable by the worker and never
+ * retried; these attempts are for infrastructure errors (lost connection, lock conflict).
+ * Completed jobs are kept for a day so Bull Board and the status route can show them; the
+ * durable outcome lives in PostgreSQL (processed_commands), so retention is only for people.
+ */
+export const commandJobOptions: DefaultJobOptions = {
+  attempts: 40,
+  backoff: { type: COMMAND_BACKOFF_TYPE },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
+};

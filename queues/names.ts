@@ -1,8 +1,12 @@
-/** Every queue conveyor has; Bull Board shows them all. */
+import { COMMANDS_QUEUE } from './commands.js';
+import { EMAILS_QUEUE } from './emails.js';
+import { WEBHOOKS_QUEUE } from './webhooks.js';
+
+/** Every queue conveyor has; Bull Board shows them all. Each one's contract is in its own file. */
 export const QUEUES = {
-  commands: 'commands',
-  emails: 'emails',
-  webhooks: 'webhooks',
+  commands: COMMANDS_QUEUE,
+  emails: EMAILS_QUEUE,
+  webhooks: WEBHOOKS_QUEUE,
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

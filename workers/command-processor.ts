@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { DomainError } from '../src/domain/index.js';
 import type { Logger } from '../src/infrastructure/logger.js';
 import { commandPayloads, isCommandType, type CommandPayload, type CommandType } from '../queues/commands.js';
+import { encodeFailure } from '../queues/failure.js';
 
 /** The use case behind each command type (its `execute`). */
 export type CommandHandlers = {
@@ -13,18 +14,20 @@ export type CommandHandlers = {
  * boundary too), runs the use case (exactly once per command id, by the unit of work), and
  * maps errors: a domain error fails the job for good (UnrecoverableError: no retry — the
  * failure is already recorded in processed_commands), anything else is thrown as is so BullMQ
- * retries it with backoff.
+ * retries it with backoff. `isTransient` (src/infrastructure/errors.ts, the judgement the API's
+ * 503 uses too) tells a backing service that is down from any other error in the log; both are
+ * retried, since a lock conflict or a bug fixed by a redeploy may succeed later as well.
  */
-export function createCommandProcessor(handlers: CommandHandlers, logger: Logger) {
+export function createCommandProcessor(handlers: CommandHandlers, logger: Logger, isTransient: (error: unknown) => boolean) {
   return async function processCommand(job: Job): Promise<unknown> {
     const log = logger.child({ jobId: job.id, commandId: (job.data as { commandId?: unknown }).commandId, type: job.name });
     if (!isCommandType(job.name)) {
-      throw new UnrecoverableError(`unknown_command: no command type "${job.name}"`);
+      throw new UnrecoverableError(encodeFailure({ code: 'unknown_command', message: `no command type "${job.name}"` }));
     }
     const parsed = commandPayloads[job.name].safeParse(job.data);
     if (!parsed.success) {
       const paths = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-      throw new UnrecoverableError(`invalid_payload: ${paths}`);
+      throw new UnrecoverableError(encodeFailure({ code: 'invalid_payload', message: paths }));
     }
     // TypeScript cannot tie job.name to its member of the payload union; the parse above does.
     // (typescript-eslint's checker sees the cast as redundant; tsc needs it.)
@@ -38,9 +41,9 @@ export function createCommandProcessor(handlers: CommandHandlers, logger: Logger
     } catch (error) {
       if (error instanceof DomainError) {
         log.info({ code: error.code, attempt: job.attemptsMade + 1 }, 'command failed permanently');
-        throw new UnrecoverableError(`${error.code}: ${error.message}`);
+        throw new UnrecoverableError(encodeFailure({ code: error.code, message: error.message }));
       }
-      log.warn({ err: error, attempt: job.attemptsMade + 1 }, 'command failed, will retry');
+      log.warn({ err: error, attempt: job.attemptsMade + 1, transient: isTransient(error) }, 'command failed, will retry');
       throw error;
     }
   };

@@ -2,7 +2,8 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { SendEmail, SendEmailOutput } from '../src/application/email/send-email.js';
 import type { SkipReason } from '../src/application/email/ports.js';
 import type { Logger } from '../src/infrastructure/logger.js';
-import { emailJobData, maxRetryDelayMs } from '../src/infrastructure/mail/email-job.js';
+import { emailJobData, maxRetryDelayMs } from '../queues/emails.js';
+import { encodeFailure } from '../queues/failure.js';
 
 /** What an email job came to: `failed` is a temporary failure on the last attempt. */
 export type EmailOutcome = SendEmailOutput['outcome'];
@@ -27,7 +28,7 @@ export type EmailJobResult = { status: 'sent'; response: string } | { status: 's
 export function createEmailProcessor(sendEmail: Pick<SendEmail, 'execute'>, logger: Logger, metrics?: EmailMetrics) {
   return async function processEmail(job: Job): Promise<EmailJobResult> {
     const parsed = emailJobData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('invalid_payload: emailId must be a UUID');
+    if (!parsed.success) throw new UnrecoverableError(encodeFailure({ code: 'invalid_payload', message: 'emailId must be a UUID' }));
     const { emailId } = parsed.data;
     const attempt = job.attemptsMade + 1;
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
@@ -51,13 +52,13 @@ export function createEmailProcessor(sendEmail: Pick<SendEmail, 'execute'>, logg
         throw new UnrecoverableError(result.reason);
       case 'rejected':
         claimed.warn({ attempt, response: result.response }, 'email rejected by the SMTP server; marked failed');
-        throw new UnrecoverableError(`smtp_rejected: ${result.response}`);
+        throw new UnrecoverableError(encodeFailure({ code: 'smtp_rejected', message: result.response }));
       case 'retry':
         claimed.warn({ attempt, response: result.response }, 'email failed temporarily; will retry');
-        throw new Error(`smtp_temporary: ${result.response}`);
+        throw new Error(encodeFailure({ code: 'smtp_temporary', message: result.response }));
       case 'failed':
         claimed.error({ attempt, response: result.response }, 'email failed on its last attempt; marked failed');
-        throw new Error(`smtp_temporary: ${result.response}`);
+        throw new Error(encodeFailure({ code: 'smtp_temporary', message: result.response }));
     }
   };
 }

@@ -1,12 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { z } from 'zod';
 import type { DeliverWebhook } from '../src/application/webhooks/deliver-webhook.js';
 import type { Logger } from '../src/infrastructure/logger.js';
-import { WebhookRetryError } from '../src/infrastructure/webhooks/job-options.js';
-
-// attemptsBefore: attempts already made by an earlier job of the same delivery (set by the
-// sweeper when it restores a job Redis lost), so the schedule goes on where it was.
-const payload = z.object({ deliveryId: z.uuid(), attemptsBefore: z.int().min(0).optional() });
+import { encodeFailure } from '../queues/failure.js';
+import { WebhookRetryError, webhookJobData } from '../queues/webhooks.js';
 
 /** What a webhook job came to; `failed` means the retry schedule is exhausted. */
 export type WebhookOutcome = 'delivered' | 'skipped' | 'endpoint_disabled' | 'gone' | 'retry' | 'failed';
@@ -34,8 +30,8 @@ export interface WebhookJobResult {
  */
 export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger, metrics?: WebhookMetrics) {
   return async function processWebhook(job: Job): Promise<WebhookJobResult> {
-    const parsed = payload.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('invalid_payload: deliveryId must be a UUID');
+    const parsed = webhookJobData.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(encodeFailure({ code: 'invalid_payload', message: 'deliveryId must be a UUID' }));
     const { deliveryId, attemptsBefore = 0 } = parsed.data;
     const attempt = attemptsBefore + job.attemptsMade;
     const log = logger.child({ jobId: job.id, deliveryId, attempt: attempt + 1 });
@@ -59,13 +55,13 @@ export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger, 
         return { outcome: 'delivered', statusCode: result.response.statusCode };
       case 'gone':
         log.warn(fields, 'webhook endpoint answered 410 Gone: endpoint disabled');
-        throw new UnrecoverableError('endpoint_gone: the endpoint answered 410 and is disabled');
+        throw new UnrecoverableError(encodeFailure({ code: 'endpoint_gone', message: 'the endpoint answered 410 and is disabled' }));
       case 'retry':
         log.warn({ ...fields, retryInMs: result.delayMs }, 'webhook attempt failed, will retry');
         throw new WebhookRetryError(`attempt failed: ${result.response.error ?? 'unknown error'}`, result.delayMs);
       case 'failed':
         log.error(fields, 'webhook delivery failed after its last attempt');
-        throw new UnrecoverableError(`delivery_failed: ${result.response.error ?? 'unknown error'}`);
+        throw new UnrecoverableError(encodeFailure({ code: 'delivery_failed', message: result.response.error ?? 'unknown error' }));
     }
   };
 }

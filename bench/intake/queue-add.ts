@@ -3,7 +3,8 @@
 // options; a producer connection), for `seconds` after a one-second warm-up.
 // `node queue-add.js <seconds> <inFlight>`; REDIS_URL, QUEUE_PREFIX and BENCH_BODY from the env.
 import { v7 as uuidv7 } from 'uuid';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { commandJob, type CommandPayload } from '../../queues/commands.js';
 import { QUEUES } from '../../queues/names.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { printResult } from '../lib/processes.js';
@@ -16,7 +17,8 @@ const connection = createRedisConnection({
 });
 const queue = createQueue(QUEUES.commands, { connection, prefix: process.env.QUEUE_PREFIX ?? 'bench' });
 await queue.waitUntilReady();
-const body = JSON.parse(process.env.BENCH_BODY ?? '{}') as Record<string, unknown>;
+// The request body the intake phase posts (a valid PlaceOrder, built by the bench).
+const body = JSON.parse(process.env.BENCH_BODY ?? '{}') as Omit<CommandPayload<'PlaceOrder'>, 'commandId' | 'orderId'>;
 
 const warmUpEnd = performance.now() + 1000;
 let cpuAtWarmUpEnd: NodeJS.CpuUsage | undefined;
@@ -24,8 +26,8 @@ const end = warmUpEnd + Number(seconds) * 1000;
 let added = 0;
 async function slot(): Promise<void> {
   for (;;) {
-    const commandId = uuidv7();
-    await queue.add('PlaceOrder', { ...body, commandId, orderId: uuidv7() }, { jobId: commandId });
+    const job = commandJob('PlaceOrder', { ...body, commandId: uuidv7(), orderId: uuidv7() });
+    await queue.add(job.name, job.data, job.opts);
     const now = performance.now();
     if (now > end) return;
     if (now > warmUpEnd) {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Queue } from 'bullmq';
 import pg from 'pg';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { QUEUES, type QueueName } from '../../queues/names.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { systemEntry } from './paths.js';
@@ -13,11 +13,11 @@ export const API_KEY = 'bench-key';
 
 /** The Procfile process types and their compiled entry points. */
 export const ROLES = {
-  web: 'dist/src/main/web.js',
-  worker: 'dist/workers/commands.worker.js',
-  relay: 'dist/workers/relay.worker.js',
-  mailer: 'dist/workers/mailer.worker.js',
-  webhooks: 'dist/workers/webhooks.worker.js',
+  web: 'dist/src/main/entries/web.js',
+  worker: 'dist/src/main/entries/worker.js',
+  relay: 'dist/src/main/entries/relay.js',
+  mailer: 'dist/src/main/entries/mailer.js',
+  webhooks: 'dist/src/main/entries/webhooks.js',
 } as const;
 export type Role = keyof typeof ROLES;
 

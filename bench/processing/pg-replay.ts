@@ -9,7 +9,7 @@ import { placeOrder, replayFromEnv } from './replay.js';
 
 const [seconds = '5', concurrency = '16'] = process.argv.slice(2);
 const replay = replayFromEnv();
-// The worker's pool: MikroORM's, sized max(concurrency + 2, 10) by createInfrastructure.
+// The worker's pool: MikroORM's, sized max(concurrency + 2, 10) by openOrm (src/main/infrastructure.ts).
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Math.max(Number(concurrency) + 2, 10) });
 
 const warmUpEnd = performance.now() + 1000;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Queue } from 'bullmq';
+import { commandJob } from '../../queues/commands.js';
 import { QUEUES } from '../../queues/names.js';
 import { clearStage, newStage, type BenchContext } from '../lib/context.js';
 import { benchEntry, ROOT } from '../lib/paths.js';
@@ -176,7 +177,7 @@ export async function workerRound(queue: Queue, worker: NodeProcess, db: pg.Clie
   const payloads = Array.from({ length: count }, () => placeOrderPayload(catalog));
   for (let i = 0; i < payloads.length; i += 1000) {
     await queue.addBulk(
-      payloads.slice(i, i + 1000).map((data) => ({ name: 'PlaceOrder', data, opts: { jobId: data.commandId } })),
+      payloads.slice(i, i + 1000).map((data) => commandJob('PlaceOrder', data)),
     );
   }
   const ids = payloads.map((payload) => payload.commandId);

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
+import type {
   InvalidEventTypesError,
   InvalidWebhookUrlError,
   WebhookDeliveryNotFoundError,
@@ -12,6 +12,7 @@ import {
   WebhookUrlNotAllowedError,
 } from '../application/webhooks/errors.js';
 import { DomainError } from '../domain/index.js';
+import { isTransient } from '../infrastructure/errors.js';
 
 // RFC 9457 problem details: every error this API answers has this shape and media type.
 
@@ -122,17 +123,42 @@ const LOCATION_LABELS: Record<Location, string> = {
   headers: 'request headers',
 };
 
+/** The errors the webhook management use cases raise on the request itself (the API runs them synchronously). */
+type RequestErrorCode = (
+  | WebhookEndpointNotFoundError
+  | WebhookDeliveryNotFoundError
+  | InvalidWebhookUrlError
+  | WebhookUrlNotAllowedError
+  | InvalidEventTypesError
+  | WebhookEndpointDisabledError
+  | WebhookDeliveryInProgressError
+)['code'];
+
+export interface ErrorStatus {
+  status: number;
+  /** The body field the error is about, named in `errors` as a validation error would. */
+  field?: string;
+}
+
 /**
- * The status of a domain error: 422 for a command the domain refuses, except the errors of the
- * webhook management use cases, which the API runs synchronously on the request itself. Those
- * about one body field also name it, as a validation error would.
+ * The HTTP status of each error code a request itself can raise (a missing entry is a compile
+ * error). Every other domain error is a command the domain refuses: 422.
  */
-function domainErrorStatus(error: DomainError): { status: number; field?: string } {
-  if (error instanceof WebhookEndpointNotFoundError || error instanceof WebhookDeliveryNotFoundError) return { status: 404 };
-  if (error instanceof InvalidWebhookUrlError || error instanceof WebhookUrlNotAllowedError) return { status: 400, field: 'url' };
-  if (error instanceof InvalidEventTypesError) return { status: 400, field: 'eventTypes' };
-  if (error instanceof WebhookEndpointDisabledError || error instanceof WebhookDeliveryInProgressError) return { status: 409 };
-  return { status: 422 };
+export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
+  webhook_endpoint_not_found: { status: 404 },
+  webhook_delivery_not_found: { status: 404 },
+  invalid_webhook_url: { status: 400, field: 'url' },
+  webhook_url_not_allowed: { status: 400, field: 'url' },
+  invalid_event_types: { status: 400, field: 'eventTypes' },
+  webhook_endpoint_disabled: { status: 409 },
+  webhook_delivery_in_progress: { status: 409 },
+};
+
+const REFUSED: ErrorStatus = { status: 422 };
+
+/** The status of a domain error, by its code. */
+export function domainErrorStatus(error: DomainError): ErrorStatus {
+  return Object.hasOwn(ERROR_STATUS, error.code) ? ERROR_STATUS[error.code as RequestErrorCode] : REFUSED;
 }
 
 /**
@@ -168,7 +194,7 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     // carry messages written for the client.
     return sendProblem(request, reply, { status, detail: error.message });
   }
-  if (isDependencyUnavailable(error)) {
+  if (isTransient(error)) {
     request.log.warn({ err: error }, 'a dependency is unavailable');
     void reply.header('retry-after', '5');
     return sendProblem(request, reply, {
@@ -179,36 +205,6 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
   }
   request.log.error({ err: error }, 'unexpected error');
   return sendProblem(request, reply, { status: 500, detail: 'An unexpected error occurred.' });
-}
-
-// Network-level and "server is going away / cannot accept writes" conditions of PostgreSQL
-// and Redis: the request was fine, the backing service was not, so the answer is 503.
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '08000',
-  '08001',
-  '08003',
-  '08006',
-  '53300', // too_many_connections
-]);
-const UNAVAILABLE_MESSAGES =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|OOM command not allowed|READONLY|Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i;
-
-export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
-  if (!(error instanceof Error) || depth > 5) return false;
-  const { code, name } = error as { code?: unknown; name?: string };
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  if (name === 'ConnectionException' || name === 'MaxRetriesPerRequestError' || name === 'QueueUnavailableError') return true;
-  if (UNAVAILABLE_MESSAGES.test(error.message)) return true;
-  return isDependencyUnavailable((error as { cause?: unknown }).cause, depth + 1);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import pg from 'pg';
-import { ConfigError, loadConfig, type Config } from '../infrastructure/config.js';
+import type { Config } from '../infrastructure/config.js';
 import { createLogger, type Logger } from '../infrastructure/logger.js';
 import { Metrics } from '../infrastructure/observability/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../infrastructure/observability/metrics-server.js';
@@ -8,13 +8,23 @@ import { startTracing, type Tracing } from '../infrastructure/observability/trac
 import { createOrm, type MikroORM } from '../infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createQueue } from '../infrastructure/queue/queues.js';
+import { createRedisConnection, type RedisConnection } from '../infrastructure/redis/connection.js';
 import { ALL_QUEUES, type QueueName } from '../../queues/names.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { StartupError, type RunningProcess } from './lifecycle.js';
 
-/**
- * The shared adapters of a process: one MikroORM (its pool), Redis connections, the queues.
- * Built once per process by the composition root; everything closes in reverse order.
- */
+// The adapters a process may open, each built on its own so that a role's composition root
+// (src/main/roles/*) opens only what that role uses, and closes it in reverse order.
+//
+// PostgreSQL pools: MikroORM 7 cannot share a pg.Pool with the plain-SQL adapters.
+// @mikro-orm/postgresql's PostgreSqlConnection.createKyselyDialect builds `new Pool(options)`
+// itself; `driverOptions` is merged into those options, or replaces the dialect with a Kysely
+// instance or dialect of the caller's. Either way the pool's type parsers differ: MikroORM
+// sets date, timestamp, timestamptz and interval to stay strings (createPostgreSqlTypeParsers),
+// while the plain-SQL adapters (relay, sweeper, stores, read model) rely on pg's defaults
+// (timestamptz → Date). So a role opens the ORM's pool only if it uses the ORM, and a plain pg
+// pool only if it runs plain SQL: see each role for the one or two it opens.
+
+/** Everything a process may open; a role's dependencies are a Pick of it, never all of it. */
 export interface Infrastructure {
   config: Config;
   logger: Logger;
@@ -36,6 +46,9 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
+/** What every process has: its configuration, logger, metrics and (optionally) tracing. */
+export type Observability = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'metricsServer' | 'tracing'>;
+
 /** Process roles whose only HTTP port is the metrics server (web serves /metrics on its own port). */
 const METRICS_SERVER_ROLES: ReadonlySet<string> = new Set(['worker', 'relay', 'mailer', 'webhooks']);
 
@@ -46,97 +59,227 @@ export interface InfrastructureOptions {
   serveMetrics?: boolean;
 }
 
-export async function createInfrastructure(
+/**
+ * What a process opened, closed in reverse order (each failure is ignored: the rest still
+ * close). A process that fails half-way through start-up closes what it had opened so far.
+ */
+export class Resources {
+  private readonly closers: (() => Promise<unknown>)[] = [];
+
+  add(close: () => Promise<unknown>): void {
+    this.closers.push(close);
+  }
+
+  async close(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) {
+      await close().catch(() => undefined);
+    }
+  }
+
+  /** Runs `open`; if it throws, closes everything opened so far and throws on. */
+  async opening<T>(open: () => Promise<T>): Promise<T> {
+    try {
+      return await open();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+}
+
+export async function startObservability(
   config: Config,
   role: string,
+  resources: Resources,
   options: InfrastructureOptions = {},
-): Promise<Infrastructure> {
+): Promise<Observability> {
   const logger = createLogger({ level: config.logLevel, role });
   if (config.defaultsApplied.length > 0) {
     logger.warn({ defaults: config.defaultsApplied }, 'development defaults applied (set these in production)');
   }
-  // Tracing first: the queues below take its BullMQ hooks.
+  // Tracing first: the queues take its BullMQ hooks. Closed last, so the spans of the
+  // shutdown itself are flushed too.
   const ownTracing = !options.tracing && config.otel ? startTracing({ serviceName: config.otel.serviceName ?? `conveyor-${role}`, role }) : undefined;
-  const tracing = options.tracing ?? ownTracing;
-  if (ownTracing) logger.info({ endpoint: config.otel?.endpoint }, 'tracing on: spans exported over OTLP/HTTP');
+  if (ownTracing) {
+    resources.add(() => ownTracing.shutdown());
+    logger.info({ endpoint: config.otel?.endpoint }, 'tracing on: spans exported over OTLP/HTTP');
+  }
   const metrics = new Metrics({ logger });
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== undefined && (options.serveMetrics ?? METRICS_SERVER_ROLES.has(role))) {
     try {
       metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, logger });
     } catch (error) {
-      await ownTracing?.shutdown();
       throw new StartupError(`cannot serve metrics on ${config.host}:${config.metricsPort} (METRICS_PORT): ${(error as Error).message}`);
     }
+    const server = metricsServer;
+    resources.add(() => server.close());
   }
-  const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: Math.max(config.workerConcurrency + 2, 10) });
+  return { config, logger, metrics, metricsServer, tracing: options.tracing ?? ownTracing };
+}
+
+/** PostgreSQL connections a role needs for its concurrency (jobs, or the API's requests). */
+function poolSize(config: Config): number {
+  return Math.max(config.workerConcurrency + 2, 10);
+}
+
+/** MikroORM and its pool, after checking that the database is migrated. */
+export async function openOrm(config: Config, resources: Resources): Promise<Pick<Infrastructure, 'orm' | 'uow'>> {
+  const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: poolSize(config) });
+  resources.add(() => orm.close(true));
+  await refuseUnmigrated(orm);
+  return { orm, uow: new MikroOrmUnitOfWork(orm) };
+}
+
+/**
+ * For a role without the ORM: the same check on a MikroORM that holds one connection only
+ * while it looks (the migrator needs MikroORM), closed before the role starts.
+ */
+export async function checkMigrated(config: Config): Promise<void> {
+  const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: 1 });
+  try {
+    await refuseUnmigrated(orm);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function refuseUnmigrated(orm: MikroORM): Promise<void> {
   const pending = await orm.migrator.getPending();
   if (pending.length > 0) {
-    await orm.close(true);
-    await metricsServer?.close();
-    await ownTracing?.shutdown();
     throw new StartupError(
       `the database has ${pending.length} pending migration(s) (${pending.map((m) => m.name).join(', ')}): ` +
         'run the release process (npm run db:migrate) first',
     );
   }
-  const workerConnection = createRedisConnection({ url: config.redisUrl, role: 'worker', connectionName: `conveyor:${role}` });
-  const producerConnection = createRedisConnection({
-    url: config.redisUrl,
-    role: 'producer',
-    connectionName: `conveyor:${role}:producer`,
-  });
-  // Connection errors go to the structured log (rate-limited to one line per outage per
-  // connection); ioredis reconnects by itself, and callers see the failure where it matters.
-  for (const [name, connection] of [
-    ['worker', workerConnection],
-    ['producer', producerConnection],
-  ] as const) {
-    let down = false;
-    connection.on('error', (error: Error) => {
-      if (!down) logger.warn({ err: error, connection: name }, 'Redis connection lost; reconnecting');
-      down = true;
-    });
-    connection.on('ready', () => {
-      if (down) logger.info({ connection: name }, 'Redis connection back');
-      down = false;
-    });
-  }
-  void warnUnlessNoEviction(workerConnection, logger);
-  const queues = Object.fromEntries(
-    ALL_QUEUES.map((name) => {
-      const queue = createQueue(name, { connection: producerConnection, prefix: config.queuePrefix, telemetry: tracing?.bullmq });
-      queue.on('error', (error) => logger.debug({ err: error, queue: name }, 'queue error'));
-      return [name, queue];
-    }),
-  ) as Record<QueueName, Queue>;
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: Math.max(config.workerConcurrency + 2, 10) });
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
-  return {
-    config,
-    logger,
-    orm,
-    uow: new MikroOrmUnitOfWork(orm),
-    workerConnection,
-    producerConnection,
-    queues,
-    pool,
-    metrics,
-    metricsServer,
-    tracing,
-    async close() {
-      await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
-      await Promise.allSettled([workerConnection.quit(), producerConnection.quit()]);
-      await Promise.allSettled([orm.close(true), pool.end()]);
-      // Last: the spans of the shutdown itself are flushed too.
-      await Promise.allSettled([metricsServer?.close(), ownTracing?.shutdown()]);
-    },
-  };
 }
 
-/** A condition that stops a process at start-up, with a message for the operator. */
-export class StartupError extends Error {
-  override name = 'StartupError';
+/** A plain pg pool on the primary, for the roles' plain SQL. */
+export function openPool(config: Config, logger: Logger, resources: Resources): pg.Pool {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: poolSize(config) });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  resources.add(() => pool.end());
+  return pool;
+}
+
+/**
+ * A Redis connection: `worker` blocks and retries forever (BullMQ workers), `producer` fails
+ * fast (the API answers 503). Connection errors go to the structured log (one line per outage
+ * per connection); ioredis reconnects by itself, and callers see the failure where it matters.
+ */
+export function openRedis(
+  config: Config,
+  role: string,
+  kind: 'worker' | 'producer',
+  logger: Logger,
+  resources: Resources,
+): RedisConnection {
+  const connection = createRedisConnection({
+    url: config.redisUrl,
+    role: kind,
+    connectionName: kind === 'worker' ? `conveyor:${role}` : `conveyor:${role}:producer`,
+  });
+  let down = false;
+  connection.on('error', (error: Error) => {
+    if (!down) logger.warn({ err: error, connection: kind }, 'Redis connection lost; reconnecting');
+    down = true;
+  });
+  connection.on('ready', () => {
+    if (down) logger.info({ connection: kind }, 'Redis connection back');
+    down = false;
+  });
+  resources.add(() => connection.quit());
+  return connection;
+}
+
+/** Producer-side queues with the contract's default job options, on a producer connection. */
+export function openQueues<N extends QueueName>(
+  names: readonly N[],
+  connection: RedisConnection,
+  deps: Pick<Infrastructure, 'config' | 'logger' | 'tracing'>,
+  resources: Resources,
+): Record<N, Queue> {
+  const queues = Object.fromEntries(
+    names.map((name) => {
+      const queue = createQueue(name, { connection, prefix: deps.config.queuePrefix, telemetry: deps.tracing?.bullmq });
+      queue.on('error', (error) => deps.logger.debug({ err: error, queue: name }, 'queue error'));
+      return [name, queue];
+    }),
+  ) as Record<N, Queue>;
+  resources.add(() => Promise.allSettled(Object.values<Queue>(queues).map((queue) => queue.close())));
+  return queues;
+}
+
+/** What a role's root opens its adapters with. */
+export interface ProcessScope {
+  observability: Observability;
+  resources: Resources;
+  /** Opens a Redis connection; the first one opened also checks Redis's eviction policy. */
+  redis: (kind: 'worker' | 'producer') => RedisConnection;
+}
+
+/**
+ * The root of one process role: starts its observability, lets `start` open the adapters the
+ * role uses and start it, and returns how to stop it: the role first, then what it opened, in
+ * reverse order. If `start` fails, what was opened so far is closed.
+ */
+export async function startRoleProcess(
+  config: Config,
+  role: string,
+  start: (scope: ProcessScope) => Promise<{ stop(): Promise<void> }>,
+): Promise<RunningProcess> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, role, resources);
+    const { logger } = observability;
+    let checked = false;
+    const redis = (kind: 'worker' | 'producer') => {
+      const connection = openRedis(config, role, kind, logger, resources);
+      if (!checked) void warnUnlessNoEviction(connection, logger);
+      checked = true;
+      return connection;
+    };
+    const running = await start({ observability, resources, redis });
+    return {
+      logger,
+      async stop() {
+        await running.stop();
+        await resources.close();
+      },
+    };
+  });
+}
+
+/**
+ * Every adapter at once, for `npm start` (all roles in one process) and for tests that run
+ * several roles on one set of connections. A process of one role uses its own root instead.
+ */
+export async function createInfrastructure(
+  config: Config,
+  role: string,
+  options: InfrastructureOptions = {},
+): Promise<Infrastructure> {
+  const resources = new Resources();
+  return resources.opening(async () => {
+    const observability = await startObservability(config, role, resources, options);
+    const { logger } = observability;
+    const { orm, uow } = await openOrm(config, resources);
+    const workerConnection = openRedis(config, role, 'worker', logger, resources);
+    const producerConnection = openRedis(config, role, 'producer', logger, resources);
+    void warnUnlessNoEviction(workerConnection, logger);
+    const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
+    const pool = openPool(config, logger, resources);
+    return {
+      ...observability,
+      orm,
+      uow,
+      workerConnection,
+      producerConnection,
+      queues,
+      pool,
+      close: () => resources.close(),
+    };
+  });
 }
 
 /**
@@ -145,6 +288,8 @@ export class StartupError extends Error {
  * CONFIG get a softer warning.
  */
 export async function warnUnlessNoEviction(connection: RedisConnection, logger: Logger): Promise<void> {
+  // A producer connection has no offline queue: ask once it is up, as a worker connection would.
+  if (connection.status !== 'ready') await new Promise((resolve) => connection.once('ready', resolve));
   try {
     const reply = (await connection.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
     const policy = reply[1];
@@ -157,57 +302,5 @@ export async function warnUnlessNoEviction(connection: RedisConnection, logger: 
     }
   } catch (error) {
     logger.warn({ err: error }, 'could not read Redis maxmemory-policy; make sure it is noeviction');
-  }
-}
-
-/**
- * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal, or `stop` taking longer
- * than `graceMs`, exits at once: the orchestrator's kill is coming anyway.
- */
-export function exitOnSignal(logger: Logger, stop: () => Promise<void>, graceMs = 30_000): void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      logger.error({ graceMs }, 'shutdown took too long: exiting');
-      process.exit(1);
-    }, graceMs);
-    timer.unref();
-    stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', handler);
-  process.once('SIGINT', handler);
-}
-
-/** Loads the configuration, or prints what is wrong with it and exits 1. */
-export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
-  // A StartupError (e.g. pending migrations) thrown by a top-level await is an operator's
-  // problem, not a crash: print its message alone.
-  process.on('uncaughtException', (error) => {
-    console.error(error instanceof StartupError ? `conveyor cannot start: ${error.message}` : error);
-    process.exit(1);
-  });
-  try {
-    return loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`conveyor cannot start: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
   }
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { QUEUES, type QueueName } from '../../queues/names.js';
 import { REDIS_URL } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';

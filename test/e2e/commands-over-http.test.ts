@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
 import { ApiClient, type Accepted, type CommandStatus } from '../support/api-client.js';

@@ -5,7 +5,7 @@ import { systemClock } from '../../src/application/clock.js';
 import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';

@@ -9,7 +9,7 @@ import type { Cluster } from 'ioredis';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
 import { createTestDatabase } from '../support/database.js';
 import { ApiClient } from '../support/api-client.js';

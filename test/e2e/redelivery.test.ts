@@ -10,7 +10,7 @@ import type { Job, Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -166,8 +166,13 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
         ]),
       ];
       const ids = orders.map((order) => order.commandId);
-      await waitFor(async () => (await lockWaiters()) === 4, 20_000, `4 jobs blocked on the row lock\n${processes.output()}`);
-      expect(await commands.getActiveCount()).toBe(4);
+      // All four are taken by the worker: the first transactions wait on the row lock, and any
+      // command the worker's group commit has not started yet waits for them in the process.
+      await waitFor(
+        async () => (await commands.getActiveCount()) === 4 && (await lockWaiters()) >= 1,
+        20_000,
+        `4 jobs taken, blocked behind the row lock\n${processes.output()}`,
+      );
 
       proxy.freeze();
       await lock.release();
@@ -236,9 +241,13 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
         ]),
       ];
       ids = orders.map((order) => order.commandId);
-      await waitFor(async () => (await lockWaiters()) === 3, 20_000, `3 jobs blocked on the row lock\n${processes.output()}`);
-      // The 4 jobs of the first test that its dead worker still holds, and these 3.
-      expect(await commands.getActiveCount()).toBe(4 + 3);
+      // The 4 jobs of the first test that its dead worker still holds, and these 3, blocked
+      // behind the row lock (in a transaction, or queued in the worker for the next one).
+      await waitFor(
+        async () => (await commands.getActiveCount()) === 4 + 3 && (await lockWaiters()) >= 1,
+        20_000,
+        `3 jobs taken, blocked behind the row lock\n${processes.output()}`,
+      );
       worker.child.kill('SIGKILL');
       expect(await worker.exited).toBe('SIGKILL');
     } finally {

@@ -6,9 +6,9 @@ import { AddProduct } from '../../src/application/commerce/use-cases/add-product
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { QUEUES } from '../../queues/names.js';
-import type { CommandPayload } from '../../queues/commands.js';
+import { commandJob, type CommandPayload } from '../../queues/commands.js';
 import { REDIS_URL } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { between, sqlPool } from '../support/faults.js';
@@ -92,7 +92,7 @@ describe('command worker SIGKILLed while it works', () => {
     });
     for (let i = 0; i < payloads.length; i += 500) {
       await queue.addBulk(
-        payloads.slice(i, i + 500).map((data) => ({ name: 'PlaceOrder', data, opts: { jobId: data.commandId } })),
+        payloads.slice(i, i + 500).map((data) => commandJob('PlaceOrder', data)),
       );
     }
 

@@ -7,7 +7,7 @@ import type { CommandPayload, CommandType } from '../../queues/commands.js';
 import { createTestDatabase } from '../support/database.js';
 import { testConfig } from '../support/config.js';
 import { newId } from '../support/orm.js';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 
 let infra: Infrastructure;
 let worker: RunningWorker;

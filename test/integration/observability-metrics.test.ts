@@ -4,7 +4,8 @@ import { createInfrastructure, type Infrastructure } from '../../src/main/infras
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { buildWeb, type RunningWeb } from '../../src/main/roles/web.js';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { WEBHOOK_JOB_NAME } from '../../queues/webhooks.js';
 import { testConfig } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
 import { newId } from '../support/orm.js';
@@ -67,7 +68,7 @@ describe('the web role', () => {
       const commandId = newId();
       await infra.queues.commands.add('RegisterUser', { commandId, userId: newId(), email: `${commandId}@example.com`, name: 'Ann' }, { jobId: commandId });
     }
-    await infra.queues.webhooks.add('deliver', { deliveryId: newId() }, { delay: 60_000 });
+    await infra.queues.webhooks.add(WEBHOOK_JOB_NAME, { deliveryId: newId() }, { delay: 60_000 });
     // Two rows wait for the relay, the oldest for 42 s; a published one does not count.
     const insert = `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at, published_at)
                     values ($1, 'user.registered', 'user', $2, '{}', now() - $3::interval, $4)`;

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OutboxRelay, type RelayPolicies } from '../../src/infrastructure/relay/outbox-relay.js';
 import { Sweeper } from '../../src/infrastructure/relay/sweeper.js';
-import { createRedisConnection, type RedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { createTestDatabase } from '../support/database.js';
 import { REDIS_URL } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';

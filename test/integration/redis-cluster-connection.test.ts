@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Cluster } from 'ioredis';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;

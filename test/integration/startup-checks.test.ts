@@ -1,8 +1,14 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { StartupError, createInfrastructure, warnUnlessNoEviction } from '../../src/main/infrastructure.js';
-import type { RedisConnection } from '../../queues/connection.js';
+import { createInfrastructure, warnUnlessNoEviction } from '../../src/main/infrastructure.js';
+import { StartupError } from '../../src/main/lifecycle.js';
+import { startCommandWorkerProcess } from '../../src/main/roles/command-worker.js';
+import { startMailerProcess } from '../../src/main/roles/mailer.js';
+import { startRelayProcess } from '../../src/main/roles/relay.js';
+import { startWebProcess } from '../../src/main/roles/web.js';
+import { startWebhooksProcess } from '../../src/main/roles/webhooks.js';
+import type { RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { adminQuery, TEST_SERVER_URL } from '../support/database.js';
 import { testConfig } from '../support/config.js';
 
@@ -35,16 +41,35 @@ describe('start-up checks', () => {
     }
   });
 
+  // Each role's own root checks too, with the ORM it opens or, without one, a borrowed connection.
+  it.each([
+    ['web', startWebProcess],
+    ['worker', startCommandWorkerProcess],
+    ['relay', startRelayProcess],
+    ['mailer', startMailerProcess],
+    ['webhooks', startWebhooksProcess],
+  ])('refuses to start the %s process on a database with pending migrations', async (_, start) => {
+    const name = `conveyor_test_unmigrated_${Date.now()}`;
+    await adminQuery(`create database ${name}`);
+    try {
+      const url = new URL(TEST_SERVER_URL);
+      url.pathname = `/${name}`;
+      await expect(start(testConfig(url.toString(), { LOG_LEVEL: 'silent' }))).rejects.toThrow(StartupError);
+    } finally {
+      await adminQuery(`drop database if exists ${name} with (force)`);
+    }
+  });
+
   it('warns loudly when Redis may evict queued jobs', async () => {
     const { logger, lines } = capture();
-    const redis = { call: () => Promise.resolve(['maxmemory-policy', 'allkeys-lru']) } as unknown as RedisConnection;
+    const redis = { status: 'ready', call: () => Promise.resolve(['maxmemory-policy', 'allkeys-lru']) } as unknown as RedisConnection;
     await warnUnlessNoEviction(redis, logger);
     expect(lines.join('')).toMatch(/maxmemory-policy is \\"allkeys-lru\\", not \\"noeviction\\".*DROP QUEUED JOBS/);
   });
 
   it('stays quiet when Redis is set to noeviction', async () => {
     const { logger, lines } = capture();
-    const redis = { call: () => Promise.resolve(['maxmemory-policy', 'noeviction']) } as unknown as RedisConnection;
+    const redis = { status: 'ready', call: () => Promise.resolve(['maxmemory-policy', 'noeviction']) } as unknown as RedisConnection;
     await warnUnlessNoEviction(redis, logger);
     expect(lines).toEqual([]);
   });

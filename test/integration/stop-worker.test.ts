@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopWorker } from '../../src/main/roles/queue-worker.js';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { waitFor } from '../support/wait.js';

@@ -7,7 +7,7 @@ import { createInfrastructure, type Infrastructure } from '../../src/main/infras
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { WebhookManagement } from '../../src/application/webhooks/management.js';
 import { createWebhookManagement, startWebhooks } from '../../src/main/roles/webhooks.js';
-import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../src/infrastructure/webhooks/job-options.js';
+import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../queues/webhooks.js';
 import { buildWebhookBody } from '../../src/infrastructure/webhooks/payload.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
 import { createTestDatabase } from '../support/database.js';

@@ -2,11 +2,11 @@
 
 /** Each role's entry point, relative to the repository root (run through tsx). */
 export const ROLE_ENTRIES = {
-  web: 'src/main/web.ts',
-  worker: 'workers/commands.worker.ts',
-  relay: 'workers/relay.worker.ts',
-  mailer: 'workers/mailer.worker.ts',
-  webhooks: 'workers/webhooks.worker.ts',
+  web: 'src/main/entries/web.ts',
+  worker: 'src/main/entries/worker.ts',
+  relay: 'src/main/entries/relay.ts',
+  mailer: 'src/main/entries/mailer.ts',
+  webhooks: 'src/main/entries/webhooks.ts',
 } as const;
 
 export type Role = keyof typeof ROLE_ENTRIES;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandBackoff, commandJobOptions } from '../../queues/job-options.js';
+import { commandBackoff, commandJobOptions } from '../../queues/commands.js';
 
 const delay = (attemptsMade: number) => commandBackoff(attemptsMade, 'command-backoff') as number;
 

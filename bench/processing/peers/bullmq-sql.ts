@@ -6,7 +6,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { commandJobOptions } from '../../../queues/job-options.js';
+import { commandJobOptions } from '../../../queues/commands.js';
 import { burnDownMain, type PlaceOrderJob } from './burn-down.js';
 
 const NAME = 'place-order';

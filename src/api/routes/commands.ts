@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   type CommandPayload,
   type CommandType,
+  COMMAND_TYPES,
   addProductBody,
   cancelOrderBody,
   commandPayloads,
@@ -36,45 +37,44 @@ interface CommandRoute {
   idInPath: boolean;
 }
 
-/** docs/design.md §3: every command route, its body schema (from queues/) and the ids it returns. */
-const COMMAND_ROUTES: readonly CommandRoute[] = [
-  { type: 'RegisterUser', url: '/v1/users', summary: 'Register a user', body: registerUserBody, id: 'userId', idInPath: false },
-  { type: 'AddProduct', url: '/v1/products', summary: 'Add a product', body: addProductBody, id: 'productId', idInPath: false },
-  {
-    type: 'RestockProduct',
+/**
+ * docs/design.md §3: the route of each command type (a missing one is a compile error), its body
+ * schema (from queues/) and the ids it returns.
+ */
+const COMMAND_ROUTES: { readonly [T in CommandType]: Omit<CommandRoute, 'type'> } = {
+  RegisterUser: { url: '/v1/users', summary: 'Register a user', body: registerUserBody, id: 'userId', idInPath: false },
+  AddProduct: { url: '/v1/products', summary: 'Add a product', body: addProductBody, id: 'productId', idInPath: false },
+  RestockProduct: {
     url: '/v1/products/:productId/restock',
     summary: 'Restock a product',
     body: restockProductBody,
     id: 'productId',
     idInPath: true,
   },
-  { type: 'PlaceOrder', url: '/v1/orders', summary: 'Place an order', body: placeOrderBody, id: 'orderId', idInPath: false },
-  {
-    type: 'ConfirmOrder',
+  PlaceOrder: { url: '/v1/orders', summary: 'Place an order', body: placeOrderBody, id: 'orderId', idInPath: false },
+  ConfirmOrder: {
     url: '/v1/orders/:orderId/confirm',
     summary: 'Confirm an order',
     body: emptyBody,
     id: 'orderId',
     idInPath: true,
   },
-  { type: 'ShipOrder', url: '/v1/orders/:orderId/ship', summary: 'Ship an order', body: emptyBody, id: 'orderId', idInPath: true },
-  {
-    type: 'DeliverOrder',
+  ShipOrder: { url: '/v1/orders/:orderId/ship', summary: 'Ship an order', body: emptyBody, id: 'orderId', idInPath: true },
+  DeliverOrder: {
     url: '/v1/orders/:orderId/deliver',
     summary: 'Mark an order delivered',
     body: emptyBody,
     id: 'orderId',
     idInPath: true,
   },
-  {
-    type: 'CancelOrder',
+  CancelOrder: {
     url: '/v1/orders/:orderId/cancel',
     summary: 'Cancel an order',
     body: cancelOrderBody,
     id: 'orderId',
     idInPath: true,
   },
-];
+};
 
 const RETRY_AFTER_SECONDS = '5';
 
@@ -93,7 +93,8 @@ function acceptedSchema(id: AggregateIdField) {
 export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async (app, options) => {
   const { commands, idempotency, newId } = options;
 
-  for (const route of COMMAND_ROUTES) {
+  for (const type of COMMAND_TYPES) {
+    const route: CommandRoute = { type, ...COMMAND_ROUTES[type] };
     const params = route.idInPath ? z.object({ [route.id]: uuidParam() }) : undefined;
 
     app.post(

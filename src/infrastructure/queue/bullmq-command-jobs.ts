@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
+import { decodeFailure } from '../../../queues/failure.js';
 
 const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
   waiting: 'queued',
@@ -29,7 +30,15 @@ export class BullMqCommandJobs implements CommandJobs {
       // attemptsMade counts only failed attempts (a job that succeeded first time has 0);
       // attemptsStarted counts the running and the successful one too.
       attempts: Math.max(job.attemptsMade, job.attemptsStarted ?? 0),
-      failedReason: job.failedReason ?? null,
+      error: job.failedReason ? errorOf(job.failedReason) : null,
     };
   }
+}
+
+/**
+ * A failure the command worker encoded (a payload it refused), or else an error of
+ * infrastructure whose own message BullMQ kept (the retries ran out).
+ */
+function errorOf(failedReason: string): { code: string; message: string } {
+  return decodeFailure(failedReason) ?? { code: 'infrastructure_error', message: failedReason };
 }

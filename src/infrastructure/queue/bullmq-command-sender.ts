@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { CommandPayload, CommandType } from '../../../queues/index.js';
+import { commandJob, type CommandPayload, type CommandType } from '../../../queues/commands.js';
 
 export interface BullMqCommandSenderOptions {
   /**
@@ -37,7 +37,8 @@ export class BullMqCommandSender {
     await this.waitUntilReady();
     // Once the connection is ready, a producer connection (no offline queue) rejects a
     // command at once if Redis goes away, so add() cannot hang here.
-    await this.queue.add(type, payload, { jobId: payload.commandId });
+    const job = commandJob(type, payload);
+    await this.queue.add(job.name, job.data, job.opts);
   }
 
   private async waitUntilReady(): Promise<void> {

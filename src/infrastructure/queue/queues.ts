@@ -1,7 +1,18 @@
-import { Queue, type Telemetry } from 'bullmq';
+import { Queue, type DefaultJobOptions, type Telemetry } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { emailJobOptions } from '../mail/email-job.js';
-import { QUEUES, type QueueName, commandJobOptions, deliveryJobOptions } from '../../../queues/index.js';
+import {
+  type QueueName,
+  commandJobOptions,
+  emailJobOptions,
+  webhookQueueDefaults,
+} from '../../../queues/index.js';
+
+/** Webhook jobs get their options from the retry schedule when they are added. */
+const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
+  commands: commandJobOptions,
+  emails: emailJobOptions,
+  webhooks: webhookQueueDefaults,
+};
 
 export interface QueueOptions {
   /** A producer connection (`createRedisConnection({ role: 'producer' })`): it fails fast when Redis is down. */
@@ -14,15 +25,13 @@ export interface QueueOptions {
 
 /**
  * A producer-side queue with the contract's default job options, so every job added to it
- * gets the retries and retention of queues/job-options.ts whoever adds it.
+ * gets the retries and retention of its queues/<name>.ts whoever adds it.
  */
 export function createQueue(name: QueueName, options: QueueOptions): Queue {
   return new Queue(name, {
     connection: options.connection,
     prefix: options.prefix,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-    // Webhook jobs get their options from the retry schedule when they are added.
-    defaultJobOptions:
-      name === QUEUES.commands ? commandJobOptions : name === QUEUES.emails ? emailJobOptions : deliveryJobOptions,
+    defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
   });
 }

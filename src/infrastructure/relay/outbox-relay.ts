@@ -4,6 +4,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { emailsForEvent } from '../../application/email/policy.js';
 import { endpointsForEvent } from '../../application/webhooks/policy.js';
+import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
+import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
@@ -336,15 +338,15 @@ export class OutboxRelay {
     const emailJobs = rows
       .filter((row) => row.kind === 'email')
       .map((row) => ({
-        name: 'send',
-        data: { emailId: row.id },
+        name: EMAIL_JOB_NAME,
+        data: { emailId: row.id } satisfies EmailJobData,
         opts: { ...policies.emailJobOptions, jobId: row.id, ...telemetry(row) },
       }));
     const webhookJobs = rows
       .filter((row) => row.kind === 'webhook')
       .map((row) => ({
-        name: 'deliver',
-        data: { deliveryId: row.id },
+        name: WEBHOOK_JOB_NAME,
+        data: { deliveryId: row.id } satisfies WebhookJobData,
         opts: { ...policies.webhookJobOptions, jobId: row.id, ...telemetry(row) },
       }));
     await Promise.all([

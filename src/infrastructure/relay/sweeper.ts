@@ -1,5 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type pg from 'pg';
+import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
+import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 
 export interface SweeperOptions {
@@ -73,10 +75,14 @@ export class Sweeper {
         await job.remove().catch(() => undefined);
       }
       const delay = row.next_attempt_at ? Math.max(0, row.next_attempt_at.getTime() - Date.now()) : 0;
-      const opts = row.kind === 'email' ? this.options.emailJobOptions : this.options.webhookJobOptions;
-      // A webhook job goes on with the retry schedule where the lost job left it.
-      const data = row.kind === 'email' ? { emailId: row.id } : { deliveryId: row.id, attemptsBefore: row.attempts };
-      await queue.add(row.kind === 'email' ? 'send' : 'deliver', data, { ...opts, jobId: row.id, delay });
+      if (row.kind === 'email') {
+        const data: EmailJobData = { emailId: row.id };
+        await queue.add(EMAIL_JOB_NAME, data, { ...this.options.emailJobOptions, jobId: row.id, delay });
+      } else {
+        // A webhook job goes on with the retry schedule where the lost job left it.
+        const data: WebhookJobData = { deliveryId: row.id, attemptsBefore: row.attempts };
+        await queue.add(WEBHOOK_JOB_NAME, data, { ...this.options.webhookJobOptions, jobId: row.id, delay });
+      }
       restored += 1;
     }
     if (restored > 0) this.options.logger.warn({ restored }, 'sweeper restored jobs missing from Redis');

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { WebhookDeliveryQueue } from '../../application/webhooks/ports.js';
-import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from './job-options.js';
+import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '../../../queues/webhooks.js';
 
 /**
  * Adds delivery jobs to the `webhooks` queue (jobId = delivery id). A job id that BullMQ still

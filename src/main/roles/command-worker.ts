@@ -8,11 +8,14 @@ import { RegisterUser } from '../../application/commerce/use-cases/register-user
 import { RestockProduct } from '../../application/commerce/use-cases/restock-product.js';
 import { ShipOrder } from '../../application/commerce/use-cases/ship-order.js';
 import type { UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
+import type { Config } from '../../infrastructure/config.js';
+import { isTransient } from '../../infrastructure/errors.js';
 import { QUEUES } from '../../../queues/names.js';
-import { commandBackoff } from '../../../queues/job-options.js';
+import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
-import type { Infrastructure } from '../infrastructure.js';
-import { startQueueWorker, type RunningWorker } from './queue-worker.js';
+import { openOrm, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
+import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
 export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHandlers {
   return {
@@ -27,12 +30,25 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
   };
 }
 
-export function startCommandWorker(infra: Infrastructure): RunningWorker {
+export type CommandWorkerDeps = QueueWorkerDeps & Pick<Infrastructure, 'uow'>;
+
+export function startCommandWorker(infra: CommandWorkerDeps): RunningWorker {
   const { config, logger } = infra;
   const running = startQueueWorker(infra, QUEUES.commands, {
-    processor: createCommandProcessor(commandHandlers(infra.uow), logger),
+    processor: createCommandProcessor(commandHandlers(infra.uow), logger, isTransient),
     backoffStrategy: commandBackoff,
   });
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
   return running;
+}
+
+/**
+ * The `worker` process: the ORM (its one pool: the use cases run through the unit of work
+ * only) and a blocking Redis connection. No queue producers, no plain pg pool.
+ */
+export function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'worker', async ({ observability, resources, redis }) => {
+    const { uow } = await openOrm(config, resources);
+    return startCommandWorker({ ...observability, uow, workerConnection: redis('worker') });
+  });
 }

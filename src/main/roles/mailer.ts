@@ -4,8 +4,10 @@ import { SqlEmailMessageStore } from '../../infrastructure/mail/email-message-st
 import { NodemailerMailer } from '../../infrastructure/mail/nodemailer-mailer.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createEmailProcessor } from '../../../workers/email-processor.js';
-import type { Infrastructure } from '../infrastructure.js';
-import { startQueueWorker, type RunningWorker } from './queue-worker.js';
+import type { Config } from '../../infrastructure/config.js';
+import { checkMigrated, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
+import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
 export interface MailerOverrides {
   /** Replaces the nodemailer transport built from the config (tests). */
@@ -16,7 +18,9 @@ export interface MailerOverrides {
  * The `mailer` role: sends the email_messages rows the relay enqueues on `emails`. With
  * SMTP_URL unset (development) mail is captured as .eml files under MAIL_DIR.
  */
-export function startMailer(infra: Infrastructure, overrides: MailerOverrides = {}): RunningWorker {
+export type MailerDeps = QueueWorkerDeps & Pick<Infrastructure, 'pool'>;
+
+export function startMailer(infra: MailerDeps, overrides: MailerOverrides = {}): RunningWorker {
   const { config, logger } = infra;
   const mailer =
     overrides.mailer ?? new NodemailerMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, mailDir: config.mailDir });
@@ -32,4 +36,16 @@ export function startMailer(infra: Infrastructure, overrides: MailerOverrides = 
     'mailer started',
   );
   return running;
+}
+
+/**
+ * The `mailer` process: a plain pg pool (the email store is plain SQL) and a blocking Redis
+ * connection. No ORM pool: the migration check borrows one connection and gives it back.
+ */
+export function startMailerProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'mailer', async ({ observability, resources, redis }) => {
+    await checkMigrated(config);
+    const pool = openPool(config, observability.logger, resources);
+    return startMailer({ ...observability, pool, workerConnection: redis('worker') });
+  });
 }

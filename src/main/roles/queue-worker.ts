@@ -2,6 +2,9 @@ import { Worker, type BackoffStrategy, type Job } from 'bullmq';
 import type { QueueName } from '../../../queues/names.js';
 import type { Infrastructure } from '../infrastructure.js';
 
+/** What every BullMQ worker of a role uses. */
+export type QueueWorkerDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'tracing' | 'workerConnection'>;
+
 export interface RunningWorker {
   worker: Worker;
   /** Stops fetching and waits for in-flight jobs up to `graceMs`; the rest go to another worker. */
@@ -22,7 +25,7 @@ export interface QueueWorkerOptions {
  * and stalled-check interval (a dead process's jobs go back to the queue after 1–3× it),
  * tracing, job metrics, and logging of errors and of jobs that gave up.
  */
-export function startQueueWorker(infra: Infrastructure, queue: QueueName, options: QueueWorkerOptions): RunningWorker {
+export function startQueueWorker(infra: QueueWorkerDeps, queue: QueueName, options: QueueWorkerOptions): RunningWorker {
   const { config, logger } = infra;
   const worker = new Worker(queue, options.processor, {
     connection: infra.workerConnection,

@@ -1,9 +1,12 @@
-import { emailJobOptions } from '../../infrastructure/mail/email-job.js';
+import { emailJobOptions } from '../../../queues/emails.js';
 import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outbox-relay.js';
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
-import { webhookJobOptions } from '../../infrastructure/webhooks/job-options.js';
+import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
-import type { Infrastructure } from '../infrastructure.js';
+import type { Config } from '../../infrastructure/config.js';
+import { QUEUES } from '../../../queues/names.js';
+import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
 
 export interface RelayRoleOptions {
   /** Polling fallback of the relay (NOTIFY wakes it at once). */
@@ -17,7 +20,11 @@ export interface RunningRelay {
 }
 
 /** The `relay` process: outbox → email/webhook rows and jobs, plus the sweeper. */
-export async function startRelay(infra: Infrastructure, options: RelayRoleOptions = {}): Promise<RunningRelay> {
+export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
+  queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks'>;
+};
+
+export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {}): Promise<RunningRelay> {
   const { config, logger } = infra;
   const webhookOptions = webhookJobOptions(config.webhookRetrySchedule);
   const policies: RelayPolicies = {
@@ -54,4 +61,18 @@ export async function startRelay(infra: Infrastructure, options: RelayRoleOption
       await Promise.all([relay.stop(), sweeper.stop()]);
     },
   };
+}
+
+/**
+ * The `relay` process: a plain pg pool (the relay and the sweeper are plain SQL; it also
+ * holds the LISTEN connection) and the producers of `emails` and `webhooks`. No ORM pool, no
+ * blocking connection: it runs no BullMQ worker.
+ */
+export function startRelayProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
+    await checkMigrated(config);
+    const pool = openPool(config, observability.logger, resources);
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks], redis('producer'), observability, resources);
+    return startRelay({ ...observability, pool, queues });
+  });
 }

@@ -4,7 +4,10 @@ import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-id
 import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
-import type { Infrastructure } from '../infrastructure.js';
+import type { Config } from '../../infrastructure/config.js';
+import { ALL_QUEUES } from '../../../queues/names.js';
+import { openOrm, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
 import { createWebhookManagement } from './webhooks.js';
 
 export interface RunningWeb {
@@ -13,8 +16,13 @@ export interface RunningWeb {
   stop(): Promise<void>;
 }
 
+export type WebDeps = Pick<
+  Infrastructure,
+  'config' | 'logger' | 'metrics' | 'tracing' | 'orm' | 'pool' | 'producerConnection' | 'queues'
+>;
+
 /** Builds the intake API on the process's infrastructure (not listening yet). */
-export async function buildWeb(infra: Infrastructure): Promise<RunningWeb> {
+export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   const { config, logger } = infra;
   const readPool = createReadPool(config.databaseReadUrl ?? config.databaseUrl, 10, {
     onError: (error) => logger.warn({ err: error }, 'idle read connection failed'),
@@ -56,4 +64,29 @@ export async function buildWeb(infra: Infrastructure): Promise<RunningWeb> {
       await readPool.end();
     },
   };
+}
+
+/**
+ * The `web` process: a fail-fast Redis connection and every queue's producer (it enqueues
+ * commands and replays, and Bull Board shows them all). PostgreSQL: the ORM (the webhook
+ * management use cases), a plain pg pool on the primary (readiness, the outbox gauge, the
+ * webhook repository's plain SQL) and buildWeb's read-only pool on DATABASE_READ_URL (or the
+ * primary): its sessions are read-only with a statement timeout, which the others must not be.
+ * MikroORM cannot share the plain pool (see src/main/infrastructure.ts).
+ */
+export function startWebProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'web', async ({ observability, resources, redis }) => {
+    const { orm } = await openOrm(config, resources);
+    const pool = openPool(config, observability.logger, resources);
+    const producerConnection = redis('producer');
+    const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
+    const web = await buildWeb({ ...observability, orm, pool, producerConnection, queues });
+    try {
+      await web.app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      await web.stop();
+      throw error;
+    }
+    return web;
+  });
 }

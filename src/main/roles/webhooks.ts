@@ -8,9 +8,10 @@ import { ListWebhookDeliveries } from '../../application/webhooks/list-webhook-d
 import { ListWebhookEndpoints } from '../../application/webhooks/list-webhook-endpoints.js';
 import type { WebhookManagement } from '../../application/webhooks/management.js';
 import type { WebhookSender, WebhookUrlGuard } from '../../application/webhooks/ports.js';
+import { retryDelayMs } from '../../application/webhooks/retry-schedule.js';
 import { ReplayWebhookDelivery, attemptLeaseMs } from '../../application/webhooks/replay-webhook-delivery.js';
 import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook-queue.js';
-import { webhookBackoffStrategy } from '../../infrastructure/webhooks/job-options.js';
+import { webhookBackoffStrategy } from '../../../queues/webhooks.js';
 import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
 import { generateWebhookSecret } from '../../infrastructure/webhooks/signing.js';
 import { SsrfUrlGuard } from '../../infrastructure/webhooks/ssrf.js';
@@ -20,8 +21,10 @@ import {
 } from '../../infrastructure/webhooks/undici-webhook-sender.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
-import type { Infrastructure } from '../infrastructure.js';
-import { startQueueWorker, type RunningWorker } from './queue-worker.js';
+import type { Config } from '../../infrastructure/config.js';
+import { openOrm, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import type { RunningProcess } from '../lifecycle.js';
+import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
 export interface WebhooksOverrides {
   /** Replaces the undici sender altogether. */
@@ -36,7 +39,9 @@ export interface WebhooksOverrides {
  * the WEBHOOK_RETRY_SCHEDULE by the backoff strategy registered here (the relay adds the jobs
  * with `webhookJobOptions`).
  */
-export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverrides = {}): RunningWorker {
+export type WebhooksDeps = QueueWorkerDeps & Pick<Infrastructure, 'orm' | 'pool'>;
+
+export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {
   const { config, logger } = infra;
   const { sender, close: closeSender } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
@@ -47,7 +52,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
   );
   const running = startQueueWorker(infra, QUEUES.webhooks, {
     processor: createWebhookProcessor(deliver, logger, infra.metrics),
-    backoffStrategy: webhookBackoffStrategy(config.webhookRetrySchedule),
+    backoffStrategy: webhookBackoffStrategy((attemptsMade) => retryDelayMs(config.webhookRetrySchedule, attemptsMade)),
     close: closeSender,
   });
   logger.info(
@@ -63,7 +68,7 @@ export function startWebhooks(infra: Infrastructure, overrides: WebhooksOverride
 }
 
 // The role closes the sender it built (its connection pool), not one it was given.
-function buildSender(infra: Infrastructure, overrides: WebhooksOverrides): { sender: WebhookSender; close: () => Promise<void> } {
+function buildSender(infra: Pick<Infrastructure, 'config'>, overrides: WebhooksOverrides): { sender: WebhookSender; close: () => Promise<void> } {
   if (overrides.sender) return { sender: overrides.sender, close: async () => undefined };
   const sender = new UndiciWebhookSender({
     timeoutMs: infra.config.webhookTimeoutMs,
@@ -91,4 +96,19 @@ export function createWebhookManagement(
     listDeliveries: new ListWebhookDeliveries(repository),
     replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock, attemptLeaseMs(config.webhookTimeoutMs)),
   };
+}
+
+/**
+ * The `webhooks` process: a blocking Redis connection, a plain pg pool for the delivery path
+ * (PostgresWebhookRepository runs findForSending / recordAttempt as plain SQL) and the ORM,
+ * which the same repository takes for its management queries. The ORM's pool is the second
+ * pool: MikroORM cannot be handed the first (see src/main/infrastructure.ts); it stays idle
+ * in this role, which never calls the management queries.
+ */
+export function startWebhooksProcess(config: Config): Promise<RunningProcess> {
+  return startRoleProcess(config, 'webhooks', async ({ observability, resources, redis }) => {
+    const { orm } = await openOrm(config, resources);
+    const pool = openPool(config, observability.logger, resources);
+    return startWebhooks({ ...observability, orm, pool, workerConnection: redis('worker') });
+  });
 }

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, test } from 'vitest';
-import { createRedisConnection } from '../../../queues/index.js';
+import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
 import { BullMqCommandSender } from '../../../src/infrastructure/queue/bullmq-command-sender.js';
 import { createQueue } from '../../../src/infrastructure/queue/queues.js';
 import { API_KEY, OTHER_API_KEY, allJobs, apiForFile, auth, expectProblem, startApi } from '../../support/in-process-api.js';

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { type CommandPayload, QUEUES, createRedisConnection } from '../../../queues/index.js';
+import { type CommandPayload, QUEUES } from '../../../queues/index.js';
+import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
 import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
 import type { CommandJobs } from '../../../src/application/commerce/queries/read-model.js';
 import { RedisIdempotencyStore } from '../../../src/infrastructure/idempotency/redis-idempotency-store.js';
@@ -100,7 +101,7 @@ describe('BullMqCommandJobs', () => {
       type: 'ConfirmOrder',
       state: 'queued',
       attempts: 0,
-      failedReason: null,
+      error: null,
     });
     const delayed = confirmOrder();
     await queue.add('ShipOrder', delayed, { jobId: delayed.commandId, delay: 60_000 });
@@ -136,7 +137,7 @@ describe('BullMqCommandJobs', () => {
         type: 'CancelOrder',
         state: 'failed',
         attempts: 1,
-        failedReason: 'connection terminated',
+        error: { code: 'infrastructure_error', message: 'connection terminated' },
       });
       release();
       expect(await eventually(() => jobs.find(slow.commandId), (s) => s?.state === 'succeeded')).toMatchObject({

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SendEmailInput, SendEmailOutput } from '../../../src/application/email/send-email.js';
-import { emailJobOptions } from '../../../src/infrastructure/mail/email-job.js';
+import { emailJobOptions } from '../../../queues/emails.js';
 import { createEmailProcessor, type EmailOutcome } from '../../../workers/email-processor.js';
 
 const emailId = '01936a5e-7c1d-7000-8000-000000000001';

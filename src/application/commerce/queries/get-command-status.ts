@@ -40,13 +40,8 @@ export class GetCommandStatus {
     }
     if (job.state === 'failed') {
       // Failed without an outcome row: an unreadable payload, or infrastructure errors until
-      // the retries ran out. Workers write failure reasons as "code: message".
-      const reason = job.failedReason ?? 'the command could not be processed';
-      const match = /^([a-z][a-z0-9_]*): (.*)$/s.exec(reason);
-      return {
-        ...base,
-        error: match?.[1] && match[2] !== undefined ? { code: match[1], message: match[2] } : { code: 'infrastructure_error', message: reason },
-      };
+      // the retries ran out.
+      return { ...base, error: job.error ?? { code: 'infrastructure_error', message: 'the command could not be processed' } };
     }
     return base;
   }

@@ -79,7 +79,8 @@ export interface QueuedCommandState {
   type: string;
   state: 'queued' | 'running' | 'failed' | 'succeeded';
   attempts: number;
-  failedReason: string | null;
+  /** Why a failed job failed, as its worker wrote it; null unless `state` is failed. */
+  error: { code: string; message: string } | null;
 }
 
 export interface CommandJobs {

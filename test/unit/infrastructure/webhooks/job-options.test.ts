@@ -5,7 +5,7 @@ import {
   WebhookRetryError,
   webhookBackoffStrategy,
   webhookJobOptions,
-} from '../../../../src/infrastructure/webhooks/job-options.js';
+} from '../../../../queues/webhooks.js';
 
 describe('webhook job options', () => {
   it('give one attempt plus one per scheduled retry, with the custom backoff', () => {
@@ -14,8 +14,8 @@ describe('webhook job options', () => {
 
   it('back off by schedule[attemptsMade - 1] seconds ± 20 %, never negative', () => {
     const schedule = [5, 300, 0];
-    const low = webhookBackoffStrategy(schedule, () => 0);
-    const high = webhookBackoffStrategy(schedule, () => 0.999_999);
+    const low = webhookBackoffStrategy((attemptsMade) => retryDelayMs(schedule, attemptsMade, () => 0));
+    const high = webhookBackoffStrategy((attemptsMade) => retryDelayMs(schedule, attemptsMade, () => 0.999_999));
     expect(low(1, WEBHOOK_BACKOFF_TYPE)).toBe(4000);
     expect(high(1, WEBHOOK_BACKOFF_TYPE)).toBe(6000);
     expect(low(2, WEBHOOK_BACKOFF_TYPE)).toBe(240_000);
@@ -29,6 +29,6 @@ describe('webhook job options', () => {
   });
 
   it('use the delay the processor already stored when it threw a WebhookRetryError', () => {
-    expect(webhookBackoffStrategy([5])(1, WEBHOOK_BACKOFF_TYPE, new WebhookRetryError('failed', 1234))).toBe(1234);
+    expect(webhookBackoffStrategy((attemptsMade) => retryDelayMs([5], attemptsMade))(1, WEBHOOK_BACKOFF_TYPE, new WebhookRetryError('failed', 1234))).toBe(1234);
   });
 });

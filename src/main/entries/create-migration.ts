@@ -1,7 +1,7 @@
 // `npm run db:migration:create [name]`: writes a migration for the difference between the
 // entity mapping and the database at DATABASE_URL (migrate it first). Development only.
-import { loadConfig } from '../infrastructure/config.js';
-import { createOrm } from '../infrastructure/persistence/mikro-orm.js';
+import { loadConfig } from '../../infrastructure/config.js';
+import { createOrm } from '../../infrastructure/persistence/mikro-orm.js';
 
 const config = loadConfig();
 const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: 1 });

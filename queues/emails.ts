@@ -1,6 +1,12 @@
 import type { DefaultJobOptions } from 'bullmq';
 import { z } from 'zod';
 
+// The contract of the `emails` queue: the relay and the sweeper add one job per
+// email_messages row (job id = the row id); the `mailer` role runs them.
+
+/** Name of the queue the relay fills and the `mailer` role runs. */
+export const EMAILS_QUEUE = 'emails';
+
 /** Name of every job on the `emails` queue. */
 export const EMAIL_JOB_NAME = 'send';
 
@@ -12,11 +18,11 @@ const BASE_DELAY_MS = 2_000;
 
 /**
  * Options of every `emails` job, used by the relay and the sweeper alike (with jobId = the row
- * id). A temporary SMTP failure (4xx reply, lost connection, timeout) is retried with
- * exponential backoff and jitter: 2 s, 4 s, ... 256 s before the 8th attempt, each cut by up to
- * half at random so that a recovering server does not get every message at once. That spans
- * about 4 to 8.5 minutes, long enough for a typical greylisting delay. After the last attempt
- * the row is `failed`. Permanent rejections (5xx) are not retried at all.
+ * id), and the queue's defaults. A temporary SMTP failure (4xx reply, lost connection, timeout)
+ * is retried with exponential backoff and jitter: 2 s, 4 s, ... 256 s before the 8th attempt,
+ * each cut by up to half at random so that a recovering server does not get every message at
+ * once. That spans about 4 to 8.5 minutes, long enough for a typical greylisting delay. After
+ * the last attempt the row is `failed`. Permanent rejections (5xx) are not retried at all.
  */
 export const emailJobOptions = {
   attempts: 8,

@@ -1,0 +1,49 @@
+// `npm start`: every role in one process, on local defaults — for a laptop. Creates and
+// migrates the database first. Production runs one role per process (Procfile).
+import type { Config } from '../../infrastructure/config.js';
+import { migrate } from '../../infrastructure/persistence/mikro-orm.js';
+import { createInfrastructure } from '../infrastructure.js';
+import { runProcess, type RunningProcess } from '../lifecycle.js';
+import { startCommandWorker } from '../roles/command-worker.js';
+import { startMailer } from '../roles/mailer.js';
+import { startRelay } from '../roles/relay.js';
+import { buildWeb } from '../roles/web.js';
+import { startWebhooks } from '../roles/webhooks.js';
+
+async function startAll(config: Config): Promise<RunningProcess> {
+  const applied = await migrate(config.databaseUrl);
+  const infra = await createInfrastructure(config, 'all');
+  const { logger } = infra;
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+
+  const worker = startCommandWorker(infra);
+  const relay = await startRelay(infra);
+  const mailer = startMailer(infra);
+  const webhooks = startWebhooks(infra);
+  const web = await buildWeb(infra);
+  await web.app.listen({ port: config.port, host: config.host });
+
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const banner = [
+    '',
+    'conveyor is up (all roles in one process)',
+    `  API          ${base}/v1   (Authorization: Bearer ${config.defaultsApplied.some((d) => d.startsWith('API_KEYS')) ? config.apiKeys[0] : '<one of API_KEYS>'})`,
+    `  API docs     ${base}/docs`,
+    `  Bull Board   ${base}/admin/queues   (user ${config.admin.user})`,
+    `  health       ${base}/health/ready`,
+    `  mail         ${config.smtpUrl ? `sent through ${new URL(config.smtpUrl).host}` : `written as .eml files to ${config.mailDir}/`}`,
+    '',
+  ].join('\n');
+  process.stdout.write(`${banner}\n`);
+
+  return {
+    logger,
+    async stop() {
+      await web.stop();
+      await Promise.all([worker.stop(), relay.stop(), mailer.stop(), webhooks.stop()]);
+      await infra.close();
+    },
+  };
+}
+
+await runProcess(startAll);
