@@ -61,6 +61,8 @@ const schema = z.object({
       return seconds;
     }),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
+  COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
@@ -96,6 +98,13 @@ export interface Config {
   /** Delay in seconds before each retry of a webhook delivery. */
   webhookRetrySchedule: number[];
   workerConcurrency: number;
+  /**
+   * Group commit of the command worker (docs/adr/0005-group-commit.md): at most this many
+   * commands share one transaction (1 = a transaction per command), in at most
+   * `commandGroupTransactions` transactions at once.
+   */
+  commandGroupMax: number;
+  commandGroupTransactions: number;
   /** Whole-request timeout of one webhook attempt (connect + response). */
   webhookTimeoutMs: number;
   /**
@@ -185,6 +194,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookAllowPrivate: values.WEBHOOK_ALLOW_PRIVATE,
     webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
     workerConcurrency: values.WORKER_CONCURRENCY,
+    commandGroupMax: values.COMMAND_GROUP_MAX,
+    commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,
     webhookTimeoutMs: values.WEBHOOK_TIMEOUT_MS,
     workerLockMs: values.WORKER_LOCK_MS,
     sweepIntervalMs: values.SWEEP_INTERVAL_MS,

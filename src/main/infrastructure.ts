@@ -128,7 +128,11 @@ export async function openOrm(config: Config, resources: Resources): Promise<Pic
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: poolSize(config) });
   resources.add(() => orm.close(true));
   await refuseUnmigrated(orm);
-  return { orm, uow: new MikroOrmUnitOfWork(orm) };
+  const uow = new MikroOrmUnitOfWork(orm, undefined, {
+    maxBatch: config.commandGroupMax,
+    maxConcurrentBatches: config.commandGroupTransactions,
+  });
+  return { orm, uow };
 }
 
 /**

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.apiKeys).toEqual(['dev-key']);
     expect(config.webhookRetrySchedule).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000]);
+    expect([config.commandGroupMax, config.commandGroupTransactions]).toEqual([32, 2]);
     expect(config.defaultsApplied.join(' ')).toMatch(/API_KEYS/);
     expect(config.defaultsApplied.join(' ')).toMatch(/ADMIN_PASSWORD/);
   });
@@ -49,6 +50,8 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
     [{ WEBHOOK_RETRY_SCHEDULE: '5,x' }, 'WEBHOOK_RETRY_SCHEDULE'],
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
+    [{ COMMAND_GROUP_MAX: '0' }, 'COMMAND_GROUP_MAX'],
+    [{ COMMAND_GROUP_TRANSACTIONS: 'many' }, 'COMMAND_GROUP_TRANSACTIONS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE'],
   ])('names the variable that is wrong: %o', (env, name) => {
