@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
-import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
 let db: OrmFixture;
@@ -15,31 +14,12 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
-  db.orm.em.fork().getConnection().execute<T[]>(query, params);
-
-async function product(stock: number): Promise<string> {
-  const productId = newId();
-  await new AddProduct(uow, systemClock).execute({
-    commandId: newId(),
-    productId,
-    sku: `RACE-${productId.slice(-12)}`,
-    name: 'Scarce',
-    price: { amount: '1.00', currency: 'EUR' },
-    stock,
-  });
-  return productId;
-}
+const product = (stock: number) =>
+  addProductThrough(uow, stock, { amount: '1.00', name: 'Scarce', skuPrefix: 'RACE' });
 
 describe('PlaceOrder under concurrency', () => {
   it('sells exactly the stock when 200 orders race for 50 units', async () => {
-    const userId = newId();
-    await new RegisterUser(uow, systemClock).execute({
-      commandId: newId(),
-      userId,
-      email: `${userId}@example.com`,
-      name: 'Racer',
-    });
+    const userId = await registerUserThrough(uow, { name: 'Racer' });
     const productId = await product(50);
     const place = new PlaceOrder(uow, systemClock);
 
@@ -53,24 +33,18 @@ describe('PlaceOrder under concurrency', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
     expect(failures).toHaveLength(150);
     expect(new Set(failures.map((f) => f.code))).toEqual(new Set(['insufficient_stock']));
-    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [row] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(row?.stock).toBe(0);
-    const [placed] = await sql<{ n: string }>(
+    const [placed] = await db.sql<{ n: string }>(
       "select count(*) as n from outbox_messages where type = 'order.placed'",
     );
     expect(Number(placed?.n)).toBe(50);
-    const [orders] = await sql<{ n: string }>('select count(*) as n from orders');
+    const [orders] = await db.sql<{ n: string }>('select count(*) as n from orders');
     expect(Number(orders?.n)).toBe(50);
   });
 
   it('does not deadlock when orders take the same products in opposite orders', async () => {
-    const userId = newId();
-    await new RegisterUser(uow, systemClock).execute({
-      commandId: newId(),
-      userId,
-      email: `${userId}@example.com`,
-      name: 'Racer',
-    });
+    const userId = await registerUserThrough(uow, { name: 'Racer' });
     const a = await product(100);
     const b = await product(100);
     const place = new PlaceOrder(uow, systemClock);
@@ -94,7 +68,7 @@ describe('PlaceOrder under concurrency', () => {
       ),
     );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    const stocks = await sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
+    const stocks = await db.sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
     expect(stocks.map((s) => s.stock)).toEqual([0, 0]);
   });
 });

@@ -7,6 +7,7 @@ import { RegisterUser } from '../../src/application/commerce/use-cases/register-
 import { RestockProduct } from '../../src/application/commerce/use-cases/restock-product.js';
 import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
 let db: OrmFixture;
@@ -18,27 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
-  db.orm.em.fork().getConnection().execute<T[]>(query, params);
-
-async function registerUser(email = `${newId()}@example.com`) {
-  const userId = newId();
-  await new RegisterUser(uow, systemClock).execute({ commandId: newId(), userId, email, name: 'Ann' });
-  return userId;
-}
-
-async function addProduct(stock: number, amount = '12.50', currency = 'EUR') {
-  const productId = newId();
-  await new AddProduct(uow, systemClock).execute({
-    commandId: newId(),
-    productId,
-    sku: `SKU-${productId.slice(-12)}`,
-    name: 'Widget',
-    price: { amount, currency },
-    stock,
-  });
-  return productId;
-}
+const registerUser = (email?: string) => registerUserThrough(uow, { email });
+const addProduct = (stock: number, amount?: string, currency?: string) => addProductThrough(uow, stock, { amount, currency });
 
 describe('MikroOrmUnitOfWork', () => {
   it('persists the aggregate, one outbox row per event and the processed command in one commit', async () => {
@@ -51,9 +33,9 @@ describe('MikroOrmUnitOfWork', () => {
       name: 'Ann',
     });
     expect(out).toEqual({ userId });
-    const [user] = await sql('select email, name from users where id = ?', [userId]);
+    const [user] = await db.sql('select email, name from users where id = ?', [userId]);
     expect(user).toEqual({ email: 'ann@example.com', name: 'Ann' });
-    const outbox = await sql<{ type: string; aggregate_type: string; payload: unknown; published_at: unknown }>(
+    const outbox = await db.sql<{ type: string; aggregate_type: string; payload: unknown; published_at: unknown }>(
       'select type, aggregate_type, payload, published_at from outbox_messages where aggregate_id = ?',
       [userId],
     );
@@ -65,7 +47,7 @@ describe('MikroOrmUnitOfWork', () => {
         published_at: null,
       },
     ]);
-    const [processed] = await sql('select command_type, status, result from processed_commands where command_id = ?', [
+    const [processed] = await db.sql('select command_type, status, result from processed_commands where command_id = ?', [
       commandId,
     ]);
     expect(processed).toEqual({ command_type: 'RegisterUser', status: 'succeeded', result: { userId } });
@@ -79,9 +61,9 @@ describe('MikroOrmUnitOfWork', () => {
     const second = await restock.execute({ commandId, productId, quantity: 3 });
     expect(first).toEqual({ productId, stock: 8 });
     expect(second).toEqual(first);
-    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [row] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(row?.stock).toBe(8);
-    const events = await sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [
+    const events = await db.sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [
       productId,
       'product.restocked',
     ]);
@@ -96,7 +78,7 @@ describe('MikroOrmUnitOfWork', () => {
       Array.from({ length: 10 }, () => restock.execute({ commandId, productId, quantity: 4 })),
     );
     for (const result of results) expect(result).toEqual({ productId, stock: 4 });
-    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [row] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(row?.stock).toBe(4);
   });
 
@@ -118,19 +100,19 @@ describe('MikroOrmUnitOfWork', () => {
     };
     await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
     // The first line's reservation was rolled back with the rest.
-    const stocks = await sql<{ id: string; stock: number }>('select id, stock from products where id in (?, ?)', [
+    const stocks = await db.sql<{ id: string; stock: number }>('select id, stock from products where id in (?, ?)', [
       productId,
       otherId,
     ]);
     expect(Object.fromEntries(stocks.map((s) => [s.id, s.stock]))).toEqual({ [productId]: 2, [otherId]: 10 });
-    expect(await sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
-    const [processed] = await sql('select status, error from processed_commands where command_id = ?', [commandId]);
+    expect(await db.sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+    const [processed] = await db.sql('select status, error from processed_commands where command_id = ?', [commandId]);
     expect(processed).toMatchObject({ status: 'failed', error: { code: 'insufficient_stock' } });
 
     // Even after a restock, the same command id fails the same way: its outcome is settled.
     await new RestockProduct(uow, systemClock).execute({ commandId: newId(), productId, quantity: 10 });
     await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
-    expect(await sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+    expect(await db.sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
   });
 
   it('turns a unique violation on users.email into email_taken', async () => {
@@ -164,11 +146,11 @@ describe('MikroOrmUnitOfWork', () => {
     expect(placed).toEqual({ orderId, total: { amount: '60.67', currency: 'EUR' } });
     await new ConfirmOrder(uow, systemClock).execute({ commandId: newId(), orderId });
     await new CancelOrder(uow, systemClock).execute({ commandId: newId(), orderId, reason: 'changed my mind' });
-    const [order] = await sql('select status, total_minor, cancel_reason from orders where id = ?', [orderId]);
+    const [order] = await db.sql('select status, total_minor, cancel_reason from orders where id = ?', [orderId]);
     expect(order).toEqual({ status: 'cancelled', total_minor: '6067', cancel_reason: 'changed my mind' });
-    const stocks = await sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
+    const stocks = await db.sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
     expect(stocks.map((s) => s.stock)).toEqual([10, 10]);
-    const types = await sql<{ type: string }>('select type from outbox_messages where aggregate_id = ? order by id', [
+    const types = await db.sql<{ type: string }>('select type from outbox_messages where aggregate_id = ? order by id', [
       orderId,
     ]);
     expect(types.map((t) => t.type)).toEqual(['order.placed', 'order.confirmed', 'order.cancelled']);
