@@ -27,13 +27,18 @@ function groupedUnitOfWork(options: { maxBatch?: number; maxConcurrentBatches?: 
 const registerUser = (email?: string) => registerUserThrough(uow, { email });
 const addProduct = (stock: number) => addProductThrough(uow, stock, { amount: '2.50' });
 
+/** A grouped unit of work, a user and a product with `stock` units on it; the batches of that set-up are forgotten. */
+async function orderingOnGroupedUnitOfWork(options: Parameters<typeof groupedUnitOfWork>[0], stock: number) {
+  groupedUnitOfWork(options);
+  const userId = await registerUser();
+  const productId = await addProduct(stock);
+  batches.length = 0;
+  return { userId, productId, place: new PlaceOrder(uow, systemClock) };
+}
+
 describe('group commit in the unit of work', () => {
   it('runs concurrent commands in shared transactions, each applied once with its own events', async () => {
-    groupedUnitOfWork({ maxBatch: 16, maxConcurrentBatches: 1 });
-    const userId = await registerUser();
-    const productId = await addProduct(100);
-    batches.length = 0;
-    const place = new PlaceOrder(uow, systemClock);
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 16, maxConcurrentBatches: 1 }, 100);
     const commands = Array.from({ length: 40 }, () => ({ commandId: newId(), orderId: newId() }));
     const results = await Promise.all(
       commands.map(({ commandId, orderId }) =>
@@ -62,11 +67,7 @@ describe('group commit in the unit of work', () => {
   });
 
   it('records a domain failure inside a group without disturbing the other commands of the group', async () => {
-    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
-    const userId = await registerUser();
-    const productId = await addProduct(5);
-    batches.length = 0;
-    const place = new PlaceOrder(uow, systemClock);
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 5);
     // Ten orders of one unit each for five units: five succeed and five fail, whatever groups form.
     const outcomes = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
@@ -109,11 +110,7 @@ describe('group commit in the unit of work', () => {
   });
 
   it('runs the same command id once when it arrives twice in one group', async () => {
-    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
-    const userId = await registerUser();
-    const productId = await addProduct(10);
-    batches.length = 0;
-    const place = new PlaceOrder(uow, systemClock);
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 10);
     const input = { commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 3 }] };
     const blocker = place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] });
     const [, first, second] = await Promise.all([blocker, place.execute(input), place.execute({ ...input })]);
