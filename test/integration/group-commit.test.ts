@@ -2,11 +2,11 @@
 // next one. What a user would notice is only that every command still gets its own outcome,
 // applied once; the batch sizes show that the grouping really happened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
 let db: OrmFixture;
@@ -24,35 +24,21 @@ function groupedUnitOfWork(options: { maxBatch?: number; maxConcurrentBatches?: 
   return uow;
 }
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
-  db.orm.em.fork().getConnection().execute<T[]>(query, params);
+const registerUser = (email?: string) => registerUserThrough(uow, { email });
+const addProduct = (stock: number) => addProductThrough(uow, stock, { amount: '2.50' });
 
-async function registerUser(email = `${newId()}@example.com`) {
-  const userId = newId();
-  await new RegisterUser(uow, systemClock).execute({ commandId: newId(), userId, email, name: 'Ann' });
-  return userId;
-}
-
-async function addProduct(stock: number) {
-  const productId = newId();
-  await new AddProduct(uow, systemClock).execute({
-    commandId: newId(),
-    productId,
-    sku: `SKU-${productId.slice(-12)}`,
-    name: 'Widget',
-    price: { amount: '2.50', currency: 'EUR' },
-    stock,
-  });
-  return productId;
+/** A grouped unit of work, a user and a product with `stock` units on it; the batches of that set-up are forgotten. */
+async function orderingOnGroupedUnitOfWork(options: Parameters<typeof groupedUnitOfWork>[0], stock: number) {
+  groupedUnitOfWork(options);
+  const userId = await registerUser();
+  const productId = await addProduct(stock);
+  batches.length = 0;
+  return { userId, productId, place: new PlaceOrder(uow, systemClock) };
 }
 
 describe('group commit in the unit of work', () => {
   it('runs concurrent commands in shared transactions, each applied once with its own events', async () => {
-    groupedUnitOfWork({ maxBatch: 16, maxConcurrentBatches: 1 });
-    const userId = await registerUser();
-    const productId = await addProduct(100);
-    batches.length = 0;
-    const place = new PlaceOrder(uow, systemClock);
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 16, maxConcurrentBatches: 1 }, 100);
     const commands = Array.from({ length: 40 }, () => ({ commandId: newId(), orderId: newId() }));
     const results = await Promise.all(
       commands.map(({ commandId, orderId }) =>
@@ -67,9 +53,9 @@ describe('group commit in the unit of work', () => {
     expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
     expect(Math.max(...batches.map((batch) => batch.size))).toBeLessThanOrEqual(16);
 
-    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(20);
-    const rows = await sql<{ command_id: string; aggregate_id: string }>(
+    const rows = await db.sql<{ command_id: string; aggregate_id: string }>(
       `select command_id, aggregate_id from outbox_messages where type = 'order.placed' and aggregate_id in
          (select id from orders where user_id = ?)`,
       [userId],
@@ -81,11 +67,7 @@ describe('group commit in the unit of work', () => {
   });
 
   it('records a domain failure inside a group without disturbing the other commands of the group', async () => {
-    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
-    const userId = await registerUser();
-    const productId = await addProduct(5);
-    batches.length = 0;
-    const place = new PlaceOrder(uow, systemClock);
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 5);
     // Ten orders of one unit each for five units: five succeed and five fail, whatever groups form.
     const outcomes = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
@@ -97,7 +79,7 @@ describe('group commit in the unit of work', () => {
     expect(failures.map((failure) => (failure.reason as { code: string }).code)).toEqual(Array(5).fill('insufficient_stock'));
     expect(batches.every((batch) => !batch.fellBack)).toBe(true);
     expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
-    const statuses = await sql<{ status: string; n: string }>(
+    const statuses = await db.sql<{ status: string; n: string }>(
       `select status, count(*) as n from processed_commands where command_type = 'PlaceOrder'
          and command_id in (select command_id from processed_commands order by processed_at desc limit 10)
        group by status order by status`,
@@ -106,7 +88,7 @@ describe('group commit in the unit of work', () => {
       { status: 'failed', n: '5' },
       { status: 'succeeded', n: '5' },
     ]);
-    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(0);
   });
 
@@ -123,24 +105,20 @@ describe('group commit in the unit of work', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'email_taken' });
     expect(batches.some((batch) => batch.fellBack)).toBe(true);
-    const users = await sql<{ email: string }>('select email from users where id in (?, ?, ?, ?) order by email', ids);
+    const users = await db.sql<{ email: string }>('select email from users where id in (?, ?, ?, ?) order by email', ids);
     expect(users.map((user) => user.email)).toEqual(['a-in-group@example.com', 'b-in-group@example.com', 'c-in-group@example.com']);
   });
 
   it('runs the same command id once when it arrives twice in one group', async () => {
-    groupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 });
-    const userId = await registerUser();
-    const productId = await addProduct(10);
-    batches.length = 0;
-    const place = new PlaceOrder(uow, systemClock);
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 10);
     const input = { commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 3 }] };
     const blocker = place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] });
     const [, first, second] = await Promise.all([blocker, place.execute(input), place.execute({ ...input })]);
     expect(first).toEqual(second);
     expect(batches.every((batch) => !batch.fellBack)).toBe(true);
-    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(6);
-    expect(await sql('select 1 from orders where id = ?', [input.orderId])).toHaveLength(1);
+    expect(await db.sql('select 1 from orders where id = ?', [input.orderId])).toHaveLength(1);
   });
 
   it('with maxBatch 1 runs every command in a transaction of its own', async () => {
@@ -154,7 +132,7 @@ describe('group commit in the unit of work', () => {
       ),
     );
     expect(batches).toEqual([]);
-    const [product] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(5);
   });
 });

@@ -1,47 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
+import { describe, expect, it } from 'vitest';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
-import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { systemClock } from '../../src/application/clock.js';
-import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
-import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
+import { newId } from '../support/orm.js';
+import { unitOfWorkOnFreshDatabase } from '../support/unit-of-work.js';
 
-let db: OrmFixture;
-let uow: MikroOrmUnitOfWork;
+const store = unitOfWorkOnFreshDatabase();
 
-beforeAll(async () => {
-  db = await ormOnFreshDatabase(20);
-  uow = new MikroOrmUnitOfWork(db.orm);
-});
-afterAll(() => db.close());
-
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
-  db.orm.em.fork().getConnection().execute<T[]>(query, params);
-
-async function product(stock: number): Promise<string> {
-  const productId = newId();
-  await new AddProduct(uow, systemClock).execute({
-    commandId: newId(),
-    productId,
-    sku: `RACE-${productId.slice(-12)}`,
-    name: 'Scarce',
-    price: { amount: '1.00', currency: 'EUR' },
-    stock,
-  });
-  return productId;
-}
+const product = (stock: number) =>
+  addProductThrough(store.uow, stock, { amount: '1.00', name: 'Scarce', skuPrefix: 'RACE' });
 
 describe('PlaceOrder under concurrency', () => {
   it('sells exactly the stock when 200 orders race for 50 units', async () => {
-    const userId = newId();
-    await new RegisterUser(uow, systemClock).execute({
-      commandId: newId(),
-      userId,
-      email: `${userId}@example.com`,
-      name: 'Racer',
-    });
+    const userId = await registerUserThrough(store.uow, { name: 'Racer' });
     const productId = await product(50);
-    const place = new PlaceOrder(uow, systemClock);
+    const place = new PlaceOrder(store.uow, systemClock);
 
     const results = await Promise.allSettled(
       Array.from({ length: 200 }, () =>
@@ -53,27 +26,21 @@ describe('PlaceOrder under concurrency', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
     expect(failures).toHaveLength(150);
     expect(new Set(failures.map((f) => f.code))).toEqual(new Set(['insufficient_stock']));
-    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [row] = await store.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(row?.stock).toBe(0);
-    const [placed] = await sql<{ n: string }>(
+    const [placed] = await store.sql<{ n: string }>(
       "select count(*) as n from outbox_messages where type = 'order.placed'",
     );
     expect(Number(placed?.n)).toBe(50);
-    const [orders] = await sql<{ n: string }>('select count(*) as n from orders');
+    const [orders] = await store.sql<{ n: string }>('select count(*) as n from orders');
     expect(Number(orders?.n)).toBe(50);
   });
 
   it('does not deadlock when orders take the same products in opposite orders', async () => {
-    const userId = newId();
-    await new RegisterUser(uow, systemClock).execute({
-      commandId: newId(),
-      userId,
-      email: `${userId}@example.com`,
-      name: 'Racer',
-    });
+    const userId = await registerUserThrough(store.uow, { name: 'Racer' });
     const a = await product(100);
     const b = await product(100);
-    const place = new PlaceOrder(uow, systemClock);
+    const place = new PlaceOrder(store.uow, systemClock);
     const results = await Promise.allSettled(
       Array.from({ length: 100 }, (_, i) =>
         place.execute({
@@ -94,7 +61,7 @@ describe('PlaceOrder under concurrency', () => {
       ),
     );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    const stocks = await sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
+    const stocks = await store.sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
     expect(stocks.map((s) => s.stock)).toEqual([0, 0]);
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
 import { CancelOrder } from '../../src/application/commerce/use-cases/cancel-order.js';
 import { ConfirmOrder } from '../../src/application/commerce/use-cases/confirm-order.js';
@@ -6,54 +6,29 @@ import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { RestockProduct } from '../../src/application/commerce/use-cases/restock-product.js';
 import { systemClock } from '../../src/application/clock.js';
-import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
-import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
+import { newId } from '../support/orm.js';
+import { unitOfWorkOnFreshDatabase } from '../support/unit-of-work.js';
 
-let db: OrmFixture;
-let uow: MikroOrmUnitOfWork;
+const store = unitOfWorkOnFreshDatabase();
 
-beforeAll(async () => {
-  db = await ormOnFreshDatabase(20);
-  uow = new MikroOrmUnitOfWork(db.orm);
-});
-afterAll(() => db.close());
-
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
-  db.orm.em.fork().getConnection().execute<T[]>(query, params);
-
-async function registerUser(email = `${newId()}@example.com`) {
-  const userId = newId();
-  await new RegisterUser(uow, systemClock).execute({ commandId: newId(), userId, email, name: 'Ann' });
-  return userId;
-}
-
-async function addProduct(stock: number, amount = '12.50', currency = 'EUR') {
-  const productId = newId();
-  await new AddProduct(uow, systemClock).execute({
-    commandId: newId(),
-    productId,
-    sku: `SKU-${productId.slice(-12)}`,
-    name: 'Widget',
-    price: { amount, currency },
-    stock,
-  });
-  return productId;
-}
+const registerUser = (email?: string) => registerUserThrough(store.uow, { email });
+const addProduct = (stock: number, amount?: string, currency?: string) => addProductThrough(store.uow, stock, { amount, currency });
 
 describe('MikroOrmUnitOfWork', () => {
   it('persists the aggregate, one outbox row per event and the processed command in one commit', async () => {
     const commandId = newId();
     const userId = newId();
-    const out = await new RegisterUser(uow, systemClock).execute({
+    const out = await new RegisterUser(store.uow, systemClock).execute({
       commandId,
       userId,
       email: ' Ann@Example.COM ',
       name: 'Ann',
     });
     expect(out).toEqual({ userId });
-    const [user] = await sql('select email, name from users where id = ?', [userId]);
+    const [user] = await store.sql('select email, name from users where id = ?', [userId]);
     expect(user).toEqual({ email: 'ann@example.com', name: 'Ann' });
-    const outbox = await sql<{ type: string; aggregate_type: string; payload: unknown; published_at: unknown }>(
+    const outbox = await store.sql<{ type: string; aggregate_type: string; payload: unknown; published_at: unknown }>(
       'select type, aggregate_type, payload, published_at from outbox_messages where aggregate_id = ?',
       [userId],
     );
@@ -65,7 +40,7 @@ describe('MikroOrmUnitOfWork', () => {
         published_at: null,
       },
     ]);
-    const [processed] = await sql('select command_type, status, result from processed_commands where command_id = ?', [
+    const [processed] = await store.sql('select command_type, status, result from processed_commands where command_id = ?', [
       commandId,
     ]);
     expect(processed).toEqual({ command_type: 'RegisterUser', status: 'succeeded', result: { userId } });
@@ -74,14 +49,14 @@ describe('MikroOrmUnitOfWork', () => {
   it('runs the same command id once: the second run changes nothing and returns the first outcome', async () => {
     const productId = await addProduct(5);
     const commandId = newId();
-    const restock = new RestockProduct(uow, systemClock);
+    const restock = new RestockProduct(store.uow, systemClock);
     const first = await restock.execute({ commandId, productId, quantity: 3 });
     const second = await restock.execute({ commandId, productId, quantity: 3 });
     expect(first).toEqual({ productId, stock: 8 });
     expect(second).toEqual(first);
-    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [row] = await store.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(row?.stock).toBe(8);
-    const events = await sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [
+    const events = await store.sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [
       productId,
       'product.restocked',
     ]);
@@ -91,12 +66,12 @@ describe('MikroOrmUnitOfWork', () => {
   it('applies concurrent deliveries of one command once', async () => {
     const productId = await addProduct(0);
     const commandId = newId();
-    const restock = new RestockProduct(uow, systemClock);
+    const restock = new RestockProduct(store.uow, systemClock);
     const results = await Promise.all(
       Array.from({ length: 10 }, () => restock.execute({ commandId, productId, quantity: 4 })),
     );
     for (const result of results) expect(result).toEqual({ productId, stock: 4 });
-    const [row] = await sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    const [row] = await store.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(row?.stock).toBe(4);
   });
 
@@ -106,7 +81,7 @@ describe('MikroOrmUnitOfWork', () => {
     const otherId = await addProduct(10);
     const commandId = newId();
     const orderId = newId();
-    const place = new PlaceOrder(uow, systemClock);
+    const place = new PlaceOrder(store.uow, systemClock);
     const input = {
       commandId,
       orderId,
@@ -118,19 +93,19 @@ describe('MikroOrmUnitOfWork', () => {
     };
     await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
     // The first line's reservation was rolled back with the rest.
-    const stocks = await sql<{ id: string; stock: number }>('select id, stock from products where id in (?, ?)', [
+    const stocks = await store.sql<{ id: string; stock: number }>('select id, stock from products where id in (?, ?)', [
       productId,
       otherId,
     ]);
     expect(Object.fromEntries(stocks.map((s) => [s.id, s.stock]))).toEqual({ [productId]: 2, [otherId]: 10 });
-    expect(await sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
-    const [processed] = await sql('select status, error from processed_commands where command_id = ?', [commandId]);
+    expect(await store.sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+    const [processed] = await store.sql('select status, error from processed_commands where command_id = ?', [commandId]);
     expect(processed).toMatchObject({ status: 'failed', error: { code: 'insufficient_stock' } });
 
     // Even after a restock, the same command id fails the same way: its outcome is settled.
-    await new RestockProduct(uow, systemClock).execute({ commandId: newId(), productId, quantity: 10 });
+    await new RestockProduct(store.uow, systemClock).execute({ commandId: newId(), productId, quantity: 10 });
     await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
-    expect(await sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+    expect(await store.sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
   });
 
   it('turns a unique violation on users.email into email_taken', async () => {
@@ -139,7 +114,7 @@ describe('MikroOrmUnitOfWork', () => {
   });
 
   it('turns a unique violation on products.sku into sku_taken', async () => {
-    const add = new AddProduct(uow, systemClock);
+    const add = new AddProduct(store.uow, systemClock);
     const product = { sku: 'DUP-1', name: 'x', price: { amount: '1.00', currency: 'EUR' }, stock: 1 };
     await add.execute({ commandId: newId(), productId: newId(), ...product });
     await expect(add.execute({ commandId: newId(), productId: newId(), ...product })).rejects.toMatchObject({
@@ -152,7 +127,7 @@ describe('MikroOrmUnitOfWork', () => {
     const a = await addProduct(10, '19.99');
     const b = await addProduct(10, '0.10');
     const orderId = newId();
-    const placed = await new PlaceOrder(uow, systemClock).execute({
+    const placed = await new PlaceOrder(store.uow, systemClock).execute({
       commandId: newId(),
       orderId,
       userId,
@@ -162,18 +137,18 @@ describe('MikroOrmUnitOfWork', () => {
       ],
     });
     expect(placed).toEqual({ orderId, total: { amount: '60.67', currency: 'EUR' } });
-    await new ConfirmOrder(uow, systemClock).execute({ commandId: newId(), orderId });
-    await new CancelOrder(uow, systemClock).execute({ commandId: newId(), orderId, reason: 'changed my mind' });
-    const [order] = await sql('select status, total_minor, cancel_reason from orders where id = ?', [orderId]);
+    await new ConfirmOrder(store.uow, systemClock).execute({ commandId: newId(), orderId });
+    await new CancelOrder(store.uow, systemClock).execute({ commandId: newId(), orderId, reason: 'changed my mind' });
+    const [order] = await store.sql('select status, total_minor, cancel_reason from orders where id = ?', [orderId]);
     expect(order).toEqual({ status: 'cancelled', total_minor: '6067', cancel_reason: 'changed my mind' });
-    const stocks = await sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
+    const stocks = await store.sql<{ stock: number }>('select stock from products where id in (?, ?)', [a, b]);
     expect(stocks.map((s) => s.stock)).toEqual([10, 10]);
-    const types = await sql<{ type: string }>('select type from outbox_messages where aggregate_id = ? order by id', [
+    const types = await store.sql<{ type: string }>('select type from outbox_messages where aggregate_id = ? order by id', [
       orderId,
     ]);
     expect(types.map((t) => t.type)).toEqual(['order.placed', 'order.confirmed', 'order.cancelled']);
     await expect(
-      new ConfirmOrder(uow, systemClock).execute({ commandId: newId(), orderId }),
+      new ConfirmOrder(store.uow, systemClock).execute({ commandId: newId(), orderId }),
     ).rejects.toMatchObject({ code: 'invalid_transition' });
   });
 });

@@ -1,4 +1,5 @@
 // A client of the intake API over real HTTP, for the tests that start the web process.
+import type { CommandStatusDto } from '../../src/application/commerce/queries/get-command-status.js';
 import { waitFor } from './wait.js';
 
 /** The API key the end-to-end processes accept (stackEnv). */
@@ -119,15 +120,8 @@ export class ApiClient {
   }
 }
 
-/** GET /v1/commands/:commandId. */
-export interface CommandStatus {
-  commandId: string;
-  type: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  attempts: number;
-  result?: unknown;
-  error?: { code: string; message: string };
-}
+/** GET /v1/commands/:commandId: the shape the API answers with. */
+export type CommandStatus = CommandStatusDto;
 
 /** The 202 answer of a command route. */
 export interface Accepted {

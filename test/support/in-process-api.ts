@@ -201,6 +201,11 @@ export function apiForFile(options: { emptyCommandsBeforeEach?: boolean } = {}):
 }
 
 /** Every job currently on the queue (nothing consumes the test queues). */
+/** POSTs `payload` exactly as given (a string, not encoded again) to `url`, with the test token and `contentType`. */
+export function postRaw(api: TestApi, url: string, payload: string, contentType = 'application/json') {
+  return api.app.inject({ method: 'POST', url, headers: { ...auth, 'content-type': contentType }, payload });
+}
+
 export async function allJobs(queue: Queue) {
   return queue.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed', 'waiting-children']);
 }

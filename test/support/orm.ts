@@ -5,6 +5,8 @@ import { createTestDatabase } from './database.js';
 export interface OrmFixture {
   orm: MikroORM;
   url: string;
+  /** Runs one SQL statement on a fresh fork of the ORM's connection; answers with its rows. */
+  sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -15,6 +17,8 @@ export async function ormOnFreshDatabase(poolSize = 10): Promise<OrmFixture> {
   return {
     orm,
     url: db.url,
+    sql: <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
+      orm.em.fork().getConnection().execute<T[]>(query, params),
     close: async () => {
       await orm.close(true);
       await db.drop();

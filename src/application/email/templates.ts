@@ -118,72 +118,50 @@ function welcome(user: z.output<typeof userRegistered>, brand: string): Rendered
 }
 
 function orderConfirmation(order: OrderPayload, name: string | null, brand: string): RenderedEmail {
-  const lines = orderLines(order);
-  const total = show(toMoney(order.total));
-  return {
-    subject: `Order ${orderReference(order.orderId)} received: ${total}`,
-    text: [
-      greeting(name),
-      '',
-      'thank you for your order. We have received it and will let you know when it ships.',
-      '',
-      ...orderText(order, lines, total),
-      '',
-      `The ${brand} team`,
-    ].join('\n'),
-    html: page(
-      'Order received',
-      [
-        `<p>${escapeHtml(greeting(name))}</p>`,
-        '<p>thank you for your order. We have received it and will let you know when it ships.</p>',
-        orderHtml(order, lines, total),
-        `<p>The ${escapeHtml(brand)} team</p>`,
-      ].join('\n'),
-    ),
-  };
+  const opening = 'thank you for your order. We have received it and will let you know when it ships.';
+  return orderEmail(order, name, brand, {
+    subject: (reference, total) => `Order ${reference} received: ${total}`,
+    title: 'Order received',
+    text: [opening],
+    html: [`<p>${opening}</p>`],
+  });
 }
 
 function shippingNotice(order: OrderPayload, name: string | null, brand: string): RenderedEmail {
-  const lines = orderLines(order);
-  const total = show(toMoney(order.total));
-  return {
-    subject: `Order ${orderReference(order.orderId)} has shipped`,
-    text: [greeting(name), '', 'good news: your order is on its way.', '', ...orderText(order, lines, total), '', `The ${brand} team`].join(
-      '\n',
-    ),
-    html: page(
-      'Your order has shipped',
-      [
-        `<p>${escapeHtml(greeting(name))}</p>`,
-        '<p>good news: your order is on its way.</p>',
-        orderHtml(order, lines, total),
-        `<p>The ${escapeHtml(brand)} team</p>`,
-      ].join('\n'),
-    ),
-  };
+  return orderEmail(order, name, brand, {
+    subject: (reference) => `Order ${reference} has shipped`,
+    title: 'Your order has shipped',
+    text: ['good news: your order is on its way.'],
+    html: ['<p>good news: your order is on its way.</p>'],
+  });
 }
 
 function cancellationNotice(order: z.output<typeof orderCancelled>, name: string | null, brand: string): RenderedEmail {
+  return orderEmail(order, name, brand, {
+    subject: (reference) => `Order ${reference} was cancelled`,
+    title: 'Your order was cancelled',
+    text: ['your order has been cancelled.', `Reason: ${order.reason}`],
+    html: ['<p>your order has been cancelled.</p>', `<p><strong>Reason:</strong> ${escapeHtml(order.reason)}</p>`],
+  });
+}
+
+/** What the order emails share: a greeting, their own opening, the order's lines and total, the signature. */
+function orderEmail(
+  order: OrderPayload,
+  name: string | null,
+  brand: string,
+  own: { subject: (reference: string, total: string) => string; title: string; text: string[]; html: string[] },
+): RenderedEmail {
   const lines = orderLines(order);
   const total = show(toMoney(order.total));
   return {
-    subject: `Order ${orderReference(order.orderId)} was cancelled`,
-    text: [
-      greeting(name),
-      '',
-      'your order has been cancelled.',
-      `Reason: ${order.reason}`,
-      '',
-      ...orderText(order, lines, total),
-      '',
-      `The ${brand} team`,
-    ].join('\n'),
+    subject: own.subject(orderReference(order.orderId), total),
+    text: [greeting(name), '', ...own.text, '', ...orderText(order, lines, total), '', `The ${brand} team`].join('\n'),
     html: page(
-      'Your order was cancelled',
+      own.title,
       [
         `<p>${escapeHtml(greeting(name))}</p>`,
-        '<p>your order has been cancelled.</p>',
-        `<p><strong>Reason:</strong> ${escapeHtml(order.reason)}</p>`,
+        ...own.html,
         orderHtml(order, lines, total),
         `<p>The ${escapeHtml(brand)} team</p>`,
       ].join('\n'),

@@ -30,62 +30,53 @@ export class Metrics {
   readonly registry = new Registry();
   readonly contentType: string = this.registry.contentType;
 
-  private readonly httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-  private readonly jobsCompleted = new Counter({
-    name: 'conveyor_jobs_completed_total',
-    help: 'Jobs that completed, by queue and job name (the command type on the commands queue).',
-    labelNames: ['queue', 'name'] as const,
-    registers: [this.registry],
-  });
-  private readonly jobsFailed = new Counter({
-    name: 'conveyor_jobs_failed_total',
-    help: 'Failed job attempts, by queue, job name and outcome: permanent (no retry left or unrecoverable) or will_retry.',
-    labelNames: ['queue', 'name', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly jobsRetried = new Counter({
-    name: 'conveyor_jobs_retried_total',
-    help: 'Job attempts started after an earlier attempt failed, by queue and job name.',
-    labelNames: ['queue', 'name'] as const,
-    registers: [this.registry],
-  });
-  private readonly jobsStalled = new Counter({
-    name: 'conveyor_jobs_stalled_total',
-    help: 'Jobs whose worker stopped renewing their lock (crashed or blocked); BullMQ hands them to another worker.',
-    labelNames: ['queue'] as const,
-    registers: [this.registry],
-  });
-  private readonly jobDuration = new Histogram({
-    name: 'conveyor_job_duration_seconds',
-    help: 'Time from a job attempt starting to it settling (completed or failed), by queue and job name.',
-    labelNames: ['queue', 'name'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
-  private readonly emailDeliveries = new Counter({
-    name: 'conveyor_email_deliveries_total',
-    help: 'Email jobs by outcome: sent, skipped (duplicate), retry, failed (last attempt), rejected (5xx), unrenderable.',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly webhookDeliveries = new Counter({
-    name: 'conveyor_webhook_deliveries_total',
-    help: 'Webhook delivery attempts by outcome: delivered, skipped (duplicate), retry, failed (schedule exhausted), gone (410), endpoint_disabled.',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly eventsPublished = new Counter({
-    name: 'conveyor_outbox_events_published_total',
-    help: 'Outbox events the relay turned into email and webhook jobs, by event type.',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
-  });
+  private readonly httpDuration = this.histogram(
+    'http_request_duration_seconds',
+    'Time to answer an HTTP request, by method, route pattern and status code.',
+    ['method', 'route', 'status_code'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  private readonly jobsCompleted = this.counter(
+    'conveyor_jobs_completed_total',
+    'Jobs that completed, by queue and job name (the command type on the commands queue).',
+    ['queue', 'name'],
+  );
+  private readonly jobsFailed = this.counter(
+    'conveyor_jobs_failed_total',
+    'Failed job attempts, by queue, job name and outcome: permanent (no retry left or unrecoverable) or will_retry.',
+    ['queue', 'name', 'outcome'],
+  );
+  private readonly jobsRetried = this.counter(
+    'conveyor_jobs_retried_total',
+    'Job attempts started after an earlier attempt failed, by queue and job name.',
+    ['queue', 'name'],
+  );
+  private readonly jobsStalled = this.counter(
+    'conveyor_jobs_stalled_total',
+    'Jobs whose worker stopped renewing their lock (crashed or blocked); BullMQ hands them to another worker.',
+    ['queue'],
+  );
+  private readonly jobDuration = this.histogram(
+    'conveyor_job_duration_seconds',
+    'Time from a job attempt starting to it settling (completed or failed), by queue and job name.',
+    ['queue', 'name'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+  private readonly emailDeliveries = this.counter(
+    'conveyor_email_deliveries_total',
+    'Email jobs by outcome: sent, skipped (duplicate), retry, failed (last attempt), rejected (5xx), unrenderable.',
+    ['outcome'],
+  );
+  private readonly webhookDeliveries = this.counter(
+    'conveyor_webhook_deliveries_total',
+    'Webhook delivery attempts by outcome: delivered, skipped (duplicate), retry, failed (schedule exhausted), gone (410), endpoint_disabled.',
+    ['outcome'],
+  );
+  private readonly eventsPublished = this.counter(
+    'conveyor_outbox_events_published_total',
+    'Outbox events the relay turned into email and webhook jobs, by event type.',
+    ['type'],
+  );
 
   private readonly logger: Logger | undefined;
   private readonly collectTimeoutMs: number;
@@ -97,6 +88,19 @@ export class Metrics {
     this.logger = options.logger;
     this.collectTimeoutMs = options.collectTimeoutMs ?? 2000;
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** The Prometheus text exposition of every metric of this process. */

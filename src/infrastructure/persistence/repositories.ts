@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, EntitySchema } from '@mikro-orm/postgresql';
 import type { AggregateRoot, Order, Product, User } from '../../domain/index.js';
 import type {
   OrderRepository,
@@ -20,28 +20,31 @@ function track<T extends AggregateRoot | null>(tracked: Tracked, aggregate: T): 
 // of work still tracks and flushes their changes): MikroORM's query builder cost more CPU per
 // command than the queries themselves (docs/benchmarks.md).
 
-export class MikroOrmUserRepository implements UserRepository {
+/** What the three repositories share: the entity manager, the aggregates the unit of work tracks, and how one is added or loaded. */
+abstract class MikroOrmRepository<T extends AggregateRoot> {
   constructor(
-    private readonly em: EntityManager,
-    private readonly tracked: Tracked,
+    protected readonly em: EntityManager,
+    protected readonly tracked: Tracked,
   ) {}
 
-  async findById(id: string): Promise<User | null> {
-    const [row] = await this.em.execute<Record<string, unknown>[]>('select * from users where id = ?', [id]);
-    return row ? track(this.tracked, this.em.map(UserSchema, row) as unknown as User) : null;
+  add(aggregate: T): void {
+    this.em.persist(track(this.tracked, aggregate));
   }
 
-  add(user: User): void {
-    this.em.persist(track(this.tracked, user));
+  /** Loads the one row `sql` selects by `id` as a managed, tracked aggregate; null when there is none. */
+  protected async loadOne(schema: EntitySchema, sql: string, id: string): Promise<T | null> {
+    const [row] = await this.em.execute<Record<string, unknown>[]>(sql, [id]);
+    return row ? track(this.tracked, this.em.map(schema, row) as unknown as T) : null;
   }
 }
 
-export class MikroOrmProductRepository implements ProductRepository {
-  constructor(
-    private readonly em: EntityManager,
-    private readonly tracked: Tracked,
-  ) {}
+export class MikroOrmUserRepository extends MikroOrmRepository<User> implements UserRepository {
+  findById(id: string): Promise<User | null> {
+    return this.loadOne(UserSchema, 'select * from users where id = ?', id);
+  }
+}
 
+export class MikroOrmProductRepository extends MikroOrmRepository<Product> implements ProductRepository {
   async findManyForUpdate(ids: readonly string[]): Promise<Map<string, Product>> {
     const unique = [...new Set(ids)].sort();
     if (unique.length === 0) return new Map();
@@ -54,25 +57,11 @@ export class MikroOrmProductRepository implements ProductRepository {
     const products = rows.map((row) => this.em.map(ProductSchema, row) as unknown as Product);
     return new Map(products.map((product) => [product.id, track(this.tracked, product)]));
   }
-
-  add(product: Product): void {
-    this.em.persist(track(this.tracked, product));
-  }
 }
 
-export class MikroOrmOrderRepository implements OrderRepository {
-  constructor(
-    private readonly em: EntityManager,
-    private readonly tracked: Tracked,
-  ) {}
-
-  async findByIdForUpdate(id: string): Promise<Order | null> {
-    const [row] = await this.em.execute<Record<string, unknown>[]>('select * from orders where id = ? for update', [id]);
-    return row ? track(this.tracked, this.em.map(OrderSchema, row) as unknown as Order) : null;
-  }
-
-  add(order: Order): void {
-    this.em.persist(track(this.tracked, order));
+export class MikroOrmOrderRepository extends MikroOrmRepository<Order> implements OrderRepository {
+  findByIdForUpdate(id: string): Promise<Order | null> {
+    return this.loadOne(OrderSchema, 'select * from orders where id = ? for update', id);
   }
 }
 

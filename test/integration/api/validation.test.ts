@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { allJobs, auth, expectProblem, apiForFile } from '../../support/in-process-api.js';
+import { allJobs, auth, expectProblem, postRaw, apiForFile } from '../../support/in-process-api.js';
 
 const api = apiForFile({ emptyCommandsBeforeEach: true });
 
@@ -110,12 +110,7 @@ describe('bad bodies', () => {
   });
 
   test.each(badBodies)('$name → 400 listing $paths', async ({ url, body, paths }) => {
-    const response = await api.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload: JSON.stringify(body),
-    });
+    const response = await postRaw(api, url, JSON.stringify(body));
 
     expect(response.statusCode).toBe(400);
     const problem = expectProblem(response);
@@ -154,12 +149,7 @@ describe('malformed requests', () => {
   test('a body over 256 KiB → 413', async () => {
     const payload = JSON.stringify({ email: 'ada@example.com', name: 'x'.repeat(257 * 1024) });
     expect(Buffer.byteLength(payload)).toBeGreaterThan(257 * 1024);
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/users',
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload,
-    });
+    const response = await postRaw(api, '/v1/users', payload);
     expect(response.statusCode).toBe(413);
     expect(expectProblem(response)).toMatchObject({ status: 413, title: 'Payload Too Large' });
     expect(await allJobs(api.commands)).toHaveLength(0);
@@ -167,46 +157,26 @@ describe('malformed requests', () => {
 
   test('a body just under the limit is validated, not refused', async () => {
     const payload = JSON.stringify({ email: 'ada@example.com', name: 'x'.repeat(255 * 1024) });
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/users',
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload,
-    });
+    const response = await postRaw(api, '/v1/users', payload);
     expect(response.statusCode).toBe(400);
     expect(expectProblem(response).errors?.map((error) => error.path)).toEqual(['name']);
   });
 
   test('truncated JSON → 400', async () => {
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/users',
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload: '{"email": "ada@example.com", "name": "Ad',
-    });
+    const response = await postRaw(api, '/v1/users', '{"email": "ada@example.com", "name": "Ad');
     expect(response.statusCode).toBe(400);
     expect(expectProblem(response)).toMatchObject({ status: 400, detail: expect.stringMatching(/not valid JSON/) });
     expect(await allJobs(api.commands)).toHaveLength(0);
   });
 
   test('a __proto__ key → 400', async () => {
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/users',
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload: '{"email": "ada@example.com", "name": "Ada", "__proto__": {"admin": true}}',
-    });
+    const response = await postRaw(api, '/v1/users', '{"email": "ada@example.com", "name": "Ada", "__proto__": {"admin": true}}');
     expect(response.statusCode).toBe(400);
     expectProblem(response);
   });
 
   test('an empty JSON body where fields are required → 400', async () => {
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/users',
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload: '',
-    });
+    const response = await postRaw(api, '/v1/users', '');
     expect(response.statusCode).toBe(400);
     expect(expectProblem(response).errors).toEqual([{ in: 'body', path: '', message: expect.any(String) }]);
   });
@@ -214,12 +184,7 @@ describe('malformed requests', () => {
   test.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])(
     'content type %s → 415',
     async (contentType) => {
-      const response = await api.app.inject({
-        method: 'POST',
-        url: '/v1/users',
-        headers: { ...auth, 'content-type': contentType },
-        payload: JSON.stringify(user),
-      });
+      const response = await postRaw(api, '/v1/users', JSON.stringify(user), contentType);
       expect(response.statusCode).toBe(415);
       expect(expectProblem(response).status).toBe(415);
       expect(await allJobs(api.commands)).toHaveLength(0);

@@ -14,7 +14,7 @@ import { PostgresWebhookRepository } from '../../../src/infrastructure/webhooks/
 import { SsrfUrlGuard } from '../../../src/infrastructure/webhooks/ssrf.js';
 import { REDIS_URL, testConfig } from '../../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../../support/orm.js';
-import { type ApiContext, type TestApi, UUID_V7, allJobs, auth, expectProblem, startApi } from '../../support/in-process-api.js';
+import { type ApiContext, type TestApi, UUID_V7, allJobs, auth, expectProblem, postRaw, startApi } from '../../support/in-process-api.js';
 
 // The webhook routes on the real use cases (createWebhookManagement) over a fresh PostgreSQL
 // database and real BullMQ queues in Redis under a unique prefix.
@@ -209,20 +209,10 @@ describe('POST /v1/webhook-endpoints', () => {
   });
 
   test('a body that is not JSON → 415, malformed JSON → 400', async () => {
-    const text = await api.app.inject({
-      method: 'POST',
-      url: '/v1/webhook-endpoints',
-      headers: { ...auth, 'content-type': 'text/plain' },
-      payload: PUBLIC_URL,
-    });
+    const text = await postRaw(api, '/v1/webhook-endpoints', PUBLIC_URL, 'text/plain');
     expect(text.statusCode).toBe(415);
     expectProblem(text);
-    const malformed = await api.app.inject({
-      method: 'POST',
-      url: '/v1/webhook-endpoints',
-      headers: { ...auth, 'content-type': 'application/json' },
-      payload: '{"url": ',
-    });
+    const malformed = await postRaw(api, '/v1/webhook-endpoints', '{"url": ');
     expect(malformed.statusCode).toBe(400);
     expectProblem(malformed);
   });

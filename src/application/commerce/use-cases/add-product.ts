@@ -1,6 +1,5 @@
 import { Money, Product } from '../../../domain/index.js';
-import type { Clock } from '../../clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
+import { CommerceUseCase } from './use-case.js';
 
 export interface AddProductInput {
   commandId: string;
@@ -21,12 +20,7 @@ export interface AddProductOutput {
  * - the price is an exact amount in a known currency; stock starts at 0 or more;
  * - records `product.added`.
  */
-export class AddProduct {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
-  ) {}
-
+export class AddProduct extends CommerceUseCase {
   execute(input: AddProductInput): Promise<AddProductOutput> {
     return this.uow.run({ commandId: input.commandId, commandType: 'AddProduct' }, async ({ products }) => {
       products.add(

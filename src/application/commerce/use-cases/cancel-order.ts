@@ -1,10 +1,7 @@
-import type { Clock } from '../../clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
-import { changeOrderStatus, type OrderStatusOutput } from './change-order-status.js';
+import { changeOrderStatus, type OrderCommandInput, type OrderStatusOutput } from './change-order-status.js';
+import { CommerceUseCase } from './use-case.js';
 
-export interface CancelOrderInput {
-  commandId: string;
-  orderId: string;
+export interface CancelOrderInput extends OrderCommandInput {
   reason: string;
 }
 
@@ -14,12 +11,7 @@ export interface CancelOrderInput {
  * - a reason of 1..500 characters is kept;
  * - the reserved units go back to stock; records `order.cancelled` (which sends a notice).
  */
-export class CancelOrder {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
-  ) {}
-
+export class CancelOrder extends CommerceUseCase {
   execute(input: CancelOrderInput): Promise<OrderStatusOutput> {
     const command = { commandId: input.commandId, commandType: 'CancelOrder' };
     return changeOrderStatus(this.uow, command, input.orderId, async (order, { products }) => {

@@ -2,6 +2,12 @@ import { NotFoundError, type Order } from '../../../domain/index.js';
 import type { Repositories } from '../ports/repositories.js';
 import type { CommandContext, UnitOfWork } from '../ports/unit-of-work.js';
 
+/** What every order status command names: the command and the order. */
+export interface OrderCommandInput {
+  commandId: string;
+  orderId: string;
+}
+
 export interface OrderStatusOutput {
   orderId: string;
   status: string;

@@ -1,6 +1,5 @@
 import { NotFoundError, Order } from '../../../domain/index.js';
-import type { Clock } from '../../clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
+import { CommerceUseCase } from './use-case.js';
 
 export interface PlaceOrderInput {
   commandId: string;
@@ -22,12 +21,7 @@ export interface PlaceOrderOutput {
  * - unit prices are captured now; all products share one currency (`currency_mismatch`);
  * - records `order.placed` (which sends the order confirmation).
  */
-export class PlaceOrder {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
-  ) {}
-
+export class PlaceOrder extends CommerceUseCase {
   execute(input: PlaceOrderInput): Promise<PlaceOrderOutput> {
     return this.uow.run(
       { commandId: input.commandId, commandType: 'PlaceOrder' },

@@ -1,6 +1,5 @@
 import { User } from '../../../domain/index.js';
-import type { Clock } from '../../clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
+import { CommerceUseCase } from './use-case.js';
 
 export interface RegisterUserInput {
   commandId: string;
@@ -19,12 +18,7 @@ export interface RegisterUserOutput {
  * - the name is 1..200 characters;
  * - records `user.registered` (which sends the welcome email).
  */
-export class RegisterUser {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
-  ) {}
-
+export class RegisterUser extends CommerceUseCase {
   execute(input: RegisterUserInput): Promise<RegisterUserOutput> {
     return this.uow.run({ commandId: input.commandId, commandType: 'RegisterUser' }, async ({ users }) => {
       users.add(User.register({ id: input.userId, email: input.email, name: input.name, now: this.clock.now() }));

@@ -1,6 +1,5 @@
 import { NotFoundError, Quantity } from '../../../domain/index.js';
-import type { Clock } from '../../clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
+import { CommerceUseCase } from './use-case.js';
 
 export interface RestockProductInput {
   commandId: string;
@@ -18,12 +17,7 @@ export interface RestockProductOutput {
  * - the product must exist (`product_not_found`); the quantity is positive;
  * - records `product.restocked`.
  */
-export class RestockProduct {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
-  ) {}
-
+export class RestockProduct extends CommerceUseCase {
   execute(input: RestockProductInput): Promise<RestockProductOutput> {
     return this.uow.run({ commandId: input.commandId, commandType: 'RestockProduct' }, async ({ products }) => {
       const quantity = Quantity.of(input.quantity);

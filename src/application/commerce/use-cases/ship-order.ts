@@ -1,23 +1,14 @@
-import type { Clock } from '../../clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
-import { changeOrderStatus, type OrderStatusOutput } from './change-order-status.js';
+import { changeOrderStatus, type OrderCommandInput, type OrderStatusOutput } from './change-order-status.js';
+import { CommerceUseCase } from './use-case.js';
 
-export interface ShipOrderInput {
-  commandId: string;
-  orderId: string;
-}
+export type ShipOrderInput = OrderCommandInput;
 
 /**
  * Ships an order.
  * - the order must exist (`order_not_found`) and be confirmed (`invalid_transition`);
  * - the order becomes shipped and records `order.shipped`.
  */
-export class ShipOrder {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
-  ) {}
-
+export class ShipOrder extends CommerceUseCase {
   execute(input: ShipOrderInput): Promise<OrderStatusOutput> {
     const command = { commandId: input.commandId, commandType: 'ShipOrder' };
     return changeOrderStatus(this.uow, command, input.orderId, (order) => order.ship(this.clock.now()));

@@ -1,20 +1,12 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AddProduct, type AddProductInput } from '../../../../src/application/commerce/use-cases/add-product.js';
-import { FixedClock } from '../../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { useCaseUnderTest } from '../../support/use-case.js';
 import { domainRejectionOf } from '../../support/errors.js';
 import { newId } from '../../support/ids.js';
 import { seedProduct } from '../../support/seed.js';
 
 describe('AddProduct', () => {
-  const clock = new FixedClock('2025-03-14T09:26:53.000Z');
-  let uow: InMemoryUnitOfWork;
-  let addProduct: AddProduct;
-
-  beforeEach(() => {
-    uow = new InMemoryUnitOfWork();
-    addProduct = new AddProduct(uow, clock);
-  });
+  const t = useCaseUnderTest((uow, clock) => new AddProduct(uow, clock));
 
   function input(override: Partial<AddProductInput> = {}): AddProductInput {
     return {
@@ -31,27 +23,27 @@ describe('AddProduct', () => {
   it('stores the product with its exact price and stock and answers with its id', async () => {
     const cmd = input({ name: '  Red mug ', price: { amount: '0.5', currency: 'EUR' }, stock: 7 });
 
-    const output = await addProduct.execute(cmd);
+    const output = await t.useCase.execute(cmd);
 
     expect(output).toEqual({ productId: cmd.productId });
-    const stored = uow.storedProduct(cmd.productId);
+    const stored = t.uow.storedProduct(cmd.productId);
     expect(stored).toMatchObject({ id: cmd.productId, sku: 'MUG-RED-01', name: 'Red mug', stock: 7 });
     expect(stored?.price.minor).toBe(50);
     expect(stored?.price.toJSON()).toEqual({ amount: '0.50', currency: 'EUR' });
-    expect(stored?.createdAt).toEqual(clock.now());
+    expect(stored?.createdAt).toEqual(t.clock.now());
   });
 
   it('writes one product.added outbox row', async () => {
     const cmd = input({ price: { amount: '12.5', currency: 'EUR' } });
 
-    await addProduct.execute(cmd);
+    await t.useCase.execute(cmd);
 
-    expect(uow.outbox).toEqual([
+    expect(t.uow.outbox).toEqual([
       {
         type: 'product.added',
         aggregateType: 'product',
         aggregateId: cmd.productId,
-        occurredAt: clock.now(),
+        occurredAt: t.clock.now(),
         payload: {
           productId: cmd.productId,
           sku: 'MUG-RED-01',
@@ -67,21 +59,21 @@ describe('AddProduct', () => {
   it('accepts a currency without minor units', async () => {
     const cmd = input({ price: { amount: '1500', currency: 'JPY' } });
 
-    await addProduct.execute(cmd);
+    await t.useCase.execute(cmd);
 
-    expect(uow.storedProduct(cmd.productId)?.price.toJSON()).toEqual({ amount: '1500', currency: 'JPY' });
+    expect(t.uow.storedProduct(cmd.productId)?.price.toJSON()).toEqual({ amount: '1500', currency: 'JPY' });
   });
 
   it('refuses a sku that is taken', async () => {
-    const existing = seedProduct(uow, { sku: 'MUG-RED-01', stock: 3 });
+    const existing = seedProduct(t.uow, { sku: 'MUG-RED-01', stock: 3 });
     const cmd = input({ sku: 'MUG-RED-01', stock: 99 });
 
-    const error = await domainRejectionOf(addProduct.execute(cmd));
+    const error = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(error.code).toBe('sku_taken');
-    expect(uow.storedProduct(cmd.productId)).toBeUndefined();
-    expect(uow.storedProduct(existing.id)?.stock).toBe(3);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.storedProduct(cmd.productId)).toBeUndefined();
+    expect(t.uow.storedProduct(existing.id)?.stock).toBe(3);
+    expect(t.uow.outbox).toEqual([]);
   });
 
   it.each<[Partial<AddProductInput>, string]>([
@@ -99,32 +91,32 @@ describe('AddProduct', () => {
   ])('refuses %j (%s) with invalid_value and stores nothing', async (override) => {
     const cmd = input(override);
 
-    const error = await domainRejectionOf(addProduct.execute(cmd));
+    const error = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(error.code).toBe('invalid_value');
-    expect(uow.storedProducts()).toEqual([]);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.storedProducts()).toEqual([]);
+    expect(t.uow.outbox).toEqual([]);
   });
 
   it('applies a redelivered command once and answers the same', async () => {
     const cmd = input();
 
-    const first = await addProduct.execute(cmd);
-    const again = await addProduct.execute(cmd);
+    const first = await t.useCase.execute(cmd);
+    const again = await t.useCase.execute(cmd);
 
     expect(again).toEqual(first);
-    expect(uow.storedProducts()).toHaveLength(1);
-    expect(uow.outbox).toHaveLength(1);
+    expect(t.uow.storedProducts()).toHaveLength(1);
+    expect(t.uow.outbox).toHaveLength(1);
   });
 
   it('fails a redelivered sku_taken command with the same code', async () => {
-    seedProduct(uow, { sku: 'MUG-RED-01' });
+    seedProduct(t.uow, { sku: 'MUG-RED-01' });
     const cmd = input({ sku: 'MUG-RED-01' });
-    await domainRejectionOf(addProduct.execute(cmd));
+    await domainRejectionOf(t.useCase.execute(cmd));
 
-    const again = await domainRejectionOf(addProduct.execute(cmd));
+    const again = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(again.code).toBe('sku_taken');
-    expect(uow.executedWork).toBe(1);
+    expect(t.uow.executedWork).toBe(1);
   });
 });

@@ -1,47 +1,39 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PlaceOrder, type PlaceOrderInput } from '../../../../src/application/commerce/use-cases/place-order.js';
 import { RestockProduct } from '../../../../src/application/commerce/use-cases/restock-product.js';
 import { RecordedFailureError } from '../../../../src/domain/index.js';
-import { FixedClock } from '../../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { useCaseUnderTest } from '../../support/use-case.js';
 import { domainRejectionOf } from '../../support/errors.js';
 import { newId } from '../../support/ids.js';
 import { seedProduct, seedUser } from '../../support/seed.js';
 
 describe('PlaceOrder', () => {
-  const clock = new FixedClock('2025-03-14T09:26:53.000Z');
-  let uow: InMemoryUnitOfWork;
-  let placeOrder: PlaceOrder;
-
-  beforeEach(() => {
-    uow = new InMemoryUnitOfWork();
-    placeOrder = new PlaceOrder(uow, clock);
-  });
+  const t = useCaseUnderTest((uow, clock) => new PlaceOrder(uow, clock));
 
   function input(userId: string, items: PlaceOrderInput['items']): PlaceOrderInput {
     return { commandId: newId(), orderId: newId(), userId, items };
   }
 
   function stockOf(...productIds: string[]): (number | undefined)[] {
-    return productIds.map((id) => uow.storedProduct(id)?.stock);
+    return productIds.map((id) => t.uow.storedProduct(id)?.stock);
   }
 
   it('stores a pending order with the captured prices and answers with id and total', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { price: '12.50', name: 'Red mug', stock: 10 });
-    const plate = seedProduct(uow, { price: '3.20', name: 'Plate', stock: 5 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { price: '12.50', name: 'Red mug', stock: 10 });
+    const plate = seedProduct(t.uow, { price: '3.20', name: 'Plate', stock: 5 });
     const cmd = input(user.id, [
       { productId: mug.id, quantity: 2 },
       { productId: plate.id, quantity: 3 },
     ]);
 
-    const output = await placeOrder.execute(cmd);
+    const output = await t.useCase.execute(cmd);
 
     expect(output).toEqual({ orderId: cmd.orderId, total: { amount: '34.60', currency: 'EUR' } });
-    const order = uow.storedOrder(cmd.orderId);
+    const order = t.uow.storedOrder(cmd.orderId);
     expect(order?.status).toBe('pending');
     expect(order?.userId).toBe(user.id);
-    expect(order?.placedAt).toEqual(clock.now());
+    expect(order?.placedAt).toEqual(t.clock.now());
     expect(order?.items).toEqual([
       { productId: mug.id, sku: mug.sku, name: 'Red mug', quantity: 2, unitPriceMinor: 1250 },
       { productId: plate.id, sku: plate.sku, name: 'Plate', quantity: 3, unitPriceMinor: 320 },
@@ -50,11 +42,11 @@ describe('PlaceOrder', () => {
   });
 
   it('decrements the stored stock of every product', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
-    const plate = seedProduct(uow, { stock: 3 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
+    const plate = seedProduct(t.uow, { stock: 3 });
 
-    await placeOrder.execute(
+    await t.useCase.execute(
       input(user.id, [
         { productId: mug.id, quantity: 2 },
         { productId: plate.id, quantity: 3 },
@@ -65,18 +57,18 @@ describe('PlaceOrder', () => {
   });
 
   it('writes exactly one order.placed outbox row (the order confirmation)', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { price: '12.50', name: 'Red mug' });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { price: '12.50', name: 'Red mug' });
     const cmd = input(user.id, [{ productId: mug.id, quantity: 2 }]);
 
-    await placeOrder.execute(cmd);
+    await t.useCase.execute(cmd);
 
-    expect(uow.outbox).toEqual([
+    expect(t.uow.outbox).toEqual([
       {
         type: 'order.placed',
         aggregateType: 'order',
         aggregateId: cmd.orderId,
-        occurredAt: clock.now(),
+        occurredAt: t.clock.now(),
         commandId: cmd.commandId,
         payload: {
           orderId: cmd.orderId,
@@ -98,51 +90,51 @@ describe('PlaceOrder', () => {
   });
 
   it('refuses an unknown user with user_not_found and reserves nothing', async () => {
-    const mug = seedProduct(uow, { stock: 10 });
+    const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(newId(), [{ productId: mug.id, quantity: 1 }]);
 
-    const error = await domainRejectionOf(placeOrder.execute(cmd));
+    const error = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(error.code).toBe('user_not_found');
     expect(stockOf(mug.id)).toEqual([10]);
-    expect(uow.storedOrders()).toEqual([]);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.storedOrders()).toEqual([]);
+    expect(t.uow.outbox).toEqual([]);
   });
 
   it('refuses an unknown product with product_not_found and leaves the other lines alone', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(user.id, [
       { productId: mug.id, quantity: 1 },
       { productId: newId(), quantity: 1 },
     ]);
 
-    const error = await domainRejectionOf(placeOrder.execute(cmd));
+    const error = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(error.code).toBe('product_not_found');
     expect(stockOf(mug.id)).toEqual([10]);
-    expect(uow.storedOrders()).toEqual([]);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.storedOrders()).toEqual([]);
+    expect(t.uow.outbox).toEqual([]);
   });
 
   it('fails the whole order when a later line cannot be served, and no stock is lost', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
-    const plate = seedProduct(uow, { stock: 1 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
+    const plate = seedProduct(t.uow, { stock: 1 });
     const cmd = input(user.id, [
       { productId: mug.id, quantity: 2 },
       { productId: plate.id, quantity: 2 },
     ]);
 
-    const error = await domainRejectionOf(placeOrder.execute(cmd));
+    const error = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(error.code).toBe('insufficient_stock');
     expect(error.message).toBe(`product ${plate.id} has 1 in stock, 2 requested`);
     // Order.place had already reserved the mug line in memory; the rollback discards it.
     expect(stockOf(mug.id, plate.id)).toEqual([10, 1]);
-    expect(uow.storedOrders()).toEqual([]);
-    expect(uow.outbox).toEqual([]);
-    expect(uow.processed(cmd.commandId)).toMatchObject({
+    expect(t.uow.storedOrders()).toEqual([]);
+    expect(t.uow.outbox).toEqual([]);
+    expect(t.uow.processed(cmd.commandId)).toMatchObject({
       commandType: 'PlaceOrder',
       status: 'failed',
       error: { code: 'insufficient_stock' },
@@ -150,12 +142,12 @@ describe('PlaceOrder', () => {
   });
 
   it('refuses products priced in different currencies with currency_mismatch, reserving nothing', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { currency: 'EUR', stock: 10 });
-    const cup = seedProduct(uow, { currency: 'USD', stock: 10 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { currency: 'EUR', stock: 10 });
+    const cup = seedProduct(t.uow, { currency: 'USD', stock: 10 });
 
     const error = await domainRejectionOf(
-      placeOrder.execute(
+      t.useCase.execute(
         input(user.id, [
           { productId: mug.id, quantity: 1 },
           { productId: cup.id, quantity: 1 },
@@ -165,15 +157,15 @@ describe('PlaceOrder', () => {
 
     expect(error.code).toBe('currency_mismatch');
     expect(stockOf(mug.id, cup.id)).toEqual([10, 10]);
-    expect(uow.storedOrders()).toEqual([]);
+    expect(t.uow.storedOrders()).toEqual([]);
   });
 
   it('refuses two lines for the same product, reserving nothing', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
 
     const error = await domainRejectionOf(
-      placeOrder.execute(
+      t.useCase.execute(
         input(user.id, [
           { productId: mug.id, quantity: 1 },
           { productId: mug.id, quantity: 1 },
@@ -183,113 +175,113 @@ describe('PlaceOrder', () => {
 
     expect(error.code).toBe('invalid_value');
     expect(stockOf(mug.id)).toEqual([10]);
-    expect(uow.storedOrders()).toEqual([]);
+    expect(t.uow.storedOrders()).toEqual([]);
   });
 
   it('refuses an order without items', async () => {
-    const user = seedUser(uow);
+    const user = seedUser(t.uow);
 
-    const error = await domainRejectionOf(placeOrder.execute(input(user.id, [])));
+    const error = await domainRejectionOf(t.useCase.execute(input(user.id, [])));
 
     expect(error.code).toBe('invalid_value');
-    expect(uow.storedOrders()).toEqual([]);
+    expect(t.uow.storedOrders()).toEqual([]);
   });
 
   it('accepts 100 items and refuses 101', async () => {
-    const user = seedUser(uow);
-    const products = Array.from({ length: 101 }, () => seedProduct(uow, { price: '1.00', stock: 1 }));
+    const user = seedUser(t.uow);
+    const products = Array.from({ length: 101 }, () => seedProduct(t.uow, { price: '1.00', stock: 1 }));
     const items = products.map((p) => ({ productId: p.id, quantity: 1 }));
 
-    const tooMany = await domainRejectionOf(placeOrder.execute(input(user.id, items)));
+    const tooMany = await domainRejectionOf(t.useCase.execute(input(user.id, items)));
     expect(tooMany.code).toBe('invalid_value');
     expect(stockOf(...products.map((p) => p.id)).every((stock) => stock === 1)).toBe(true);
 
-    const output = await placeOrder.execute(input(user.id, items.slice(0, 100)));
+    const output = await t.useCase.execute(input(user.id, items.slice(0, 100)));
     expect(output.total).toEqual({ amount: '100.00', currency: 'EUR' });
-    expect(uow.storedOrder(output.orderId)?.items).toHaveLength(100);
+    expect(t.uow.storedOrder(output.orderId)?.items).toHaveLength(100);
   });
 
   it.each([0, -1, 1.5])('refuses a quantity of %s', async (quantity) => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
 
-    const error = await domainRejectionOf(placeOrder.execute(input(user.id, [{ productId: mug.id, quantity }])));
+    const error = await domainRejectionOf(t.useCase.execute(input(user.id, [{ productId: mug.id, quantity }])));
 
     expect(error.code).toBe('invalid_value');
     expect(stockOf(mug.id)).toEqual([10]);
   });
 
   it('sells the last units, then refuses the next order', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 3 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 3 });
 
-    await placeOrder.execute(input(user.id, [{ productId: mug.id, quantity: 3 }]));
-    const error = await domainRejectionOf(placeOrder.execute(input(user.id, [{ productId: mug.id, quantity: 1 }])));
+    await t.useCase.execute(input(user.id, [{ productId: mug.id, quantity: 3 }]));
+    const error = await domainRejectionOf(t.useCase.execute(input(user.id, [{ productId: mug.id, quantity: 1 }])));
 
     expect(error.code).toBe('insufficient_stock');
     expect(stockOf(mug.id)).toEqual([0]);
-    expect(uow.storedOrders()).toHaveLength(1);
+    expect(t.uow.storedOrders()).toHaveLength(1);
   });
 
   it('never oversells when many orders race for the same stock', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 3 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 3 });
     const commands = Array.from({ length: 10 }, () => input(user.id, [{ productId: mug.id, quantity: 1 }]));
 
-    const outcomes = await Promise.allSettled(commands.map((cmd) => placeOrder.execute(cmd)));
+    const outcomes = await Promise.allSettled(commands.map((cmd) => t.useCase.execute(cmd)));
 
     const rejected = outcomes.filter((outcome) => outcome.status === 'rejected');
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(3);
     expect(rejected).toHaveLength(7);
     for (const outcome of rejected) expect(outcome.reason).toMatchObject({ code: 'insufficient_stock' });
     expect(stockOf(mug.id)).toEqual([0]);
-    expect(uow.storedOrders()).toHaveLength(3);
-    expect(uow.outbox.filter((row) => row.type === 'order.placed')).toHaveLength(3);
+    expect(t.uow.storedOrders()).toHaveLength(3);
+    expect(t.uow.outbox.filter((row) => row.type === 'order.placed')).toHaveLength(3);
   });
 
   it('applies a redelivered command once: one order, stock taken once, same answer', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(user.id, [{ productId: mug.id, quantity: 4 }]);
 
-    const first = await placeOrder.execute(cmd);
-    const again = await placeOrder.execute(cmd);
+    const first = await t.useCase.execute(cmd);
+    const again = await t.useCase.execute(cmd);
 
     expect(again).toEqual(first);
     expect(stockOf(mug.id)).toEqual([6]);
-    expect(uow.storedOrders()).toHaveLength(1);
-    expect(uow.outbox).toHaveLength(1);
+    expect(t.uow.storedOrders()).toHaveLength(1);
+    expect(t.uow.outbox).toHaveLength(1);
   });
 
   it('keeps failing a command that failed for lack of stock, even after a restock', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 1 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 1 });
     const cmd = input(user.id, [{ productId: mug.id, quantity: 2 }]);
-    await domainRejectionOf(placeOrder.execute(cmd));
-    await new RestockProduct(uow, clock).execute({ commandId: newId(), productId: mug.id, quantity: 5 });
+    await domainRejectionOf(t.useCase.execute(cmd));
+    await new RestockProduct(t.uow, t.clock).execute({ commandId: newId(), productId: mug.id, quantity: 5 });
 
-    const again = await domainRejectionOf(placeOrder.execute(cmd));
+    const again = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(again).toBeInstanceOf(RecordedFailureError);
     expect(again.code).toBe('insufficient_stock');
     expect(stockOf(mug.id)).toEqual([6]);
-    expect(uow.storedOrders()).toEqual([]);
+    expect(t.uow.storedOrders()).toEqual([]);
   });
 
   it('retries after an infrastructure failure and then places the order once', async () => {
-    const user = seedUser(uow);
-    const mug = seedProduct(uow, { stock: 10 });
+    const user = seedUser(t.uow);
+    const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(user.id, [{ productId: mug.id, quantity: 2 }]);
-    uow.failNextCommitWith(new Error('could not serialize access'));
+    t.uow.failNextCommitWith(new Error('could not serialize access'));
 
-    await expect(placeOrder.execute(cmd)).rejects.toThrow('could not serialize access');
+    await expect(t.useCase.execute(cmd)).rejects.toThrow('could not serialize access');
     expect(stockOf(mug.id)).toEqual([10]);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.outbox).toEqual([]);
 
-    await placeOrder.execute(cmd);
-    await placeOrder.execute(cmd);
+    await t.useCase.execute(cmd);
+    await t.useCase.execute(cmd);
     expect(stockOf(mug.id)).toEqual([8]);
-    expect(uow.storedOrders()).toHaveLength(1);
-    expect(uow.outbox.map((row) => row.type)).toEqual(['order.placed']);
+    expect(t.uow.storedOrders()).toHaveLength(1);
+    expect(t.uow.outbox.map((row) => row.type)).toEqual(['order.placed']);
   });
 });

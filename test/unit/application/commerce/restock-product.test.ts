@@ -1,42 +1,34 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RestockProduct } from '../../../../src/application/commerce/use-cases/restock-product.js';
-import { FixedClock } from '../../fakes/fixed-clock.js';
-import { InMemoryUnitOfWork } from '../../fakes/in-memory-unit-of-work.js';
+import { useCaseUnderTest } from '../../support/use-case.js';
 import { domainRejectionOf } from '../../support/errors.js';
 import { newId } from '../../support/ids.js';
 import { seedProduct } from '../../support/seed.js';
 
 describe('RestockProduct', () => {
-  const clock = new FixedClock('2025-03-14T09:26:53.000Z');
-  let uow: InMemoryUnitOfWork;
-  let restockProduct: RestockProduct;
-
-  beforeEach(() => {
-    uow = new InMemoryUnitOfWork();
-    restockProduct = new RestockProduct(uow, clock);
-  });
+  const t = useCaseUnderTest((uow, clock) => new RestockProduct(uow, clock));
 
   it('adds the units to the stored stock and answers with the new stock', async () => {
-    const product = seedProduct(uow, { stock: 4 });
+    const product = seedProduct(t.uow, { stock: 4 });
 
-    const output = await restockProduct.execute({ commandId: newId(), productId: product.id, quantity: 6 });
+    const output = await t.useCase.execute({ commandId: newId(), productId: product.id, quantity: 6 });
 
     expect(output).toEqual({ productId: product.id, stock: 10 });
-    expect(uow.storedProduct(product.id)?.stock).toBe(10);
+    expect(t.uow.storedProduct(product.id)?.stock).toBe(10);
   });
 
   it('writes one product.restocked outbox row', async () => {
-    const product = seedProduct(uow, { stock: 4 });
+    const product = seedProduct(t.uow, { stock: 4 });
     const commandId = newId();
 
-    await restockProduct.execute({ commandId, productId: product.id, quantity: 6 });
+    await t.useCase.execute({ commandId, productId: product.id, quantity: 6 });
 
-    expect(uow.outbox).toEqual([
+    expect(t.uow.outbox).toEqual([
       {
         type: 'product.restocked',
         aggregateType: 'product',
         aggregateId: product.id,
-        occurredAt: clock.now(),
+        occurredAt: t.clock.now(),
         payload: { productId: product.id, quantity: 6, stock: 10 },
         commandId,
       },
@@ -46,46 +38,46 @@ describe('RestockProduct', () => {
   it('refuses an unknown product with product_not_found', async () => {
     const productId = newId();
 
-    const error = await domainRejectionOf(restockProduct.execute({ commandId: newId(), productId, quantity: 1 }));
+    const error = await domainRejectionOf(t.useCase.execute({ commandId: newId(), productId, quantity: 1 }));
 
     expect(error.code).toBe('product_not_found');
-    expect(uow.storedProducts()).toEqual([]);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.storedProducts()).toEqual([]);
+    expect(t.uow.outbox).toEqual([]);
   });
 
   it.each([0, -3, 1.5, 1_000_001])('refuses a quantity of %s and leaves the stock alone', async (quantity) => {
-    const product = seedProduct(uow, { stock: 4 });
+    const product = seedProduct(t.uow, { stock: 4 });
 
     const error = await domainRejectionOf(
-      restockProduct.execute({ commandId: newId(), productId: product.id, quantity }),
+      t.useCase.execute({ commandId: newId(), productId: product.id, quantity }),
     );
 
     expect(error.code).toBe('invalid_value');
-    expect(uow.storedProduct(product.id)?.stock).toBe(4);
-    expect(uow.outbox).toEqual([]);
+    expect(t.uow.storedProduct(product.id)?.stock).toBe(4);
+    expect(t.uow.outbox).toEqual([]);
   });
 
   it('adds the units once when the same command is delivered twice', async () => {
-    const product = seedProduct(uow, { stock: 4 });
+    const product = seedProduct(t.uow, { stock: 4 });
     const cmd = { commandId: newId(), productId: product.id, quantity: 6 };
 
-    const first = await restockProduct.execute(cmd);
-    const again = await restockProduct.execute(cmd);
+    const first = await t.useCase.execute(cmd);
+    const again = await t.useCase.execute(cmd);
 
     expect(again).toEqual(first);
     expect(again).toEqual({ productId: product.id, stock: 10 });
-    expect(uow.storedProduct(product.id)?.stock).toBe(10);
-    expect(uow.outbox).toHaveLength(1);
+    expect(t.uow.storedProduct(product.id)?.stock).toBe(10);
+    expect(t.uow.outbox).toHaveLength(1);
   });
 
   it('adds the units for each distinct command', async () => {
-    const product = seedProduct(uow, { stock: 0 });
+    const product = seedProduct(t.uow, { stock: 0 });
 
-    await restockProduct.execute({ commandId: newId(), productId: product.id, quantity: 2 });
-    const second = await restockProduct.execute({ commandId: newId(), productId: product.id, quantity: 3 });
+    await t.useCase.execute({ commandId: newId(), productId: product.id, quantity: 2 });
+    const second = await t.useCase.execute({ commandId: newId(), productId: product.id, quantity: 3 });
 
     expect(second.stock).toBe(5);
-    expect(uow.outbox.map((row) => row.payload)).toEqual([
+    expect(t.uow.outbox.map((row) => row.payload)).toEqual([
       { productId: product.id, quantity: 2, stock: 2 },
       { productId: product.id, quantity: 3, stock: 5 },
     ]);
@@ -93,11 +85,11 @@ describe('RestockProduct', () => {
 
   it('keeps failing a command that failed on an unknown product', async () => {
     const cmd = { commandId: newId(), productId: newId(), quantity: 1 };
-    await domainRejectionOf(restockProduct.execute(cmd));
+    await domainRejectionOf(t.useCase.execute(cmd));
 
-    const again = await domainRejectionOf(restockProduct.execute(cmd));
+    const again = await domainRejectionOf(t.useCase.execute(cmd));
 
     expect(again.code).toBe('product_not_found');
-    expect(uow.executedWork).toBe(1);
+    expect(t.uow.executedWork).toBe(1);
   });
 });
