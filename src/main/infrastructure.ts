@@ -21,8 +21,9 @@ import { StartupError, type RunningProcess } from './lifecycle.js';
 // instance or dialect of the caller's. Either way the pool's type parsers differ: MikroORM
 // sets date, timestamp, timestamptz and interval to stay strings (createPostgreSqlTypeParsers),
 // while the plain-SQL adapters (relay, sweeper, stores, read model) rely on pg's defaults
-// (timestamptz → Date). So a role opens the ORM's pool only if it uses the ORM, and a plain pg
-// pool only if it runs plain SQL: see each role for the one or two it opens.
+// (timestamptz → Date). So each role opens one pool on the primary: the ORM's in the worker
+// (the unit of work), a plain pg pool in every other role (their adapters are plain SQL). Web
+// adds the read-only pool of the queries (DATABASE_READ_URL, a replica when set).
 
 /** Everything a process may open; a role's dependencies are a Pick of it, never all of it. */
 export interface Infrastructure {

@@ -1,4 +1,3 @@
-import type { EntityManager, MikroORM, QueryResult } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type {
@@ -13,14 +12,12 @@ import type {
   WebhookEndpointRepository,
 } from '../../application/webhooks/ports.js';
 
-// Plain SQL (the tables are mapped in delivery-schemas.ts; they are records of work, not
-// aggregates). The delivery worker's path (findForSending, recordAttempt, failWithoutAttempt)
-// runs on the process's pg pool with `$n` parameters: one round trip each.
+// Plain SQL on the process's pg pool, one round trip each (the tables are mapped in
+// delivery-schemas.ts for the migrations; they are records of work, not aggregates).
 // While an attempt is being made, `attempt_id` / `attempt_started_at` name it (its claim):
 // set by claimForSending, released by the statement that records the attempt, and checked by
-// resetForReplay in the same UPDATE that resets the row. The management
-// calls of the API run over MikroORM's connection, where `?` are knex bindings and every call
-// forks its own EntityManager (the global one is never used).
+// resetForReplay in the same UPDATE that resets the row. The management queries are written
+// with `?` placeholders, numbered for pg by `positional`.
 
 // An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -81,21 +78,16 @@ type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_t
 /** Both webhook repositories on PostgreSQL. */
 export class PostgresWebhookRepository implements WebhookEndpointRepository, WebhookDeliveryRepository {
   constructor(
-    private readonly orm: MikroORM,
-    /** The process's pg pool (Infrastructure.pool), for the delivery worker's statements. */
+    /** The process's pg pool (Infrastructure.pool). */
     private readonly pool: pg.Pool,
   ) {}
 
-  private em(): EntityManager {
-    return this.orm.em.fork();
+  private async rows<T extends pg.QueryResultRow>(query: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query<T>(positional(query), params)).rows;
   }
 
-  private rows<T>(query: string, params: unknown[] = [], em: EntityManager = this.em()): Promise<T[]> {
-    return em.execute<T[]>(query, params);
-  }
-
-  private async affected(query: string, params: unknown[], em: EntityManager = this.em()): Promise<number> {
-    return (await em.execute<QueryResult>(query, params, 'run')).affectedRows;
+  private async affected(query: string, params: unknown[]): Promise<number> {
+    return (await this.pool.query(positional(query), params)).rowCount ?? 0;
   }
 
   // ---- endpoints
@@ -300,6 +292,12 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     );
     return rows.length > 0;
   }
+}
+
+/** `?` placeholders as pg's `$1`, `$2`, … (the statements here hold no `?` of their own). */
+function positional(query: string): string {
+  let n = 0;
+  return query.replace(/\?/g, () => `$${++n}`);
 }
 
 function toEndpoint(row: EndpointRow): WebhookEndpoint {

@@ -6,7 +6,7 @@ import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-s
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import type { Config } from '../../infrastructure/config.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
-import { openOrm, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { createWebhookManagement } from './webhooks.js';
 
@@ -18,7 +18,7 @@ export interface RunningWeb {
 
 export type WebDeps = Pick<
   Infrastructure,
-  'config' | 'logger' | 'metrics' | 'tracing' | 'orm' | 'pool' | 'producerConnection' | 'queues'
+  'config' | 'logger' | 'metrics' | 'tracing' | 'pool' | 'producerConnection' | 'queues'
 >;
 
 /** Builds the intake API on the process's infrastructure (not listening yet). */
@@ -68,19 +68,20 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
 
 /**
  * The `web` process: a fail-fast Redis connection and every queue's producer (it enqueues
- * commands and replays, and Bull Board shows them all). PostgreSQL: the ORM (the webhook
- * management use cases), a plain pg pool on the primary (readiness, the outbox gauge, the
- * webhook repository's plain SQL) and buildWeb's read-only pool on DATABASE_READ_URL (or the
- * primary): its sessions are read-only with a statement timeout, which the others must not be.
- * MikroORM cannot share the plain pool (see src/main/infrastructure.ts).
+ * commands and replays, and Bull Board shows them all). PostgreSQL: a plain pg pool on the
+ * primary (readiness, the outbox gauge, the webhook management's plain SQL) and buildWeb's
+ * read-only pool for the queries on DATABASE_READ_URL — a replica, another database; when it
+ * is unset that pool goes to the primary too, because its sessions are read-only with a
+ * statement timeout, which the writing pool's must not be. No ORM pool: the migration check
+ * borrows a one-connection ORM and closes it before the role starts.
  */
 export function startWebProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'web', async ({ observability, resources, redis }) => {
-    const { orm } = await openOrm(config, resources);
+    await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
     const producerConnection = redis('producer');
     const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
-    const web = await buildWeb({ ...observability, orm, pool, producerConnection, queues });
+    const web = await buildWeb({ ...observability, pool, producerConnection, queues });
     try {
       await web.app.listen({ port: config.port, host: config.host });
     } catch (error) {

@@ -22,7 +22,7 @@ import {
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
 import type { Config } from '../../infrastructure/config.js';
-import { openOrm, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import { checkMigrated, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
@@ -39,13 +39,13 @@ export interface WebhooksOverrides {
  * the WEBHOOK_RETRY_SCHEDULE by the backoff strategy registered here (the relay adds the jobs
  * with `webhookJobOptions`).
  */
-export type WebhooksDeps = QueueWorkerDeps & Pick<Infrastructure, 'orm' | 'pool'>;
+export type WebhooksDeps = QueueWorkerDeps & Pick<Infrastructure, 'pool'>;
 
 export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {
   const { config, logger } = infra;
   const { sender, close: closeSender } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
-    new PostgresWebhookRepository(infra.orm, infra.pool),
+    new PostgresWebhookRepository(infra.pool),
     sender,
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
@@ -80,11 +80,11 @@ function buildSender(infra: Pick<Infrastructure, 'config'>, overrides: WebhooksO
 
 /** The webhook endpoint use cases, for the HTTP routes (docs/design.md §3). */
 export function createWebhookManagement(
-  infra: Pick<Infrastructure, 'config' | 'orm' | 'pool' | 'queues'>,
+  infra: Pick<Infrastructure, 'config' | 'pool' | 'queues'>,
   overrides: { urlGuard?: WebhookUrlGuard; clock?: Clock } = {},
 ): WebhookManagement {
   const { config } = infra;
-  const repository = new PostgresWebhookRepository(infra.orm, infra.pool);
+  const repository = new PostgresWebhookRepository(infra.pool);
   const clock = overrides.clock ?? systemClock;
   const urlGuard = overrides.urlGuard ?? new SsrfUrlGuard({ allowPrivate: config.webhookAllowPrivate });
   const queue = new BullMqWebhookQueue(infra.queues.webhooks, config.webhookRetrySchedule);
@@ -99,16 +99,14 @@ export function createWebhookManagement(
 }
 
 /**
- * The `webhooks` process: a blocking Redis connection, a plain pg pool for the delivery path
- * (PostgresWebhookRepository runs findForSending / recordAttempt as plain SQL) and the ORM,
- * which the same repository takes for its management queries. The ORM's pool is the second
- * pool: MikroORM cannot be handed the first (see src/main/infrastructure.ts); it stays idle
- * in this role, which never calls the management queries.
+ * The `webhooks` process: a blocking Redis connection and one plain pg pool (the webhook
+ * repository is plain SQL). No ORM pool: the migration check borrows a one-connection ORM and
+ * closes it before the role starts.
  */
 export function startWebhooksProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'webhooks', async ({ observability, resources, redis }) => {
-    const { orm } = await openOrm(config, resources);
+    await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
-    return startWebhooks({ ...observability, orm, pool, workerConnection: redis('worker') });
+    return startWebhooks({ ...observability, pool, workerConnection: redis('worker') });
   });
 }

@@ -51,13 +51,13 @@ beforeAll(async () => {
   db = await ormOnFreshDatabase();
   pool = new pg.Pool({ connectionString: db.url });
   const env = (allowPrivate: boolean) => ({ DATABASE_URL: db.url, WEBHOOK_ALLOW_PRIVATE: String(allowPrivate) });
-  const real = ({ config, queues }: ApiContext) => ({ webhooks: createWebhookManagement({ config, orm: db.orm, pool, queues }) });
+  const real = ({ config, queues }: ApiContext) => ({ webhooks: createWebhookManagement({ config, pool, queues }) });
   api = await startApi(real, undefined, env(false));
   permissive = await startApi(real, undefined, env(true));
   fakeDns = await startApi(
     ({ config, queues }) => ({
       webhooks: createWebhookManagement(
-        { config, orm: db.orm, pool, queues },
+        { config, pool, queues },
         { urlGuard: new SsrfUrlGuard({ allowPrivate: false, lookup: fakeLookup }) },
       ),
     }),
@@ -599,7 +599,7 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
     const { id } = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z', attempts: FAILED_ATTEMPTS });
     // The worker's claim, as DeliverWebhook makes it before sending; its job is not in the
     // queue, so only the row says that an attempt is running.
-    const repository = new PostgresWebhookRepository(db.orm, pool);
+    const repository = new PostgresWebhookRepository(pool);
     const claimed = await repository.claimForSending(id, new Date());
     expect(claimed?.attemptId).toEqual(expect.stringMatching(UUID_V7));
 
@@ -621,7 +621,7 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
 
   test('a claim older than the lease (its worker died mid-attempt) does not hold a replay off', async () => {
     const { id } = await insertDelivery(await createEndpoint(['*']), { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z' });
-    const repository = new PostgresWebhookRepository(db.orm, pool);
+    const repository = new PostgresWebhookRepository(pool);
     await repository.claimForSending(id, new Date(Date.now() - attemptLeaseMs(api.config.webhookTimeoutMs) - 1000));
     expect((await replay(id)).statusCode).toBe(202);
     const [row] = await sql<{ attempt_id: string | null }>('select attempt_id from webhook_deliveries where id = ?', [id]);
