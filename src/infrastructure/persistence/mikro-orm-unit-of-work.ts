@@ -10,7 +10,7 @@ import {
 } from '../../domain/index.js';
 import type { Repositories } from '../../application/commerce/ports/repositories.js';
 import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
-import { activeTraceCarrier } from '../observability/trace-context.js';
+import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
@@ -34,7 +34,7 @@ interface Pending {
   command: CommandContext;
   work: (repos: Repositories) => Promise<Json>;
   /** The job's trace context, taken where the command was submitted (the batch runs elsewhere). */
-  trace: string | null;
+  trace: TraceCarrier | null;
   resolve: (result: Json) => void;
   reject: (error: unknown) => void;
 }
@@ -50,7 +50,7 @@ interface EventRow {
   payload: unknown;
   occurred_at: string;
   command_id: string;
-  trace_context: unknown;
+  trace_context: TraceCarrier | null;
 }
 
 interface ProcessedRow {
@@ -98,7 +98,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
     if (this.maxBatch === 1) return this.runAlone(command, work);
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ command, work, trace: traceContextJson(), resolve: resolve as (result: Json) => void, reject });
+      this.queue.push({ command, work, trace: activeTraceCarrier(), resolve: resolve as (result: Json) => void, reject });
       this.startBatches();
     });
   }
@@ -118,7 +118,11 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     // The same command id twice in one group (a stalled job redelivered to this process):
     // it runs once and both get its outcome.
     const byId = new Map<string, Pending[]>();
-    for (const item of batch) byId.set(item.command.commandId, [...(byId.get(item.command.commandId) ?? []), item]);
+    for (const item of batch) {
+      const same = byId.get(item.command.commandId);
+      if (same) same.push(item);
+      else byId.set(item.command.commandId, [item]);
+    }
     let settled: Map<string, Settled>;
     try {
       settled = await this.orm.em.fork().transactional((em) => this.runGroup(em, [...byId.values()].map((items) => items[0]!)));
@@ -216,7 +220,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     const tracked: Tracked = new Set();
     const result = await work(mikroOrmRepositories(em, tracked));
     await em.flush();
-    await this.writeBookkeeping(em, eventRows(tracked, command.commandId, traceContextJson()), [
+    await this.writeBookkeeping(em, eventRows(tracked, command.commandId, activeTraceCarrier()), [
       { command_id: command.commandId, command_type: command.commandType, status: 'succeeded', result, error: null },
     ]);
     return result;
@@ -268,8 +272,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
 }
 
 /** The outbox rows of the events the touched aggregates recorded, in the order they happened. */
-function eventRows(tracked: Tracked, commandId: string, trace: string | null): EventRow[] {
-  const traceContext = trace ? (JSON.parse(trace) as unknown) : null;
+function eventRows(tracked: Tracked, commandId: string, trace: TraceCarrier | null): EventRow[] {
   return [...tracked].flatMap((aggregate) =>
     aggregate.pullEvents().map((event) => ({
       id: uuidv7(),
@@ -279,20 +282,16 @@ function eventRows(tracked: Tracked, commandId: string, trace: string | null): E
       payload: event.payload,
       occurred_at: event.occurredAt.toISOString(),
       command_id: commandId,
-      trace_context: traceContext,
+      trace_context: trace,
     })),
   );
 }
 
 /** The OpenTelemetry context a stored carrier stands for (none when it is null). */
-function contextOf(trace: string | null): Context {
-  return trace ? propagation.extract(ROOT_CONTEXT, JSON.parse(trace) as Record<string, string>) : ROOT_CONTEXT;
+function contextOf(trace: TraceCarrier | null): Context {
+  return trace ? propagation.extract(ROOT_CONTEXT, trace) : ROOT_CONTEXT;
 }
 
-function traceContextJson(): string | null {
-  const carrier = activeTraceCarrier();
-  return carrier ? JSON.stringify(carrier) : null;
-}
 
 interface OutcomeRow {
   status: 'succeeded' | 'failed';
