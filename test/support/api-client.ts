@@ -25,6 +25,8 @@ export interface RecordedAnswer {
   route: string;
   /** HTTP status, or 0 when no answer came (connection refused, timeout). */
   status: number;
+  /** When the request was sent and when its answer (or the failure) came, in epoch ms. */
+  sentAt: number;
   at: number;
   body: unknown;
 }
@@ -80,11 +82,12 @@ export class ApiClient {
    */
   async attempt(method: 'GET' | 'POST', route: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<RecordedAnswer> {
     let answer: RecordedAnswer;
+    const sentAt = Date.now();
     try {
       const response = await this.request<unknown>(method, path, body, headers, AbortSignal.timeout(15_000));
-      answer = { route, status: response.status, at: Date.now(), body: response.body };
+      answer = { route, status: response.status, sentAt, at: Date.now(), body: response.body };
     } catch (error) {
-      answer = { route, status: 0, at: Date.now(), body: String(error) };
+      answer = { route, status: 0, sentAt, at: Date.now(), body: String(error) };
     }
     this.answers.push(answer);
     return answer;
