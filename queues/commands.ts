@@ -102,12 +102,52 @@ export function isCommandType(value: string): value is CommandType {
   return Object.hasOwn(commandPayloads, value);
 }
 
+/**
+ * Per-aggregate FIFO (docs/adr/0006-per-aggregate-ordering.md): the aggregate each command type
+ * applies to. Commands with the same key run in the order the intake accepted them; commands
+ * with different keys run in parallel. A new command type without a key is a compile error.
+ */
+export const COMMAND_ORDERING_KEYS: { readonly [T in CommandType]: (payload: CommandPayload<T>) => string } = {
+  RegisterUser: (payload) => `user:${payload.userId}`,
+  AddProduct: (payload) => `product:${payload.productId}`,
+  RestockProduct: (payload) => `product:${payload.productId}`,
+  PlaceOrder: (payload) => `order:${payload.orderId}`,
+  ConfirmOrder: (payload) => `order:${payload.orderId}`,
+  ShipOrder: (payload) => `order:${payload.orderId}`,
+  DeliverOrder: (payload) => `order:${payload.orderId}`,
+  CancelOrder: (payload) => `order:${payload.orderId}`,
+};
+
+/** The ordering key of a command: `order:<orderId>`, `user:<userId>` or `product:<productId>`. */
+export function orderingKey<T extends CommandType>(type: T, payload: CommandPayload<T>): string {
+  return COMMAND_ORDERING_KEYS[type](payload);
+}
+
+/**
+ * The job's own fields next to the command payload: `after` is the command id of the command
+ * of the same ordering key accepted just before this one (absent for the first of its key, or
+ * with ordering off); the worker runs this command only once `after` has an outcome.
+ */
+export const commandJobFields = z.strictObject({ after: id().optional() });
+
+/** Data of a command job: the payload, plus the job's own fields. */
+export type CommandJobData<T extends CommandType = CommandType> = CommandPayload<T> & z.output<typeof commandJobFields>;
+
+/** Splits a job's data into the command payload (still to be parsed) and the job's own fields. */
+export function splitJobData(data: unknown): { payload: unknown; fields: z.ZodSafeParseResult<z.output<typeof commandJobFields>> } {
+  if (typeof data !== 'object' || data === null) return { payload: data, fields: commandJobFields.safeParse({}) };
+  const { after, ...payload } = data as Record<string, unknown>;
+  return { payload, fields: commandJobFields.safeParse(after === undefined ? {} : { after }) };
+}
+
 /** A job of the `commands` queue: named by its command type, with the command id as its job id. */
 export function commandJob<T extends CommandType>(
   type: T,
   data: CommandPayload<T>,
-): { name: T; data: CommandPayload<T>; opts: { jobId: string } } {
-  return { name: type, data, opts: { jobId: data.commandId } };
+  after?: string,
+): { name: T; data: CommandJobData<T>; opts: { jobId: string } } {
+  const fields: z.output<typeof commandJobFields> = after === undefined ? {} : { after };
+  return { name: type, data: Object.assign({}, data, fields), opts: { jobId: data.commandId } };
 }
 
 /** Backoff type of command jobs; the command worker registers `commandBackoff` for it. */

@@ -69,6 +69,9 @@ export const commandStatusDto = z.object({
   attempts: z.int(),
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  waitingFor: uuid()
+    .optional()
+    .describe('queued: held back until this command, accepted earlier on the same order, user or product, has its outcome'),
 });
 
 // ---- webhooks (docs/design.md §3). The use cases enforce the same rules again; the schemas give

@@ -63,6 +63,7 @@ const schema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
+  COMMAND_ORDERING: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
@@ -105,6 +106,12 @@ export interface Config {
    */
   commandGroupMax: number;
   commandGroupTransactions: number;
+  /**
+   * Per-aggregate FIFO (docs/adr/0006-per-aggregate-ordering.md): commands on one order, user
+   * or product run in the order the intake accepted them. Read by the web process; off only
+   * to measure what it costs.
+   */
+  commandOrdering: boolean;
   /** Whole-request timeout of one webhook attempt (connect + response). */
   webhookTimeoutMs: number;
   /**
@@ -196,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: values.WORKER_CONCURRENCY,
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,
+    commandOrdering: values.COMMAND_ORDERING,
     webhookTimeoutMs: values.WEBHOOK_TIMEOUT_MS,
     workerLockMs: values.WORKER_LOCK_MS,
     sweepIntervalMs: values.SWEEP_INTERVAL_MS,

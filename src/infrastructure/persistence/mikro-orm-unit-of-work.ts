@@ -11,6 +11,7 @@ import {
 import type { Repositories } from '../../application/commerce/ports/repositories.js';
 import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
+import { PredecessorPendingError, currentPredecessor } from '../ordering/predecessor.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
@@ -33,14 +34,19 @@ export interface UnitOfWorkOptions {
 interface Pending {
   command: CommandContext;
   work: (repos: Repositories) => Promise<Json>;
+  /** The command that must have an outcome first (per-aggregate ordering), if any. */
+  after: string | undefined;
   /** The job's trace context, taken where the command was submitted (the batch runs elsewhere). */
   trace: TraceCarrier | null;
   resolve: (result: Json) => void;
   reject: (error: unknown) => void;
 }
 
-/** What one command of a group transaction came to, before the transaction commits. */
-type Settled = { ok: true; result: Json } | { ok: false; error: DomainError };
+/**
+ * What one command of a group transaction came to, before the transaction commits: a result,
+ * a domain failure, or a PredecessorPendingError (it did not run).
+ */
+type Settled = { ok: true; result: Json } | { ok: false; error: DomainError | PredecessorPendingError };
 
 interface EventRow {
   id: string;
@@ -95,12 +101,28 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     this.maxConcurrentBatches = Math.max(1, options.maxConcurrentBatches ?? 2);
   }
 
+  /**
+   * Per-aggregate ordering (docs/adr/0006-per-aggregate-ordering.md): when the command worker
+   * named a predecessor (`runAfter`), the command runs only if the predecessor has an outcome
+   * in processed_commands (committed, or earlier in the same group); otherwise nothing runs
+   * and this rejects with PredecessorPendingError. The check reads the same statement as the
+   * command's own exactly-once check, so it costs no round trip.
+   */
   run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
-    if (this.maxBatch === 1) return this.runAlone(command, work);
+    const after = currentPredecessor();
+    if (this.maxBatch === 1) return this.runAlone(command, work, after);
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ command, work, trace: activeTraceCarrier(), resolve: resolve as (result: Json) => void, reject });
+      this.queue.push({ command, work, after, trace: activeTraceCarrier(), resolve: resolve as (result: Json) => void, reject });
       this.startBatches();
     });
+  }
+
+  /** Whether the command has a recorded outcome (read outside any transaction). */
+  async hasOutcome(commandId: string): Promise<boolean> {
+    const rows = await this.orm.em
+      .getConnection()
+      .execute<unknown[]>('select 1 from processed_commands where command_id = ?', [commandId]);
+    return rows.length > 0;
   }
 
   private startBatches(): void {
@@ -132,7 +154,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       this.options.onBatch?.(batch.length, true);
       await Promise.all(
         batch.map((item) =>
-          context.with(contextOf(item.trace), () => this.runAlone(item.command, item.work)).then(item.resolve, item.reject),
+          context.with(contextOf(item.trace), () => this.runAlone(item.command, item.work, item.after)).then(item.resolve, item.reject),
         ),
       );
       return;
@@ -149,45 +171,73 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
 
   private async runGroup(em: EntityManager, items: Pending[]): Promise<Map<string, Settled>> {
     const settled = new Map<string, Settled>();
-    const done = await em.execute<(OutcomeRow & { command_id: string })[]>(
+    // Commands with a recorded outcome: the group's own (a redelivery replays it) and their
+    // predecessors (which must have one before they run).
+    const ids = new Set(items.flatMap((item) => (item.after ? [item.command.commandId, item.after] : [item.command.commandId])));
+    const rows = await em.execute<(OutcomeRow & { command_id: string })[]>(
       // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
       `select command_id, status, result, error from processed_commands
         where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-      [JSON.stringify(items.map((item) => item.command.commandId))],
+      [JSON.stringify([...ids])],
     );
-    for (const row of done) settled.set(row.command_id, settle(row));
+    const hasOutcome = new Set(rows.map((row) => row.command_id));
+    const inGroup = new Set(items.map((item) => item.command.commandId));
+    for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row));
 
     const events: EventRow[] = [];
     const processed: ProcessedRow[] = [];
-    for (const item of items) {
-      const { commandId, commandType } = item.command;
-      if (settled.has(commandId)) continue;
-      // A fork per command: its own identity map and change set, in the group's transaction.
-      const fork = em.fork({ keepTransactionContext: true });
-      const tracked: Tracked = new Set();
-      let result: Json;
-      try {
-        result = await item.work(mikroOrmRepositories(fork, tracked));
-      } catch (error) {
-        if (!(error instanceof DomainError) || error instanceof RecordedFailureError) throw error;
-        const failure = { code: error.code, message: error.message };
-        processed.push({ command_id: commandId, command_type: commandType, status: 'failed', result: null, error: failure });
-        settled.set(commandId, { ok: false, error: new RecordedFailureError(failure.code, failure.message) });
-        continue;
+    // In submission order, except that a command whose predecessor is later in the same group
+    // waits for it (a pass per link of such a chain; nearly always one pass).
+    let pending = items.filter((item) => !settled.has(item.command.commandId));
+    while (pending.length > 0) {
+      const later: Pending[] = [];
+      for (const item of pending) {
+        const { commandId, commandType } = item.command;
+        const after = item.after;
+        if (after !== undefined && !hasOutcome.has(after)) {
+          if (inGroup.has(after) && !settled.has(after)) later.push(item);
+          else settled.set(commandId, { ok: false, error: new PredecessorPendingError(after) });
+          continue;
+        }
+        // A fork per command: its own identity map and change set, in the group's transaction.
+        const fork = em.fork({ keepTransactionContext: true });
+        const tracked: Tracked = new Set();
+        let result: Json;
+        try {
+          result = await item.work(mikroOrmRepositories(fork, tracked));
+        } catch (error) {
+          if (!(error instanceof DomainError) || error instanceof RecordedFailureError) throw error;
+          const failure = { code: error.code, message: error.message };
+          processed.push({ command_id: commandId, command_type: commandType, status: 'failed', result: null, error: failure });
+          settled.set(commandId, { ok: false, error: new RecordedFailureError(failure.code, failure.message) });
+          hasOutcome.add(commandId);
+          continue;
+        }
+        await fork.flush();
+        events.push(...eventRows(tracked, commandId, item.trace));
+        processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null });
+        settled.set(commandId, { ok: true, result });
+        hasOutcome.add(commandId);
       }
-      await fork.flush();
-      events.push(...eventRows(tracked, commandId, item.trace));
-      processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null });
-      settled.set(commandId, { ok: true, result });
+      if (later.length === pending.length) {
+        // No progress: only a cycle of predecessors could do this, which intake never builds.
+        for (const item of later) settled.set(item.command.commandId, { ok: false, error: new PredecessorPendingError(item.after!) });
+        break;
+      }
+      pending = later;
     }
     if (processed.length > 0) await this.writeBookkeeping(em, events, processed);
     return settled;
   }
 
   /** Runs one command in a transaction of its own. */
-  private async runAlone<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
+  private async runAlone<R extends Json>(
+    command: CommandContext,
+    work: (repos: Repositories) => Promise<R>,
+    after: string | undefined,
+  ): Promise<R> {
     try {
-      return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work));
+      return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work, after));
     } catch (error) {
       const translated = translate(error);
       if (translated instanceof RaceLost) {
@@ -207,15 +257,18 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     em: EntityManager,
     command: CommandContext,
     work: (repos: Repositories) => Promise<R>,
+    after: string | undefined,
   ): Promise<R> {
     // The bookkeeping is plain SQL on the transaction's connection: it is the same few
     // statements for every command, and MikroORM's entity machinery costs several times more
     // CPU than the statements themselves (see docs/benchmarks.md).
-    const [done] = await em.execute<OutcomeRow[]>(
-      'select status, result, error from processed_commands where command_id = ?',
-      [command.commandId],
+    const rows = await em.execute<(OutcomeRow & { command_id: string })[]>(
+      'select command_id, status, result, error from processed_commands where command_id in (?, ?)',
+      [command.commandId, after ?? command.commandId],
     );
+    const done = rows.find((row) => row.command_id === command.commandId);
     if (done) return outcomeOf<R>(done);
+    if (after !== undefined && !rows.some((row) => row.command_id === after)) throw new PredecessorPendingError(after);
 
     const tracked: Tracked = new Set();
     const result = await work(mikroOrmRepositories(em, tracked));

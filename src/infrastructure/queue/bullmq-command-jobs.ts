@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
 import { decodeFailure } from '../../../queues/failure.js';
+import { isWaitingProgress } from './bullmq-command-ordering.js';
 
 const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
   waiting: 'queued',
@@ -31,6 +32,8 @@ export class BullMqCommandJobs implements CommandJobs {
       // attemptsStarted counts the running and the successful one too.
       attempts: Math.max(job.attemptsMade, job.attemptsStarted ?? 0),
       error: job.failedReason ? errorOf(job.failedReason) : null,
+      // A job parked behind its predecessor is delayed with the predecessor in its progress.
+      waitingFor: state === 'queued' && isWaitingProgress(job.progress) ? job.progress.waitingFor : null,
     };
   }
 }

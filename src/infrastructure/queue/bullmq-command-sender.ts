@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq';
-import { commandJob, type CommandPayload, type CommandType } from '../../../queues/commands.js';
+import { commandJob, orderingKey, type CommandPayload, type CommandType } from '../../../queues/commands.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { takePlaceInLine } from './bullmq-command-ordering.js';
 
 export interface BullMqCommandSenderOptions {
   /**
@@ -8,6 +10,11 @@ export interface BullMqCommandSenderOptions {
    * has already answered 503 would run a command the client believes was refused.
    */
   readyTimeoutMs?: number;
+  /**
+   * Per-aggregate ordering (docs/adr/0006-per-aggregate-ordering.md): the queue's Redis
+   * connection and how long a key's line is remembered. Without it, commands are not ordered.
+   */
+  ordering?: { redis: RedisConnection; ttlSeconds: number };
 }
 
 /** Raised when the command could not be put on the queue; the API answers 503. */
@@ -25,19 +32,26 @@ export class QueueUnavailableError extends Error {
  */
 export class BullMqCommandSender {
   private readonly readyTimeoutMs: number;
+  private readonly ordering: BullMqCommandSenderOptions['ordering'];
 
   constructor(
     private readonly queue: Queue,
     options: BullMqCommandSenderOptions = {},
   ) {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 3000;
+    this.ordering = options.ordering;
   }
 
   async send(type: CommandType, payload: CommandPayload): Promise<void> {
     await this.waitUntilReady();
     // Once the connection is ready, a producer connection (no offline queue) rejects a
     // command at once if Redis goes away, so add() cannot hang here.
-    const job = commandJob(type, payload);
+    const after = this.ordering
+      ? await takePlaceInLine(this.ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, this.ordering.ttlSeconds)
+      : undefined;
+    // If this process dies right here, the next command of the key names a predecessor that
+    // has no job; the worker lets it go ahead after a grace period (ADR 0006).
+    const job = commandJob(type, payload, after);
     await this.queue.add(job.name, job.data, job.opts);
   }
 

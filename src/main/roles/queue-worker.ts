@@ -12,7 +12,7 @@ export interface RunningWorker {
 }
 
 export interface QueueWorkerOptions {
-  processor: (job: Job) => Promise<unknown>;
+  processor: (job: Job, token?: string) => Promise<unknown>;
   /** The strategy of the jobs' custom backoff type, if they use one. */
   backoffStrategy?: BackoffStrategy;
   /** Closes what the role built for its processor (an SMTP pool, an HTTP agent). */

@@ -21,6 +21,13 @@ export type WebDeps = Pick<
   'config' | 'logger' | 'metrics' | 'tracing' | 'pool' | 'producerConnection' | 'queues'
 >;
 
+/**
+ * How long a key's line is remembered after its last command: longer than any command job
+ * can wait in Redis (40 attempts with backoff capped at 60 s: about half an hour), so a
+ * command is never ordered after nothing while its predecessor can still run (ADR 0006).
+ */
+const ORDERING_TTL_SECONDS = 24 * 3600;
+
 /** Builds the intake API on the process's infrastructure (not listening yet). */
 export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   const { config, logger } = infra;
@@ -35,7 +42,9 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     logger,
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
-    commands: new BullMqCommandSender(infra.queues.commands),
+    commands: new BullMqCommandSender(infra.queues.commands, {
+      ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_TTL_SECONDS } } : {}),
+    }),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),

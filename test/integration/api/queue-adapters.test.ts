@@ -7,6 +7,7 @@ import type { CommandJobs } from '../../../src/application/commerce/queries/read
 import { RedisIdempotencyStore } from '../../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../../src/infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender, QueueUnavailableError } from '../../../src/infrastructure/queue/bullmq-command-sender.js';
+import { takePlaceInLine } from '../../../src/infrastructure/queue/bullmq-command-ordering.js';
 import { createQueue } from '../../../src/infrastructure/queue/queues.js';
 import { REDIS_URL } from '../../support/config.js';
 import { uniquePrefix } from '../../support/redis-keys.js';
@@ -35,6 +36,7 @@ afterAll(async () => {
   await Promise.all([connection.quit(), workerConnection.quit()]);
 });
 
+const waitingFor = '01930000-0000-7000-8000-00000000cccc';
 let n = 0;
 function confirmOrder(): CommandPayload {
   n += 1;
@@ -88,6 +90,49 @@ describe('BullMqCommandSender', () => {
   });
 });
 
+describe('BullMqCommandSender with per-aggregate ordering', () => {
+  const ordered = new BullMqCommandSender(queue, { ordering: { redis: connection, ttlSeconds: 60 } });
+  const onOrder = (orderId: string): CommandPayload => ({ ...confirmOrder(), orderId });
+  const afterOf = async (payload: CommandPayload) => ((await queue.getJob(payload.commandId))?.data as { after?: string }).after;
+
+  test('each command names the one accepted before it on the same key; other keys are separate lines', async () => {
+    const [a, b, c] = [onOrder(ORDER_A), onOrder(ORDER_A), onOrder(ORDER_A)];
+    const other = onOrder(ORDER_D);
+    for (const payload of [a, b, other, c]) await ordered.send('ConfirmOrder', payload);
+    expect(await Promise.all([a, b, c, other].map(afterOf))).toEqual([undefined, a.commandId, b.commandId, undefined]);
+    // A product's line is not an order's line, even for the same uuid.
+    const restock: CommandPayload = { commandId: confirmOrder().commandId, productId: ORDER_A, quantity: 1 };
+    await ordered.send('RestockProduct', restock);
+    expect(await afterOf(restock)).toBeUndefined();
+    // The job data still parses as the command's payload once `after` is split off.
+    expect((await queue.getJob(b.commandId))?.data).toEqual({ ...b, after: a.commandId });
+  });
+
+  test('sending a command again (a retried intake) neither changes its predecessor nor its place in line', async () => {
+    const [a, b, c] = [onOrder(ORDER_B), onOrder(ORDER_B), onOrder(ORDER_B)];
+    await ordered.send('ConfirmOrder', a);
+    await ordered.send('ConfirmOrder', b);
+    await ordered.send('ConfirmOrder', a);
+    await ordered.send('ConfirmOrder', c);
+    expect(await Promise.all([a, b, c].map(afterOf))).toEqual([undefined, a.commandId, b.commandId]);
+  });
+
+  test('a retry of a command whose job was never added keeps the predecessor it took the first time', async () => {
+    const [a, b] = [onOrder(ORDER_C), onOrder(ORDER_C)];
+    await ordered.send('ConfirmOrder', a);
+    // The first try of b took its place in line, and then the add never happened.
+    expect(await takePlaceInLine(connection, queue, `order:${ORDER_C}`, b.commandId, 60)).toBe(a.commandId);
+    expect(await queue.getJob(b.commandId)).toBeUndefined();
+    await ordered.send('ConfirmOrder', b);
+    expect(await afterOf(b)).toBe(a.commandId);
+  });
+});
+
+const ORDER_A = '01930000-0000-7000-8000-00000000a001';
+const ORDER_B = '01930000-0000-7000-8000-00000000b001';
+const ORDER_C = '01930000-0000-7000-8000-00000000c001';
+const ORDER_D = '01930000-0000-7000-8000-00000000d001';
+
 describe('BullMqCommandJobs', () => {
   test('unknown command → null', async () => {
     expect(await jobs.find('01930000-0000-7000-8000-0000000fffff')).toBeNull();
@@ -102,10 +147,18 @@ describe('BullMqCommandJobs', () => {
       state: 'queued',
       attempts: 0,
       error: null,
+      waitingFor: null,
     });
     const delayed = confirmOrder();
     await queue.add('ShipOrder', delayed, { jobId: delayed.commandId, delay: 60_000 });
-    expect(await jobs.find(delayed.commandId)).toMatchObject({ state: 'queued', type: 'ShipOrder' });
+    expect(await jobs.find(delayed.commandId)).toMatchObject({ state: 'queued', type: 'ShipOrder', waitingFor: null });
+  });
+
+  test('a job parked behind its predecessor says which command it waits for', async () => {
+    const parked = confirmOrder();
+    await queue.add('ShipOrder', { ...parked, after: waitingFor }, { jobId: parked.commandId, delay: 5000 });
+    await (await queue.getJob(parked.commandId))!.updateProgress({ waitingFor });
+    expect(await jobs.find(parked.commandId)).toMatchObject({ state: 'queued', waitingFor });
   });
 
   test('running, succeeded and failed as a worker moves the jobs', async () => {
@@ -138,6 +191,7 @@ describe('BullMqCommandJobs', () => {
         state: 'failed',
         attempts: 1,
         error: { code: 'infrastructure_error', message: 'connection terminated' },
+        waitingFor: null,
       });
       release();
       expect(await eventually(() => jobs.find(slow.commandId), (s) => s?.state === 'succeeded')).toMatchObject({

@@ -7,6 +7,8 @@ export interface CommandStatusDto {
   attempts: number;
   result?: unknown;
   error?: { code: string; message: string };
+  /** Queued behind this earlier command on the same order, user or product. */
+  waitingFor?: string;
 }
 
 /**
@@ -43,6 +45,6 @@ export class GetCommandStatus {
       // the retries ran out.
       return { ...base, error: job.error ?? { code: 'infrastructure_error', message: 'the command could not be processed' } };
     }
-    return base;
+    return job.waitingFor ? { ...base, waitingFor: job.waitingFor } : base;
   }
 }

@@ -81,6 +81,8 @@ export interface QueuedCommandState {
   attempts: number;
   /** Why a failed job failed, as its worker wrote it; null unless `state` is failed. */
   error: { code: string; message: string } | null;
+  /** A queued command held back behind this earlier command of its key (per-aggregate ordering). */
+  waitingFor: string | null;
 }
 
 export interface CommandJobs {

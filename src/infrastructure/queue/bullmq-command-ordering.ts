@@ -1,0 +1,176 @@
+import { DelayedError, Job, type Queue, type Worker } from 'bullmq';
+import type { Logger } from '../logger.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { PredecessorPendingError, runAfter } from '../ordering/predecessor.js';
+
+// Per-aggregate FIFO on BullMQ OSS, Redis and PostgreSQL (docs/adr/0006-per-aggregate-ordering.md).
+//
+// Intake: one Lua script per command swaps the command id into its key's `tail` and returns
+// the id it replaced, the command's predecessor, which goes into the job data as `after`.
+// Worker: the unit of work runs a command only once its predecessor has an outcome in
+// processed_commands (PredecessorPendingError otherwise, before anything changed); an early
+// command parks itself as a delayed job, listed in its predecessor's `waiters` set, and the
+// predecessor promotes its waiters once it has its final outcome. A parked command also
+// wakes up every few seconds by itself and looks again, so a lost wake-up costs seconds,
+// never the command.
+
+/**
+ * KEYS[1] the key's ordering hash, KEYS[2] the command's job hash. ARGV[1] the command id,
+ * ARGV[2] the hash's time to live in seconds. Returns the predecessor's id, '' for none, or
+ * nil when the job already exists (a retried intake: the job keeps the predecessor it has).
+ * A retry of the command that is still the tail gets the predecessor it got the first time.
+ */
+const TAKE_PLACE_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
+local tail = redis.call('HGET', KEYS[1], 'tail')
+if tail == ARGV[1] then return redis.call('HGET', KEYS[1], 'before') or '' end
+redis.call('HSET', KEYS[1], 'tail', ARGV[1], 'before', tail or '')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return tail or ''
+`;
+
+type WithTakePlace = { conveyorTakePlace(orderingKey: string, jobKey: string, commandId: string, ttl: number): Promise<string | null> };
+const scripted = new WeakSet<RedisConnection>();
+
+/** Redis keys of the ordering, under the queue's prefix (one hash slot with a hash-tagged prefix). */
+export function orderingKeys(queue: Pick<Queue, 'toKey'>) {
+  return {
+    tail: (orderingKey: string) => queue.toKey(`ordering:${orderingKey}`),
+    waiters: (commandId: string) => queue.toKey(`ordering-waiters:${commandId}`),
+  };
+}
+
+/**
+ * Puts a command last in line on its ordering key and returns its predecessor (undefined for
+ * none). `ttlSeconds` must outlive every job of the key still in Redis: a key whose hash
+ * expired starts a new line.
+ */
+export async function takePlaceInLine(
+  redis: RedisConnection,
+  queue: Pick<Queue, 'toKey'>,
+  orderingKey: string,
+  commandId: string,
+  ttlSeconds: number,
+): Promise<string | undefined> {
+  if (!scripted.has(redis)) {
+    redis.defineCommand('conveyorTakePlace', { numberOfKeys: 2, lua: TAKE_PLACE_LUA });
+    scripted.add(redis);
+  }
+  const predecessor = await (redis as unknown as WithTakePlace).conveyorTakePlace(
+    orderingKeys(queue).tail(orderingKey),
+    queue.toKey(commandId),
+    commandId,
+    ttlSeconds,
+  );
+  return predecessor ? predecessor : undefined;
+}
+
+/** The progress a parked job shows (Bull Board, the status route): who it waits for. */
+export interface WaitingProgress {
+  waitingFor: string;
+}
+
+export function isWaitingProgress(progress: unknown): progress is WaitingProgress {
+  return typeof progress === 'object' && progress !== null && typeof (progress as WaitingProgress).waitingFor === 'string';
+}
+
+export interface CommandOrderingOptions {
+  /** A parked command looks again by itself after this long (ms). Default 5 s. */
+  recheckMs?: number;
+  /**
+   * A predecessor that has no job and no outcome is taken as never queued (a web process
+   * died between the two steps of intake) once the waiting job is this old (ms). Default 30 s.
+   */
+  gapGraceMs?: number;
+}
+
+/** The worker side: runs a command after its predecessor, parks it while it is early. */
+export class BullMqCommandOrdering {
+  private worker: Worker | undefined;
+  private readonly recheckMs: number;
+  private readonly gapGraceMs: number;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    /** Whether a command has its outcome in PostgreSQL (the unit of work's `hasOutcome`). */
+    private readonly hasOutcome: (commandId: string) => Promise<boolean>,
+    private readonly logger: Logger,
+    options: CommandOrderingOptions = {},
+  ) {
+    this.recheckMs = options.recheckMs ?? 5000;
+    this.gapGraceMs = options.gapGraceMs ?? 30_000;
+  }
+
+  /** The worker whose jobs this orders (it is built after its processor). */
+  attach(worker: Worker): void {
+    this.worker = worker;
+  }
+
+  /**
+   * Runs `execute` as the command of `job` whose predecessor is `after`. If the predecessor
+   * has no outcome yet, the job is moved to delayed and DelayedError is thrown (BullMQ's way
+   * for a processor to reschedule its own job: no attempt is used up).
+   */
+  async run<T>(job: Job, token: string | undefined, after: string | undefined, execute: () => Promise<T>): Promise<T> {
+    if (after === undefined) return execute();
+    try {
+      const result = await runAfter(after, execute);
+      if (isWaitingProgress(job.progress)) await job.updateProgress(0);
+      return result;
+    } catch (error) {
+      if (!(error instanceof PredecessorPendingError)) throw error;
+    }
+    const predecessorState = await this.stateOf(after);
+    // Final without an outcome row (it gave up after its retries, or its payload was refused),
+    // or long gone: nothing will ever record an outcome for it, so this command goes ahead.
+    const gone = predecessorState === 'unknown' && Date.now() - job.timestamp > this.gapGraceMs;
+    if (predecessorState === 'failed' || predecessorState === 'completed' || gone) {
+      this.logger.warn({ commandId: job.id, after, predecessorState }, 'predecessor will have no outcome; running without it');
+      return execute();
+    }
+    await this.park(job, token, after);
+    throw new DelayedError();
+  }
+
+  /**
+   * Wakes the commands waiting for `commandId`: called once it has its final outcome (a
+   * result, a domain failure, or given up). Best effort: a parked command looks again by
+   * itself after `recheckMs`.
+   */
+  async release(commandId: string): Promise<void> {
+    const key = orderingKeys(this.queue()).waiters(commandId);
+    const replies = await this.redis.multi().smembers(key).del(key).exec();
+    const waiting = (replies?.[0]?.[1] as string[] | undefined) ?? [];
+    await Promise.all(waiting.map((jobId) => this.promote(jobId)));
+  }
+
+  private async park(job: Job, token: string | undefined, after: string): Promise<void> {
+    const key = orderingKeys(this.queue()).waiters(after);
+    // Listed before it is delayed, and the predecessor looked at again after: if the
+    // predecessor finished in between, one of the two sides sees the other (ADR 0006).
+    await this.redis
+      .multi()
+      .sadd(key, job.id!)
+      .pexpire(key, this.gapGraceMs + 24 * 3600 * 1000)
+      .exec();
+    if (!isWaitingProgress(job.progress) || job.progress.waitingFor !== after) await job.updateProgress({ waitingFor: after });
+    await job.moveToDelayed(Date.now() + this.recheckMs, token);
+    if (await this.hasOutcome(after)) await this.promote(job.id!);
+  }
+
+  private async promote(jobId: string): Promise<void> {
+    const job = await Job.fromId(this.queue(), jobId);
+    // Not delayed (any more): it is already running or about to, which is what we wanted.
+    await job?.promote().catch(() => undefined);
+  }
+
+  private async stateOf(commandId: string): Promise<string> {
+    const job = await Job.fromId(this.queue(), commandId);
+    return job ? job.getState() : 'unknown';
+  }
+
+  private queue(): Worker {
+    if (!this.worker) throw new Error('BullMqCommandOrdering used before attach(worker)');
+    return this.worker;
+  }
+}
