@@ -152,6 +152,11 @@ export class ProcessGroup {
     await Promise.all(roles.map((role) => (role === 'web' ? this.startWeb() : this.startWorker(role))));
   }
 
+  /** The process named `name`, if the group started one. */
+  get(name: string): Proc | undefined {
+    return this.members.find((member) => member.name === name)?.proc;
+  }
+
   /** The whole output of the process named `name` ('' when there is none). */
   outputOf(name: string): string {
     return this.members.find((member) => member.name === name)?.proc.output() ?? '';
