@@ -121,10 +121,12 @@ export class BullMqCommandOrdering {
       if (!(error instanceof PredecessorPendingError)) throw error;
     }
     const predecessorState = await this.stateOf(after);
-    // Final without an outcome row (it gave up after its retries, or its payload was refused),
+    // Failed without an outcome row (it gave up after its retries, or its payload was refused),
     // or long gone: nothing will ever record an outcome for it, so this command goes ahead.
     const gone = predecessorState === 'unknown' && Date.now() - job.timestamp > this.gapGraceMs;
-    if (predecessorState === 'failed' || predecessorState === 'completed' || gone) {
+    // Completed: it committed after this command looked (its job completes after its commit).
+    if (predecessorState === 'completed') return execute();
+    if (predecessorState === 'failed' || gone) {
       this.logger.warn({ commandId: job.id, after, predecessorState }, 'predecessor will have no outcome; running without it');
       return execute();
     }
