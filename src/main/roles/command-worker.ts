@@ -10,7 +10,7 @@ import { ShipOrder } from '../../application/commerce/use-cases/ship-order.js';
 import type { UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import type { Config } from '../../infrastructure/config.js';
 import { isTransient } from '../../infrastructure/errors.js';
-import { BullMqCommandOrdering } from '../../infrastructure/queue/bullmq-command-ordering.js';
+import { BullMqCommandOrdering, type CommandOrderingOptions } from '../../infrastructure/queue/bullmq-command-ordering.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
@@ -33,11 +33,12 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
 
 export type CommandWorkerDeps = QueueWorkerDeps & Pick<Infrastructure, 'uow'>;
 
-export function startCommandWorker(infra: CommandWorkerDeps): RunningWorker {
+/** `ordering`: the recheck and gap timings of per-aggregate ordering (tests shorten them). */
+export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering?: CommandOrderingOptions } = {}): RunningWorker {
   const { config, logger } = infra;
   // Jobs with a predecessor (per-aggregate ordering, ADR 0006) are ordered whatever
   // COMMAND_ORDERING says here: that setting is the intake's.
-  const ordering = new BullMqCommandOrdering(infra.workerConnection, (commandId) => infra.uow.hasOutcome(commandId), logger);
+  const ordering = new BullMqCommandOrdering(infra.workerConnection, (commandId) => infra.uow.hasOutcome(commandId), logger, options.ordering);
   const running = startQueueWorker(infra, QUEUES.commands, {
     processor: createCommandProcessor(commandHandlers(infra.uow), logger, isTransient, ordering),
     backoffStrategy: commandBackoff,

@@ -1,0 +1,135 @@
+// The worker side of per-aggregate ordering (docs/adr/0006-per-aggregate-ordering.md) on real
+// BullMQ, Redis and PostgreSQL, with the timings shortened: an early command parks and is woken
+// by its predecessor's final outcome (well before its own recheck), a predecessor that failed
+// without an outcome lets it go, and one that never came is given up after the grace period.
+import type { Job } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandPayload, CommandType } from '../../queues/commands.js';
+import { commandJob } from '../../queues/commands.js';
+import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
+import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import { startCommandWorker } from '../../src/main/roles/command-worker.js';
+import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
+import { testConfig } from '../support/config.js';
+import { createTestDatabase } from '../support/database.js';
+import { newId } from '../support/orm.js';
+import { waitFor } from '../support/wait.js';
+
+const RECHECK_MS = 20_000;
+const GAP_GRACE_MS = 3000;
+
+let infra: Infrastructure;
+let worker: RunningWorker;
+let dropDb: () => Promise<void>;
+let jobs: BullMqCommandJobs;
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  dropDb = db.drop;
+  infra = await createInfrastructure(testConfig(db.url), 'test');
+  worker = startCommandWorker(infra, { ordering: { recheckMs: RECHECK_MS, gapGraceMs: GAP_GRACE_MS } });
+  jobs = new BullMqCommandJobs(infra.queues.commands);
+});
+
+afterAll(async () => {
+  await worker.stop(5000);
+  await infra.close();
+  await dropDb();
+});
+
+async function send<T extends CommandType>(type: T, payload: CommandPayload<T>, after?: string, delay?: number): Promise<Job> {
+  const job = commandJob(type, payload, after);
+  return infra.queues.commands.add(job.name, job.data, { ...job.opts, ...(delay ? { delay } : {}) });
+}
+
+/** The job once it has finished (completed or failed). */
+async function finished(commandId: string, timeoutMs = 15_000): Promise<Job> {
+  return waitFor(
+    async () => {
+      const job = await infra.queues.commands.getJob(commandId);
+      return job?.finishedOn ? job : undefined;
+    },
+    timeoutMs,
+    `command ${commandId} to finish`,
+  );
+}
+
+/** A placed order (committed) to confirm. */
+async function placedOrder(): Promise<string> {
+  const [userId, productId, orderId] = [newId(), newId(), newId()];
+  const user = await send('RegisterUser', { commandId: newId(), userId, email: `${userId}@example.com`, name: 'Ann' });
+  const product = await send('AddProduct', {
+    commandId: newId(),
+    productId,
+    sku: `O-${productId.slice(-12)}`,
+    name: 'W',
+    price: { amount: '1.00', currency: 'EUR' },
+    stock: 5,
+  });
+  await Promise.all([finished(user.id!), finished(product.id!)]);
+  const place = await send('PlaceOrder', { commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] });
+  expect((await finished(place.id!)).returnvalue).toMatchObject({ orderId });
+  return orderId;
+}
+
+describe('command worker with per-aggregate ordering', () => {
+  it('parks a command that came early and runs it as soon as its predecessor has its outcome', async () => {
+    const orderId = await placedOrder();
+    const confirmId = newId();
+    const shipId = newId();
+    // Confirm becomes due in 1.5 s; Ship, sent after it, is taken at once and must wait.
+    await send('ConfirmOrder', { commandId: confirmId, orderId }, undefined, 1500);
+    await send('ShipOrder', { commandId: shipId, orderId }, confirmId);
+    const parked = await waitFor(async () => {
+      const state = await jobs.find(shipId);
+      return state?.waitingFor ? state : undefined;
+    });
+    expect(parked).toMatchObject({ state: 'queued', waitingFor: confirmId });
+
+    const [confirm, ship] = [await finished(confirmId), await finished(shipId)];
+    expect(confirm.returnvalue).toEqual({ orderId, status: 'confirmed' });
+    expect(ship.returnvalue).toEqual({ orderId, status: 'shipped' });
+    // Woken by Confirm's release, not by its own recheck 20 s later.
+    expect(ship.finishedOn! - confirm.finishedOn!).toBeLessThan(2000);
+    expect((await jobs.find(shipId))?.waitingFor).toBeNull();
+  });
+
+  it('lets a command go when its predecessor failed without an outcome, at once whether it parked before or came after', async () => {
+    const orderId = await placedOrder();
+    const brokenId = newId();
+    // A predecessor whose payload the worker refuses (final, no processed_commands row).
+    const broken = { commandId: brokenId, orderId: 'not-a-uuid' } as unknown as CommandPayload<'CancelOrder'>;
+    await send('CancelOrder', broken, undefined, 1000);
+    const confirmId = newId();
+    await send('ConfirmOrder', { commandId: confirmId, orderId }, brokenId);
+    const [failed, confirm] = [await finished(brokenId), await finished(confirmId)];
+    expect(failed.failedReason).toMatch(/^invalid_payload: /);
+    expect(confirm.returnvalue).toEqual({ orderId, status: 'confirmed' });
+    expect(confirm.finishedOn! - failed.finishedOn!).toBeLessThan(2000);
+
+    // Sent after the predecessor is already failed: it runs without parking.
+    const shipId = newId();
+    const ship = await send('ShipOrder', { commandId: shipId, orderId }, brokenId);
+    expect((await finished(shipId)).returnvalue).toEqual({ orderId, status: 'shipped' });
+    expect((await finished(shipId)).finishedOn! - ship.timestamp).toBeLessThan(2000);
+  });
+
+  it('gives up on a predecessor that never came once the grace period is over, not before', async () => {
+    const orderId = await placedOrder();
+    const confirmId = newId();
+    // A worker that rechecks every 1 s takes over, so the grace period is what it waits for.
+    await worker.worker.pause();
+    const fast = startCommandWorker(infra, { ordering: { recheckMs: 1000, gapGraceMs: GAP_GRACE_MS } });
+    try {
+      const job = await send('ConfirmOrder', { commandId: confirmId, orderId }, newId());
+      await new Promise((resolve) => setTimeout(resolve, GAP_GRACE_MS / 2));
+      expect(await jobs.find(confirmId)).toMatchObject({ state: 'queued' });
+      const done = await finished(confirmId, GAP_GRACE_MS * 4);
+      expect(done.returnvalue).toEqual({ orderId, status: 'confirmed' });
+      expect(done.finishedOn! - job.timestamp).toBeGreaterThanOrEqual(GAP_GRACE_MS);
+    } finally {
+      await fast.stop(5000);
+      await worker.worker.resume();
+    }
+  });
+});
