@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
-import { ApiClient, type Accepted } from '../support/api-client.js';
+import { ApiClient } from '../support/api-client.js';
 import { ProcessGroup, stackEnv } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -40,11 +40,7 @@ afterAll(async () => {
   await drop?.();
 });
 
-async function send(path: string, body: unknown = {}): Promise<Accepted> {
-  const response = await api.post<Accepted>(path, body);
-  if (response.status !== 202) throw new Error(`POST ${path}: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body;
-}
+const send = (path: string, body: unknown = {}) => api.accept(path, body);
 
 describe('commands on one order, sent back to back', () => {
   it(`run in the order they were accepted: ${ROUNDS} rounds of Place → Confirm → Ship, two workers, one SIGKILLed`, async () => {

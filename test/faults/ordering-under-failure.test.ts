@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
-import { ApiClient, type Accepted, type CommandStatus } from '../support/api-client.js';
+import { ApiClient, type CommandStatus } from '../support/api-client.js';
 import { ProcessGroup, stackEnv } from '../support/processes.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -50,11 +50,7 @@ afterAll(async () => {
   await drop?.();
 });
 
-async function send(path: string, body: unknown = {}): Promise<Accepted> {
-  const response = await api.post<Accepted>(path, body);
-  if (response.status !== 202) throw new Error(`POST ${path}: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body;
-}
+const send = (path: string, body: unknown = {}) => api.accept(path, body);
 
 /** The outcomes recorded for these commands. */
 const settledIn = async (commandIds: string[]) =>

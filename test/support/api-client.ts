@@ -108,6 +108,13 @@ export class ApiClient {
     return new Set(this.answers.filter(filter).map((answer) => answer.status));
   }
 
+  /** POSTs a command and returns its 202 answer; any other answer throws, with its body. */
+  async accept(path: string, body: unknown = {}): Promise<Accepted> {
+    const response = await this.post<Accepted>(path, body);
+    if (response.status !== 202) throw new Error(`POST ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
   /** Polls GET /v1/commands/:id until the command has succeeded or failed; returns its status. */
   async settled(commandId: string, timeoutMs = 20_000): Promise<CommandStatus> {
     return waitFor(
