@@ -227,4 +227,36 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
       await context.close();
     }
   });
+
+  it('shows a command held back behind an earlier one of its order under Delayed, with what it waits for', async () => {
+    // PlaceOrder due in a minute, and ConfirmOrder of the same order right behind it.
+    const placeId = '01930000-0000-7000-8000-0000000b0a01';
+    const confirmId = '01930000-0000-7000-8000-0000000b0a02';
+    const orderId = '01930000-0000-7000-8000-0000000b0a03';
+    await queues.commands.add('PlaceOrder', { commandId: placeId, orderId, userId: orderId, items: [{ productId: orderId, quantity: 1 }] }, {
+      jobId: placeId,
+      delay: 60_000,
+    });
+    await queues.commands.add('ConfirmOrder', { commandId: confirmId, orderId, after: placeId }, { jobId: confirmId });
+    await waitFor(async () => (await api('GET', `/v1/commands/${confirmId}`)).body.waitingFor === placeId, 15_000, () => `ConfirmOrder to park\n${output()}`);
+
+    const context = await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 1280, height: 800 } });
+    await context.route('**/*', (route) =>
+      new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
+    );
+    try {
+      const page: Page = await context.newPage();
+      await page.goto(`${base}/admin/queues/queue/commands?status=delayed`);
+      await page.getByRole('link', { name: confirmId, exact: true }).click();
+      await page.waitForURL(new RegExp(`/queue/commands/${confirmId}`));
+      // Its data names the predecessor (`after`), and its Progress tab what it waits for.
+      const main = page.locator('main');
+      await main.getByText(`after:"${placeId}"`).waitFor();
+      await main.getByText('Progress', { exact: true }).click();
+      await main.getByText(`waitingFor:"${placeId}"`).waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}bull-board-waiting.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
 });
