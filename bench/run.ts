@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { intakePhase } from './intake/phase.js';
+import { orderingPhase } from './ordering/phase.js';
 import { pipelinePhase } from './pipeline/phase.js';
 import { hotProductPhase } from './processing/hot-product.js';
 import { processingPhase } from './processing/phase.js';
@@ -17,7 +18,7 @@ import { RESULTS_DIR } from './lib/paths.js';
 import type { NodeProcess } from './lib/processes.js';
 import { deletePrefix } from './lib/redis.js';
 
-const PHASES = ['intake', 'processing', 'hot', 'events', 'e2e'] as const;
+const PHASES = ['intake', 'processing', 'hot', 'ordering', 'events', 'e2e'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -80,6 +81,7 @@ try {
   if (only.has('intake')) results.intake = await intakePhase(context);
   if (only.has('processing')) results.processing = await processingPhase(context);
   if (only.has('hot')) results.hotProduct = await hotProductPhase(context);
+  if (only.has('ordering')) results.ordering = await orderingPhase(context);
   if (only.has('events') || only.has('e2e')) {
     results.pipeline = await pipelinePhase(context, { events: only.has('events'), e2e: only.has('e2e') });
   }

@@ -1,4 +1,5 @@
 import type { IntakeResult } from '../intake/phase.js';
+import type { OrderingResult } from '../ordering/phase.js';
 import { HOT_PACED_SHARE, type HotProductResult } from '../processing/hot-product.js';
 import type { Lag, PipelineResult } from '../pipeline/phase.js';
 import { STAGES, type StageName } from '../pipeline/stages.js';
@@ -10,6 +11,7 @@ export interface Results {
   intake?: IntakeResult;
   processing?: ProcessingResult;
   hotProduct?: HotProductResult;
+  ordering?: OrderingResult;
   pipeline?: PipelineResult;
 }
 
@@ -34,6 +36,8 @@ export const TARGETS = {
   /** Hot product: one worker ÷ the same SQL over pg on one row, and the 202 → use case p99 in every second at HOT_PACED_SHARE of that rate. */
   hotRatio: 0.5,
   hotP99Ms: 100,
+  /** Per-aggregate FIFO on spread keys: the burst with ordering on ÷ the same with it bypassed at intake (issue 11). */
+  orderingRatio: 0.9,
   /** CPU of web, worker, relay, mailer and webhooks per order, end to end (issue 10). */
   pipelineCpuMsPerOrder: 3,
 } as const;
@@ -144,6 +148,65 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `p99 < ${TARGETS.hotP99Ms} ms in every second after the 2nd: ${status(latencyMet)}`,
     ]);
     rows.push(['  202 → committed (lock wait and transaction included)', ms(hot.paced.toCommittedMs), '', '', '(diagnostic)']);
+  }
+  const ordering = results.ordering;
+  if (ordering) {
+    const { burst, lifecycle, hotKey } = ordering;
+    const met = burst.ratio >= TARGETS.orderingRatio;
+    verdicts.push({ figure: 'ordering cost', met });
+    rows.push([
+      `Ordering: ${burst.commands} PlaceOrder over HTTP (${ordering.inFlight} in flight) → 1 worker, first POST → last outcome, ordering on`,
+      rate(burst.perSecond.on),
+      `ordering bypassed ${rate(burst.perSecond.off)}`,
+      `**${n(burst.ratio, 2)}**`,
+      `≥ ${TARGETS.orderingRatio}: ${status(met)}`,
+    ]);
+    const cpuList = (cpu: OrderingResult['burst']['cpuMsPerCommand']['on']) =>
+      `web ${n(cpu.web.median, 3)} · worker ${n(cpu.worker.median, 3)} · Redis ${n(cpu.redis.median, 3)} ms`;
+    rows.push([
+      '  CPU per command, on (Redis: upper bound)',
+      cpuList(burst.cpuMsPerCommand.on),
+      `bypassed ${cpuList(burst.cpuMsPerCommand.off)}`,
+      n(
+        (burst.cpuMsPerCommand.off.web.median + burst.cpuMsPerCommand.off.worker.median) /
+          (burst.cpuMsPerCommand.on.web.median + burst.cpuMsPerCommand.on.worker.median),
+        2,
+      ),
+      '(diagnostic)',
+    ]);
+    const failures = (variant: 'on' | 'off') => {
+      const codes = Object.entries(lifecycle.failureCodes[variant]);
+      const total = codes.reduce((sum, [, count]) => sum + count, 0);
+      return `${total} failed${codes.length > 0 ? ` (${codes.map(([code, count]) => `${code} ${count}`).join(' · ')})` : ''}`;
+    };
+    rows.push([
+      `Ordering: ${lifecycle.rounds} × Place → Confirm → Ship back to back, ${lifecycle.clients} clients → 2 workers, succeeded commands, on`,
+      `${rate(lifecycle.succeededPerSecond.on)}; ${failures('on')}, ${lifecycle.outOfOrder.on} out of order; jobs taken ${n(lifecycle.takenPerCommand.on.median, 2)}× per command`,
+      `bypassed ${rate(lifecycle.succeededPerSecond.off)}; ${failures('off')}, ${lifecycle.outOfOrder.off} out of order; taken ${n(lifecycle.takenPerCommand.off.median, 2)}×`,
+      n(lifecycle.ratio, 2),
+      '(no target)',
+    ]);
+    rows.push([
+      `Ordering: one hot key, ${hotKey.commands} RestockProduct on one product (${ordering.inFlight} in flight), on`,
+      `${rate(hotKey.perSecond.on)}, ${n(hotKey.msPerLink.on.median, 2)} ms per link`,
+      `bypassed (unordered) ${rate(hotKey.perSecond.off)}, ${n(hotKey.msPerLink.off.median, 2)} ms between outcomes`,
+      n(hotKey.perSecond.on.median / hotKey.perSecond.off.median, 2),
+      '(no target)',
+    ]);
+    rows.push([
+      '  a link, on: jobs taken per command; predecessor finished → taken (mean, longest) + taken → finished (mean)',
+      `${n(hotKey.takenPerCommand.on.median, 1)}×; ${n(hotKey.wakeMeanMs.on.median, 1)} ms (longest ${n(hotKey.wakeMaxMs.on.median)} ms) + ${n(hotKey.runMeanMs.on.median, 1)} ms`,
+      `bypassed ${n(hotKey.takenPerCommand.off.median, 1)}×; taken → finished ${n(hotKey.runMeanMs.off.median, 1)} ms`,
+      '',
+      '(diagnostic)',
+    ]);
+    rows.push([
+      '  gaps between consecutive outcomes, on (p99 / longest)',
+      `${n(hotKey.outcomeGapP99Ms.on.median)} / ${n(hotKey.outcomeGapMaxMs.on.median)} ms`,
+      `bypassed ${n(hotKey.outcomeGapP99Ms.off.median)} / ${n(hotKey.outcomeGapMaxMs.off.median)} ms`,
+      '',
+      '(diagnostic)',
+    ]);
   }
   const events = pipeline?.events;
   if (events) {
@@ -261,6 +324,12 @@ export function renderNoise(results: Results): string {
   if (results.processing) {
     lines.push(
       `processing rounds: ${spread('worker', results.processing.worker)}; ${spread('bare', results.processing.bare)}; ${(Object.keys(PEERS) as PeerName[]).map((name) => spread(name, results.processing?.peers[name] as Summary)).join('; ')}; machine busy ${n(results.processing.machineBusyCores.median, 2)} cores`,
+    );
+  }
+  if (results.ordering) {
+    const { burst, lifecycle, hotKey } = results.ordering;
+    lines.push(
+      `ordering rounds: ${spread('burst on', burst.perSecond.on)}; ${spread('burst bypassed', burst.perSecond.off)}; ${spread('lifecycle on', lifecycle.succeededPerSecond.on)}; ${spread('lifecycle bypassed', lifecycle.succeededPerSecond.off)}; ${spread('hot key on', hotKey.perSecond.on)}; machine busy ${n(results.ordering.machineBusyCores.median, 2)} cores`,
     );
   }
   if (results.pipeline?.events) {
