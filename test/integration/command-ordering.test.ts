@@ -132,4 +132,26 @@ describe('command worker with per-aggregate ordering', () => {
       await worker.worker.resume();
     }
   });
+
+  it('runs a chain of 40 commands on one key link after link, each once', async () => {
+    const productId = newId();
+    const add = await send('AddProduct', {
+      commandId: newId(),
+      productId,
+      sku: `C-${productId.slice(-12)}`,
+      name: 'W',
+      price: { amount: '1.00', currency: 'EUR' },
+      stock: 0,
+    });
+    await finished(add.id!);
+    const ids = Array.from({ length: 40 }, () => newId());
+    // Added at once, each naming the one before: most are taken while their predecessor runs
+    // in this same worker, and wait for it there.
+    await Promise.all(ids.map((commandId, i) => send('RestockProduct', { commandId, productId, quantity: i + 1 }, ids[i - 1] ?? add.id!)));
+    const done = await Promise.all(ids.map((id) => finished(id, 60_000)));
+    expect(done.map((job) => job.returnvalue)).toEqual(ids.map((_, i) => expect.objectContaining({ stock: ((i + 1) * (i + 2)) / 2 })));
+    const finishedOrder = [...done].sort((a, b) => a.finishedOn! - b.finishedOn!).map((job) => job.id);
+    expect(finishedOrder).toEqual(ids);
+    console.log(`[command-ordering] chain of 40: jobs taken ${done.reduce((n, job) => n + job.attemptsStarted, 0)} times`);
+  });
 });
