@@ -3,6 +3,7 @@ import { AddProduct } from '../../application/commerce/use-cases/add-product.js'
 import { CancelOrder } from '../../application/commerce/use-cases/cancel-order.js';
 import { ConfirmOrder } from '../../application/commerce/use-cases/confirm-order.js';
 import { DeliverOrder } from '../../application/commerce/use-cases/deliver-order.js';
+import { ExpireOrder } from '../../application/commerce/use-cases/expire-order.js';
 import { PlaceOrder } from '../../application/commerce/use-cases/place-order.js';
 import { RegisterUser } from '../../application/commerce/use-cases/register-user.js';
 import { RestockProduct } from '../../application/commerce/use-cases/restock-product.js';
@@ -27,6 +28,7 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
     ShipOrder: new ShipOrder(uow, clock),
     DeliverOrder: new DeliverOrder(uow, clock),
     CancelOrder: new CancelOrder(uow, clock),
+    ExpireOrder: new ExpireOrder(uow, clock),
   };
 }
 
