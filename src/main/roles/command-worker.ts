@@ -13,10 +13,12 @@ import type { Config } from '../../infrastructure/config.js';
 import { isTransient } from '../../infrastructure/errors.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
+import { SCHEDULE_TICK_JOB } from '../../../queues/schedules.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
-import { openOrm, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import { openOrm, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
+import { scheduleTickProcessor } from './scheduling.js';
 
 export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHandlers {
   return {
@@ -32,12 +34,18 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
   };
 }
 
-export type CommandWorkerDeps = QueueWorkerDeps & Pick<Infrastructure, 'uow'>;
+/** The unit of work runs the commands; the ORM and the `commands` producer serve the schedules' ticks. */
+export type CommandWorkerDeps = QueueWorkerDeps &
+  Pick<Infrastructure, 'uow' | 'orm'> & { queues: Pick<Infrastructure['queues'], 'commands'> };
 
 export function startCommandWorker(infra: CommandWorkerDeps): RunningWorker {
   const { config, logger } = infra;
+  const processCommand = createCommandProcessor(commandHandlers(infra.uow), logger, isTransient);
+  // A schedule's tick (added by BullMQ's job scheduler on this queue) is no command: it
+  // becomes the run's command, which comes back to this worker as an ordinary job.
+  const processTick = scheduleTickProcessor(infra);
   const running = startQueueWorker(infra, QUEUES.commands, {
-    processor: createCommandProcessor(commandHandlers(infra.uow), logger, isTransient),
+    processor: (job) => (job.name === SCHEDULE_TICK_JOB ? processTick(job) : processCommand(job)),
     backoffStrategy: commandBackoff,
   });
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
@@ -45,12 +53,14 @@ export function startCommandWorker(infra: CommandWorkerDeps): RunningWorker {
 }
 
 /**
- * The `worker` process: the ORM (its one pool: the use cases run through the unit of work
- * only) and a blocking Redis connection. No queue producers, no plain pg pool.
+ * The `worker` process: the ORM (its one pool: the use cases run through the unit of work,
+ * and the schedules' runs are recorded on it), a blocking Redis connection, and the producer
+ * of `commands` that queues the runs of the schedules' ticks. No plain pg pool.
  */
 export function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'worker', async ({ observability, resources, redis }) => {
-    const { uow } = await openOrm(config, resources);
-    return startCommandWorker({ ...observability, uow, workerConnection: redis('worker') });
+    const { orm, uow } = await openOrm(config, resources);
+    const queues = openQueues([QUEUES.commands], redis('producer'), observability, resources);
+    return startCommandWorker({ ...observability, orm, uow, queues, workerConnection: redis('worker') });
   });
 }

@@ -8,6 +8,7 @@ import type { Config } from '../../infrastructure/config.js';
 import { QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
+import { scheduleRestorer } from './scheduling.js';
 
 export interface RelayRoleOptions {
   /** Polling fallback of the relay (NOTIFY wakes it at once). */
@@ -22,7 +23,8 @@ export interface RunningRelay {
 
 /**
  * The `relay` process: outbox → email/webhook rows and jobs, the commands events schedule
- * (ExpireOrder, on `commands`), plus the sweeper.
+ * (ExpireOrder, on `commands`), plus the sweeper (which also restores the job schedulers of
+ * recurring schedules that Redis lost).
  */
 export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
   queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks' | 'commands'>;
@@ -55,6 +57,7 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     logger,
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
+    alsoRestore: scheduleRestorer(infra),
   });
   await relay.start();
   sweeper.start();
