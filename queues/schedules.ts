@@ -2,9 +2,10 @@ import type { DefaultJobOptions } from 'bullmq';
 import { z } from 'zod';
 import { commandPayloads, type CommandPayload, type CommandType } from './commands.js';
 
-// The contract of recurring schedules on the `commands` queue (docs/adr/0006-recurring-schedules.md):
-// which commands a schedule may run and with what body, and the tick job BullMQ's job
-// scheduler adds at each tick, which the command worker turns into the run's command.
+// The contract of recurring schedules on the `commands` queue
+// (docs/adr/0006-recurring-schedules-and-order-expiry.md): which commands a schedule may run and
+// with what body, and the tick job BullMQ's job scheduler adds at each tick, which the command
+// worker turns into the run's command.
 
 /**
  * The command types a schedule may run: the body each run gets (the command's payload without

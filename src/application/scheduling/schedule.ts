@@ -1,9 +1,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import { InvalidScheduleError } from './errors.js';
 
-// A recurring schedule (docs/adr/0006-recurring-schedules.md): a command that runs again and
-// again, every N seconds or on a cron expression. Its rules are here; BullMQ's job schedulers
-// run it, and PostgreSQL keeps its definition.
+// A recurring schedule (docs/adr/0006-recurring-schedules-and-order-expiry.md): a command that
+// runs again and again, every N seconds or on a cron expression. Its rules are here; BullMQ's
+// job schedulers run it, and PostgreSQL keeps its definition.
 
 export const MAX_SCHEDULE_NAME_LENGTH = 200;
 export const MAX_CRON_LENGTH = 200;

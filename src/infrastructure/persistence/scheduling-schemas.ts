@@ -1,8 +1,8 @@
 import { EntitySchema } from '@mikro-orm/core';
 
-// Tables of the scheduling capability (docs/adr/0006-recurring-schedules.md): the definition of
-// every recurring schedule (PostgreSQL keeps it, so a Redis that lost its job schedulers gets
-// them back) and the runs each one started. Used through plain SQL.
+// Tables of the scheduling capability (docs/adr/0006-recurring-schedules-and-order-expiry.md):
+// the definition of every recurring schedule (PostgreSQL keeps it, so a Redis that lost its job
+// schedulers gets them back) and the runs each one started. Used through plain SQL.
 
 const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
 

@@ -16,9 +16,9 @@ import { scheduledCommandProblem } from '../../../queues/schedules.js';
 import { createScheduleTickProcessor, type RunCommand } from '../../../workers/schedule-processor.js';
 import type { Infrastructure } from '../infrastructure.js';
 
-// The scheduling capability as each role uses it (docs/adr/0006-recurring-schedules.md): web
-// manages schedules, the command worker turns their ticks into runs, the relay restores job
-// schedulers Redis lost.
+// The scheduling capability as each role uses it
+// (docs/adr/0006-recurring-schedules-and-order-expiry.md): web manages schedules, the command
+// worker turns their ticks into runs, the relay restores job schedulers Redis lost.
 
 type CommandsQueue = { queues: Pick<Infrastructure['queues'], 'commands'> };
 
