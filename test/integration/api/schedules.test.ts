@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueue } from '../../../src/infrastructure/queue/queues.js';
+import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
 import { createScheduleManagement } from '../../../src/main/roles/scheduling.js';
+import { QUEUES } from '../../../queues/names.js';
 import { SCHEDULE_TICK_JOB } from '../../../queues/schedules.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../../support/orm.js';
 import { type TestApi, UUID_V7, auth, expectProblem, startApi } from '../../support/in-process-api.js';
@@ -140,6 +143,31 @@ describe('POST /v1/schedules', () => {
 
     expect((await pool.query('select count(*)::int as n from schedules')).rows[0].n).toBe(before);
     expect(await api.commands.getJobSchedulersCount()).toBe(schedulers);
+  });
+
+  it('answers 503 and keeps nothing while Redis cannot be reached', async () => {
+    const dead = createRedisConnection({ url: 'redis://127.0.0.1:1', role: 'producer' });
+    dead.on('error', () => undefined);
+    const deadQueue = createQueue(QUEUES.commands, { connection: dead, prefix: api.prefix });
+    deadQueue.on('error', () => undefined);
+    const offline = await startApi(() => ({ schedules: createScheduleManagement({ pool, queues: { commands: deadQueue } }) }));
+    const before = (await pool.query('select count(*)::int as n from schedules')).rows[0].n as number;
+    try {
+      const response = await offline.app.inject({
+        method: 'POST',
+        url: '/v1/schedules',
+        headers: auth,
+        payload: { name: 'offline', every: '60', command: restock() },
+      });
+
+      expect(response.statusCode, response.body).toBe(503);
+      expect(response.headers['retry-after']).toBe('5');
+      expect((await pool.query('select count(*)::int as n from schedules')).rows[0].n).toBe(before);
+    } finally {
+      await offline.close();
+      await deadQueue.close();
+      dead.disconnect();
+    }
   });
 
   it('needs the API key', async () => {
