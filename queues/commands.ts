@@ -92,10 +92,22 @@ export const commandPayloads = {
   ShipOrder: emptyBody.extend({ commandId, orderId: id() }),
   DeliverOrder: emptyBody.extend({ commandId, orderId: id() }),
   CancelOrder: cancelOrderBody.extend({ commandId, orderId: id() }),
+  // Internal: the relay schedules it when an order is placed (ORDER_CONFIRMATION_TIMEOUT
+  // later); no HTTP route sends it. Its command id is derived from the order id, so the relay
+  // adding it again leaves one job.
+  ExpireOrder: emptyBody.extend({ commandId, orderId: id() }),
 } as const;
 
 export type CommandType = keyof typeof commandPayloads;
 export const COMMAND_TYPES = Object.keys(commandPayloads) as CommandType[];
+
+/** Commands the platform sends itself: on the queue like any other, but with no HTTP route. */
+export const INTERNAL_COMMAND_TYPES = ['ExpireOrder'] as const satisfies readonly CommandType[];
+/** Commands a client sends over HTTP (docs/design.md §3). */
+export type PublicCommandType = Exclude<CommandType, (typeof INTERNAL_COMMAND_TYPES)[number]>;
+export const PUBLIC_COMMAND_TYPES = COMMAND_TYPES.filter(
+  (type): type is PublicCommandType => !(INTERNAL_COMMAND_TYPES as readonly string[]).includes(type),
+);
 export type CommandPayload<T extends CommandType = CommandType> = z.output<(typeof commandPayloads)[T]>;
 
 export function isCommandType(value: string): value is CommandType {
@@ -116,6 +128,8 @@ export const COMMAND_ORDERING_KEYS: { readonly [T in CommandType]: (payload: Com
   ShipOrder: (payload) => `order:${payload.orderId}`,
   DeliverOrder: (payload) => `order:${payload.orderId}`,
   CancelOrder: (payload) => `order:${payload.orderId}`,
+  // Internal and scheduled: it takes no place in its order's line (ADR 0006, point 6), but has its key.
+  ExpireOrder: (payload) => `order:${payload.orderId}`,
 };
 
 /** The ordering key of a command: `order:<orderId>`, `user:<userId>` or `product:<productId>`. */

@@ -8,6 +8,7 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
 import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
+import type { ScheduleManagement } from '../application/scheduling/management.js';
 import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
@@ -20,6 +21,7 @@ import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute, recordRequestMetrics } from './routes/metrics.js';
 import { queryRoutes } from './routes/queries.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
@@ -36,6 +38,8 @@ export interface ApiDeps {
   commandJobs: CommandJobs;
   /** The webhook endpoint use cases behind /v1/webhook-endpoints and /v1/webhook-deliveries. */
   webhooks: WebhookManagement;
+  /** The recurring schedule use cases behind /v1/schedules. */
+  schedules: ScheduleManagement;
   /** Every BullMQ queue, shown by Bull Board. */
   queues: Queue[];
   /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */
@@ -103,6 +107,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     });
     await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
     await v1.register(webhookRoutes, { webhooks: deps.webhooks });
+    await v1.register(scheduleRoutes, { schedules: deps.schedules, readModel: deps.readModel, commandJobs: deps.commandJobs });
   });
   return app;
 }

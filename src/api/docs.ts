@@ -30,6 +30,7 @@ export async function registerDocs(app: FastifyInstance, hiddenPrefixes: readonl
         { name: 'commands', description: 'asynchronous: 202 and a status URL' },
         { name: 'queries', description: 'the read side' },
         { name: 'webhooks', description: 'endpoint subscriptions and their deliveries (Standard Webhooks)' },
+        { name: 'schedules', description: 'recurring schedules: a command run every N seconds or on a cron expression' },
         { name: 'operations', description: 'health checks' },
       ],
     },

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { InvalidScheduleError, ScheduleNotFoundError } from '../application/scheduling/errors.js';
 import type {
   InvalidEventTypesError,
   InvalidWebhookUrlError,
@@ -123,8 +124,10 @@ const LOCATION_LABELS: Record<Location, string> = {
   headers: 'request headers',
 };
 
-/** The errors the webhook management use cases raise on the request itself (the API runs them synchronously). */
+/** The errors the webhook and schedule use cases raise on the request itself (the API runs them synchronously). */
 type RequestErrorCode = (
+  | ScheduleNotFoundError
+  | InvalidScheduleError
   | WebhookEndpointNotFoundError
   | WebhookDeliveryNotFoundError
   | InvalidWebhookUrlError
@@ -152,6 +155,8 @@ export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
   invalid_event_types: { status: 400, field: 'eventTypes' },
   webhook_endpoint_disabled: { status: 409 },
   webhook_delivery_in_progress: { status: 409 },
+  schedule_not_found: { status: 404 },
+  invalid_schedule: { status: 400 },
 };
 
 const REFUSED: ErrorStatus = { status: 422 };

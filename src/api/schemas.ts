@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { MAX_WEBHOOK_URL_LENGTH } from '../application/webhooks/create-webhook-endpoint.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../application/webhooks/event-types.js';
 import { DEFAULT_DELIVERY_PAGE, MAX_DELIVERY_PAGE } from '../application/webhooks/list-webhook-deliveries.js';
+import { DEFAULT_RUNS_PAGE, MAX_RUNS_PAGE } from '../application/scheduling/list-schedule-runs.js';
+import {
+  DEFAULT_TIMEZONE,
+  MAX_CRON_LENGTH,
+  MAX_EVERY_SECONDS,
+  MAX_SCHEDULE_NAME_LENGTH,
+  recurrenceProblems,
+} from '../application/scheduling/schedule.js';
 import { ORDER_STATUSES } from '../domain/index.js';
+import { scheduledCommandSchema } from '../../queues/schedules.js';
 
 // Request parameters and response bodies of the HTTP routes. Command bodies are not here:
 // they are the schemas of queues/commands.ts, shared with the worker.
@@ -160,6 +169,76 @@ export const webhookDeliveriesQuery = z.object({
 export const replayAcceptedDto = z
   .object({ deliveryId: uuid(), status: z.literal('pending') })
   .describe('accepted: the delivery is queued again');
+
+// ---- schedules (docs/design.md §3). The recurrence is checked by the rule CreateSchedule applies
+// (recurrenceProblems), the command by the queue contract (queues/schedules.ts), so a refused
+// schedule gets the same field errors as any other invalid body.
+
+const SECONDS = /^[0-9]{1,9}$/;
+
+/** `every` as sent: a string of whole seconds, as in `"every": "60"`, or a JSON integer. */
+export function everySeconds(every: string | number | undefined): number | undefined {
+  return every === undefined ? undefined : Number(every);
+}
+
+export const createScheduleBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(MAX_SCHEDULE_NAME_LENGTH).describe('for people: shown in lists and logs'),
+    every: z
+      .union([z.string().regex(SECONDS, 'must be whole seconds, e.g. "60"'), z.int()])
+      .optional()
+      .describe(`seconds between runs, 1 to ${MAX_EVERY_SECONDS} (a string such as "60", or an integer); not with "cron"`),
+    cron: z
+      .string()
+      .max(MAX_CRON_LENGTH)
+      .optional()
+      .describe('5-field cron expression: minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5"; not with "every"'),
+    timezone: z
+      .string()
+      .max(64)
+      .optional()
+      .describe(`IANA time zone the cron expression is read in, e.g. "Europe/Paris" (cron only; default ${DEFAULT_TIMEZONE})`),
+    command: scheduledCommandSchema.describe(
+      'the command every run sends: its type and body, as its route would take it, with the id its route has in ' +
+        'the path in the body (e.g. productId for RestockProduct); PlaceOrder gets a new orderId at every run',
+    ),
+  })
+  .superRefine((body, ctx) => {
+    for (const problem of recurrenceProblems({ ...body, every: everySeconds(body.every) })) {
+      ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+    }
+  });
+
+export const scheduleDto = z.object({
+  id: uuid(),
+  name: z.string(),
+  every: z.string().optional().describe('seconds between runs (every schedules)'),
+  cron: z.string().optional().describe('the cron expression (cron schedules)'),
+  timezone: z.string().optional().describe('the time zone of the cron expression (cron schedules)'),
+  command: z.object({ type: z.string(), body: z.record(z.string(), z.unknown()) }),
+  createdAt: timestamp(),
+  nextRunAt: timestamp()
+    .nullable()
+    .describe('when the next run is due; null while Redis holds no job scheduler for it (the relay restores it)'),
+  runsUrl: z.string().describe('where its runs are listed'),
+});
+
+export const scheduleListDto = z.object({ items: z.array(scheduleDto).describe('oldest first') });
+
+export const scheduleRunListDto = z.object({
+  items: z
+    .array(
+      commandStatusDto.extend({
+        dueAt: timestamp().describe('the tick the run is for'),
+        statusUrl: z.string().describe('where to follow the run: GET it'),
+      }),
+    )
+    .describe('newest first: each run is an ordinary command, with its status as GET /v1/commands/{commandId} answers it'),
+});
+
+export const scheduleRunsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_RUNS_PAGE).default(DEFAULT_RUNS_PAGE).describe('how many of the latest runs'),
+});
 
 /** Security requirement of every /v1 route (see the `bearerAuth` scheme in docs.ts). */
 export const BEARER_SECURITY = [{ bearerAuth: [] }];

@@ -10,6 +10,8 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const MAX_ORDER_LINES = 100;
 export const MAX_REASON_LENGTH = 500;
+/** The cancellation reason of an order that expired (`Order.expire`). */
+export const EXPIRY_REASON = 'not confirmed in time';
 
 /** A line of an order: the unit price is captured when the order is placed. */
 export interface OrderItem {
@@ -172,6 +174,20 @@ export class Order extends AggregateRoot {
     for (const { product, quantity } of returns) product.release(quantity, now);
     this.cancelReason = trimmed;
     this.transition('cancel', now, { reason: trimmed });
+  }
+
+  /**
+   * The confirmation deadline has passed: a pending order is cancelled with the reason
+   * `not confirmed in time` (its units go back to stock, `order.cancelled` is recorded), and
+   * true is returned. An order that is no longer pending (confirmed, shipped, delivered or
+   * already cancelled) is left exactly as it is, and false is returned: an expiry is not an
+   * error, it simply came too late to matter. `products` must hold every product of the order
+   * (loaded and locked by the caller) when it is pending.
+   */
+  expire(products: ReadonlyMap<string, Product>, now: Date): boolean {
+    if (this.state !== 'pending') return false;
+    this.cancel(EXPIRY_REASON, products, now);
+    return true;
   }
 
   /** The order as event payload: plain JSON with money as decimal strings. */

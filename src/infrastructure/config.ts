@@ -18,6 +18,22 @@ const csv = z
       .filter((part) => part.length > 0),
   );
 
+const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** A duration as whole seconds ("90"), or with a unit: "90s", "30m", "2h". Parsed to milliseconds. */
+const duration = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    const match = /^(\d{1,9})(s|m|h)?$/.exec(value);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'must be whole seconds ("1800") or a number with a unit s, m or h ("30m", "2h")' });
+      return z.NEVER;
+    }
+    const unit = (match[2] ?? 's') as keyof typeof DURATION_UNITS_MS;
+    return Number(match[1]) * DURATION_UNITS_MS[unit];
+  });
+
 const url = (protocols: readonly string[]) =>
   z.string().refine((value) => {
     try {
@@ -68,6 +84,10 @@ const schema = z.object({
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  ORDER_CONFIRMATION_TIMEOUT: duration.default(30 * 60_000).refine(
+    (ms) => ms <= 366 * 24 * 3_600_000,
+    'must be at most 366 days (0 turns expiry off)',
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Unset: worker processes serve no metrics (web always serves GET /metrics on PORT).
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -124,6 +144,12 @@ export interface Config {
   sweepIntervalMs: number;
   /** Pending rows younger than this are left to the relay that is enqueuing them. */
   sweepGraceMs: number;
+  /**
+   * How long a placed order may stay pending: this long after `order.placed`, an ExpireOrder
+   * command cancels it if it was not confirmed (ORDER_CONFIRMATION_TIMEOUT: seconds, or "30m",
+   * "2h"; default 30 minutes). 0 turns expiry off: no ExpireOrder is scheduled.
+   */
+  orderConfirmationTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * Port of the Prometheus `/metrics` server of a worker process (worker, relay, mailer,
@@ -208,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerLockMs: values.WORKER_LOCK_MS,
     sweepIntervalMs: values.SWEEP_INTERVAL_MS,
     sweepGraceMs: values.SWEEP_GRACE_MS,
+    orderConfirmationTimeoutMs: values.ORDER_CONFIRMATION_TIMEOUT,
     logLevel: values.LOG_LEVEL,
     metricsPort: values.METRICS_PORT,
     otel: values.OTEL_EXPORTER_OTLP_ENDPOINT

@@ -178,16 +178,18 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     expect((await fetch(apiUrl, { headers: { authorization: goodLogin } })).status).toBe(200);
   });
 
-  it('lists every queue with its job counts and shows the failed job with its error code', async () => {
+  it('lists every queue with its job counts, shows the failed job with its error code and the delayed ExpireOrder', async () => {
     expect(failedCommandId, 'the flow test ran first').toBeTruthy();
-    // The relay has put the welcome and order-confirmation emails on their queue (no mailer runs).
+    // The relay has put the welcome and order-confirmation emails on their queue (no mailer runs),
+    // and the placed order's ExpireOrder on `commands`, delayed for ORDER_CONFIRMATION_TIMEOUT.
     await waitFor(async () => (await jobTotal(queues.emails)) === 2, 15_000, 'two email jobs');
+    await waitFor(async () => (await queues.commands.getJobCountByTypes('delayed')) === 1, 15_000, 'the delayed ExpireOrder');
     const expected = {
       commands: await jobTotal(queues.commands),
       emails: await jobTotal(queues.emails),
       webhooks: await jobTotal(queues.webhooks),
     };
-    expect(expected).toEqual({ commands: 4, emails: 2, webhooks: 0 });
+    expect(expected).toEqual({ commands: 5, emails: 2, webhooks: 0 });
 
     const context = await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 1280, height: 800 } });
     // Only this machine's server is reached: Bull Board's page also links a web font.
@@ -223,6 +225,10 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
       expect(await error.textContent()).toMatch(/UnrecoverableError: insufficient_stock: product \S+ has 0 in stock, 5 requested/);
       await expect.poll(() => page.getByText('PlaceOrder', { exact: true }).count()).toBeGreaterThan(0);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+      // The order's expiry waits under Delayed until ORDER_CONFIRMATION_TIMEOUT has passed.
+      await page.goto(`${base}/admin/queues/queue/commands?status=delayed`);
+      await page.getByText('ExpireOrder', { exact: true }).first().waitFor({ timeout: 10_000 });
     } finally {
       await context.close();
     }

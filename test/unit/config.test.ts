@@ -14,6 +14,17 @@ describe('loadConfig', () => {
     expect(config.defaultsApplied.join(' ')).toMatch(/ADMIN_PASSWORD/);
   });
 
+  it.each([
+    [undefined, 30 * 60_000],
+    ['0', 0],
+    ['2', 2_000],
+    ['90s', 90_000],
+    ['45m', 45 * 60_000],
+    ['2h', 7_200_000],
+  ])('reads ORDER_CONFIRMATION_TIMEOUT=%s as %i ms (seconds by default, 0 = off)', (value, ms) => {
+    expect(loadConfig(value === undefined ? {} : { ORDER_CONFIRMATION_TIMEOUT: value }).orderConfirmationTimeoutMs).toBe(ms);
+  });
+
   it('stops a production process that lacks its secrets, naming each', () => {
     const error = (() => {
       try {
@@ -54,6 +65,10 @@ describe('loadConfig', () => {
     [{ COMMAND_GROUP_TRANSACTIONS: 'many' }, 'COMMAND_GROUP_TRANSACTIONS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE'],
+    [{ ORDER_CONFIRMATION_TIMEOUT: '30 minutes' }, 'ORDER_CONFIRMATION_TIMEOUT'],
+    [{ ORDER_CONFIRMATION_TIMEOUT: '-5' }, 'ORDER_CONFIRMATION_TIMEOUT'],
+    [{ ORDER_CONFIRMATION_TIMEOUT: '1.5h' }, 'ORDER_CONFIRMATION_TIMEOUT'],
+    [{ ORDER_CONFIRMATION_TIMEOUT: '9000h' }, 'ORDER_CONFIRMATION_TIMEOUT'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });

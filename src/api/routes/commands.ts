@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   type CommandPayload,
-  type CommandType,
-  COMMAND_TYPES,
+  type PublicCommandType,
+  PUBLIC_COMMAND_TYPES,
   addProductBody,
   cancelOrderBody,
   commandPayloads,
@@ -27,7 +27,7 @@ export interface CommandRoutesOptions {
 type AggregateIdField = 'userId' | 'productId' | 'orderId';
 
 interface CommandRoute {
-  type: CommandType;
+  type: PublicCommandType;
   url: string;
   summary: string;
   body: z.ZodType;
@@ -38,10 +38,10 @@ interface CommandRoute {
 }
 
 /**
- * docs/design.md §3: the route of each command type (a missing one is a compile error), its body
+ * docs/design.md §3: the route of each public command type (a missing one is a compile error), its body
  * schema (from queues/) and the ids it returns.
  */
-const COMMAND_ROUTES: { readonly [T in CommandType]: Omit<CommandRoute, 'type'> } = {
+const COMMAND_ROUTES: { readonly [T in PublicCommandType]: Omit<CommandRoute, 'type'> } = {
   RegisterUser: { url: '/v1/users', summary: 'Register a user', body: registerUserBody, id: 'userId', idInPath: false },
   AddProduct: { url: '/v1/products', summary: 'Add a product', body: addProductBody, id: 'productId', idInPath: false },
   RestockProduct: {
@@ -93,7 +93,7 @@ function acceptedSchema(id: AggregateIdField) {
 export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async (app, options) => {
   const { commands, idempotency, newId } = options;
 
-  for (const type of COMMAND_TYPES) {
+  for (const type of PUBLIC_COMMAND_TYPES) {
     const route: CommandRoute = { type, ...COMMAND_ROUTES[type] };
     const params = route.idInPath ? z.object({ [route.id]: uuidParam() }) : undefined;
 

@@ -1,6 +1,7 @@
 import { BigIntType, EntitySchema, type Constructor } from '@mikro-orm/core';
 import { Order, Product, User, type OrderItem, type OrderStatus } from '../../domain/index.js';
 import { deliveryEntities } from './delivery-schemas.js';
+import { schedulingEntities } from './scheduling-schemas.js';
 
 // The domain keeps its state in private fields; the mapping names them here. These shapes
 // are the persisted view of each aggregate and exist only in infrastructure.
@@ -153,4 +154,5 @@ export const entities = [
   OutboxMessageSchema,
   ProcessedCommandSchema,
   ...deliveryEntities,
+  ...schedulingEntities,
 ];

@@ -55,18 +55,24 @@ export class BullMqCommandSender {
     await this.queue.add(job.name, job.data, job.opts);
   }
 
-  private async waitUntilReady(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new QueueUnavailableError(`queue ${this.queue.name} is not connected to Redis`)),
-        this.readyTimeoutMs,
-      );
-    });
-    try {
-      await Promise.race([this.queue.waitUntilReady(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private waitUntilReady(): Promise<void> {
+    return queueReady(this.queue, this.readyTimeoutMs);
+  }
+}
+
+/**
+ * Resolves once `queue` is connected to Redis, or fails with QueueUnavailableError after
+ * `timeoutMs`: BullMQ alone waits for ever while Redis is down, and work it then does after the
+ * caller has given up (the API answered 503) is work the caller believes was refused.
+ */
+export async function queueReady(queue: Queue, timeoutMs = 3000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(`queue ${queue.name} is not connected to Redis`)), timeoutMs);
+  });
+  try {
+    await Promise.race([queue.waitUntilReady(), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -16,6 +16,11 @@ export interface SweeperOptions {
   /** Rows younger than this are left to the relay that is enqueuing them. */
   graceMs?: number;
   batchSize?: number;
+  /**
+   * More that Redis may have lost and PostgreSQL knows, restored after each sweep: the job
+   * schedulers of recurring schedules. Resolves with how many it restored.
+   */
+  alsoRestore?: { execute(): Promise<number> };
 }
 
 /**
@@ -32,17 +37,26 @@ export class Sweeper {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
+      const { logger } = this.options;
+      this.running ??= Promise.all([
+        this.sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed')),
+        this.restoreMore().catch((error: unknown) => logger.error({ err: error }, 'restoring job schedulers failed')),
+      ]).finally(() => {
+        this.running = undefined;
+      });
     }, this.options.intervalMs ?? 30_000);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+
+  /** Runs `alsoRestore`, logging what it restored. */
+  async restoreMore(): Promise<number> {
+    const restored = (await this.options.alsoRestore?.execute()) ?? 0;
+    if (restored > 0) this.options.logger.warn({ restored }, 'sweeper restored job schedulers missing from Redis');
+    return restored;
   }
 
   /** One pass; returns how many jobs it restored. */

@@ -1,5 +1,6 @@
 import { emailJobOptions } from '../../../queues/emails.js';
 import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outbox-relay.js';
+import { orderExpiryJobs } from '../../infrastructure/relay/order-expiry-jobs.js';
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
 import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
@@ -7,6 +8,7 @@ import type { Config } from '../../infrastructure/config.js';
 import { QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
+import { scheduleRestorer } from './scheduling.js';
 
 export interface RelayRoleOptions {
   /** Polling fallback of the relay (NOTIFY wakes it at once). */
@@ -19,9 +21,13 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-/** The `relay` process: outbox → email/webhook rows and jobs, plus the sweeper. */
+/**
+ * The `relay` process: outbox → email/webhook rows and jobs, the commands events schedule
+ * (ExpireOrder, on `commands`), plus the sweeper (which also restores the job schedulers of
+ * recurring schedules that Redis lost).
+ */
 export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
-  queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks'>;
+  queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks' | 'commands'>;
 };
 
 export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {}): Promise<RunningRelay> {
@@ -36,6 +42,7 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     pool: infra.pool,
     emails: infra.queues.emails,
     webhooks: infra.queues.webhooks,
+    commands: { queue: infra.queues.commands, jobsFor: orderExpiryJobs(config.orderConfirmationTimeoutMs) },
     policies,
     logger,
     metrics: infra.metrics,
@@ -50,10 +57,11 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     logger,
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
+    alsoRestore: scheduleRestorer(infra),
   });
   await relay.start();
   sweeper.start();
-  logger.info('relay started');
+  logger.info({ orderConfirmationTimeoutMs: config.orderConfirmationTimeoutMs }, 'relay started');
   return {
     relay,
     sweeper,
@@ -65,14 +73,14 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
 
 /**
  * The `relay` process: a plain pg pool (the relay and the sweeper are plain SQL; it also
- * holds the LISTEN connection) and the producers of `emails` and `webhooks`. No ORM pool, no
+ * holds the LISTEN connection) and the producers of `emails`, `webhooks` and `commands`. No ORM pool, no
  * blocking connection: it runs no BullMQ worker.
  */
 export function startRelayProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
-    const queues = openQueues([QUEUES.emails, QUEUES.webhooks], redis('producer'), observability, resources);
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands], redis('producer'), observability, resources);
     return startRelay({ ...observability, pool, queues });
   });
 }

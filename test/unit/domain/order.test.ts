@@ -7,6 +7,7 @@ import {
   MAX_ORDER_LINES,
   MAX_QUANTITY,
   MAX_REASON_LENGTH,
+  EXPIRY_REASON,
   Money,
   NotFoundError,
   ORDER_STATUSES,
@@ -517,5 +518,51 @@ describe('Order.cancel', () => {
     expect(domainErrorOf(() => order.cancel('second', products, later)).code).toBe('invalid_transition');
     expect(mug.stock).toBe(10);
     expect(order.cancellationReason).toBe('first');
+  });
+});
+
+describe('Order.expire', () => {
+  it('cancels a pending order as not confirmed in time: its units go back and order.cancelled is recorded', () => {
+    const { order, mug, products } = orderIn('pending');
+
+    expect(order.expire(products, later)).toBe(true);
+
+    expect(order.status).toBe('cancelled');
+    expect(order.cancellationReason).toBe(EXPIRY_REASON);
+    expect(EXPIRY_REASON).toBe('not confirmed in time');
+    expect(mug.stock).toBe(10);
+    const events = order.pullEvents();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'order.cancelled',
+      occurredAt: later,
+      payload: { orderId: order.id, status: 'cancelled', reason: 'not confirmed in time' },
+    });
+  });
+
+  it.each<OrderStatus>(['confirmed', 'shipped', 'delivered', 'cancelled'])(
+    'leaves a %s order exactly as it is, without an error or an event',
+    (status) => {
+      const { order, mug, products } = orderIn(status);
+      const reasonBefore = order.cancellationReason;
+      const stockBefore = mug.stock;
+
+      expect(order.expire(products, later)).toBe(false);
+
+      expect(order.status).toBe(status);
+      expect(order.cancellationReason).toBe(reasonBefore);
+      expect(mug.stock).toBe(stockBefore);
+      expect(order.pullEvents()).toEqual([]);
+    },
+  );
+
+  it('expires an order once: a second expiry changes nothing', () => {
+    const { order, mug, products } = orderIn('pending');
+    order.expire(products, later);
+    order.pullEvents();
+
+    expect(order.expire(products, later)).toBe(false);
+    expect(mug.stock).toBe(10);
+    expect(order.pullEvents()).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ describe('per-aggregate ordering keys (queues/commands.ts)', () => {
       ShipOrder: { commandId, orderId },
       DeliverOrder: { commandId, orderId },
       CancelOrder: { commandId, orderId, reason: 'r' },
+      ExpireOrder: { commandId, orderId },
     };
     expect(Object.fromEntries(COMMAND_TYPES.map((type) => [type, orderingKey(type, examples[type] as never)]))).toEqual({
       RegisterUser: `user:${orderId}`,
@@ -26,6 +27,7 @@ describe('per-aggregate ordering keys (queues/commands.ts)', () => {
       ShipOrder: `order:${orderId}`,
       DeliverOrder: `order:${orderId}`,
       CancelOrder: `order:${orderId}`,
+      ExpireOrder: `order:${orderId}`,
     });
   });
 

@@ -1,0 +1,60 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+// Tables of the scheduling capability (docs/adr/0007-recurring-schedules-and-order-expiry.md):
+// the definition of every recurring schedule (PostgreSQL keeps it, so a Redis that lost its job
+// schedulers gets them back) and the runs each one started. Used through plain SQL.
+
+const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
+
+export class ScheduleRecord {
+  id!: string;
+  name!: string;
+  /** Seconds between runs; null for a cron schedule. */
+  everySeconds: number | null = null;
+  /** A 5-field cron expression; null for an `every` schedule. */
+  cron: string | null = null;
+  /** IANA time zone of the cron expression; null for an `every` schedule. */
+  timezone: string | null = null;
+  commandType!: string;
+  /** The command's body as validated at creation (its ids included, but no command id). */
+  commandBody!: Record<string, unknown>;
+  createdAt!: Date;
+}
+
+export const ScheduleSchema = new EntitySchema<ScheduleRecord>({
+  class: ScheduleRecord,
+  tableName: 'schedules',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    name: { type: 'string', length: 200 },
+    everySeconds: { type: 'integer', nullable: true },
+    cron: { type: 'string', length: 200, nullable: true },
+    timezone: { type: 'string', length: 64, nullable: true },
+    commandType: { type: 'string', length: 64 },
+    commandBody: { type: 'json' },
+    createdAt: { ...timestamp },
+  },
+});
+
+export class ScheduleRunRecord {
+  /** The run's command: GET /v1/commands/{commandId} follows it. */
+  commandId!: string;
+  scheduleId!: string;
+  /** The tick this run is for (the scheduler's time, not when a worker got to it). */
+  dueAt!: Date;
+  createdAt!: Date;
+}
+
+export const ScheduleRunSchema = new EntitySchema<ScheduleRunRecord>({
+  class: ScheduleRunRecord,
+  tableName: 'schedule_runs',
+  properties: {
+    commandId: { type: 'uuid', primary: true },
+    scheduleId: { type: 'uuid' },
+    dueAt: { ...timestamp },
+    createdAt: { ...timestamp },
+  },
+  indexes: [{ name: 'schedule_runs_schedule_due_index', properties: ['scheduleId', 'dueAt'] }],
+});
+
+export const schedulingEntities = [ScheduleSchema, ScheduleRunSchema];
