@@ -65,8 +65,12 @@ const webhooks: WebhookManagement = {
   listEndpoints: { execute: unused },
   getEndpoint: { execute: unused },
   deleteEndpoint: { execute: unused },
+  updateEndpoint: { execute: unused },
+  rotateSecret: { execute: unused },
+  sendTest: { execute: unused },
   listDeliveries: { execute: unused },
   replayDelivery: { execute: unused },
+  replayDeliveries: { execute: unused },
 };
 
 export const API_KEY = 'secret-key';
