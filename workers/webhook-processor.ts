@@ -49,6 +49,9 @@ export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger, 
         break;
     }
     const fields = { eventId: result.eventId, endpointId: result.endpointId, ...result.response };
+    if ((result.outcome === 'retry' || result.outcome === 'failed') && result.endpointDisabled) {
+      log.warn({ ...fields, reason: result.endpointDisabled }, 'webhook endpoint disabled: WEBHOOK_DISABLE_AFTER');
+    }
     switch (result.outcome) {
       case 'delivered':
         log.info(fields, 'webhook delivered');

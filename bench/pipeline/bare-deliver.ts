@@ -38,7 +38,7 @@ await Promise.all(
       const response = await request(url, {
         method: 'POST',
         dispatcher: agent,
-        headers: { 'content-type': 'application/json', ...webhookHeaders(secret, { id, timestamp: new Date(), body: text }) },
+        headers: { 'content-type': 'application/json', ...webhookHeaders([secret], { id, timestamp: new Date(), body: text }) },
         body: text,
       });
       await response.body.dump();

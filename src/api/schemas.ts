@@ -90,20 +90,41 @@ const webhookEventType = z
   .enum([...WEBHOOK_EVENT_TYPES, ALL_EVENT_TYPES] as const)
   .describe('an event type of docs/design.md §4, or "*" (alone) for every event type, including future ones');
 
-export const createWebhookEndpointBody = z.strictObject({
-  url: z
-    .url({ protocol: z.regexes.httpProtocol, error: 'must be an absolute http:// or https:// URL' })
-    .max(MAX_WEBHOOK_URL_LENGTH)
-    .describe(
-      'where deliveries are POSTed; refused if its host is or resolves to a loopback, private, link-local, ' +
-        'metadata or other non-public address (unless WEBHOOK_ALLOW_PRIVATE=true)',
-    ),
-  eventTypes: z
-    .array(webhookEventType)
-    .min(1)
-    .max(WEBHOOK_EVENT_TYPES.length)
-    .describe('the event types to receive; duplicates are dropped'),
-});
+const webhookUrl = z
+  .url({ protocol: z.regexes.httpProtocol, error: 'must be an absolute http:// or https:// URL' })
+  .max(MAX_WEBHOOK_URL_LENGTH)
+  .describe(
+    'where deliveries are POSTed; refused if its host is or resolves to a loopback, private, link-local, ' +
+      'metadata or other non-public address (unless WEBHOOK_ALLOW_PRIVATE=true)',
+  );
+
+const webhookEventTypes = z
+  .array(webhookEventType)
+  .min(1)
+  .max(WEBHOOK_EVENT_TYPES.length)
+  .describe('the event types to receive; duplicates are dropped');
+
+export const createWebhookEndpointBody = z.strictObject({ url: webhookUrl, eventTypes: webhookEventTypes });
+
+const UPDATABLE = ['url', 'eventTypes', 'enabled'] as const;
+
+export const updateWebhookEndpointBody = z
+  .strictObject({
+    url: webhookUrl.optional(),
+    eventTypes: webhookEventTypes.optional(),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe(
+        'true enables a disabled endpoint again (clearing disabledReason and disabledAt); false disables it: ' +
+          'no new deliveries, pending ones fail unsent',
+      ),
+  })
+  .refine((body) => UPDATABLE.some((field) => body[field] !== undefined), `name at least one of ${UPDATABLE.join(', ')}`)
+  .describe('the fields to change; those left out stay as they are');
+
+/** A POST without fields: `{}`, or no body at all. */
+export const emptyBody = z.strictObject({}).describe('no fields: {} or no body at all');
 
 const webhookEndpointFields = {
   id: uuid(),
@@ -121,9 +142,30 @@ export const createdWebhookEndpointDto = z
 
 export const webhookEndpointDto = z.object({
   ...webhookEndpointFields,
-  enabled: z.boolean().describe('false once the receiver answered 410 Gone: it gets no more deliveries'),
+  enabled: z
+    .boolean()
+    .describe('false once disabled: it answered 410 Gone, failed every attempt for WEBHOOK_DISABLE_AFTER, or was disabled through the API'),
   disabledReason: z.string().nullable(),
+  disabledAt: timestamp().nullable(),
+  failingSince: timestamp()
+    .nullable()
+    .describe('the first attempt that failed since the last successful one; null after a success (the WEBHOOK_DISABLE_AFTER clock)'),
+  previousSecretExpiresAt: timestamp()
+    .nullable()
+    .describe('after a rotation: until when deliveries are signed with the previous secret too; null if never rotated'),
 });
+
+export const rotatedWebhookSecretDto = z
+  .object({
+    id: uuid(),
+    secret: z.string().describe('the new "whsec_…" signing secret: shown in this answer only'),
+    previousSecretExpiresAt: timestamp().describe('until then every delivery is signed with the new and the previous secret'),
+  })
+  .describe('the new signing secret');
+
+export const testWebhookAcceptedDto = z
+  .object({ deliveryId: uuid(), eventId: uuid(), status: z.literal('pending') })
+  .describe('accepted: a webhook.test delivery is queued; it is listed with the endpoint\'s deliveries');
 
 export const webhookEndpointListDto = z.object({ items: z.array(webhookEndpointDto) });
 
@@ -165,6 +207,17 @@ export const webhookDeliveriesQuery = z.object({
     .default(DEFAULT_DELIVERY_PAGE)
     .describe('how many of the latest deliveries'),
 });
+
+export const replayDeliveriesBody = z.strictObject({
+  status: z.enum(['failed', 'delivered']).describe('replay the deliveries in this status'),
+  since: z.iso
+    .datetime({ offset: true, error: 'must be an RFC 3339 date-time with a time zone, e.g. 2026-12-01T00:00:00Z' })
+    .describe('replay the deliveries created at or after this moment (RFC 3339)'),
+});
+
+export const replayDeliveriesAcceptedDto = z
+  .object({ endpointId: uuid(), queued: z.int().describe('how many deliveries were queued again') })
+  .describe('accepted: the matching deliveries are pending and queued again');
 
 export const replayAcceptedDto = z
   .object({ deliveryId: uuid(), status: z.literal('pending') })

@@ -18,10 +18,10 @@ const csv = z
       .filter((part) => part.length > 0),
   );
 
-const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+const SECONDS_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** A duration as whole seconds ("90"), or with a unit: "90s", "30m", "2h". Parsed to milliseconds. */
-const duration = z
+const secondsOrDuration = z
   .string()
   .trim()
   .transform((value, ctx) => {
@@ -30,9 +30,30 @@ const duration = z
       ctx.addIssue({ code: 'custom', message: 'must be whole seconds ("1800") or a number with a unit s, m or h ("30m", "2h")' });
       return z.NEVER;
     }
-    const unit = (match[2] ?? 's') as keyof typeof DURATION_UNITS_MS;
-    return Number(match[1]) * DURATION_UNITS_MS[unit];
+    const unit = (match[2] ?? 's') as keyof typeof SECONDS_UNITS_MS;
+    return Number(match[1]) * SECONDS_UNITS_MS[unit];
   });
+
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * A duration written as a whole number and a unit: `500ms`, `90s`, `30m`, `36h`, `5d`
+ * (one number, one unit). Parsed to milliseconds; must be at least `minMs`.
+ */
+const duration = (fallback: string, minMs = 1) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+      const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : Number.NaN;
+      if (!Number.isSafeInteger(ms) || ms < minMs) {
+        const positive = minMs > 0 ? ', more than zero' : '';
+        ctx.addIssue({ code: 'custom', message: `must be a whole number and a unit: ms, s, m, h or d (e.g. 5d, 36h, 90s)${positive}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 const url = (protocols: readonly string[]) =>
   z.string().refine((value) => {
@@ -76,6 +97,8 @@ const schema = z.object({
       }
       return seconds;
     }),
+  WEBHOOK_DISABLE_AFTER: duration('5d'),
+  WEBHOOK_SECRET_OVERLAP: duration('24h', 0),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
@@ -84,7 +107,7 @@ const schema = z.object({
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
-  ORDER_CONFIRMATION_TIMEOUT: duration.default(30 * 60_000).refine(
+  ORDER_CONFIRMATION_TIMEOUT: secondsOrDuration.default(30 * 60_000).refine(
     (ms) => ms <= 366 * 24 * 3_600_000,
     'must be at most 366 days (0 turns expiry off)',
   ),
@@ -118,6 +141,16 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** Delay in seconds before each retry of a webhook delivery. */
   webhookRetrySchedule: number[];
+  /**
+   * WEBHOOK_DISABLE_AFTER, in ms: an endpoint whose every attempt has failed for this long
+   * (since the first failure after its last success) is disabled automatically.
+   */
+  webhookDisableAfterMs: number;
+  /**
+   * WEBHOOK_SECRET_OVERLAP, in ms: how long after a secret rotation deliveries are signed with
+   * the previous secret too (24 h by default).
+   */
+  webhookSecretOverlapMs: number;
   workerConcurrency: number;
   /**
    * Group commit of the command worker (docs/adr/0005-group-commit.md): at most this many
@@ -226,6 +259,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mailDir: values.MAIL_DIR,
     webhookAllowPrivate: values.WEBHOOK_ALLOW_PRIVATE,
     webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
+    webhookDisableAfterMs: values.WEBHOOK_DISABLE_AFTER,
+    webhookSecretOverlapMs: values.WEBHOOK_SECRET_OVERLAP,
     workerConcurrency: values.WORKER_CONCURRENCY,
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,

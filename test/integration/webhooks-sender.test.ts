@@ -57,7 +57,7 @@ function sender(options: Partial<UndiciWebhookSenderOptions> = {}): UndiciWebhoo
 const secret = generateWebhookSecret();
 const webhook = (url: string) => ({
   url,
-  secret,
+  secrets: [secret],
   deliveryId: '0192f3c4-aaaa-7000-8000-000000000001',
   timestamp: new Date(),
   body: '{"type":"order.placed","timestamp":"2026-01-01T00:00:00.000Z","data":{"orderId":"o-1"}}',

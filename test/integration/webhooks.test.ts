@@ -304,6 +304,9 @@ describe('webhook endpoint management', () => {
       eventTypes: created.eventTypes,
       enabled: true,
       disabledReason: null,
+      disabledAt: null,
+      failingSince: null,
+      previousSecretExpiresAt: null,
       createdAt: created.createdAt,
     });
     expect(JSON.stringify(listed)).not.toContain('whsec_');

@@ -91,8 +91,12 @@ const UNWIRED_WEBHOOKS: WebhookManagement = {
   listEndpoints: { execute: async () => unwired() },
   getEndpoint: { execute: async () => unwired() },
   deleteEndpoint: { execute: async () => unwired() },
+  updateEndpoint: { execute: async () => unwired() },
+  rotateSecret: { execute: async () => unwired() },
+  sendTest: { execute: async () => unwired() },
   listDeliveries: { execute: async () => unwired() },
   replayDelivery: { execute: async () => unwired() },
+  replayDeliveries: { execute: async () => unwired() },
 };
 const UNWIRED_SCHEDULES: ScheduleManagement = {
   createSchedule: { execute: async () => unwired() },

@@ -69,6 +69,11 @@ describe('loadConfig', () => {
     [{ ORDER_CONFIRMATION_TIMEOUT: '-5' }, 'ORDER_CONFIRMATION_TIMEOUT'],
     [{ ORDER_CONFIRMATION_TIMEOUT: '1.5h' }, 'ORDER_CONFIRMATION_TIMEOUT'],
     [{ ORDER_CONFIRMATION_TIMEOUT: '9000h' }, 'ORDER_CONFIRMATION_TIMEOUT'],
+    [{ WEBHOOK_DISABLE_AFTER: '5' }, 'WEBHOOK_DISABLE_AFTER'],
+    [{ WEBHOOK_DISABLE_AFTER: '5 days' }, 'WEBHOOK_DISABLE_AFTER'],
+    [{ WEBHOOK_DISABLE_AFTER: '1.5d' }, 'WEBHOOK_DISABLE_AFTER'],
+    [{ WEBHOOK_DISABLE_AFTER: '0s' }, 'WEBHOOK_DISABLE_AFTER'],
+    [{ WEBHOOK_SECRET_OVERLAP: '1w' }, 'WEBHOOK_SECRET_OVERLAP'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
@@ -77,6 +82,17 @@ describe('loadConfig', () => {
     const cluster = 'redis://127.0.0.1:7001,redis://127.0.0.1:7002';
     expect(loadConfig({ REDIS_URL: cluster, QUEUE_PREFIX: '{conveyor}' }).redisUrl).toContain(',');
     expect(() => loadConfig({ REDIS_URL: cluster, QUEUE_PREFIX: 'conveyor' })).toThrow(/QUEUE_PREFIX: .*hash tag/);
+  });
+
+  it('reads webhook durations as a whole number and a unit, 5 days and 24 h by default', () => {
+    expect(loadConfig({})).toMatchObject({ webhookDisableAfterMs: 5 * 86_400_000, webhookSecretOverlapMs: 86_400_000 });
+    expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '36h', WEBHOOK_SECRET_OVERLAP: '0s' })).toMatchObject({
+      webhookDisableAfterMs: 36 * 3_600_000,
+      webhookSecretOverlapMs: 0,
+    });
+    expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '1500ms' }).webhookDisableAfterMs).toBe(1500);
+    expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '90s' }).webhookDisableAfterMs).toBe(90_000);
+    expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '30m' }).webhookDisableAfterMs).toBe(1_800_000);
   });
 
   it('treats empty variables as unset', () => {

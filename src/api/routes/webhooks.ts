@@ -8,7 +8,13 @@ import {
   BEARER_SECURITY,
   createWebhookEndpointBody,
   createdWebhookEndpointDto,
+  emptyBody,
   replayAcceptedDto,
+  replayDeliveriesAcceptedDto,
+  replayDeliveriesBody,
+  rotatedWebhookSecretDto,
+  testWebhookAcceptedDto,
+  updateWebhookEndpointBody,
   uuidParam,
   webhookDeliveriesQuery,
   webhookDeliveryListDto,
@@ -24,6 +30,11 @@ const ENDPOINTS = '/v1/webhook-endpoints';
 const TAGS = ['webhooks'];
 
 const endpointParams = z.object({ id: uuidParam() });
+
+/** Lets a POST whose schema is `emptyBody` come without a body; a JSON `null` is still refused (400). */
+const noBodyIsEmpty = async (request: { body: unknown }) => {
+  if (request.body === undefined) request.body = {};
+};
 
 /**
  * Webhook subscriptions (docs/design.md §3): synchronous, straight to the use cases. Their errors
@@ -109,6 +120,102 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
     },
   );
 
+  app.patch(
+    `${ENDPOINTS}/:id`,
+    {
+      schema: {
+        summary: 'Change a webhook endpoint',
+        description:
+          'Changes the URL (checked by the SSRF guard as at registration: 400 webhook_url_not_allowed), the ' +
+          'event types, or whether it is enabled. enabled: true re-enables an endpoint disabled by a 410, by ' +
+          'WEBHOOK_DISABLE_AFTER or through the API, clearing its disable reason and time. Answers the endpoint.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        body: updateWebhookEndpointBody,
+        response: { 200: webhookEndpointDto, ...problemResponses(400, 401, 404, 413, 415) },
+      },
+    },
+    async (request) =>
+      endpointJson(await webhooks.updateEndpoint.execute({ endpointId: request.params.id, ...request.body })),
+  );
+
+  app.post(
+    `${ENDPOINTS}/:id/rotate-secret`,
+    {
+      schema: {
+        summary: "Rotate a webhook endpoint's signing secret",
+        description:
+          'Answers the new secret once. For WEBHOOK_SECRET_OVERLAP (24 h) after the rotation every delivery ' +
+          'carries two signatures in webhook-signature, with the new and the previous secret; then the new one only.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        body: emptyBody,
+        response: { 200: rotatedWebhookSecretDto, ...problemResponses(400, 401, 404, 415) },
+      },
+      preValidation: noBodyIsEmpty,
+    },
+    async (request) => {
+      const rotated = await webhooks.rotateSecret.execute(request.params.id);
+      return {
+        id: rotated.id,
+        secret: rotated.secret,
+        previousSecretExpiresAt: rotated.previousSecretExpiresAt.toISOString(),
+      };
+    },
+  );
+
+  app.post(
+    `${ENDPOINTS}/:id/test`,
+    {
+      schema: {
+        summary: 'Send a webhook.test event to an endpoint',
+        description:
+          'To that endpoint only, whatever it subscribed to: a delivery like the others (signed, retried, listed ' +
+          'with its deliveries). 409 when the endpoint is disabled.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        body: emptyBody,
+        response: { 202: testWebhookAcceptedDto, ...problemResponses(400, 401, 404, 409, 415) },
+      },
+      preValidation: noBodyIsEmpty,
+    },
+    async (request, reply) => {
+      const sent = await webhooks.sendTest.execute(request.params.id);
+      return reply.code(202).send({ ...sent, status: 'pending' as const });
+    },
+  );
+
+  app.post(
+    `${ENDPOINTS}/:id/replay`,
+    {
+      schema: {
+        summary: "Replay an endpoint's deliveries in bulk",
+        description:
+          'Every delivery of the endpoint in the given status created at or after `since` becomes pending and is ' +
+          'queued again (a fresh retry schedule, the same webhook-id). Idempotent: a delivery already queued ' +
+          'again is pending and not queued twice. Deliveries whose attempt is running are left out. 409 when the ' +
+          'endpoint is disabled.',
+        tags: TAGS,
+        security: BEARER_SECURITY,
+        params: endpointParams,
+        body: replayDeliveriesBody,
+        response: { 202: replayDeliveriesAcceptedDto, ...problemResponses(400, 401, 404, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const endpointId = request.params.id;
+      const { queued } = await webhooks.replayDeliveries.execute({
+        endpointId,
+        status: request.body.status,
+        since: new Date(request.body.since),
+      });
+      return reply.code(202).send({ endpointId, queued });
+    },
+  );
+
   app.get(
     `${ENDPOINTS}/:id/deliveries`,
     {
@@ -162,6 +269,9 @@ function endpointJson(endpoint: WebhookEndpointDto) {
     eventTypes: endpoint.eventTypes,
     enabled: endpoint.enabled,
     disabledReason: endpoint.disabledReason,
+    disabledAt: endpoint.disabledAt?.toISOString() ?? null,
+    failingSince: endpoint.failingSince?.toISOString() ?? null,
+    previousSecretExpiresAt: endpoint.previousSecretExpiresAt?.toISOString() ?? null,
     createdAt: endpoint.createdAt.toISOString(),
   };
 }

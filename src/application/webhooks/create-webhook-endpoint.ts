@@ -43,12 +43,17 @@ export class CreateWebhookEndpoint {
   async execute(input: CreateWebhookEndpointInput): Promise<CreatedWebhookEndpoint> {
     const url = parseWebhookUrl(input.url);
     const eventTypes = validateEventTypes(input.eventTypes);
-    const refusal = await this.urlGuard.refusalFor(url);
-    if (refusal !== null) throw new WebhookUrlNotAllowedError(`webhook URL not allowed: ${refusal}`);
+    await checkUrlAllowed(this.urlGuard, url);
     const endpoint = { id: this.newId(), url, eventTypes, secret: this.generateSecret(), createdAt: this.clock.now() };
     await this.endpoints.add(endpoint);
     return endpoint;
   }
+}
+
+/** Throws `webhook_url_not_allowed` when the SSRF guard refuses the (parsed) URL. */
+export async function checkUrlAllowed(urlGuard: WebhookUrlGuard, url: string): Promise<void> {
+  const refusal = await urlGuard.refusalFor(url);
+  if (refusal !== null) throw new WebhookUrlNotAllowedError(`webhook URL not allowed: ${refusal}`);
 }
 
 /** Returns the normalised URL, or throws `invalid_webhook_url`. */
@@ -71,7 +76,8 @@ export function parseWebhookUrl(value: string): string {
   return url.href;
 }
 
-function validateEventTypes(eventTypes: readonly string[]): string[] {
+/** Returns the event types without duplicates, or throws `invalid_event_types`. */
+export function validateEventTypes(eventTypes: readonly string[]): string[] {
   const unique = [...new Set(eventTypes)];
   if (unique.length === 0) throw new InvalidEventTypesError('eventTypes must not be empty');
   if (unique.includes(ALL_EVENT_TYPES)) {

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js';
-import type { WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
+import { autoDisable } from './auto-disable.js';
+import type { AttemptOutcome, WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
 import { retryDelayMs } from './retry-schedule.js';
+import { signingSecrets } from './secret-rotation.js';
 
 export interface DeliverWebhookInput {
   deliveryId: string;
@@ -16,6 +18,11 @@ interface Sent {
   response: WebhookResponse;
 }
 
+interface Failed extends Sent {
+  /** Set when this failure disabled the endpoint by WEBHOOK_DISABLE_AFTER: the reason recorded. */
+  endpointDisabled?: string;
+}
+
 export type DeliverWebhookOutput =
   /** Nothing to do: unknown delivery, or no longer pending (a duplicate or late job). */
   | { outcome: 'skipped'; reason: 'unknown' | 'not_pending' }
@@ -25,9 +32,9 @@ export type DeliverWebhookOutput =
   /** The receiver answered 410 Gone: the endpoint is now disabled and the delivery failed. */
   | ({ outcome: 'gone' } & Sent)
   /** Failed attempt; the next one is due in `delayMs`. */
-  | ({ outcome: 'retry'; delayMs: number; nextAttemptAt: Date } & Sent)
+  | ({ outcome: 'retry'; delayMs: number; nextAttemptAt: Date } & Failed)
   /** Failed attempt and the schedule is exhausted: the delivery is failed (and replayable). */
-  | ({ outcome: 'failed' } & Sent);
+  | ({ outcome: 'failed' } & Failed);
 
 export const ENDPOINT_DISABLED = 'endpoint disabled';
 
@@ -37,12 +44,16 @@ export const ENDPOINT_DISABLED = 'endpoint disabled';
  * - a pending one is claimed for this attempt until its outcome is recorded, so a replay
  *   cannot reset it under the attempt;
  * - a delivery whose endpoint is disabled or deleted fails with "endpoint disabled", unsent;
- * - otherwise its fixed body is signed and POSTed once, and the attempt is logged:
- *   - 2xx → delivered;
+ * - otherwise its fixed body is signed and POSTed once, and the attempt is logged; it is signed
+ *   with the endpoint's secret, and with its previous one too during a rotation's overlap:
+ *   - 2xx → delivered; the endpoint's failing streak ends;
  *   - 410 Gone → the endpoint is disabled (no further deliveries) and the delivery failed;
  *   - anything else (other status, redirect, timeout, network error, refused address) →
  *     retried after `schedule[attempt]` seconds ± 20 %, or failed when the schedule (or the
- *     job's attempts) are exhausted; a failed delivery can be replayed.
+ *     job's attempts) are exhausted; a failed delivery can be replayed;
+ *   - a failure also disables the endpoint when every attempt to it has failed for
+ *     `disableAfterMs` (WEBHOOK_DISABLE_AFTER, see auto-disable.ts); its pending deliveries
+ *     then fail unsent, like those of an endpoint that answered 410.
  */
 export class DeliverWebhook {
   constructor(
@@ -51,6 +62,8 @@ export class DeliverWebhook {
     /** Seconds before each retry (WEBHOOK_RETRY_SCHEDULE). */
     private readonly schedule: readonly number[],
     private readonly clock: Clock,
+    /** WEBHOOK_DISABLE_AFTER in ms. */
+    private readonly disableAfterMs: number,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -68,17 +81,25 @@ export class DeliverWebhook {
     const attemptedAt = this.clock.now();
     const response = await this.sender.send({
       url: endpoint.url,
-      secret: endpoint.secret,
+      secrets: signingSecrets(endpoint.secrets, attemptedAt),
       deliveryId: delivery.id,
       timestamp: attemptedAt,
       body: delivery.body,
     });
+    const succeeded = response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300;
     const attempt = { attemptedAt, ...response };
     const sent = { ...ids, response };
-    const record = { deliveryId: delivery.id, attemptId, attempt, nextAttemptAt: null, deliveredAt: null };
     const now = this.clock.now();
+    const record: Omit<AttemptOutcome, 'status'> = {
+      deliveryId: delivery.id,
+      attemptId,
+      attempt,
+      nextAttemptAt: null,
+      deliveredAt: null,
+      endpoint: { id: endpoint.id, succeeded },
+    };
 
-    if (response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300) {
+    if (succeeded) {
       await this.deliveries.recordAttempt({ ...record, status: 'delivered', deliveredAt: now });
       return { outcome: 'delivered', ...sent };
     }
@@ -86,17 +107,22 @@ export class DeliverWebhook {
       await this.deliveries.recordAttempt({
         ...record,
         status: 'failed',
-        disableEndpoint: { endpointId: endpoint.id, reason: `answered 410 Gone at ${now.toISOString()}` },
+        disableEndpoint: { reason: `answered 410 Gone at ${now.toISOString()}`, at: now },
       });
       return { outcome: 'gone', ...sent };
     }
+    const rule = autoDisable(endpoint.failingSince, now, this.disableAfterMs);
+    const failed: Omit<AttemptOutcome, 'status'> = rule
+      ? { ...record, disableEndpoint: { reason: rule.reason, at: now, ifFailingSinceBy: rule.ifFailingSinceBy } }
+      : record;
+    const report = rule ? { ...sent, endpointDisabled: rule.reason } : sent;
     const delayMs = input.canRetry ? retryDelayMs(this.schedule, input.attempt + 1, this.random) : null;
     if (delayMs === null) {
-      await this.deliveries.recordAttempt({ ...record, status: 'failed' });
-      return { outcome: 'failed', ...sent };
+      await this.deliveries.recordAttempt({ ...failed, status: 'failed' });
+      return { outcome: 'failed', ...report };
     }
     const nextAttemptAt = new Date(now.getTime() + delayMs);
-    await this.deliveries.recordAttempt({ ...record, status: 'pending', nextAttemptAt });
-    return { outcome: 'retry', delayMs, nextAttemptAt, ...sent };
+    await this.deliveries.recordAttempt({ ...failed, status: 'pending', nextAttemptAt });
+    return { outcome: 'retry', delayMs, nextAttemptAt, ...report };
   }
 }

@@ -12,6 +12,12 @@ export const WEBHOOK_EVENT_TYPES = [
   'order.cancelled',
 ] as const satisfies readonly EventType[];
 
+/**
+ * The type of the event POST /v1/webhook-endpoints/:id/test sends: to that endpoint only,
+ * whatever it subscribed to; it cannot be subscribed to.
+ */
+export const TEST_EVENT_TYPE = 'webhook.test';
+
 /** Subscribes an endpoint to every event type, including ones added later. */
 export const ALL_EVENT_TYPES = '*';
 

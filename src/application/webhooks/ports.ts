@@ -8,10 +8,40 @@ export interface WebhookEndpoint {
   url: string;
   eventTypes: string[];
   enabled: boolean;
-  /** Why the endpoint was disabled (it answered 410 Gone), or null. */
+  /** Why the endpoint was disabled (410 Gone, WEBHOOK_DISABLE_AFTER, an operator), or null while enabled. */
   disabledReason: string | null;
+  /** When it was disabled, or null while enabled. */
+  disabledAt: Date | null;
+  /**
+   * When the first of the attempts that have failed since its last successful one was made;
+   * null when the last attempt succeeded (or none was made). The WEBHOOK_DISABLE_AFTER clock.
+   */
+  failingSince: Date | null;
+  /** Until when deliveries are signed with the secret before the last rotation too; null if never rotated. */
+  previousSecretExpiresAt: Date | null;
   createdAt: Date;
   deletedAt: Date | null;
+}
+
+/**
+ * The secrets an endpoint's deliveries are signed with: its current one and, after a rotation,
+ * the previous one until it expires. Only the repository reads and writes secrets.
+ */
+export interface SigningSecrets {
+  current: string;
+  previous: { secret: string; expiresAt: Date } | null;
+}
+
+/**
+ * What an update changes; fields left out stay as they are. `enable` clears the disable reason
+ * and time and the failing streak (so WEBHOOK_DISABLE_AFTER counts afresh); `disable` keeps the
+ * reason of an endpoint that is disabled already.
+ */
+export interface WebhookEndpointChanges {
+  url?: string | undefined;
+  eventTypes?: string[] | undefined;
+  enable?: boolean | undefined;
+  disable?: { reason: string } | undefined;
 }
 
 export interface NewWebhookEndpoint {
@@ -55,6 +85,14 @@ export interface WebhookEndpointRepository {
   findById(id: string): Promise<WebhookEndpoint | null>;
   /** Marks the endpoint deleted; false when it was unknown or already deleted. */
   softDelete(id: string, at: Date): Promise<boolean>;
+  /** Applies the changes in one statement; the endpoint as it is then, or null when unknown or deleted. */
+  update(id: string, changes: WebhookEndpointChanges, at: Date): Promise<WebhookEndpoint | null>;
+  /**
+   * Makes `secret` the endpoint's secret and keeps the one it replaces as the previous secret
+   * until `previousExpiresAt` (a secret kept from an earlier rotation is dropped). False when
+   * the endpoint is unknown or deleted.
+   */
+  rotateSecret(id: string, secret: string, previousExpiresAt: Date): Promise<boolean>;
   /** Deliveries of an endpoint with their attempts, newest first. */
   listDeliveries(
     endpointId: string,
@@ -75,7 +113,7 @@ export interface DeliveryToSend {
     attempts: number;
   };
   /** Null when the endpoint row is gone altogether. */
-  endpoint: (WebhookEndpoint & { secret: string }) | null;
+  endpoint: (WebhookEndpoint & { secrets: SigningSecrets }) | null;
   /**
    * The id of the attempt this job now holds the delivery for (it becomes the attempt's id
    * in the log); null when the delivery was not pending, so there is nothing to send.
@@ -91,8 +129,36 @@ export interface AttemptOutcome {
   status: WebhookDeliveryStatus;
   nextAttemptAt: Date | null;
   deliveredAt: Date | null;
-  /** Set when the receiver answered 410 Gone: the endpoint is disabled in the same transaction. */
-  disableEndpoint?: { endpointId: string; reason: string };
+  /**
+   * The delivery's endpoint, whose failing streak the attempt ends (2xx: `succeeded`) or
+   * starts (the first failure after a success sets `failingSince`), in the same statement.
+   */
+  endpoint: { id: string; succeeded: boolean };
+  /**
+   * Disables the endpoint in the same statement (an endpoint disabled already keeps its
+   * reason): on 410 Gone, or by WEBHOOK_DISABLE_AFTER, when only if its failing streak, as
+   * the statement finds it, began at or before `ifFailingSinceBy` (a success recorded
+   * meanwhile ended it).
+   */
+  disableEndpoint?: { reason: string; at: Date; ifFailingSinceBy?: Date };
+}
+
+/** A delivery made outside the relay (a test event): the row the relay would write. */
+export interface NewWebhookDelivery {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  createdAt: Date;
+}
+
+/** Which deliveries of an endpoint a bulk replay takes. */
+export interface ReplayFilter {
+  endpointId: string;
+  status: Exclude<WebhookDeliveryStatus, 'pending'>;
+  /** Deliveries created at or after this moment. */
+  since: Date;
 }
 
 export interface WebhookDeliveryRepository {
@@ -123,12 +189,24 @@ export interface WebhookDeliveryRepository {
    * the reset. False when it was not reset (an attempt holds it).
    */
   resetForReplay(deliveryId: string, now: Date, claimsSince: Date): Promise<boolean>;
+  /**
+   * The bulk `resetForReplay`: in one statement, sets every delivery matching `filter` pending
+   * again, due now, except those an attempt that started at or after `claimsSince` holds.
+   * Answers the ids it reset; a delivery it reset is pending and no longer matches, so a
+   * second call (or a concurrent one) does not reset it again.
+   */
+  resetManyForReplay(filter: ReplayFilter, now: Date, claimsSince: Date): Promise<string[]>;
+  /** Inserts a pending delivery. */
+  addDelivery(delivery: NewWebhookDelivery): Promise<void>;
 }
 
 export interface WebhookRequest {
   url: string;
-  /** `whsec_…` signing secret of the endpoint. */
-  secret: string;
+  /**
+   * The `whsec_…` secrets to sign with, the current one first: each gives one `v1,…` entry of
+   * the `webhook-signature` header (two during a rotation's overlap).
+   */
+  secrets: readonly string[];
   /** The `webhook-id` header. */
   deliveryId: string;
   /** The `webhook-timestamp` header (signed with the body). */
@@ -157,6 +235,8 @@ export interface WebhookUrlGuard {
 /** Puts a delivery (back) on the `webhooks` queue, replacing a finished job with the same id. */
 export interface WebhookDeliveryQueue {
   enqueue(deliveryId: string): Promise<void>;
+  /** `enqueue` for many deliveries, in batches. */
+  enqueueMany(deliveryIds: readonly string[]): Promise<void>;
   /** Whether an attempt of this delivery is being made right now. */
   isInFlight(deliveryId: string): Promise<boolean>;
 }

@@ -13,8 +13,18 @@ export class WebhookEndpointRecord {
   url!: string;
   eventTypes!: string[];
   secret!: string;
+  /**
+   * The secret before the last rotation, and until when deliveries are signed with it too
+   * (WEBHOOK_SECRET_OVERLAP after the rotation); null when the endpoint was never rotated.
+   */
+  previousSecret: string | null = null;
+  previousSecretExpiresAt: Date | null = null;
   enabled = true;
+  /** Why and when the endpoint was disabled (410 Gone, WEBHOOK_DISABLE_AFTER, an operator); null while enabled. */
   disabledReason: string | null = null;
+  disabledAt: Date | null = null;
+  /** When the first of the attempts that have failed since the last successful one was made; null after a success. */
+  failingSince: Date | null = null;
   createdAt!: Date;
   deletedAt: Date | null = null;
 }
@@ -27,8 +37,12 @@ export const WebhookEndpointSchema = new EntitySchema<WebhookEndpointRecord>({
     url: { type: 'text' },
     eventTypes: { type: 'json' },
     secret: { type: 'string', length: 128 },
+    previousSecret: { type: 'string', length: 128, nullable: true },
+    previousSecretExpiresAt: { ...timestamp, nullable: true },
     enabled: { type: 'boolean', default: true },
     disabledReason: { type: 'text', nullable: true },
+    disabledAt: { ...timestamp, nullable: true },
+    failingSince: { ...timestamp, nullable: true },
     createdAt: { ...timestamp },
     deletedAt: { ...timestamp, nullable: true },
   },

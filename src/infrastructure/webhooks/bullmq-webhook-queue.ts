@@ -2,6 +2,9 @@ import type { Queue } from 'bullmq';
 import type { WebhookDeliveryQueue } from '../../application/webhooks/ports.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '../../../queues/webhooks.js';
 
+/** Jobs removed and added per round of a bulk enqueue. */
+const ENQUEUE_BATCH = 500;
+
 /**
  * Adds delivery jobs to the `webhooks` queue (jobId = delivery id). A job id that BullMQ still
  * holds (a completed or failed job kept for Bull Board, or one waiting for its next retry)
@@ -18,6 +21,22 @@ export class BullMqWebhookQueue implements WebhookDeliveryQueue {
     await this.queue.remove(deliveryId);
     const data: WebhookJobData = { deliveryId };
     await this.queue.add(WEBHOOK_JOB_NAME, data, { ...webhookJobOptions(this.schedule), jobId: deliveryId });
+  }
+
+  async enqueueMany(deliveryIds: readonly string[]): Promise<void> {
+    const options = webhookJobOptions(this.schedule);
+    for (let start = 0; start < deliveryIds.length; start += ENQUEUE_BATCH) {
+      const batch = deliveryIds.slice(start, start + ENQUEUE_BATCH);
+      // Sent together, so the removals of a batch cost about one round trip.
+      await Promise.all(batch.map((deliveryId) => this.queue.remove(deliveryId)));
+      await this.queue.addBulk(
+        batch.map((deliveryId) => ({
+          name: WEBHOOK_JOB_NAME,
+          data: { deliveryId } satisfies WebhookJobData,
+          opts: { ...options, jobId: deliveryId },
+        })),
+      );
+    }
   }
 
   async isInFlight(deliveryId: string): Promise<boolean> {

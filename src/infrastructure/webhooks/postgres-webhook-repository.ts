@@ -3,12 +3,15 @@ import { v7 as uuidv7 } from 'uuid';
 import type {
   AttemptOutcome,
   DeliveryToSend,
+  NewWebhookDelivery,
   NewWebhookEndpoint,
+  ReplayFilter,
   WebhookAttempt,
   WebhookDeliveryRepository,
   WebhookDeliveryStatus,
   WebhookDeliveryView,
   WebhookEndpoint,
+  WebhookEndpointChanges,
   WebhookEndpointRepository,
 } from '../../application/webhooks/ports.js';
 
@@ -18,11 +21,14 @@ import type {
 // set by claimForSending, released by the statement that records the attempt, and checked by
 // resetForReplay in the same UPDATE that resets the row. The management queries are written
 // with `?` placeholders, numbered for pg by `positional`.
+// Secrets are read and written here only (claimForSending, add, rotateSecret), so that
+// encrypting them at rest stays a change to this file.
 
 // An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const ENDPOINT_COLUMNS = 'id, url, event_types, enabled, disabled_reason, created_at, deleted_at';
+const ENDPOINT_COLUMNS = `id, url, event_types, enabled, disabled_reason, disabled_at, failing_since,
+  previous_secret_expires_at, created_at, deleted_at`;
 const DELIVERY_COLUMNS = `id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at,
   last_status_code, last_error, created_at, delivered_at`;
 
@@ -36,6 +42,9 @@ interface EndpointRow {
   event_types: string[];
   enabled: boolean;
   disabled_reason: string | null;
+  disabled_at: Date | string | null;
+  failing_since: Date | string | null;
+  previous_secret_expires_at: Date | string | null;
   created_at: Date | string;
   deleted_at: Date | string | null;
 }
@@ -65,14 +74,8 @@ interface AttemptRow {
 type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
   body: string;
   claimed: boolean;
-  e_id: string | null;
-  e_url: string | null;
-  e_event_types: string[] | null;
-  e_secret: string | null;
-  e_enabled: boolean | null;
-  e_disabled_reason: string | null;
-  e_created_at: Date | string | null;
-  e_deleted_at: Date | string | null;
+  /** The endpoint's columns (null when its row is gone). */
+  endpoint: (EndpointRow & { secret: string; previous_secret: string | null }) | null;
 };
 
 /** Both webhook repositories on PostgreSQL. */
@@ -119,6 +122,44 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
   async softDelete(id: string, at: Date): Promise<boolean> {
     if (!UUID.test(id)) return false;
     return (await this.affected('update webhook_endpoints set deleted_at = ? where id = ? and deleted_at is null', [at, id])) > 0;
+  }
+
+  async update(id: string, changes: WebhookEndpointChanges, at: Date): Promise<WebhookEndpoint | null> {
+    if (!UUID.test(id)) return null;
+    // Only the columns asked for change, in one statement, so a concurrent 410 or
+    // WEBHOOK_DISABLE_AFTER is not overwritten by values read earlier. In SET, `enabled` and the
+    // other columns are the row's values before this update.
+    const [row] = await this.rows<EndpointRow>(
+      `update webhook_endpoints set
+         url = coalesce($1::text, url),
+         event_types = coalesce($2::jsonb, event_types),
+         disabled_reason = case when $3::boolean then null when enabled and $4::text is not null then $4::text else disabled_reason end,
+         disabled_at = case when $3::boolean then null when enabled and $4::text is not null then $5::timestamptz else disabled_at end,
+         failing_since = case when $3::boolean and not enabled then null else failing_since end,
+         enabled = case when $3::boolean then true when $4::text is not null then false else enabled end
+       where id = $6 and deleted_at is null
+       returning ${ENDPOINT_COLUMNS}`,
+      [
+        changes.url ?? null,
+        changes.eventTypes === undefined ? null : JSON.stringify(changes.eventTypes),
+        changes.enable === true,
+        changes.disable?.reason ?? null,
+        at,
+        id,
+      ],
+    );
+    return row ? toEndpoint(row) : null;
+  }
+
+  async rotateSecret(id: string, secret: string, previousExpiresAt: Date): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    return (
+      (await this.affected(
+        `update webhook_endpoints set previous_secret = secret, previous_secret_expires_at = ?, secret = ?
+         where id = ? and deleted_at is null`,
+        [previousExpiresAt, secret, id],
+      )) > 0
+    );
   }
 
   async listDeliveries(
@@ -178,10 +219,8 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
        )
        select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
          exists (select 1 from claim) as claimed,
-         e.id as e_id, e.url as e_url, e.event_types as e_event_types, e.secret as e_secret,
-         e.enabled as e_enabled, e.disabled_reason as e_disabled_reason,
-         e.created_at as e_created_at, e.deleted_at as e_deleted_at
-       from webhook_deliveries d left join webhook_endpoints e on e.id = d.endpoint_id
+         (select to_jsonb(e) from webhook_endpoints e where e.id = d.endpoint_id) as endpoint
+       from webhook_deliveries d
        where d.id = $1`,
       [deliveryId, attemptId, startedAt],
     );
@@ -195,24 +234,14 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
       status: row.status,
       attempts: row.attempts,
     };
-    const claim = { attemptId: row.claimed ? attemptId : null };
-    if (row.e_id === null || row.e_url === null || row.e_secret === null || row.e_created_at === null) {
-      return { delivery, endpoint: null, ...claim };
-    }
-    return {
-      delivery,
-      ...claim,
-      endpoint: {
-        id: row.e_id,
-        url: row.e_url,
-        eventTypes: row.e_event_types ?? [],
-        secret: row.e_secret,
-        enabled: row.e_enabled ?? false,
-        disabledReason: row.e_disabled_reason,
-        createdAt: toDate(row.e_created_at),
-        deletedAt: toDateOrNull(row.e_deleted_at),
-      },
-    };
+    const attempt = { attemptId: row.claimed ? attemptId : null };
+    const e = row.endpoint;
+    if (e === null) return { delivery, endpoint: null, ...attempt };
+    const previous =
+      e.previous_secret !== null && e.previous_secret_expires_at !== null
+        ? { secret: e.previous_secret, expiresAt: toDate(e.previous_secret_expires_at) }
+        : null;
+    return { delivery, ...attempt, endpoint: { ...toEndpoint(e), secrets: { current: e.secret, previous } } };
   }
 
   async recordAttempt(outcome: AttemptOutcome): Promise<boolean> {
@@ -221,8 +250,12 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     // new state while it is still pending (`updated`, re-checked on the latest row version if
     // a concurrent job changed it), or else (a duplicate job settled it meanwhile: its outcome
     // stands) only counts the attempt (`counted`, which runs only when `updated` matched
-    // nothing, so the row is never updated twice); on 410 the endpoint is disabled either way.
-    // Both release this attempt's claim ($1), unless a duplicate job has claimed the row since.
+    // nothing, so the row is never updated twice). Both release this attempt's claim ($1),
+    // unless a duplicate job has claimed the row since. `endpoint` ends (2xx) or starts (the
+    // first failure) the endpoint's failing streak and disables it if asked; it touches the
+    // row only when something changes, so a healthy endpoint's row is not written per attempt.
+    // In its SET, `enabled` and `failing_since` are the row's values before the update.
+    const disabling = `(enabled and $10::text is not null and ($14::timestamptz is null or failing_since <= $14))`;
     const { rows } = await this.pool.query<{ recorded: boolean }>(
       `with attempt as (
          insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
@@ -236,9 +269,13 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
        ), counted as (
          update webhook_deliveries set attempts = attempts + 1, ${RELEASE_CLAIM_OF_1}
          where id = $2 and not exists (select 1 from updated)
-       ), disabled as (
-         update webhook_endpoints set enabled = false, disabled_reason = $10
-         where id = $11 and enabled
+       ), endpoint as (
+         update webhook_endpoints set
+           failing_since = case when $12::boolean then null else coalesce(failing_since, $3) end,
+           disabled_reason = case when ${disabling} then $10::text else disabled_reason end,
+           disabled_at = case when ${disabling} then $13::timestamptz else disabled_at end,
+           enabled = enabled and not ${disabling}
+         where id = $11 and (${disabling} or (case when $12::boolean then failing_since is not null else failing_since is null end))
        )
        select exists (select 1 from updated) as recorded`,
       [
@@ -252,7 +289,10 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
         outcome.nextAttemptAt,
         outcome.deliveredAt,
         outcome.disableEndpoint?.reason ?? null,
-        outcome.disableEndpoint?.endpointId ?? null,
+        outcome.endpoint.id,
+        outcome.endpoint.succeeded,
+        outcome.disableEndpoint?.at ?? null,
+        outcome.disableEndpoint?.ifFailingSinceBy ?? null,
       ],
     );
     return rows[0]?.recorded === true;
@@ -292,6 +332,30 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     );
     return rows.length > 0;
   }
+
+  async resetManyForReplay(filter: ReplayFilter, now: Date, claimsSince: Date): Promise<string[]> {
+    if (!UUID.test(filter.endpointId)) return [];
+    // resetForReplay's statement for every matching row at once. Two calls at the same time:
+    // the second waits for the row locks of the first, re-checks its WHERE on the rows the
+    // first reset (now pending) and leaves them out, so each delivery is returned once.
+    const rows = await this.rows<{ id: string }>(
+      `update webhook_deliveries set status = 'pending', next_attempt_at = ?, delivered_at = null,
+         attempt_id = null, attempt_started_at = null
+       where endpoint_id = ? and status = ? and created_at >= ?
+         and (attempt_id is null or attempt_started_at < ?)
+       returning id`,
+      [now, filter.endpointId, filter.status, filter.since, claimsSince],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async addDelivery(delivery: NewWebhookDelivery): Promise<void> {
+    await this.affected(
+      `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
+       values (?, ?, ?, ?, ?, 'pending', 0, ?)`,
+      [delivery.id, delivery.endpointId, delivery.eventId, delivery.eventType, delivery.body, delivery.createdAt],
+    );
+  }
 }
 
 /** `?` placeholders as pg's `$1`, `$2`, … (the statements here hold no `?` of their own). */
@@ -307,6 +371,9 @@ function toEndpoint(row: EndpointRow): WebhookEndpoint {
     eventTypes: row.event_types,
     enabled: row.enabled,
     disabledReason: row.disabled_reason,
+    disabledAt: toDateOrNull(row.disabled_at),
+    failingSince: toDateOrNull(row.failing_since),
+    previousSecretExpiresAt: toDateOrNull(row.previous_secret_expires_at),
     createdAt: toDate(row.created_at),
     deletedAt: toDateOrNull(row.deleted_at),
   };

@@ -38,12 +38,23 @@ export function signWebhook(secret: string, content: SignedContent): string {
   return `v1,${hmac}`;
 }
 
-/** The three Standard Webhooks headers of one attempt. */
-export function webhookHeaders(secret: string, content: SignedContent): Record<string, string> {
+/**
+ * The `webhook-signature` value for several secrets: one `v1,<signature>` entry per secret,
+ * separated by spaces, as Standard Webhooks allows (a receiver accepts the message when any
+ * entry verifies with its secret). During the overlap after a rotation the secrets are the
+ * new and the previous one, so a receiver that knows only one of them still verifies.
+ */
+export function signatureHeader(secrets: readonly string[], content: SignedContent): string {
+  if (secrets.length === 0) throw new Error('a webhook needs at least one secret to be signed with');
+  return secrets.map((secret) => signWebhook(secret, content)).join(' ');
+}
+
+/** The three Standard Webhooks headers of one attempt, signed with each of `secrets`. */
+export function webhookHeaders(secrets: readonly string[], content: SignedContent): Record<string, string> {
   return {
     'webhook-id': content.id,
     'webhook-timestamp': String(unixSeconds(content.timestamp)),
-    'webhook-signature': signWebhook(secret, content),
+    'webhook-signature': signatureHeader(secrets, content),
   };
 }
 

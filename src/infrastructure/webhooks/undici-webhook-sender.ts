@@ -78,7 +78,7 @@ export class UndiciWebhookSender implements WebhookSender {
         headers: {
           'content-type': 'application/json',
           'user-agent': this.userAgent,
-          ...webhookHeaders(webhook.secret, { id: webhook.deliveryId, timestamp: webhook.timestamp, body: webhook.body }),
+          ...webhookHeaders(webhook.secrets, { id: webhook.deliveryId, timestamp: webhook.timestamp, body: webhook.body }),
         },
         body: webhook.body,
       });

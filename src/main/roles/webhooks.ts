@@ -9,9 +9,14 @@ import { ListWebhookEndpoints } from '../../application/webhooks/list-webhook-en
 import type { WebhookManagement } from '../../application/webhooks/management.js';
 import type { WebhookSender, WebhookUrlGuard } from '../../application/webhooks/ports.js';
 import { retryDelayMs } from '../../application/webhooks/retry-schedule.js';
+import { ReplayWebhookDeliveries } from '../../application/webhooks/replay-webhook-deliveries.js';
 import { ReplayWebhookDelivery, attemptLeaseMs } from '../../application/webhooks/replay-webhook-delivery.js';
+import { RotateWebhookSecret } from '../../application/webhooks/rotate-webhook-secret.js';
+import { SendTestWebhook } from '../../application/webhooks/send-test-webhook.js';
+import { UpdateWebhookEndpoint } from '../../application/webhooks/update-webhook-endpoint.js';
 import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook-queue.js';
 import { webhookBackoffStrategy } from '../../../queues/webhooks.js';
+import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
 import { generateWebhookSecret } from '../../infrastructure/webhooks/signing.js';
 import { SsrfUrlGuard } from '../../infrastructure/webhooks/ssrf.js';
@@ -49,6 +54,7 @@ export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides 
     sender,
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
+    config.webhookDisableAfterMs,
   );
   const running = startQueueWorker(infra, QUEUES.webhooks, {
     processor: createWebhookProcessor(deliver, logger, infra.metrics),
@@ -60,6 +66,7 @@ export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides 
       concurrency: config.workerConcurrency,
       prefix: config.queuePrefix,
       retrySchedule: config.webhookRetrySchedule,
+      disableAfterMs: config.webhookDisableAfterMs,
       allowPrivate: config.webhookAllowPrivate,
     },
     'webhooks worker started',
@@ -88,13 +95,18 @@ export function createWebhookManagement(
   const clock = overrides.clock ?? systemClock;
   const urlGuard = overrides.urlGuard ?? new SsrfUrlGuard({ allowPrivate: config.webhookAllowPrivate });
   const queue = new BullMqWebhookQueue(infra.queues.webhooks, config.webhookRetrySchedule);
+  const leaseMs = attemptLeaseMs(config.webhookTimeoutMs);
   return {
     createEndpoint: new CreateWebhookEndpoint(repository, urlGuard, generateWebhookSecret, uuidv7, clock),
     listEndpoints: new ListWebhookEndpoints(repository),
     getEndpoint: new GetWebhookEndpoint(repository),
     deleteEndpoint: new DeleteWebhookEndpoint(repository, clock),
+    updateEndpoint: new UpdateWebhookEndpoint(repository, urlGuard, clock),
+    rotateSecret: new RotateWebhookSecret(repository, generateWebhookSecret, clock, config.webhookSecretOverlapMs),
+    sendTest: new SendTestWebhook(repository, repository, queue, buildWebhookBody, uuidv7, clock),
     listDeliveries: new ListWebhookDeliveries(repository),
-    replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock, attemptLeaseMs(config.webhookTimeoutMs)),
+    replayDelivery: new ReplayWebhookDelivery(repository, repository, queue, clock, leaseMs),
+    replayDeliveries: new ReplayWebhookDeliveries(repository, repository, queue, clock, leaseMs),
   };
 }
 

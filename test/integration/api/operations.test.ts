@@ -158,6 +158,9 @@ describe('OpenAPI', () => {
         '/v1/webhook-endpoints',
         '/v1/webhook-endpoints/{id}',
         '/v1/webhook-endpoints/{id}/deliveries',
+        '/v1/webhook-endpoints/{id}/replay',
+        '/v1/webhook-endpoints/{id}/rotate-secret',
+        '/v1/webhook-endpoints/{id}/test',
       ].sort(),
     );
     expect(document.components.securitySchemes.bearerAuth).toEqual(

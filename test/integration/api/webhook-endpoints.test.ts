@@ -79,7 +79,7 @@ const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = [])
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-function send(target: TestApi, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) {
+function send(target: TestApi, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) {
   return target.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });
 }
 
@@ -121,6 +121,9 @@ describe('POST /v1/webhook-endpoints', () => {
       eventTypes: ['order.placed', 'order.shipped'],
       enabled: true,
       disabledReason: null,
+      disabledAt: null,
+      failingSince: null,
+      previousSecretExpiresAt: null,
       createdAt: body.createdAt,
     });
     const list = await send(api, 'GET', '/v1/webhook-endpoints');
@@ -612,7 +615,15 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
     // The attempt fails as the last of its schedule, and releases the row.
     const attempt = { attemptedAt: new Date(), statusCode: 503, durationMs: 5, error: 'HTTP 503' };
     expect(
-      await repository.recordAttempt({ deliveryId: id, attemptId: claimed!.attemptId!, attempt, status: 'failed', nextAttemptAt: null, deliveredAt: null }),
+      await repository.recordAttempt({
+        deliveryId: id,
+        attemptId: claimed!.attemptId!,
+        attempt,
+        status: 'failed',
+        nextAttemptAt: null,
+        deliveredAt: null,
+        endpoint: { id: endpointId, succeeded: false },
+      }),
     ).toBe(true);
     expect((await replay(id)).statusCode).toBe(202);
     expect(await deliveryRow(id)).toMatchObject({ status: 'pending', attempts: 4 });
@@ -666,6 +677,301 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
   });
 });
 
+describe('PATCH /v1/webhook-endpoints/:id', () => {
+  const patch = (id: string, body: object, target: TestApi = api) => send(target, 'PATCH', `/v1/webhook-endpoints/${id}`, body);
+  const row = async (id: string) =>
+    (
+      await sql<{ url: string; event_types: string[]; enabled: boolean; disabled_reason: string | null }>(
+        'select url, event_types, enabled, disabled_reason from webhook_endpoints where id = ?',
+        [id],
+      )
+    )[0];
+
+  test('changes the URL and the event types, answers the endpoint; what is left out stays', async () => {
+    const id = await createEndpoint(['order.placed']);
+    const response = await patch(id, { url: 'HTTPS://93.184.216.35:443/new', eventTypes: ['order.shipped', 'order.shipped'] });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ id, url: 'https://93.184.216.35/new', eventTypes: ['order.shipped'], enabled: true });
+    expect(response.body).not.toContain('whsec_');
+
+    expect((await patch(id, { eventTypes: ['*'] })).json()).toMatchObject({ url: 'https://93.184.216.35/new', eventTypes: ['*'] });
+    expect(await row(id)).toMatchObject({ url: 'https://93.184.216.35/new', event_types: ['*'] });
+  });
+
+  test.each([
+    ['http://127.0.0.1:8080/hook', /loopback/],
+    ['http://169.254.169.254/latest/meta-data/', /link-local/],
+    ['http://10.0.0.1/hook', /private/],
+    ['http://localhost/hook', /localhost is this machine/],
+  ])('a URL the SSRF guard refuses (%s) → 400, as at registration; nothing changes', async (url, reason) => {
+    const id = await createEndpoint();
+    const response = await patch(id, { url, enabled: false });
+    expect(response.statusCode).toBe(400);
+    const problem = expectProblem(response);
+    expect(problem).toMatchObject({ code: 'webhook_url_not_allowed', errors: [{ in: 'body', path: 'url', message: problem.detail }] });
+    expect(problem.detail).toMatch(reason);
+    expect(await row(id)).toMatchObject({ url: PUBLIC_URL, enabled: true });
+  });
+
+  test('a host name that resolves to a private address → 400; to public ones → 200', async () => {
+    const id = await createEndpoint();
+    const refused = await patch(id, { url: 'https://intranet.example.test/hook' }, fakeDns);
+    expect(refused.statusCode).toBe(400);
+    expect(expectProblem(refused).detail).toMatch(/intranet\.example\.test resolves to 10\.1\.2\.3/);
+    expect((await patch(id, { url: 'https://hooks.example.test/hook' }, fakeDns)).statusCode).toBe(200);
+  });
+
+  test('enabled: false disables through the API, with reason and time; enabled: true clears them and the failing streak', async () => {
+    const id = await createEndpoint();
+    const disabled = await patch(id, { enabled: false });
+    expect(disabled.statusCode).toBe(200);
+    expect(disabled.json()).toMatchObject({ enabled: false, disabledReason: 'disabled through the API', disabledAt: expect.stringMatching(ISO) });
+
+    // As WEBHOOK_DISABLE_AFTER leaves an endpoint: failing for days.
+    await sql(`update webhook_endpoints set disabled_reason = 'every attempt failed for 5d or more', failing_since = now() - interval '6 days' where id = ?`, [id]);
+    const enabled = await patch(id, { enabled: true });
+    expect(enabled.statusCode).toBe(200);
+    expect(enabled.json()).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
+    expect(await row(id)).toMatchObject({ enabled: true, disabled_reason: null });
+  });
+
+  test('re-enables an endpoint disabled by a 410', async () => {
+    const id = await createEndpoint();
+    await sql(`update webhook_endpoints set enabled = false, disabled_reason = 'answered 410 Gone', disabled_at = now() where id = ?`, [id]);
+    expect((await send(api, 'GET', `/v1/webhook-endpoints/${id}`)).json()).toMatchObject({ enabled: false, disabledAt: expect.stringMatching(ISO) });
+    expect((await patch(id, { enabled: true })).json()).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
+  });
+
+  test('an unknown or deleted endpoint → 404; an id that is not a UUID → 400', async () => {
+    const unknown = await patch(newId(), { enabled: true });
+    expect(unknown.statusCode).toBe(404);
+    expect(expectProblem(unknown).code).toBe('webhook_endpoint_not_found');
+    const id = await createEndpoint();
+    await send(api, 'DELETE', `/v1/webhook-endpoints/${id}`);
+    expect((await patch(id, { enabled: true })).statusCode).toBe(404);
+    expect((await patch('not-a-uuid', { enabled: true })).statusCode).toBe(400);
+  });
+
+  const invalid: { name: string; body: object; path: string; code?: string }[] = [
+    { name: 'an empty body', body: {}, path: '' },
+    { name: 'JSON that is not an object', body: [{ enabled: true }], path: '' },
+    { name: 'an unknown field', body: { enabled: true, secret: 'whsec_mine' }, path: 'secret' },
+    { name: 'enabled that is not a boolean', body: { enabled: 'yes' }, path: 'enabled' },
+    { name: 'an ftp:// url', body: { url: 'ftp://93.184.216.34/hooks' }, path: 'url' },
+    { name: 'credentials in the url', body: { url: 'https://a:b@93.184.216.34/' }, path: 'url', code: 'invalid_webhook_url' },
+    { name: 'empty eventTypes', body: { eventTypes: [] }, path: 'eventTypes' },
+    { name: 'an unknown event type', body: { eventTypes: ['order.lost'] }, path: 'eventTypes.0' },
+    { name: 'webhook.test as an event type', body: { eventTypes: ['webhook.test'] }, path: 'eventTypes.0' },
+    { name: '"*" with other types', body: { eventTypes: ['*', 'order.placed'] }, path: 'eventTypes', code: 'invalid_event_types' },
+  ];
+
+  test.each(invalid)('400 problem for $name; nothing changes', async ({ body, path, code }) => {
+    const id = await createEndpoint();
+    const response = await patch(id, body);
+    expect(response.statusCode).toBe(400);
+    const problem = expectProblem(response);
+    expect(problem.errors?.map((error) => error.path)).toContain(path);
+    if (code) expect(problem.code).toBe(code);
+    expect(await row(id)).toMatchObject({ url: PUBLIC_URL, event_types: ['order.placed'], enabled: true });
+  });
+});
+
+describe('POST /v1/webhook-endpoints/:id/rotate-secret', () => {
+  const rotate = (id: string, body?: object) => send(api, 'POST', `/v1/webhook-endpoints/${id}/rotate-secret`, body);
+  /** The stored secrets, and whether the stored expiry is `expiresAt`. */
+  const secrets = async (id: string, expiresAt: string | null = null) =>
+    (
+      await sql<{ secret: string; previous_secret: string | null; expires_as_answered: boolean }>(
+        `select secret, previous_secret, previous_secret_expires_at = ?::timestamptz as expires_as_answered
+         from webhook_endpoints where id = ?`,
+        [expiresAt, id],
+      )
+    )[0];
+
+  test('200 with a new secret shown once; the old one is kept as the previous secret for 24 h', async () => {
+    const created = (await subscribe({ url: PUBLIC_URL, eventTypes: ['*'] })).json<{ id: string; secret: string }>();
+    const before = Date.now();
+    const response = await rotate(created.id);
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json<{ id: string; secret: string; previousSecretExpiresAt: string }>();
+    expect(Object.keys(body).sort()).toEqual(['id', 'previousSecretExpiresAt', 'secret']);
+    expect(body.id).toBe(created.id);
+    expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/);
+    expect(body.secret).not.toBe(created.secret);
+    expect(Date.parse(body.previousSecretExpiresAt)).toBeGreaterThanOrEqual(before + 24 * 3600_000 - 1000);
+    expect(Date.parse(body.previousSecretExpiresAt)).toBeLessThanOrEqual(Date.now() + 24 * 3600_000);
+    expect(await secrets(created.id, body.previousSecretExpiresAt)).toEqual({
+      secret: body.secret,
+      previous_secret: created.secret,
+      expires_as_answered: true,
+    });
+
+    // A second rotation drops the first secret; `{}` is a body it accepts too.
+    const again = (await rotate(created.id, {})).json<{ secret: string }>();
+    expect(await secrets(created.id)).toMatchObject({ secret: again.secret, previous_secret: body.secret });
+    const shown = await send(api, 'GET', `/v1/webhook-endpoints/${created.id}`);
+    expect(shown.body).not.toContain('whsec_');
+  });
+
+  test('an unknown endpoint → 404; a body with fields → 400', async () => {
+    expect(expectProblem(await rotate(newId())).code).toBe('webhook_endpoint_not_found');
+    const id = await createEndpoint();
+    const withField = await rotate(id, { secret: 'whsec_mine' });
+    expect(withField.statusCode).toBe(400);
+    expect(expectProblem(withField).errors?.map((error) => error.path)).toEqual(['secret']);
+  });
+});
+
+describe('POST /v1/webhook-endpoints/:id/test', () => {
+  beforeEach(async () => {
+    await api.webhooks.obliterate({ force: true });
+  });
+
+  const test_ = (id: string) => send(api, 'POST', `/v1/webhook-endpoints/${id}/test`);
+
+  test('202: a pending webhook.test delivery of that endpoint, queued, listed with its deliveries', async () => {
+    const id = await createEndpoint(['order.cancelled']);
+    const response = await test_(id);
+    expect(response.statusCode, response.body).toBe(202);
+    const { deliveryId, eventId } = response.json<{ deliveryId: string; eventId: string }>();
+    expect(response.json()).toEqual({ deliveryId: expect.stringMatching(UUID_V7), eventId: expect.stringMatching(UUID_V7), status: 'pending' });
+
+    const [row] = await sql<{ endpoint_id: string; event_id: string; event_type: string; status: string; body: string }>(
+      'select endpoint_id, event_id, event_type, status, body from webhook_deliveries where id = ?',
+      [deliveryId],
+    );
+    expect(row).toMatchObject({ endpoint_id: id, event_id: eventId, event_type: 'webhook.test', status: 'pending' });
+    expect(JSON.parse(row!.body)).toEqual({ type: 'webhook.test', timestamp: expect.stringMatching(ISO), data: { endpointId: id, eventId } });
+    const job = await api.webhooks.getJob(deliveryId);
+    expect(job?.data).toEqual({ deliveryId });
+    const listed = await send(api, 'GET', `/v1/webhook-endpoints/${id}/deliveries`);
+    expect(listed.json<{ items: { id: string; eventType: string }[] }>().items).toEqual([
+      expect.objectContaining({ id: deliveryId, eventType: 'webhook.test', status: 'pending' }),
+    ]);
+  });
+
+  test('an unknown endpoint → 404, a disabled one → 409; nothing is queued', async () => {
+    expect(expectProblem(await test_(newId())).code).toBe('webhook_endpoint_not_found');
+    const id = await createEndpoint();
+    await send(api, 'PATCH', `/v1/webhook-endpoints/${id}`, { enabled: false });
+    const conflict = await test_(id);
+    expect(conflict.statusCode).toBe(409);
+    expect(expectProblem(conflict)).toMatchObject({ code: 'webhook_endpoint_disabled', detail: expect.stringContaining('disabled through the API') });
+    expect(await allJobs(api.webhooks)).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/webhook-endpoints/:id/replay', () => {
+  beforeEach(async () => {
+    await api.webhooks.obliterate({ force: true });
+  });
+
+  const replayAll = (id: string, body: object) => send(api, 'POST', `/v1/webhook-endpoints/${id}/replay`, body);
+  const statusOf = async (id: string) => (await sql<{ status: string }>('select status from webhook_deliveries where id = ?', [id]))[0]?.status;
+
+  test('202 with how many were queued: every delivery in the status since the moment; again → 0', async () => {
+    const endpointId = await createEndpoint(['*']);
+    const older = await insertDelivery(endpointId, { status: 'failed', createdAt: '2026-04-30T23:59:59.999Z' });
+    const failed = [
+      await insertDelivery(endpointId, { status: 'failed', createdAt: '2026-05-01T00:00:00.000Z', attempts: FAILED_ATTEMPTS }),
+      await insertDelivery(endpointId, { status: 'failed', createdAt: '2026-05-02T00:00:00.000Z' }),
+    ];
+    const delivered = await insertDelivery(endpointId, { status: 'delivered', createdAt: '2026-05-02T00:00:00.000Z' });
+    const pending = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-05-02T00:00:00.000Z' });
+    const elsewhere = await insertDelivery(await createEndpoint(['*']), { status: 'failed', createdAt: '2026-05-02T00:00:00.000Z' });
+
+    // An offset is part of RFC 3339: 02:00+02:00 is midnight UTC.
+    const response = await replayAll(endpointId, { status: 'failed', since: '2026-05-01T02:00:00+02:00' });
+    expect(response.statusCode, response.body).toBe(202);
+    expect(response.json()).toEqual({ endpointId, queued: 2 });
+    for (const { id } of failed) {
+      expect(await statusOf(id)).toBe('pending');
+      expect((await api.webhooks.getJob(id))?.data).toEqual({ deliveryId: id });
+    }
+    for (const [{ id }, status] of [[older, 'failed'], [delivered, 'delivered'], [pending, 'pending'], [elsewhere, 'failed']] as const) {
+      expect(await statusOf(id)).toBe(status);
+      expect(await api.webhooks.getJob(id)).toBeUndefined();
+    }
+    expect((await replayAll(endpointId, { status: 'failed', since: '2026-05-01T00:00:00Z' })).json()).toEqual({ endpointId, queued: 0 });
+    expect(await allJobs(api.webhooks)).toHaveLength(2);
+
+    // Delivered ones can be sent again too (a receiver that lost them).
+    expect((await replayAll(endpointId, { status: 'delivered', since: '2026-05-01T00:00:00Z' })).json()).toEqual({ endpointId, queued: 1 });
+    expect(await statusOf(delivered.id)).toBe('pending');
+  });
+
+  test('leaves out a delivery an attempt holds, by the rule of the single replay', async () => {
+    const endpointId = await createEndpoint(['*']);
+    const held = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-05-03T00:00:00.000Z' });
+    // Two jobs of one delivery (a duplicate): both claim it; the first records the last attempt
+    // of the schedule, so the row is failed while the duplicate's attempt is still running.
+    const repository = new PostgresWebhookRepository(pool);
+    const first = await repository.claimForSending(held.id, new Date());
+    await repository.claimForSending(held.id, new Date());
+    await repository.recordAttempt({
+      deliveryId: held.id,
+      attemptId: first!.attemptId!,
+      attempt: { attemptedAt: new Date(), statusCode: 503, durationMs: 5, error: 'HTTP 503' },
+      status: 'failed',
+      nextAttemptAt: null,
+      deliveredAt: null,
+      endpoint: { id: endpointId, succeeded: false },
+    });
+    const free = await insertDelivery(endpointId, { status: 'failed', createdAt: '2026-05-03T00:00:00.000Z' });
+
+    expect((await replayAll(endpointId, { status: 'failed', since: '2026-05-01T00:00:00Z' })).json()).toEqual({ endpointId, queued: 1 });
+    expect(await statusOf(held.id)).toBe('failed');
+    expect(await api.webhooks.getJob(held.id)).toBeUndefined();
+    expect(await statusOf(free.id)).toBe('pending');
+  });
+
+  test('an unknown endpoint → 404, a disabled one → 409', async () => {
+    const body = { status: 'failed', since: '2026-05-01T00:00:00Z' };
+    expect(expectProblem(await replayAll(newId(), body)).code).toBe('webhook_endpoint_not_found');
+    const id = await createEndpoint();
+    const failed = await insertDelivery(id, { status: 'failed', createdAt: '2026-05-04T00:00:00.000Z' });
+    await sql(`update webhook_endpoints set enabled = false, disabled_reason = 'answered 410 Gone' where id = ?`, [id]);
+    const conflict = await replayAll(id, body);
+    expect(conflict.statusCode).toBe(409);
+    expect(expectProblem(conflict).code).toBe('webhook_endpoint_disabled');
+    expect(await statusOf(failed.id)).toBe('failed');
+  });
+
+  test.each([
+    [{}, ['since', 'status']],
+    [{ status: 'failed' }, ['since']],
+    [{ status: 'pending', since: '2026-05-01T00:00:00Z' }, ['status']],
+    [{ status: 'failed', since: '2026-05-01T00:00:00' }, ['since']],
+    [{ status: 'failed', since: 'yesterday' }, ['since']],
+    [{ status: 'failed', since: 1_746_057_600 }, ['since']],
+    [{ status: 'failed', since: '2026-05-01T00:00:00Z', limit: 10 }, ['limit']],
+  ])('%j → 400 problem naming %j', async (body, paths) => {
+    const id = await createEndpoint();
+    const response = await replayAll(id, body);
+    expect(response.statusCode).toBe(400);
+    expect(expectProblem(response).errors?.map((error) => error.path).sort()).toEqual(paths);
+  });
+});
+
+describe('the lifecycle routes need the API key', () => {
+  test.each([
+    ['PATCH', '', { enabled: true }],
+    ['POST', '/rotate-secret', undefined],
+    ['POST', '/test', undefined],
+    ['POST', '/replay', { status: 'failed', since: '2026-05-01T00:00:00Z' }],
+  ] as const)('%s …%s → 401, nothing done', async (method, path, payload) => {
+    const id = await createEndpoint();
+    const response = await api.app.inject({ method, url: `/v1/webhook-endpoints/${id}${path}`, ...(payload ? { payload } : {}) });
+    expect(response.statusCode).toBe(401);
+    expectProblem(response);
+    const [row] = await sql<{ enabled: boolean; previous_secret: string | null }>(
+      'select enabled, previous_secret from webhook_endpoints where id = ?',
+      [id],
+    );
+    expect(row).toEqual({ enabled: true, previous_secret: null });
+  });
+});
+
 describe('OpenAPI', () => {
   test('documents the webhook routes from their zod schemas', async () => {
     const document = (await api.app.inject({ method: 'GET', url: '/docs/json' })).json();
@@ -688,6 +994,31 @@ describe('OpenAPI', () => {
       expect.arrayContaining([expect.objectContaining({ in: 'query', name: 'status' })]),
     );
     expect(document.paths['/v1/webhook-deliveries/{deliveryId}/replay'].post.responses['202']).toBeDefined();
+
+    const patch = document.paths['/v1/webhook-endpoints/{id}'].patch;
+    expect(patch.security).toEqual([{ bearerAuth: [] }]);
+    const patchBody = patch.requestBody.content['application/json'].schema;
+    expect(patchBody.additionalProperties).toBe(false);
+    expect(Object.keys(patchBody.properties).sort()).toEqual(['enabled', 'eventTypes', 'url']);
+    expect(patchBody.properties.url.maxLength).toBe(2048);
+    expect(patch.responses['200'].content['application/json'].schema.properties).toHaveProperty('disabledAt');
+    expect(patch.responses['400'].content['application/problem+json']).toBeDefined();
+    expect(patch.responses['404']).toBeDefined();
+
+    const rotate = document.paths['/v1/webhook-endpoints/{id}/rotate-secret'].post;
+    expect(rotate.security).toEqual([{ bearerAuth: [] }]);
+    expect(rotate.responses['200'].content['application/json'].schema.properties.secret).toBeDefined();
+    const testEvent = document.paths['/v1/webhook-endpoints/{id}/test'].post;
+    expect(testEvent.security).toEqual([{ bearerAuth: [] }]);
+    expect(testEvent.responses['202']).toBeDefined();
+    expect(testEvent.responses['409']).toBeDefined();
+    const replayAll = document.paths['/v1/webhook-endpoints/{id}/replay'].post;
+    expect(replayAll.security).toEqual([{ bearerAuth: [] }]);
+    const replayBody = replayAll.requestBody.content['application/json'].schema;
+    expect(replayBody.required).toEqual(expect.arrayContaining(['status', 'since']));
+    expect(replayBody.properties.status.enum).toEqual(['failed', 'delivered']);
+    expect(replayBody.properties.since.format).toBe('date-time');
+    expect(replayAll.responses['202'].content['application/json'].schema.properties.queued).toBeDefined();
   });
 });
 

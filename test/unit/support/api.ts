@@ -66,8 +66,12 @@ const webhooks: WebhookManagement = {
   listEndpoints: { execute: unused },
   getEndpoint: { execute: unused },
   deleteEndpoint: { execute: unused },
+  updateEndpoint: { execute: unused },
+  rotateSecret: { execute: unused },
+  sendTest: { execute: unused },
   listDeliveries: { execute: unused },
   replayDelivery: { execute: unused },
+  replayDeliveries: { execute: unused },
 };
 const schedules: ScheduleManagement = {
   createSchedule: { execute: unused },

@@ -3,6 +3,7 @@ import { Migration20261122001740_deliveries } from './Migration20261122001740-de
 import { Migration20261122004956_outbox_trace_context } from './Migration20261122004956-outbox-trace-context.js';
 import { Migration20261201000000_webhook_running_attempt } from './Migration20261201000000-webhook-running-attempt.js';
 import { Migration20261202010709_schedules } from './Migration20261202010709-schedules.js';
+import { Migration20261202100000_webhook_endpoint_lifecycle } from './Migration20261202100000-webhook-endpoint-lifecycle.js';
 
 // Every migration, in order. `npm run db:migration:create <name>` writes a new file beside
 // this one (against a migrated database); add it to the end of the list.
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261122004956-outbox-trace-context', class: Migration20261122004956_outbox_trace_context },
   { name: 'Migration20261201000000-webhook-running-attempt', class: Migration20261201000000_webhook_running_attempt },
   { name: 'Migration20261202010709-schedules', class: Migration20261202010709_schedules },
+  { name: 'Migration20261202100000-webhook-endpoint-lifecycle', class: Migration20261202100000_webhook_endpoint_lifecycle },
 ];

@@ -9,16 +9,17 @@ const gone: WebhookResponse = { statusCode: 410, durationMs: 5, error: 'HTTP 410
 const refused: WebhookResponse = { statusCode: null, durationMs: 1, error: 'ECONNREFUSED: connect ECONNREFUSED' };
 
 const schedule = [5, 300, 1800];
+const DISABLE_AFTER_MS = 5 * 86_400_000;
 let store: InMemoryWebhooks;
 
 beforeEach(async () => {
   store = new InMemoryWebhooks();
   await store.add({ id: 'ep', url: 'https://hooks.example.com/', eventTypes: ['*'], secret: 'whsec_c2VjcmV0', createdAt: new Date(0) });
-  store.addDelivery({ id: 'd1', endpointId: 'ep', body: '{"type":"order.placed","data":{}}' });
+  store.seedDelivery({ id: 'd1', endpointId: 'ep', body: '{"type":"order.placed","data":{}}' });
 });
 
 // random() = 0.5 means no jitter.
-const useCase = (sender: ScriptedSender, random = () => 0.5) => new DeliverWebhook(store, sender, schedule, fixedClock(), random);
+const useCase = (sender: ScriptedSender, random = () => 0.5) => new DeliverWebhook(store, sender, schedule, fixedClock(), DISABLE_AFTER_MS, random);
 
 describe('DeliverWebhook', () => {
   it('sends the stored body, signed for the delivery id, and marks a 2xx delivered', async () => {
@@ -28,7 +29,7 @@ describe('DeliverWebhook', () => {
     expect(sender.requests).toEqual([
       {
         url: 'https://hooks.example.com/',
-        secret: 'whsec_c2VjcmV0',
+        secrets: ['whsec_c2VjcmV0'],
         deliveryId: 'd1',
         timestamp: new Date('2026-03-01T12:00:00.000Z'),
         body: '{"type":"order.placed","data":{}}',
@@ -64,7 +65,7 @@ describe('DeliverWebhook', () => {
     });
     expect(store.deliveries.get('d1')).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: null, nextAttemptAt: null });
 
-    store.addDelivery({ id: 'd2', endpointId: 'ep' });
+    store.seedDelivery({ id: 'd2', endpointId: 'ep' });
     expect(await useCase(new ScriptedSender([refused])).execute({ deliveryId: 'd2', attempt: 0, canRetry: false })).toMatchObject({
       outcome: 'failed',
     });
@@ -85,7 +86,7 @@ describe('DeliverWebhook', () => {
 
     store.endpoints.get('ep')!.enabled = true;
     store.endpoints.get('ep')!.deletedAt = new Date();
-    store.addDelivery({ id: 'd2', endpointId: 'ep' });
+    store.seedDelivery({ id: 'd2', endpointId: 'ep' });
     expect(await useCase(sender).execute({ deliveryId: 'd2', attempt: 0, canRetry: true })).toMatchObject({ outcome: 'endpoint_disabled' });
     expect(sender.requests).toHaveLength(0);
   });

@@ -40,7 +40,17 @@ describe('CreateWebhookEndpoint', () => {
       createdAt: new Date('2026-03-01T12:00:00.000Z'),
     });
     expect(await new ListWebhookEndpoints(store).execute()).toEqual([
-      { id: 'id-1', url: 'https://hooks.example.com/in', eventTypes: ['order.placed', 'order.shipped'], enabled: true, disabledReason: null, createdAt: created.createdAt },
+      {
+        id: 'id-1',
+        url: 'https://hooks.example.com/in',
+        eventTypes: ['order.placed', 'order.shipped'],
+        enabled: true,
+        disabledReason: null,
+        disabledAt: null,
+        failingSince: null,
+        previousSecretExpiresAt: null,
+        createdAt: created.createdAt,
+      },
     ]);
     expect(JSON.stringify(await new GetWebhookEndpoint(store).execute('id-1'))).not.toContain('whsec_');
   });
@@ -73,8 +83,8 @@ describe('endpoint reads and deletion', () => {
 
   it('lists deliveries with a status filter', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
-    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed' });
-    store.addDelivery({ id: 'd2', endpointId: 'id-1', status: 'delivered' });
+    store.seedDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed' });
+    store.seedDelivery({ id: 'd2', endpointId: 'id-1', status: 'delivered' });
     const list = new ListWebhookDeliveries(store);
     expect((await list.execute({ endpointId: 'id-1' })).map((d) => d.id)).toEqual(['d1', 'd2']);
     expect((await list.execute({ endpointId: 'id-1', status: 'failed' })).map((d) => d.id)).toEqual(['d1']);
@@ -84,7 +94,7 @@ describe('endpoint reads and deletion', () => {
 describe('ReplayWebhookDelivery', () => {
   it('sets the delivery pending, due now, and enqueues it again', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
-    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed', attempts: 8 });
+    store.seedDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed', attempts: 8 });
     const queue = new RecordingQueue();
     await new ReplayWebhookDelivery(store, store, queue, fixedClock()).execute('d1');
     expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', attempts: 8, nextAttemptAt: new Date('2026-03-01T12:00:00.000Z') });
@@ -93,7 +103,7 @@ describe('ReplayWebhookDelivery', () => {
 
   it('refuses a delivery whose attempt is running right now, and changes nothing', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
-    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed', attempts: 8 });
+    store.seedDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed', attempts: 8 });
     const queue = new RecordingQueue();
     queue.inFlight.add('d1');
     const replay = new ReplayWebhookDelivery(store, store, queue, fixedClock());
@@ -104,7 +114,7 @@ describe('ReplayWebhookDelivery', () => {
 
   it('refuses a delivery that an attempt has claimed, even before the queue sees its job running', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
-    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'pending', attempts: 7 });
+    store.seedDelivery({ id: 'd1', endpointId: 'id-1', status: 'pending', attempts: 7 });
     const claim = await store.claimForSending('d1', new Date('2026-03-01T11:59:50.000Z'));
     const queue = new RecordingQueue();
     const replay = new ReplayWebhookDelivery(store, store, queue, fixedClock(), 60_000);
@@ -114,7 +124,15 @@ describe('ReplayWebhookDelivery', () => {
 
     // The attempt settles the row and releases its claim: now the replay goes through.
     const attempt = { attemptedAt: new Date(), statusCode: 500, durationMs: 3, error: 'HTTP 500' };
-    await store.recordAttempt({ deliveryId: 'd1', attemptId: claim!.attemptId!, attempt, status: 'failed', nextAttemptAt: null, deliveredAt: null });
+    await store.recordAttempt({
+      deliveryId: 'd1',
+      attemptId: claim!.attemptId!,
+      attempt,
+      status: 'failed',
+      nextAttemptAt: null,
+      deliveredAt: null,
+      endpoint: { id: 'id-1', succeeded: false },
+    });
     await replay.execute('d1');
     expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', attempts: 8 });
     expect(queue.enqueued).toEqual(['d1']);
@@ -122,7 +140,7 @@ describe('ReplayWebhookDelivery', () => {
 
   it('does not wait for a claim older than the lease: its worker died mid-attempt', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
-    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'pending', attempts: 2 });
+    store.seedDelivery({ id: 'd1', endpointId: 'id-1', status: 'pending', attempts: 2 });
     await store.claimForSending('d1', new Date('2026-03-01T11:58:59.999Z'));
     const queue = new RecordingQueue();
     await new ReplayWebhookDelivery(store, store, queue, fixedClock(), 60_000).execute('d1');
@@ -132,7 +150,7 @@ describe('ReplayWebhookDelivery', () => {
 
   it('refuses unknown deliveries, deleted endpoints and disabled endpoints', async () => {
     await create().execute({ url: 'https://hooks.example.com/', eventTypes: ['*'] });
-    store.addDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed' });
+    store.seedDelivery({ id: 'd1', endpointId: 'id-1', status: 'failed' });
     const queue = new RecordingQueue();
     const replay = new ReplayWebhookDelivery(store, store, queue, fixedClock());
     expect(await codeOf(replay.execute('nope'))).toBe('webhook_delivery_not_found');

@@ -1,20 +1,24 @@
 import type {
   AttemptOutcome,
   DeliveryToSend,
+  NewWebhookDelivery,
   NewWebhookEndpoint,
+  ReplayFilter,
+  SigningSecrets,
   WebhookAttempt,
   WebhookDeliveryQueue,
   WebhookDeliveryRepository,
   WebhookDeliveryStatus,
   WebhookDeliveryView,
   WebhookEndpoint,
+  WebhookEndpointChanges,
   WebhookEndpointRepository,
   WebhookRequest,
   WebhookResponse,
   WebhookSender,
 } from '../../../../src/application/webhooks/ports.js';
 
-type StoredEndpoint = WebhookEndpoint & { secret: string };
+type StoredEndpoint = WebhookEndpoint & { secrets: SigningSecrets };
 type StoredDelivery = Omit<WebhookDeliveryView, 'attemptLog'> & {
   body: string;
   /** The claim of the attempt being made, as in the attempt_id / attempt_started_at columns. */
@@ -28,19 +32,49 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
   readonly attempts = new Map<string, WebhookAttempt[]>();
   private claims = 0;
 
-  async add(endpoint: NewWebhookEndpoint): Promise<void> {
-    this.endpoints.set(endpoint.id, { ...endpoint, enabled: true, disabledReason: null, deletedAt: null });
+  async add({ secret, ...endpoint }: NewWebhookEndpoint): Promise<void> {
+    this.endpoints.set(endpoint.id, {
+      ...endpoint,
+      secrets: { current: secret, previous: null },
+      enabled: true,
+      disabledReason: null,
+      disabledAt: null,
+      failingSince: null,
+      previousSecretExpiresAt: null,
+      deletedAt: null,
+    });
   }
 
   async list(): Promise<WebhookEndpoint[]> {
-    return [...this.endpoints.values()].filter((e) => e.deletedAt === null).map(({ secret: _secret, ...e }) => e);
+    return [...this.endpoints.values()].filter((e) => e.deletedAt === null).map(({ secrets: _secrets, ...e }) => e);
   }
 
   async findById(id: string): Promise<WebhookEndpoint | null> {
     const endpoint = this.endpoints.get(id);
     if (!endpoint || endpoint.deletedAt) return null;
-    const { secret: _secret, ...rest } = endpoint;
+    const { secrets: _secrets, ...rest } = endpoint;
     return rest;
+  }
+
+  async update(id: string, changes: WebhookEndpointChanges, at: Date): Promise<WebhookEndpoint | null> {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint || endpoint.deletedAt) return null;
+    if (changes.url !== undefined) endpoint.url = changes.url;
+    if (changes.eventTypes !== undefined) endpoint.eventTypes = changes.eventTypes;
+    if (changes.enable && !endpoint.enabled) {
+      Object.assign(endpoint, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
+    } else if (changes.disable && endpoint.enabled) {
+      Object.assign(endpoint, { enabled: false, disabledReason: changes.disable.reason, disabledAt: at });
+    }
+    return this.findById(id);
+  }
+
+  async rotateSecret(id: string, secret: string, previousExpiresAt: Date): Promise<boolean> {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint || endpoint.deletedAt) return false;
+    endpoint.secrets = { current: secret, previous: { secret: endpoint.secrets.current, expiresAt: previousExpiresAt } };
+    endpoint.previousSecretExpiresAt = previousExpiresAt;
+    return true;
   }
 
   async softDelete(id: string, at: Date): Promise<boolean> {
@@ -57,7 +91,8 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
       .map(({ body: _body, ...d }) => ({ ...d, attemptLog: this.attempts.get(d.id) ?? [] }));
   }
 
-  addDelivery(delivery: Partial<StoredDelivery> & { id: string; endpointId: string }): StoredDelivery {
+  /** Puts a delivery in the store as a test sets it up; what is left out takes a default. */
+  seedDelivery(delivery: Partial<StoredDelivery> & { id: string; endpointId: string }): StoredDelivery {
     const stored: StoredDelivery = {
       eventId: `event-of-${delivery.id}`,
       eventType: 'order.placed',
@@ -100,9 +135,14 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     this.attempts.set(d.id, [...(this.attempts.get(d.id) ?? []), outcome.attempt]);
     d.attempts += 1;
     this.release(d, outcome.attemptId);
-    if (outcome.disableEndpoint) {
-      const endpoint = this.endpoints.get(outcome.disableEndpoint.endpointId);
-      if (endpoint) Object.assign(endpoint, { enabled: false, disabledReason: outcome.disableEndpoint.reason });
+    const endpoint = this.endpoints.get(outcome.endpoint.id);
+    if (endpoint) {
+      const disable = outcome.disableEndpoint;
+      const by = disable?.ifFailingSinceBy;
+      if (disable && endpoint.enabled && (!by || (endpoint.failingSince !== null && endpoint.failingSince <= by))) {
+        Object.assign(endpoint, { enabled: false, disabledReason: disable.reason, disabledAt: disable.at });
+      }
+      endpoint.failingSince = outcome.endpoint.succeeded ? null : (endpoint.failingSince ?? outcome.attempt.attemptedAt);
     }
     if (d.status !== 'pending') return false;
     Object.assign(d, {
@@ -132,6 +172,22 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     Object.assign(d, { status: 'pending', nextAttemptAt: now, deliveredAt: null, claim: null });
     return true;
   }
+
+  async resetManyForReplay(filter: ReplayFilter, now: Date, claimsSince: Date): Promise<string[]> {
+    const matching = [...this.deliveries.values()].filter(
+      (d) =>
+        d.endpointId === filter.endpointId &&
+        d.status === filter.status &&
+        d.createdAt >= filter.since &&
+        !(d.claim && d.claim.startedAt >= claimsSince),
+    );
+    for (const d of matching) Object.assign(d, { status: 'pending', nextAttemptAt: now, deliveredAt: null, claim: null });
+    return matching.map((d) => d.id);
+  }
+
+  async addDelivery(delivery: NewWebhookDelivery): Promise<void> {
+    this.seedDelivery({ ...delivery, status: 'pending' });
+  }
 }
 
 /** Answers with the scripted responses in turn and records every request. */
@@ -158,6 +214,10 @@ export class RecordingQueue implements WebhookDeliveryQueue {
 
   async enqueue(deliveryId: string): Promise<void> {
     this.enqueued.push(deliveryId);
+  }
+
+  async enqueueMany(deliveryIds: readonly string[]): Promise<void> {
+    this.enqueued.push(...deliveryIds);
   }
 }
 

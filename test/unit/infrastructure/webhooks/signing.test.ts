@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { generateWebhookSecret, signWebhook, webhookHeaders } from '../../../../src/infrastructure/webhooks/signing.js';
+import { generateWebhookSecret, signatureHeader, signWebhook, webhookHeaders } from '../../../../src/infrastructure/webhooks/signing.js';
 import { buildWebhookBody } from '../../../../src/infrastructure/webhooks/payload.js';
 
 describe('Standard Webhooks signing', () => {
@@ -20,7 +20,7 @@ describe('Standard Webhooks signing', () => {
       occurredAt: new Date('2026-01-02T03:04:05.678Z'),
       payload: { orderId: 'o-1', total: { amount: '12.50', currency: 'EUR' } },
     });
-    const headers = webhookHeaders(secret, { id: 'delivery-1', timestamp: new Date(), body });
+    const headers = webhookHeaders([secret], { id: 'delivery-1', timestamp: new Date(), body });
     expect(new Webhook(secret).verify(body, headers)).toEqual({
       type: 'order.placed',
       timestamp: '2026-01-02T03:04:05.678Z',
@@ -41,7 +41,23 @@ describe('Standard Webhooks signing', () => {
       .digest('base64');
     expect(signWebhook(secret, { id: 'msg_1', timestamp, body })).toBe(`v1,${expected}`);
     expect(signWebhook(secret, { id: 'msg_1', timestamp, body })).toBe(new Webhook(secret).sign('msg_1', timestamp, body));
-    expect(webhookHeaders(secret, { id: 'msg_1', timestamp, body })['webhook-timestamp']).toBe('1700000000');
+    expect(webhookHeaders([secret], { id: 'msg_1', timestamp, body })['webhook-timestamp']).toBe('1700000000');
+  });
+
+  it('signs with two secrets as two space-separated v1 entries, each verifying with its own secret', () => {
+    const [fresh, old, stranger] = [generateWebhookSecret(), generateWebhookSecret(), generateWebhookSecret()];
+    const content = { id: 'delivery-2', timestamp: new Date(), body: '{"type":"order.shipped"}' };
+    const headers = webhookHeaders([fresh, old], content);
+
+    expect(headers['webhook-signature']).toBe(`${signWebhook(fresh, content)} ${signWebhook(old, content)}`);
+    expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+    // A receiver that knows only one of the two secrets verifies the message.
+    expect(new Webhook(fresh).verify(content.body, headers)).toEqual({ type: 'order.shipped' });
+    expect(new Webhook(old).verify(content.body, headers)).toEqual({ type: 'order.shipped' });
+    expect(() => new Webhook(stranger).verify(content.body, headers)).toThrow();
+    // With one secret, one entry.
+    expect(signatureHeader([fresh], content)).toBe(signWebhook(fresh, content));
+    expect(() => signatureHeader([], content)).toThrow(/at least one secret/);
   });
 
   it('reproduces the test vector published with the specification', () => {
