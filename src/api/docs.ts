@@ -30,6 +30,7 @@ export async function registerDocs(app: FastifyInstance, hiddenPrefixes: readonl
         { name: 'commands', description: 'asynchronous: 202 and a status URL' },
         { name: 'queries', description: 'the read side' },
         { name: 'webhooks', description: 'endpoint subscriptions and their deliveries (Standard Webhooks)' },
+        { name: 'emails', description: 'what became of each email, and resends' },
         { name: 'operations', description: 'health checks' },
       ],
     },

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { EmailNotFoundError, EmailPendingError } from '../application/email/errors.js';
 import type {
   InvalidEventTypesError,
   InvalidWebhookUrlError,
@@ -123,7 +124,7 @@ const LOCATION_LABELS: Record<Location, string> = {
   headers: 'request headers',
 };
 
-/** The errors the webhook management use cases raise on the request itself (the API runs them synchronously). */
+/** The errors the webhook and email use cases raise on the request itself (the API runs them synchronously). */
 type RequestErrorCode = (
   | WebhookEndpointNotFoundError
   | WebhookDeliveryNotFoundError
@@ -132,6 +133,8 @@ type RequestErrorCode = (
   | InvalidEventTypesError
   | WebhookEndpointDisabledError
   | WebhookDeliveryInProgressError
+  | EmailNotFoundError
+  | EmailPendingError
 )['code'];
 
 export interface ErrorStatus {
@@ -152,6 +155,8 @@ export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
   invalid_event_types: { status: 400, field: 'eventTypes' },
   webhook_endpoint_disabled: { status: 409 },
   webhook_delivery_in_progress: { status: 409 },
+  email_not_found: { status: 404 },
+  email_pending: { status: 409 },
 };
 
 const REFUSED: ErrorStatus = { status: 422 };

@@ -9,6 +9,7 @@ import { QUEUES, type QueueName } from '../../queues/index.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
+import type { EmailManagement } from '../../src/application/email/management.js';
 import type { WebhookManagement } from '../../src/application/webhooks/management.js';
 import type {
   OrderDto,
@@ -79,11 +80,11 @@ export class InMemoryReadModel implements ReadModel {
 }
 
 /**
- * Webhook use cases for apps whose tests have no database: any call is a test bug. The webhook
- * routes are tested with the real ones (webhook-endpoints.test.ts).
+ * Webhook and email use cases for apps whose tests have no database: any call is a test bug.
+ * Their routes are tested with the real ones (webhook-endpoints.test.ts, emails.test.ts).
  */
 function unwired(): never {
-  throw new Error('the webhook use cases are not wired in this test: pass `webhooks` to startApi');
+  throw new Error('the webhook and email use cases are not wired in this test: pass `webhooks` or `emails` to startApi');
 }
 const UNWIRED_WEBHOOKS: WebhookManagement = {
   createEndpoint: { execute: async () => unwired() },
@@ -92,6 +93,10 @@ const UNWIRED_WEBHOOKS: WebhookManagement = {
   deleteEndpoint: { execute: async () => unwired() },
   listDeliveries: { execute: async () => unwired() },
   replayDelivery: { execute: async () => unwired() },
+};
+const UNWIRED_EMAILS: EmailManagement = {
+  listEmails: { execute: async () => unwired() },
+  resendEmail: { execute: async () => unwired() },
 };
 
 /** What dependencies built by the test can use: the app's config and its queues. */
@@ -153,6 +158,7 @@ export async function startApi(
     commandJobs: new BullMqCommandJobs(commands),
     queues,
     webhooks: UNWIRED_WEBHOOKS,
+    emails: UNWIRED_EMAILS,
     readiness: { redis: async () => void (await connection.ping()) },
     logger: false,
     ...(typeof overrides === 'function' ? overrides({ config, queues: byName }) : overrides),

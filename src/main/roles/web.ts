@@ -8,6 +8,7 @@ import type { Config } from '../../infrastructure/config.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
+import { createEmailManagement } from './mailer.js';
 import { createWebhookManagement } from './webhooks.js';
 
 export interface RunningWeb {
@@ -49,6 +50,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
     webhooks: createWebhookManagement(infra),
+    emails: createEmailManagement({ pool: infra.pool, readPool, queues: infra.queues }),
     queues: Object.values(infra.queues),
     readiness: {
       postgres: async () => {

@@ -139,6 +139,8 @@ describe('OpenAPI', () => {
         '/health/live',
         '/health/ready',
         '/v1/commands/{commandId}',
+        '/v1/emails',
+        '/v1/emails/{id}/resend',
         '/v1/orders',
         '/v1/orders/{orderId}',
         '/v1/orders/{orderId}/cancel',

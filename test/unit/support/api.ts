@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
+import type { EmailManagement } from '../../../src/application/email/management.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
 import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
@@ -68,6 +69,7 @@ const webhooks: WebhookManagement = {
   listDeliveries: { execute: unused },
   replayDelivery: { execute: unused },
 };
+const emails: EmailManagement = { listEmails: { execute: unused }, resendEmail: { execute: unused } };
 
 export const API_KEY = 'secret-key';
 
@@ -95,6 +97,7 @@ export async function inMemoryApi(
     readModel,
     commandJobs,
     webhooks,
+    emails,
     queues: [],
     readiness: {},
     logger: false,
