@@ -143,6 +143,7 @@ export async function startApi(
     commands: createQueue(QUEUES.commands, { connection, prefix }),
     emails: createQueue(QUEUES.emails, { connection, prefix }),
     webhooks: createQueue(QUEUES.webhooks, { connection, prefix }),
+    maintenance: createQueue(QUEUES.maintenance, { connection, prefix }),
   };
   const queues = Object.values(byName);
   const commands = byName.commands;

@@ -5,6 +5,7 @@ import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-job
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import type { Config } from '../../infrastructure/config.js';
+import { ORDERING_LINE_TTL_SECONDS } from '../../../queues/commands.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
@@ -22,13 +23,6 @@ export type WebDeps = Pick<
   'config' | 'logger' | 'metrics' | 'tracing' | 'pool' | 'producerConnection' | 'queues'
 >;
 
-/**
- * How long a key's line is remembered after its last command: longer than any command job
- * can wait in Redis (40 attempts with backoff capped at 60 s: about half an hour), so a
- * command is never ordered after nothing while its predecessor can still run (ADR 0006).
- */
-const ORDERING_TTL_SECONDS = 24 * 3600;
-
 /** Builds the intake API on the process's infrastructure (not listening yet). */
 export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   const { config, logger } = infra;
@@ -44,7 +38,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
     commands: new BullMqCommandSender(infra.queues.commands, {
-      ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_TTL_SECONDS } } : {}),
+      ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_LINE_TTL_SECONDS } } : {}),
     }),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
