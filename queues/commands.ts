@@ -183,12 +183,29 @@ export const commandBackoff: BackoffStrategy = (attemptsMade) => {
 /**
  * Defaults for command jobs. Domain failures are marked unrecoverable by the worker and never
  * retried; these attempts are for infrastructure errors (lost connection, lock conflict).
- * Completed jobs are kept for a day so Bull Board and the status route can show them; the
- * durable outcome lives in PostgreSQL (processed_commands), so retention is only for people.
+ * How long finished jobs stay in Redis is configured (queues/retention.ts, RETENTION_COMMAND_JOBS_*)
+ * and set as the queue's default; the durable outcome lives in PostgreSQL (processed_commands).
  */
 export const commandJobOptions: DefaultJobOptions = {
   attempts: 40,
   backoff: { type: COMMAND_BACKOFF_TYPE },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
 };
+
+/**
+ * The longest a command job can wait between its attempts in all: the longest backoff before
+ * each retry (jitter only shortens it), summed over its attempts. About 33 minutes.
+ */
+export function commandRetryBudgetMs(attempts = commandJobOptions.attempts ?? 1): number {
+  let total = 0;
+  for (let n = 1; n < attempts; n++) total += Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (n - 1));
+  return total;
+}
+
+/**
+ * How long the intake remembers a key's line after its last command (ADR 0006): a command
+ * accepted within this time after another on the same order, user or product runs only once
+ * that one has an outcome in processed_commands. Far longer than any command job can wait in
+ * Redis (`commandRetryBudgetMs`), so a command is never ordered after nothing while its
+ * predecessor can still run; processed_commands rows outlive it (queues/retention.ts).
+ */
+export const ORDERING_LINE_TTL_SECONDS = 24 * 3600;

@@ -23,12 +23,11 @@ const BASE_DELAY_MS = 2_000;
  * each cut by up to half at random so that a recovering server does not get every message at
  * once. That spans about 4 to 8.5 minutes, long enough for a typical greylisting delay. After
  * the last attempt the row is `failed`. Permanent rejections (5xx) are not retried at all.
+ * How long finished jobs stay in Redis is the queue's default (queues/retention.ts).
  */
 export const emailJobOptions = {
   attempts: 8,
   backoff: { type: 'exponential', delay: BASE_DELAY_MS, jitter: 0.5 },
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
 } satisfies DefaultJobOptions;
 
 /**

@@ -5,4 +5,6 @@ export * from './names.js';
 export * from './commands.js';
 export * from './emails.js';
 export * from './webhooks.js';
+export * from './maintenance.js';
+export * from './retention.js';
 export * from './failure.js';

@@ -25,25 +25,22 @@ export const WEBHOOK_BACKOFF_TYPE = 'webhook-schedule';
  * Options for every job on the `webhooks` queue (the relay, the sweeper and a replay add them
  * so): one first attempt plus one retry per entry of the schedule (WEBHOOK_RETRY_SCHEDULE,
  * seconds), spaced by `webhookBackoffStrategy`. The delivery row, not the job, is the truth, so
- * retention is only for people looking at Bull Board.
+ * how long finished jobs stay in Redis (the queue's default, queues/retention.ts) is only for
+ * people looking at Bull Board.
  */
 export function webhookJobOptions(schedule: readonly number[]): DefaultJobOptions {
   return {
     attempts: schedule.length + 1,
     backoff: { type: WEBHOOK_BACKOFF_TYPE },
-    removeOnComplete: { age: 24 * 3600, count: 10_000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
   };
 }
 
 /**
  * The queue's default job options, for a job added without `webhookJobOptions` (none is, by
- * the code in this repository): one attempt, the same retention.
+ * the code in this repository): one attempt.
  */
 export const webhookQueueDefaults: DefaultJobOptions = {
   attempts: 1,
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
 };
 
 /**

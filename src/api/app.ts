@@ -9,6 +9,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { v7 as uuidv7 } from 'uuid';
 import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
 import type { ScheduleManagement } from '../application/scheduling/management.js';
+import type { EmailManagement } from '../application/email/management.js';
 import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
@@ -18,6 +19,7 @@ import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandRoutes } from './routes/commands.js';
+import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute, recordRequestMetrics } from './routes/metrics.js';
 import { queryRoutes } from './routes/queries.js';
@@ -40,6 +42,8 @@ export interface ApiDeps {
   webhooks: WebhookManagement;
   /** The recurring schedule use cases behind /v1/schedules. */
   schedules: ScheduleManagement;
+  /** The email use cases behind /v1/emails: the listing and resends. */
+  emails: EmailManagement;
   /** Every BullMQ queue, shown by Bull Board. */
   queues: Queue[];
   /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */
@@ -108,6 +112,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
     await v1.register(webhookRoutes, { webhooks: deps.webhooks });
     await v1.register(scheduleRoutes, { schedules: deps.schedules, readModel: deps.readModel, commandJobs: deps.commandJobs });
+    await v1.register(emailRoutes, { emails: deps.emails });
   });
   return app;
 }

@@ -31,6 +31,7 @@ export async function registerDocs(app: FastifyInstance, hiddenPrefixes: readonl
         { name: 'queries', description: 'the read side' },
         { name: 'webhooks', description: 'endpoint subscriptions and their deliveries (Standard Webhooks)' },
         { name: 'schedules', description: 'recurring schedules: a command run every N seconds or on a cron expression' },
+        { name: 'emails', description: 'what became of each email, and resends' },
         { name: 'operations', description: 'health checks' },
       ],
     },

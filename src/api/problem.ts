@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { InvalidScheduleError, ScheduleNotFoundError } from '../application/scheduling/errors.js';
+import type { EmailNotFoundError, EmailPendingError } from '../application/email/errors.js';
 import type {
   InvalidEventTypesError,
   InvalidWebhookUrlError,
@@ -124,7 +125,7 @@ const LOCATION_LABELS: Record<Location, string> = {
   headers: 'request headers',
 };
 
-/** The errors the webhook and schedule use cases raise on the request itself (the API runs them synchronously). */
+/** The errors the webhook, schedule and email use cases raise on the request itself (the API runs them synchronously). */
 type RequestErrorCode = (
   | ScheduleNotFoundError
   | InvalidScheduleError
@@ -135,6 +136,8 @@ type RequestErrorCode = (
   | InvalidEventTypesError
   | WebhookEndpointDisabledError
   | WebhookDeliveryInProgressError
+  | EmailNotFoundError
+  | EmailPendingError
 )['code'];
 
 export interface ErrorStatus {
@@ -157,6 +160,8 @@ export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
   webhook_delivery_in_progress: { status: 409 },
   schedule_not_found: { status: 404 },
   invalid_schedule: { status: 400 },
+  email_not_found: { status: 404 },
+  email_pending: { status: 409 },
 };
 
 const REFUSED: ErrorStatus = { status: 422 };

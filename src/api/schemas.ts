@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_EMAIL_PAGE, MAX_EMAIL_PAGE } from '../application/email/list-emails.js';
+import { EMAIL_STATUSES } from '../application/email/ports.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../application/webhooks/create-webhook-endpoint.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../application/webhooks/event-types.js';
 import { DEFAULT_DELIVERY_PAGE, MAX_DELIVERY_PAGE } from '../application/webhooks/list-webhook-deliveries.js';
@@ -10,8 +12,9 @@ import {
   MAX_SCHEDULE_NAME_LENGTH,
   recurrenceProblems,
 } from '../application/scheduling/schedule.js';
-import { ORDER_STATUSES } from '../domain/index.js';
+import { MAX_EMAIL_LENGTH, ORDER_STATUSES } from '../domain/index.js';
 import { scheduledCommandSchema } from '../../queues/schedules.js';
+import { cursorParam } from './cursor.js';
 
 // Request parameters and response bodies of the HTTP routes. Command bodies are not here:
 // they are the schemas of queues/commands.ts, shared with the worker.
@@ -292,6 +295,53 @@ export const scheduleRunListDto = z.object({
 export const scheduleRunsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_RUNS_PAGE).default(DEFAULT_RUNS_PAGE).describe('how many of the latest runs'),
 });
+
+// ---- emails (docs/design.md §3): what an operator needs to follow an email, never its body.
+
+export const emailsQuery = z
+  .strictObject({
+    status: z.enum(EMAIL_STATUSES).optional().describe('only emails in this status'),
+    to: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .min(1)
+      .max(MAX_EMAIL_LENGTH)
+      .optional()
+      .describe('only emails to this address (compared in lower case, as addresses are stored)'),
+    since: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('only emails created at or after this ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z'),
+    cursor: cursorParam().optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_EMAIL_PAGE).default(DEFAULT_EMAIL_PAGE).describe('emails per page'),
+  })
+  .describe('filters of the email listing; an unknown parameter is refused');
+
+export const emailDto = z.object({
+  id: uuid(),
+  eventId: uuid().describe('the outbox event the email was sent for'),
+  messageId: z.string().describe('RFC 5322 Message-ID: the same on every attempt and every resend'),
+  template: z.string().describe('welcome | order_confirmation | shipping_notice | cancellation_notice'),
+  to: z.string(),
+  subject: z.string().nullable().describe('the subject of the last attempt; null until one was made'),
+  status: z.enum(EMAIL_STATUSES),
+  attempts: z.int().describe('attempts made, resends included'),
+  lastResponse: z.string().nullable().describe("the SMTP server's last answer, or the error of the last attempt"),
+  createdAt: timestamp(),
+  sentAt: timestamp().nullable().describe('when the server last accepted it'),
+  finishedAt: timestamp().nullable().describe('when it became sent or failed; null while pending'),
+  nextAttemptAt: timestamp().nullable().describe('when a retry is due at the latest; null unless retrying'),
+});
+
+export const emailListDto = z.object({
+  items: z.array(emailDto).describe('newest first'),
+  nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
+});
+
+export const resendAcceptedDto = z
+  .object({ emailId: uuid(), status: z.literal('pending') })
+  .describe('accepted: the email is queued to be sent again');
 
 /** Security requirement of every /v1 route (see the `bearerAuth` scheme in docs.ts). */
 export const BEARER_SECURITY = [{ bearerAuth: [] }];

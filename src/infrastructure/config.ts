@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { QueueName } from '../../queues/names.js';
+import { type JobRetention, processedCommandRule } from '../../queues/retention.js';
 
 const DEV_API_KEY = 'dev-key';
 const DEV_ADMIN_PASSWORD = 'admin';
@@ -64,6 +66,30 @@ const url = (protocols: readonly string[]) =>
     }
   }, `must be a URL starting with ${protocols.join(' or ')}//`);
 
+/** A duration for people: `7d 1h 6m`, `90s`. */
+export function formatDuration(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(ms / 1000);
+  for (const [unit, seconds] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= seconds) {
+      parts.push(`${Math.floor(rest / seconds)}${unit}`);
+      rest %= seconds;
+    }
+  }
+  return parts.join(' ') || '0s';
+}
+
+/**
+ * The variables of each queue's job retention in Redis: RETENTION_<name>_JOBS_COMPLETED and
+ * _FAILED. A queue without an entry is a compile error.
+ */
+const JOB_RETENTION_VARIABLES: { readonly [Q in QueueName]: { completed: keyof Env; failed: keyof Env } } = {
+  commands: { completed: 'RETENTION_COMMAND_JOBS_COMPLETED', failed: 'RETENTION_COMMAND_JOBS_FAILED' },
+  emails: { completed: 'RETENTION_EMAIL_JOBS_COMPLETED', failed: 'RETENTION_EMAIL_JOBS_FAILED' },
+  webhooks: { completed: 'RETENTION_WEBHOOK_JOBS_COMPLETED', failed: 'RETENTION_WEBHOOK_JOBS_FAILED' },
+  maintenance: { completed: 'RETENTION_MAINTENANCE_JOBS_COMPLETED', failed: 'RETENTION_MAINTENANCE_JOBS_FAILED' },
+};
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/conveyor'),
@@ -117,6 +143,22 @@ const schema = z.object({
   // Unset: no tracing at all. The OTLP exporter reads the OTEL_EXPORTER_OTLP_* variables itself.
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  // Retention (docs/adr/0010-retention.md): how long rows are kept in PostgreSQL, and finished
+  // jobs in Redis (defaults of queues/retention.ts).
+  RETENTION_OUTBOX: duration('30d', 1000),
+  RETENTION_EMAILS: duration('30d', 1000),
+  RETENTION_WEBHOOK_DELIVERIES: duration('30d', 1000),
+  RETENTION_PROCESSED_COMMANDS: duration('30d', 1000),
+  RETENTION_INTERVAL: duration('1h', 1000),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  RETENTION_COMMAND_JOBS_COMPLETED: duration('1d', 1000),
+  RETENTION_COMMAND_JOBS_FAILED: duration('7d', 1000),
+  RETENTION_EMAIL_JOBS_COMPLETED: duration('1h', 1000),
+  RETENTION_EMAIL_JOBS_FAILED: duration('7d', 1000),
+  RETENTION_WEBHOOK_JOBS_COMPLETED: duration('1d', 1000),
+  RETENTION_WEBHOOK_JOBS_FAILED: duration('7d', 1000),
+  RETENTION_MAINTENANCE_JOBS_COMPLETED: duration('1d', 1000),
+  RETENTION_MAINTENANCE_JOBS_FAILED: duration('7d', 1000),
 });
 
 export type Env = z.input<typeof schema>;
@@ -195,8 +237,34 @@ export interface Config {
    * there over OTLP/HTTP); `serviceName` defaults to `conveyor-<role>`.
    */
   otel: { endpoint: string; serviceName: string | undefined } | undefined;
+  /** What is deleted when, and how long finished jobs stay in Redis (docs/adr/0010-retention.md). */
+  retention: RetentionConfig;
   /** Development defaults that were applied, for the start-up log. */
   defaultsApplied: string[];
+}
+
+/**
+ * Retention (docs/adr/0010-retention.md). Every age counts from when a row was settled (sent,
+ * failed, delivered, published, processed); rows still pending are never deleted.
+ */
+export interface RetentionConfig {
+  /** Published outbox rows with no pending delivery and no email row left (RETENTION_OUTBOX). */
+  outboxMs: number;
+  /** Sent or failed emails (RETENTION_EMAILS). */
+  emailsMs: number;
+  /** Delivered or failed webhook deliveries, with their attempts (RETENTION_WEBHOOK_DELIVERIES). */
+  webhookDeliveriesMs: number;
+  /**
+   * Outcomes of commands (RETENTION_PROCESSED_COMMANDS); never shorter than
+   * `processedCommandRule` (checked here, at start-up), or exactly-once breaks.
+   */
+  processedCommandsMs: number;
+  /** How often the retention job runs (RETENTION_INTERVAL). */
+  intervalMs: number;
+  /** Rows deleted per statement (RETENTION_BATCH_SIZE): each batch holds its row locks that briefly. */
+  batchSize: number;
+  /** How long each queue's finished jobs stay in Redis (RETENTION_<QUEUE>_JOBS_COMPLETED / _FAILED). */
+  jobs: Record<QueueName, JobRetention>;
 }
 
 export class ConfigError extends Error {
@@ -242,6 +310,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Without a hash tag a queue's keys spread over slots and BullMQ's scripts fail (CROSSSLOT).
     problems.push(`QUEUE_PREFIX: on a Redis Cluster it must contain a hash tag, e.g. {${values.QUEUE_PREFIX}}`);
   }
+  const jobs = Object.fromEntries(
+    Object.entries(JOB_RETENTION_VARIABLES).map(([queue, names]) => [
+      queue,
+      { completedMs: values[names.completed] as number, failedMs: values[names.failed] as number },
+    ]),
+  ) as Record<QueueName, JobRetention>;
+  const rule = processedCommandRule(jobs.commands);
+  if (values.RETENTION_PROCESSED_COMMANDS < rule.minimumMs) {
+    problems.push(
+      `RETENTION_PROCESSED_COMMANDS: ${formatDuration(values.RETENTION_PROCESSED_COMMANDS)} is shorter than ` +
+        `${formatDuration(rule.minimumMs)}, the longest a job of a command can still run after the command was ` +
+        `processed: ${rule.because}. A job that runs after its command's processed_commands row is gone applies ` +
+        `the command a second time. Set it to at least ${formatDuration(rule.minimumMs)}.`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -275,6 +358,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     otel: values.OTEL_EXPORTER_OTLP_ENDPOINT
       ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME }
       : undefined,
+    retention: {
+      outboxMs: values.RETENTION_OUTBOX,
+      emailsMs: values.RETENTION_EMAILS,
+      webhookDeliveriesMs: values.RETENTION_WEBHOOK_DELIVERIES,
+      processedCommandsMs: values.RETENTION_PROCESSED_COMMANDS,
+      intervalMs: values.RETENTION_INTERVAL,
+      batchSize: values.RETENTION_BATCH_SIZE,
+      jobs,
+    },
     defaultsApplied,
   };
 }

@@ -197,7 +197,7 @@ export function openRedis(
   return connection;
 }
 
-/** Producer-side queues with the contract's default job options, on a producer connection. */
+/** Producer-side queues with the contract's default job options and the configured job retention, on a producer connection. */
 export function openQueues<N extends QueueName>(
   names: readonly N[],
   connection: RedisConnection,
@@ -206,7 +206,12 @@ export function openQueues<N extends QueueName>(
 ): Record<N, Queue> {
   const queues = Object.fromEntries(
     names.map((name) => {
-      const queue = createQueue(name, { connection, prefix: deps.config.queuePrefix, telemetry: deps.tracing?.bullmq });
+      const queue = createQueue(name, {
+        connection,
+        prefix: deps.config.queuePrefix,
+        telemetry: deps.tracing?.bullmq,
+        retention: deps.config.retention.jobs[name],
+      });
       queue.on('error', (error) => deps.logger.debug({ err: error, queue: name }, 'queue error'));
       return [name, queue];
     }),

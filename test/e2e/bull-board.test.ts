@@ -89,6 +89,7 @@ beforeAll(async () => {
     commands: new Queue(QUEUES.commands, { connection: redis, prefix: env.QUEUE_PREFIX }),
     emails: new Queue(QUEUES.emails, { connection: redis, prefix: env.QUEUE_PREFIX }),
     webhooks: new Queue(QUEUES.webhooks, { connection: redis, prefix: env.QUEUE_PREFIX }),
+    maintenance: new Queue(QUEUES.maintenance, { connection: redis, prefix: env.QUEUE_PREFIX }),
   };
   const launching = chromium.launch({
     executablePath: CHROMIUM,

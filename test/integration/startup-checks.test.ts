@@ -11,6 +11,7 @@ import { startWebhooksProcess } from '../../src/main/roles/webhooks.js';
 import type { RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { adminQuery, TEST_SERVER_URL } from '../support/database.js';
 import { testConfig } from '../support/config.js';
+import { stackEnv, startProcess } from '../support/processes.js';
 
 function capture() {
   const lines: string[] = [];
@@ -59,6 +60,19 @@ describe('start-up checks', () => {
       await adminQuery(`drop database if exists ${name} with (force)`);
     }
   });
+
+  // Exactly-once needs a command's processed_commands row to outlive every job of it that can
+  // still run (queues/retention.ts): a process refuses a shorter retention before it opens anything.
+  it.each(['relay', 'worker'] as const)(
+    'refuses to start the %s process with a processed-command retention shorter than a command job can live',
+    async (role) => {
+      const proc = startProcess(role, stackEnv(TEST_SERVER_URL, { RETENTION_PROCESSED_COMMANDS: '2d' }));
+      expect(await proc.exited).toBe(1);
+      expect(proc.output()).toMatch(
+        /conveyor cannot start: invalid configuration:\n {2}- RETENTION_PROCESSED_COMMANDS: 2d is shorter than 7d 1h 7m, .*RETENTION_COMMAND_JOBS_FAILED.* Set it to at least 7d 1h 7m\./,
+      );
+    },
+  );
 
   it('warns loudly when Redis may evict queued jobs', async () => {
     const { logger, lines } = capture();

@@ -47,6 +47,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261201000000-webhook-running-attempt',
       'Migration20261202010709-schedules',
       'Migration20261202100000-webhook-endpoint-lifecycle',
+      'Migration20261202110000-email-status-and-retention',
     ]);
     orm = await createOrm({ databaseUrl: url, poolSize: 4 });
     expect(await orm.migrator.getPending()).toEqual([]);
@@ -57,6 +58,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261201000000-webhook-running-attempt',
       'Migration20261202010709-schedules',
       'Migration20261202100000-webhook-endpoint-lifecycle',
+      'Migration20261202110000-email-status-and-retention',
     ]);
     // MikroORM 7 reads the old schema as its mapping would create it: no drift to migrate.
     expect((await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe('');

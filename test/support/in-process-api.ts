@@ -10,6 +10,7 @@ import { createRedisConnection } from '../../src/infrastructure/redis/connection
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
 import type { ScheduleManagement } from '../../src/application/scheduling/management.js';
+import type { EmailManagement } from '../../src/application/email/management.js';
 import type { WebhookManagement } from '../../src/application/webhooks/management.js';
 import type {
   OrderDto,
@@ -80,11 +81,11 @@ export class InMemoryReadModel implements ReadModel {
 }
 
 /**
- * Webhook and schedule use cases for apps whose tests have no database: any call is a test bug.
- * Their routes are tested with the real ones (webhook-endpoints.test.ts, schedules.test.ts).
+ * Webhook, schedule and email use cases for apps whose tests have no database: any call is a test bug.
+ * Their routes are tested with the real ones (webhook-endpoints.test.ts, schedules.test.ts, emails.test.ts).
  */
 function unwired(): never {
-  throw new Error('the webhook and schedule use cases are not wired in this test: pass `webhooks` or `schedules` to startApi');
+  throw new Error('the webhook, schedule and email use cases are not wired in this test: pass `webhooks`, `schedules` or `emails` to startApi');
 }
 const UNWIRED_WEBHOOKS: WebhookManagement = {
   createEndpoint: { execute: async () => unwired() },
@@ -104,6 +105,10 @@ const UNWIRED_SCHEDULES: ScheduleManagement = {
   getSchedule: { execute: async () => unwired() },
   deleteSchedule: { execute: async () => unwired() },
   listRuns: { execute: async () => unwired() },
+};
+const UNWIRED_EMAILS: EmailManagement = {
+  listEmails: { execute: async () => unwired() },
+  resendEmail: { execute: async () => unwired() },
 };
 
 /** What dependencies built by the test can use: the app's config and its queues. */
@@ -150,6 +155,7 @@ export async function startApi(
     commands: createQueue(QUEUES.commands, { connection, prefix }),
     emails: createQueue(QUEUES.emails, { connection, prefix }),
     webhooks: createQueue(QUEUES.webhooks, { connection, prefix }),
+    maintenance: createQueue(QUEUES.maintenance, { connection, prefix }),
   };
   const queues = Object.values(byName);
   const commands = byName.commands;
@@ -166,6 +172,7 @@ export async function startApi(
     queues,
     webhooks: UNWIRED_WEBHOOKS,
     schedules: UNWIRED_SCHEDULES,
+    emails: UNWIRED_EMAILS,
     readiness: { redis: async () => void (await connection.ping()) },
     logger: false,
     ...(typeof overrides === 'function' ? overrides({ config, queues: byName }) : overrides),

@@ -99,3 +99,75 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '', API_KEYS: '' }).port).toBe(3000);
   });
 });
+
+describe('retention settings', () => {
+  const DAY = 86_400_000;
+
+  it('keeps rows for days by default, and finished jobs in Redis for a day or a week', () => {
+    const { retention } = loadConfig({});
+    expect(retention).toMatchObject({
+      outboxMs: 30 * DAY,
+      emailsMs: 30 * DAY,
+      webhookDeliveriesMs: 30 * DAY,
+      processedCommandsMs: 30 * DAY,
+      intervalMs: 3600_000,
+      batchSize: 1000,
+    });
+    expect(retention.jobs.commands).toEqual({ completedMs: DAY, failedMs: 7 * DAY });
+    expect(retention.jobs.emails).toEqual({ completedMs: 3600_000, failedMs: 7 * DAY });
+    expect(Object.keys(retention.jobs).sort()).toEqual(['commands', 'emails', 'maintenance', 'webhooks']);
+  });
+
+  it('reads durations in seconds, minutes, hours and days', () => {
+    const { retention } = loadConfig({
+      RETENTION_EMAILS: '90s',
+      RETENTION_OUTBOX: '15m',
+      RETENTION_WEBHOOK_DELIVERIES: '12h',
+      RETENTION_PROCESSED_COMMANDS: '45d',
+      RETENTION_WEBHOOK_JOBS_FAILED: '2d',
+    });
+    expect([retention.emailsMs, retention.outboxMs, retention.webhookDeliveriesMs, retention.processedCommandsMs]).toEqual([
+      90_000,
+      15 * 60_000,
+      12 * 3600_000,
+      45 * DAY,
+    ]);
+    expect(retention.jobs.webhooks.failedMs).toBe(2 * DAY);
+  });
+
+  it.each(['30', '30 days', '1.5d', '0s', '-1d', 'P30D'])('refuses the duration %j, naming the variable', (value) => {
+    expect(() => loadConfig({ RETENTION_EMAILS: value })).toThrow(/RETENTION_EMAILS: must be a whole number and a unit: ms, s, m, h or d/);
+  });
+
+  it('refuses a processed-command retention shorter than a command job can live, saying why and what is enough', () => {
+    // Failed command jobs stay 7 days in Redis and can be retried from there; retrying one
+    // whose processed_commands row is gone would apply the command again.
+    let error: unknown;
+    try {
+      loadConfig({ RETENTION_PROCESSED_COMMANDS: '7d' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const [problem] = (error as ConfigError).problems;
+    expect(problem).toMatch(/^RETENTION_PROCESSED_COMMANDS: 7d is shorter than 7d 1h 7m/);
+    expect(problem).toMatch(/RETENTION_COMMAND_JOBS_FAILED/);
+    expect(problem).toMatch(/applies the command a second time/);
+    expect(problem).toMatch(/Set it to at least 7d 1h 7m\.$/);
+    expect(loadConfig({ RETENTION_PROCESSED_COMMANDS: '8d' }).retention.processedCommandsMs).toBe(8 * DAY);
+  });
+
+  it('moves the minimum with the Redis retention of command jobs, never below the 24 h ordering line', () => {
+    expect(() => loadConfig({ RETENTION_COMMAND_JOBS_FAILED: '40d' })).toThrow(
+      /RETENTION_PROCESSED_COMMANDS: 30d is shorter than 40d 1h 7m/,
+    );
+    const short = { RETENTION_COMMAND_JOBS_FAILED: '1h', RETENTION_COMMAND_JOBS_COMPLETED: '1h' };
+    expect(() => loadConfig({ ...short, RETENTION_PROCESSED_COMMANDS: '1d' })).toThrow(
+      /shorter than 1d 1h 7m, .*24 h per-aggregate ordering line/,
+    );
+    expect(loadConfig({ ...short, RETENTION_PROCESSED_COMMANDS: '2d' }).retention.jobs.commands).toEqual({
+      completedMs: 3600_000,
+      failedMs: 3600_000,
+    });
+  });
+});

@@ -7,13 +7,22 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { commandJobOptions } from '../../../queues/commands.js';
+import { DEFAULT_JOB_RETENTION, jobRetentionOptions } from '../../../queues/retention.js';
 import { burnDownMain, type PlaceOrderJob } from './burn-down.js';
 
 const NAME = 'place-order';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = process.env.QUEUE_PREFIX ?? 'bench-bullmq';
 const producer = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-const queue = new Queue<PlaceOrderJob>(NAME, { connection: producer, prefix, defaultJobOptions: { ...commandJobOptions, backoff: 500 } });
+const queue = new Queue<PlaceOrderJob>(NAME, {
+  connection: producer,
+  prefix,
+  defaultJobOptions: {
+    ...commandJobOptions,
+    ...jobRetentionOptions(DEFAULT_JOB_RETENTION.commands),
+    backoff: 500,
+  },
+});
 let pool: pg.Pool;
 
 await burnDownMain({

@@ -51,20 +51,29 @@ export interface ClaimedEmail {
   recipientName: string | null;
 }
 
-/** Records the outcome of the attempt on the claimed row, in the claiming transaction. */
+/**
+ * Records the outcome of the attempt on the claimed row, in the claiming transaction, with the
+ * subject of the message attempted (what an operator sees in the email listing).
+ */
 export interface EmailOutcomeRecorder {
   /** Accepted by the server: status sent, attempt counted. */
-  sent(response: string): Promise<void>;
+  sent(response: string, subject: string): Promise<void>;
   /** Will be tried again: attempt counted, next_attempt_at = now + `retryInMs`. */
-  retry(response: string, retryInMs: number): Promise<void>;
-  /** Given up for good. `attempted` is false when nothing was sent (the email could not be rendered). */
-  failed(response: string, attempted: boolean): Promise<void>;
+  retry(response: string, retryInMs: number, subject: string): Promise<void>;
+  /**
+   * Given up for good. `subject` is null when nothing was sent (the email could not be
+   * rendered): no attempt is counted then.
+   */
+  failed(response: string, subject: string | null): Promise<void>;
 }
 
 /** Why no attempt was made. */
 export type SkipReason = 'missing' | 'sent' | 'failed' | 'locked';
 
 export type ClaimResult<T> = { claimed: true; value: T } | { claimed: false; reason: SkipReason };
+
+/** What `EmailStore.reopen` found: the email was reopened, is still pending, or does not exist. */
+export type ReopenResult = 'reopened' | 'pending' | 'missing';
 
 /** The email_messages rows: one per email the relay decided to send. */
 export interface EmailStore {
@@ -77,4 +86,67 @@ export interface EmailStore {
     emailId: string,
     attempt: (email: ClaimedEmail, record: EmailOutcomeRecorder) => Promise<T>,
   ): Promise<ClaimResult<T>>;
+  /**
+   * Makes a sent or failed email pending again, due now (for a resend), in one statement; its
+   * Message-ID, attempt count and last answer stay. A pending email is left as it is.
+   */
+  reopen(emailId: string): Promise<ReopenResult>;
+}
+
+/** Puts an email (back) on the `emails` queue, replacing a finished job of the same id. */
+export interface EmailQueue {
+  enqueue(emailId: string): Promise<void>;
+}
+
+export const EMAIL_STATUSES = ['pending', 'sent', 'failed'] as const;
+export type EmailStatus = (typeof EMAIL_STATUSES)[number];
+
+/** Where a page of the email listing ends: the sort key of its last row. */
+export interface EmailLogPosition {
+  createdAt: Date;
+  id: string;
+}
+
+export interface EmailLogFilter {
+  status?: EmailStatus | undefined;
+  /** The recipient's address, exactly (addresses are stored trimmed and in lower case). */
+  to?: string | undefined;
+  /** Created at or after this time. */
+  since?: Date | undefined;
+}
+
+/**
+ * One email as an operator sees it: who it went to, what it was and how its sending went. No
+ * body: it is rendered at send time and never stored.
+ */
+export interface EmailLogEntry {
+  id: string;
+  /** The outbox event it was sent for. */
+  eventId: string;
+  /** RFC 5322 Message-ID, with angle brackets: the same on every attempt and every resend. */
+  messageId: string;
+  template: string;
+  to: string;
+  /** The subject of the last attempt; null until one was made. */
+  subject: string | null;
+  status: EmailStatus;
+  /** Attempts made, resends included. */
+  attempts: number;
+  /** The SMTP server's last answer, or the error of the last attempt. */
+  lastResponse: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+  /** When it became sent or failed; null while pending. */
+  finishedAt: Date | null;
+  /** When a pending email's next attempt is due, at the latest; null unless retrying. */
+  nextAttemptAt: Date | null;
+}
+
+/** The email_messages rows as the operator's listing reads them (the read side). */
+export interface EmailLog {
+  /**
+   * Emails matching `filter`, newest first by (created_at, id), strictly after `after` in
+   * that order, at most `limit`.
+   */
+  list(filter: EmailLogFilter, after: EmailLogPosition | null, limit: number): Promise<EmailLogEntry[]>;
 }

@@ -40,7 +40,7 @@ export interface SendEmailOptions {
  *   job is a duplicate;
  * - otherwise the email is rendered from its outbox event and sent with the row's Message-ID
  *   (the same on every attempt, so receivers can deduplicate), and the outcome is recorded on
- *   the row, in the transaction that holds it:
+ *   the row (with the subject sent), in the transaction that holds it:
  *   - accepted → sent;
  *   - an event the template cannot render (or that is gone) → failed, without an attempt
  *     counted (retrying cannot help: a committed event never changes);
@@ -67,24 +67,24 @@ export class SendEmail {
       } catch (error) {
         if (!(error instanceof EmailRenderError)) throw error;
         const reason = `render_failed: ${error.message}`;
-        await record.failed(reason, false);
+        await record.failed(reason, null);
         return { outcome: 'unrenderable', reason, ...claimed };
       }
 
       const { status, response } = await this.mailer.send({ emailId, messageId: email.messageId, to: email.toAddress, ...rendered });
       switch (status) {
         case 'accepted':
-          await record.sent(response);
+          await record.sent(response, rendered.subject);
           return { outcome: 'sent', response, ...claimed };
         case 'rejected':
-          await record.failed(response, true);
+          await record.failed(response, rendered.subject);
           return { outcome: 'rejected', response, ...claimed };
         case 'temporary':
           if (retryInMs === null) {
-            await record.failed(response, true);
+            await record.failed(response, rendered.subject);
             return { outcome: 'failed', response, ...claimed };
           }
-          await record.retry(response, retryInMs);
+          await record.retry(response, retryInMs, rendered.subject);
           return { outcome: 'retry', response, retryInMs, ...claimed };
       }
     });

@@ -4,8 +4,12 @@ import type {
   ClaimedEmail,
   EmailOutcomeRecorder,
   EmailStore,
+  ReopenResult,
   SkipReason,
 } from '../../application/email/ports.js';
+
+// An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The one row of CLAIM_SQL: the claimed email's columns, all null unless it was claimed. */
 interface ClaimRow {
@@ -47,6 +51,20 @@ const CLAIM_SQL = `
 
 const MAX_RESPONSE_LENGTH = 2000;
 const clip = (text: string) => (text.length > MAX_RESPONSE_LENGTH ? text.slice(0, MAX_RESPONSE_LENGTH) : text);
+/** RFC 5322's line limit, the column's width. */
+const MAX_SUBJECT_LENGTH = 998;
+const clipSubject = (text: string) => (text.length > MAX_SUBJECT_LENGTH ? text.slice(0, MAX_SUBJECT_LENGTH) : text);
+
+// One statement: the row is reopened only if it is settled, and the answer says what it was
+// otherwise. A row a sending job holds is pending, so it is never reopened under that job.
+const REOPEN_SQL = `
+  with reopened as (
+    update email_messages set status = 'pending', next_attempt_at = null, finished_at = null
+     where id = $1 and status in ('sent', 'failed')
+    returning id
+  )
+  select (select count(*)::int from reopened) as reopened,
+         (select status from email_messages where id = $1) as status`;
 
 /**
  * email_messages through plain SQL on a client of the process's pg pool (no ORM: these rows
@@ -81,6 +99,15 @@ export class SqlEmailMessageStore implements EmailStore {
     }
   }
 
+  async reopen(emailId: string): Promise<ReopenResult> {
+    if (!UUID.test(emailId)) return 'missing';
+    const {
+      rows: [row],
+    } = await this.pool.query<{ reopened: number; status: string | null }>(REOPEN_SQL, [emailId]);
+    if (row && row.reopened > 0) return 'reopened';
+    return row?.status ? 'pending' : 'missing';
+  }
+
   private async claimAndAttempt<T>(
     client: pg.PoolClient,
     emailId: string,
@@ -107,25 +134,25 @@ export class SqlEmailMessageStore implements EmailStore {
       recipientName: row.recipient_name,
     };
     const record: EmailOutcomeRecorder = {
-      sent: async (response) => {
+      sent: async (response, subject) => {
         await client.query(
-          `update email_messages set status = 'sent', sent_at = now(), attempts = attempts + 1,
-                  last_response = $1, next_attempt_at = null where id = $2`,
-          [clip(response), emailId],
+          `update email_messages set status = 'sent', sent_at = now(), finished_at = now(), attempts = attempts + 1,
+                  last_response = $1, subject = $2, next_attempt_at = null where id = $3`,
+          [clip(response), clipSubject(subject), emailId],
         );
       },
-      retry: async (response, retryInMs) => {
+      retry: async (response, retryInMs, subject) => {
         await client.query(
-          `update email_messages set attempts = attempts + 1, last_response = $1,
-                  next_attempt_at = now() + make_interval(secs => $2::double precision / 1000) where id = $3`,
-          [clip(response), retryInMs, emailId],
+          `update email_messages set attempts = attempts + 1, last_response = $1, subject = $2,
+                  next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) where id = $4`,
+          [clip(response), clipSubject(subject), retryInMs, emailId],
         );
       },
-      failed: async (response, attempted) => {
+      failed: async (response, subject) => {
         await client.query(
-          `update email_messages set status = 'failed', attempts = attempts + $1::int, last_response = $2,
-                  next_attempt_at = null where id = $3`,
-          [attempted ? 1 : 0, clip(response), emailId],
+          `update email_messages set status = 'failed', finished_at = now(), attempts = attempts + $1::int,
+                  last_response = $2, subject = coalesce($3, subject), next_attempt_at = null where id = $4`,
+          [subject === null ? 0 : 1, clip(response), subject === null ? null : clipSubject(subject), emailId],
         );
       },
     };

@@ -72,6 +72,16 @@ export class Metrics {
     'Webhook delivery attempts by outcome: delivered, skipped (duplicate), retry, failed (schedule exhausted), gone (410), endpoint_disabled.',
     ['outcome'],
   );
+  private readonly rowsPruned = this.counter(
+    'conveyor_retention_deleted_rows_total',
+    'Rows the retention job deleted because they outlived their retention, by table.',
+    ['table'],
+  );
+  private readonly retentionRuns = this.counter(
+    'conveyor_retention_runs_total',
+    'Retention runs by outcome: completed, stopped (the process stopped mid-run), skipped (another run held the lock).',
+    ['outcome'],
+  );
   private readonly eventsPublished = this.counter(
     'conveyor_outbox_events_published_total',
     'Outbox events the relay turned into email and webhook jobs, by event type.',
@@ -123,6 +133,15 @@ export class Metrics {
 
   countPublished(type: string): void {
     this.eventsPublished.inc({ type });
+  }
+
+  /** Rows retention deleted from `table` (0 makes the series exist before the first run). */
+  countPruned(table: string, rows: number): void {
+    this.rowsPruned.inc({ table }, rows);
+  }
+
+  countRetentionRun(outcome: string): void {
+    this.retentionRuns.inc({ outcome });
   }
 
   /**

@@ -99,6 +99,13 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDeliveryRecord>({
       expression:
         'create index "webhook_deliveries_pending_index" on "webhook_deliveries" ("next_attempt_at") where "status" = \'pending\'',
     },
+    // Retention: settled deliveries by age, and whether an outbox event still has a pending one.
+    { name: 'webhook_deliveries_status_created_index', properties: ['status', 'createdAt', 'id'] },
+    {
+      name: 'webhook_deliveries_pending_event_index',
+      expression:
+        'create index "webhook_deliveries_pending_event_index" on "webhook_deliveries" ("event_id") where "status" = \'pending\'',
+    },
   ],
 });
 
@@ -138,6 +145,10 @@ export class EmailMessageRecord {
   nextAttemptAt: Date | null = null;
   createdAt!: Date;
   sentAt: Date | null = null;
+  /** The subject of the last attempt (null until one was made): what the recipient saw. */
+  subject: string | null = null;
+  /** When the email became sent or failed; null while pending (and on rows settled before it was recorded). */
+  finishedAt: Date | null = null;
 }
 
 export const EmailMessageSchema = new EntitySchema<EmailMessageRecord>({
@@ -155,6 +166,8 @@ export const EmailMessageSchema = new EntitySchema<EmailMessageRecord>({
     nextAttemptAt: { ...timestamp, nullable: true },
     createdAt: { ...timestamp },
     sentAt: { ...timestamp, nullable: true },
+    subject: { type: 'string', length: 998, nullable: true },
+    finishedAt: { ...timestamp, nullable: true },
   },
   uniques: [{ name: 'email_messages_event_template_unique', properties: ['eventId', 'template'] }],
   indexes: [
@@ -162,6 +175,11 @@ export const EmailMessageSchema = new EntitySchema<EmailMessageRecord>({
       name: 'email_messages_pending_index',
       expression: 'create index "email_messages_pending_index" on "email_messages" ("created_at") where "status" = \'pending\'',
     },
+    // GET /v1/emails walks (created_at, id) newest first, optionally by status or recipient;
+    // retention walks settled rows by status.
+    { name: 'email_messages_created_index', properties: ['createdAt', 'id'] },
+    { name: 'email_messages_status_created_index', properties: ['status', 'createdAt', 'id'] },
+    { name: 'email_messages_to_created_index', properties: ['toAddress', 'createdAt', 'id'] },
   ],
 });
 

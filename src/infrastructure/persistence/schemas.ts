@@ -120,6 +120,12 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
       name: 'outbox_messages_unpublished_index',
       expression: 'create index "outbox_messages_unpublished_index" on "outbox_messages" ("id") where "published_at" is null',
     },
+    // Retention walks published rows, oldest first (docs/adr/0010-retention.md).
+    {
+      name: 'outbox_messages_published_index',
+      expression:
+        'create index "outbox_messages_published_index" on "outbox_messages" ("published_at", "id") where "published_at" is not null',
+    },
   ],
 });
 
@@ -145,6 +151,8 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
     error: { type: 'json', nullable: true },
     processedAt: { ...timestamp },
   },
+  // Retention walks the oldest outcomes first (docs/adr/0010-retention.md).
+  indexes: [{ name: 'processed_commands_processed_at_index', properties: ['processedAt', 'commandId'] }],
 });
 
 export const entities = [

@@ -1,9 +1,13 @@
 import { Queue, type DefaultJobOptions, type Telemetry } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import {
+  DEFAULT_JOB_RETENTION,
+  type JobRetention,
   type QueueName,
   commandJobOptions,
   emailJobOptions,
+  jobRetentionOptions,
+  maintenanceJobOptions,
   webhookQueueDefaults,
 } from '../../../queues/index.js';
 
@@ -12,6 +16,7 @@ const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   commands: commandJobOptions,
   emails: emailJobOptions,
   webhooks: webhookQueueDefaults,
+  maintenance: maintenanceJobOptions,
 };
 
 export interface QueueOptions {
@@ -21,17 +26,20 @@ export interface QueueOptions {
   prefix: string;
   /** BullMQ telemetry (OpenTelemetry) when tracing is on: `add` opens a producer span and the job carries its context. */
   telemetry?: Telemetry | undefined;
+  /** How long finished jobs stay in Redis (`config.retention.jobs[name]`); the contract's defaults otherwise. */
+  retention?: JobRetention | undefined;
 }
 
 /**
- * A producer-side queue with the contract's default job options, so every job added to it
- * gets the retries and retention of its queues/<name>.ts whoever adds it.
+ * A producer-side queue with the contract's default job options and the configured retention
+ * of finished jobs, so every job added to it gets the retries of its queues/<name>.ts and the
+ * RETENTION_<QUEUE>_JOBS_* ages whoever adds it (BullMQ merges a job's own options over these).
  */
 export function createQueue(name: QueueName, options: QueueOptions): Queue {
   return new Queue(name, {
     connection: options.connection,
     prefix: options.prefix,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-    defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
+    defaultJobOptions: { ...DEFAULT_JOB_OPTIONS[name], ...jobRetentionOptions(options.retention ?? DEFAULT_JOB_RETENTION[name]) },
   });
 }

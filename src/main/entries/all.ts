@@ -7,6 +7,7 @@ import { runProcess, type RunningProcess } from '../lifecycle.js';
 import { startCommandWorker } from '../roles/command-worker.js';
 import { startMailer } from '../roles/mailer.js';
 import { startRelay } from '../roles/relay.js';
+import { startRetention } from '../roles/retention.js';
 import { buildWeb } from '../roles/web.js';
 import { startWebhooks } from '../roles/webhooks.js';
 
@@ -18,6 +19,7 @@ async function startAll(config: Config): Promise<RunningProcess> {
 
   const worker = startCommandWorker(infra);
   const relay = await startRelay(infra);
+  const retention = startRetention(infra);
   const mailer = startMailer(infra);
   const webhooks = startWebhooks(infra);
   const web = await buildWeb(infra);
@@ -40,7 +42,7 @@ async function startAll(config: Config): Promise<RunningProcess> {
     logger,
     async stop() {
       await web.stop();
-      await Promise.all([worker.stop(), relay.stop(), mailer.stop(), webhooks.stop()]);
+      await Promise.all([worker.stop(), relay.stop(), retention.stop(), mailer.stop(), webhooks.stop()]);
       await infra.close();
     },
   };

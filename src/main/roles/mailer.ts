@@ -1,6 +1,12 @@
+import type pg from 'pg';
+import { ListEmails } from '../../application/email/list-emails.js';
+import type { EmailManagement } from '../../application/email/management.js';
 import type { Mailer } from '../../application/email/ports.js';
+import { ResendEmail } from '../../application/email/resend-email.js';
 import { SendEmail } from '../../application/email/send-email.js';
+import { BullMqEmailQueue } from '../../infrastructure/mail/bullmq-email-queue.js';
 import { SqlEmailMessageStore } from '../../infrastructure/mail/email-message-store.js';
+import { PgEmailLog } from '../../infrastructure/mail/pg-email-log.js';
 import { NodemailerMailer } from '../../infrastructure/mail/nodemailer-mailer.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createEmailProcessor } from '../../../workers/email-processor.js';
@@ -36,6 +42,19 @@ export function startMailer(infra: MailerDeps, overrides: MailerOverrides = {}):
     'mailer started',
   );
   return running;
+}
+
+/**
+ * The email use cases for the HTTP routes (docs/design.md §3): the listing reads `readPool`
+ * (the query side's, a replica when DATABASE_READ_URL is set); a resend writes the primary.
+ */
+export function createEmailManagement(
+  infra: Pick<Infrastructure, 'pool'> & { readPool: pg.Pool; queues: Pick<Infrastructure['queues'], 'emails'> },
+): EmailManagement {
+  return {
+    listEmails: new ListEmails(new PgEmailLog(infra.readPool)),
+    resendEmail: new ResendEmail(new SqlEmailMessageStore(infra.pool), new BullMqEmailQueue(infra.queues.emails)),
+  };
 }
 
 /**

@@ -17,6 +17,8 @@ export interface QueueWorkerOptions {
   backoffStrategy?: BackoffStrategy;
   /** Closes what the role built for its processor (an SMTP pool, an HTTP agent). */
   close?: () => Promise<void>;
+  /** Jobs at once in this process; WORKER_CONCURRENCY by default. */
+  concurrency?: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export function startQueueWorker(infra: QueueWorkerDeps, queue: QueueName, optio
   const worker = new Worker(queue, options.processor, {
     connection: infra.workerConnection,
     prefix: config.queuePrefix,
-    concurrency: config.workerConcurrency,
+    concurrency: options.concurrency ?? config.workerConcurrency,
     // BullMQ renews the lock while a job runs, so a job may take longer than the lock.
     lockDuration: config.workerLockMs,
     stalledInterval: config.workerLockMs,

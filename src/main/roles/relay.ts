@@ -9,6 +9,7 @@ import { QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { scheduleRestorer } from './scheduling.js';
+import { startRetention } from './retention.js';
 
 export interface RelayRoleOptions {
   /** Polling fallback of the relay (NOTIFY wakes it at once). */
@@ -72,15 +73,28 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
 }
 
 /**
- * The `relay` process: a plain pg pool (the relay and the sweeper are plain SQL; it also
- * holds the LISTEN connection) and the producers of `emails`, `webhooks` and `commands`. No ORM pool, no
- * blocking connection: it runs no BullMQ worker.
+ * The `relay` process: a plain pg pool (the relay, the sweeper and retention are plain SQL; it
+ * also holds the LISTEN connection), the producers of `emails`, `webhooks`, `commands` and
+ * `maintenance`, and a blocking connection for the one BullMQ worker it runs: retention's, on
+ * `maintenance` (docs/adr/0010-retention.md). No ORM pool.
  */
 export function startRelayProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
-    const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands], redis('producer'), observability, resources);
-    return startRelay({ ...observability, pool, queues });
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands, QUEUES.maintenance], redis('producer'), observability, resources);
+    const retention = startRetention({ ...observability, pool, queues, workerConnection: redis('worker') });
+    let relay: RunningRelay;
+    try {
+      relay = await startRelay({ ...observability, pool, queues });
+    } catch (error) {
+      await retention.stop(1000);
+      throw error;
+    }
+    return {
+      async stop() {
+        await Promise.all([relay.stop(), retention.stop()]);
+      },
+    };
   });
 }

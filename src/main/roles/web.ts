@@ -5,10 +5,12 @@ import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-job
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import type { Config } from '../../infrastructure/config.js';
+import { ORDERING_LINE_TTL_SECONDS } from '../../../queues/commands.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { createScheduleManagement } from './scheduling.js';
+import { createEmailManagement } from './mailer.js';
 import { createWebhookManagement } from './webhooks.js';
 
 export interface RunningWeb {
@@ -21,13 +23,6 @@ export type WebDeps = Pick<
   Infrastructure,
   'config' | 'logger' | 'metrics' | 'tracing' | 'pool' | 'producerConnection' | 'queues'
 >;
-
-/**
- * How long a key's line is remembered after its last command: longer than any command job
- * can wait in Redis (40 attempts with backoff capped at 60 s: about half an hour), so a
- * command is never ordered after nothing while its predecessor can still run (ADR 0006).
- */
-const ORDERING_TTL_SECONDS = 24 * 3600;
 
 /** Builds the intake API on the process's infrastructure (not listening yet). */
 export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
@@ -44,13 +39,14 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
     commands: new BullMqCommandSender(infra.queues.commands, {
-      ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_TTL_SECONDS } } : {}),
+      ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_LINE_TTL_SECONDS } } : {}),
     }),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
     webhooks: createWebhookManagement(infra),
     schedules: createScheduleManagement(infra),
+    emails: createEmailManagement({ pool: infra.pool, readPool, queues: infra.queues }),
     queues: Object.values(infra.queues),
     readiness: {
       postgres: async () => {

@@ -124,7 +124,7 @@ describe('Bull Board', () => {
     const queues = await api.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers });
     expect(queues.statusCode).toBe(200);
     const names = (queues.json().queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['commands', 'emails', 'webhooks']);
+    expect(names).toEqual(['commands', 'emails', 'maintenance', 'webhooks']);
   });
 });
 
@@ -139,6 +139,8 @@ describe('OpenAPI', () => {
         '/health/live',
         '/health/ready',
         '/v1/commands/{commandId}',
+        '/v1/emails',
+        '/v1/emails/{id}/resend',
         '/v1/orders',
         '/v1/orders/{orderId}',
         '/v1/orders/{orderId}/cancel',

@@ -1,6 +1,7 @@
 import { ConnectionException } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
 import { domainErrorStatus } from '../../../src/api/problem.js';
+import { EmailNotFoundError, EmailPendingError } from '../../../src/application/email/errors.js';
 import {
   InvalidEventTypesError,
   InvalidWebhookUrlError,
@@ -25,6 +26,8 @@ describe('error → HTTP status table', () => {
     [new InvalidEventTypesError('unknown event type order.nope'), { status: 400, field: 'eventTypes' }],
     [new WebhookEndpointDisabledError(id, null), { status: 409 }],
     [new WebhookDeliveryInProgressError(id), { status: 409 }],
+    [new EmailNotFoundError(id), { status: 404 }],
+    [new EmailPendingError(id), { status: 409 }],
   ])('%s → its own status', (error, expected) => {
     expect(domainErrorStatus(error)).toEqual(expected);
   });

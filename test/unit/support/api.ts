@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
 import type { ScheduleManagement } from '../../../src/application/scheduling/management.js';
+import type { EmailManagement } from '../../../src/application/email/management.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
 import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
@@ -80,6 +81,7 @@ const schedules: ScheduleManagement = {
   deleteSchedule: { execute: unused },
   listRuns: { execute: unused },
 };
+const emails: EmailManagement = { listEmails: { execute: unused }, resendEmail: { execute: unused } };
 
 export const API_KEY = 'secret-key';
 
@@ -108,6 +110,7 @@ export async function inMemoryApi(
     commandJobs,
     webhooks,
     schedules,
+    emails,
     queues: [],
     readiness: {},
     logger: false,

@@ -5,6 +5,7 @@ import type {
   EmailStore,
   Mailer,
   OutgoingEmail,
+  ReopenResult,
   SendResult,
 } from '../../../../src/application/email/ports.js';
 
@@ -15,6 +16,8 @@ export interface EmailRow extends ClaimedEmail {
   lastResponse: string | null;
   /** The delay recorded with the last retry. */
   retryInMs: number | null;
+  /** The subject of the last attempt. */
+  subject: string | null;
 }
 
 /** email_messages in memory, with the same claim rules as the SQL store. */
@@ -36,6 +39,7 @@ export class InMemoryEmailStore implements EmailStore {
       status: 'pending',
       lastResponse: null,
       retryInMs: null,
+      subject: null,
       ...overrides,
     };
     this.rows.set(row.id, row);
@@ -51,17 +55,30 @@ export class InMemoryEmailStore implements EmailStore {
     if (row.status !== 'pending') return { claimed: false, reason: row.status };
     if (this.locked) return { claimed: false, reason: 'locked' };
     const record: EmailOutcomeRecorder = {
-      sent: async (response) => {
-        Object.assign(row, { status: 'sent', attempts: row.attempts + 1, lastResponse: response });
+      sent: async (response, subject) => {
+        Object.assign(row, { status: 'sent', attempts: row.attempts + 1, lastResponse: response, subject });
       },
-      retry: async (response, retryInMs) => {
-        Object.assign(row, { attempts: row.attempts + 1, lastResponse: response, retryInMs });
+      retry: async (response, retryInMs, subject) => {
+        Object.assign(row, { attempts: row.attempts + 1, lastResponse: response, retryInMs, subject });
       },
-      failed: async (response, attempted) => {
-        Object.assign(row, { status: 'failed', attempts: row.attempts + (attempted ? 1 : 0), lastResponse: response });
+      failed: async (response, subject) => {
+        Object.assign(row, {
+          status: 'failed',
+          attempts: row.attempts + (subject === null ? 0 : 1),
+          lastResponse: response,
+          subject: subject ?? row.subject,
+        });
       },
     };
     return { claimed: true, value: await attempt({ ...row }, record) };
+  }
+
+  async reopen(id: string): Promise<ReopenResult> {
+    const row = this.rows.get(id);
+    if (!row) return 'missing';
+    if (row.status === 'pending') return 'pending';
+    Object.assign(row, { status: 'pending', retryInMs: null });
+    return 'reopened';
   }
 }
 

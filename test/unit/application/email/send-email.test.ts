@@ -23,7 +23,7 @@ describe('SendEmail', () => {
     expect(mailer.sent).toEqual([
       expect.objectContaining({ emailId, messageId: row.messageId, to: 'ann@example.com', subject: 'Welcome to conveyor, Ann' }),
     ]);
-    expect(row).toMatchObject({ status: 'sent', attempts: 1, lastResponse: '250 2.0.0 Ok: queued' });
+    expect(row).toMatchObject({ status: 'sent', attempts: 1, lastResponse: '250 2.0.0 Ok: queued', subject: 'Welcome to conveyor, Ann' });
   });
 
   it('greets the recipient by name and signs with the brand', async () => {
@@ -69,21 +69,21 @@ describe('SendEmail', () => {
       { status: 'temporary', response: '451 4.7.1 Greylisted' },
       8000,
       { outcome: 'retry', response: '451 4.7.1 Greylisted', retryInMs: 8000 },
-      { status: 'pending', attempts: 1, lastResponse: '451 4.7.1 Greylisted', retryInMs: 8000 },
+      { status: 'pending', attempts: 1, lastResponse: '451 4.7.1 Greylisted', retryInMs: 8000, subject: 'Welcome to conveyor, Ann' },
     ],
     [
       'fails an email that fails temporarily when no attempt is left',
       { status: 'temporary', response: 'ECONNECTION: Connection closed unexpectedly' },
       null,
       { outcome: 'failed', response: 'ECONNECTION: Connection closed unexpectedly' },
-      { status: 'failed', attempts: 1, lastResponse: 'ECONNECTION: Connection closed unexpectedly', retryInMs: null },
+      { status: 'failed', attempts: 1, lastResponse: 'ECONNECTION: Connection closed unexpectedly', retryInMs: null, subject: 'Welcome to conveyor, Ann' },
     ],
     [
       'fails a rejected email at once, whatever attempts are left',
       { status: 'rejected', response: '550 5.1.1 No such user' },
       8000,
       { outcome: 'rejected', response: '550 5.1.1 No such user' },
-      { status: 'failed', attempts: 1, lastResponse: '550 5.1.1 No such user', retryInMs: null },
+      { status: 'failed', attempts: 1, lastResponse: '550 5.1.1 No such user', retryInMs: null, subject: 'Welcome to conveyor, Ann' },
     ],
   ])('%s', async (_, answer, retryInMs, output, row) => {
     const { store, sendEmail } = setup(answer);
@@ -98,7 +98,12 @@ describe('SendEmail', () => {
     const result = await sendEmail.execute({ emailId, retryInMs: 2000 });
     expect(result).toMatchObject({ outcome: 'unrenderable', reason: expect.stringMatching(/^render_failed: order_confirmation: /) });
     expect(mailer.sent).toHaveLength(0);
-    expect(row).toMatchObject({ status: 'failed', attempts: 0, lastResponse: expect.stringMatching(/^render_failed: order_confirmation: /) });
+    expect(row).toMatchObject({
+      status: 'failed',
+      attempts: 0,
+      lastResponse: expect.stringMatching(/^render_failed: order_confirmation: /),
+      subject: null,
+    });
   });
 
   it.each([
