@@ -21,6 +21,8 @@ export interface QueueOptions {
   prefix: string;
   /** BullMQ telemetry (OpenTelemetry) when tracing is on: `add` opens a producer span and the job carries its context. */
   telemetry?: Telemetry | undefined;
+  /** Laid over the contract's default job options (e.g. `attempts` from COMMAND_ATTEMPTS). */
+  jobOptions?: Partial<DefaultJobOptions> | undefined;
 }
 
 /**
@@ -32,6 +34,6 @@ export function createQueue(name: QueueName, options: QueueOptions): Queue {
     connection: options.connection,
     prefix: options.prefix,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-    defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
+    defaultJobOptions: { ...DEFAULT_JOB_OPTIONS[name], ...options.jobOptions },
   });
 }
