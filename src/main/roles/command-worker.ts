@@ -11,6 +11,7 @@ import type { UnitOfWork } from '../../application/commerce/ports/unit-of-work.j
 import type { Config } from '../../infrastructure/config.js';
 import { isTransient } from '../../infrastructure/errors.js';
 import { BullMqCommandOrdering, type CommandOrderingOptions } from '../../infrastructure/queue/bullmq-command-ordering.js';
+import { recordGaveUpCommands } from '../../infrastructure/triage/gave-up-commands.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
 import { createCommandProcessor, type CommandHandlers } from '../../../workers/command-processor.js';
@@ -31,7 +32,7 @@ export function commandHandlers(uow: UnitOfWork, clock = systemClock): CommandHa
   };
 }
 
-export type CommandWorkerDeps = QueueWorkerDeps & Pick<Infrastructure, 'uow'>;
+export type CommandWorkerDeps = QueueWorkerDeps & Pick<Infrastructure, 'uow' | 'orm'>;
 
 /** `ordering`: the recheck and gap timings of per-aggregate ordering (tests shorten them). */
 export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering?: CommandOrderingOptions } = {}): RunningWorker {
@@ -44,6 +45,8 @@ export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering
     backoffStrategy: commandBackoff,
   });
   ordering.attach(running.worker);
+  // Jobs that run out of attempts are listed for triage (GET /v1/commands?status=gave_up).
+  recordGaveUpCommands(running.worker, (sql, params) => infra.orm.em.getConnection().execute(sql, params), logger);
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
   return running;
 }
@@ -54,7 +57,7 @@ export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering
  */
 export function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'worker', async ({ observability, resources, redis }) => {
-    const { uow } = await openOrm(config, resources);
-    return startCommandWorker({ ...observability, uow, workerConnection: redis('worker') });
+    const { orm, uow } = await openOrm(config, resources);
+    return startCommandWorker({ ...observability, orm, uow, workerConnection: redis('worker') });
   });
 }

@@ -21,7 +21,7 @@ export interface RunningRelay {
 
 /** The `relay` process: outbox → email/webhook rows and jobs, plus the sweeper. */
 export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
-  queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks'>;
+  queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks'> & Partial<Pick<Infrastructure['queues'], 'commands'>>;
 };
 
 export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {}): Promise<RunningRelay> {
@@ -47,6 +47,8 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     webhooks: infra.queues.webhooks,
     emailJobOptions,
     webhookJobOptions: webhookOptions,
+    // Command jobs that gave up while PostgreSQL was down are copied into gave_up_commands.
+    commands: infra.queues.commands,
     logger,
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
@@ -65,14 +67,15 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
 
 /**
  * The `relay` process: a plain pg pool (the relay and the sweeper are plain SQL; it also
- * holds the LISTEN connection) and the producers of `emails` and `webhooks`. No ORM pool, no
+ * holds the LISTEN connection), the producers of `emails` and `webhooks`, and `commands`
+ * (read only: the sweeper looks for command jobs that gave up). No ORM pool, no
  * blocking connection: it runs no BullMQ worker.
  */
 export function startRelayProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources);
-    const queues = openQueues([QUEUES.emails, QUEUES.webhooks], redis('producer'), observability, resources);
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands], redis('producer'), observability, resources);
     return startRelay({ ...observability, pool, queues });
   });
 }
