@@ -8,6 +8,7 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
 import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
+import type { CommandTriage } from '../application/commerce/triage/command-triage.js';
 import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
@@ -16,6 +17,7 @@ import { IdempotencyKeys } from './idempotency.js';
 import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
+import { commandTriageRoutes } from './routes/command-triage.js';
 import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute, recordRequestMetrics } from './routes/metrics.js';
@@ -34,6 +36,8 @@ export interface ApiDeps {
   readModel: ReadModel;
   /** What the queue knows about commands not yet processed. */
   commandJobs: CommandJobs;
+  /** Listing and retrying commands that failed or gave up (GET /v1/commands, POST /v1/commands/retry). */
+  commandTriage: CommandTriage;
   /** The webhook endpoint use cases behind /v1/webhook-endpoints and /v1/webhook-deliveries. */
   webhooks: WebhookManagement;
   /** Every BullMQ queue, shown by Bull Board. */
@@ -102,6 +106,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       newId: deps.newId ?? (() => uuidv7()),
     });
     await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
+    await v1.register(commandTriageRoutes, { triage: deps.commandTriage });
     await v1.register(webhookRoutes, { webhooks: deps.webhooks });
   });
   return app;

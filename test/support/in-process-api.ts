@@ -10,6 +10,7 @@ import { createRedisConnection } from '../../src/infrastructure/redis/connection
 import { type ApiDeps, buildApp } from '../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
 import type { WebhookManagement } from '../../src/application/webhooks/management.js';
+import type { CommandTriage } from '../../src/application/commerce/triage/command-triage.js';
 import type {
   OrderDto,
   OrderSummaryDto,
@@ -79,11 +80,11 @@ export class InMemoryReadModel implements ReadModel {
 }
 
 /**
- * Webhook use cases for apps whose tests have no database: any call is a test bug. The webhook
+ * Webhook and triage use cases for apps whose tests have no database: any call is a test bug. The webhook
  * routes are tested with the real ones (webhook-endpoints.test.ts).
  */
 function unwired(): never {
-  throw new Error('the webhook use cases are not wired in this test: pass `webhooks` to startApi');
+  throw new Error('these use cases are not wired in this test: pass `webhooks` or `commandTriage` to startApi');
 }
 const UNWIRED_WEBHOOKS: WebhookManagement = {
   createEndpoint: { execute: async () => unwired() },
@@ -92,6 +93,10 @@ const UNWIRED_WEBHOOKS: WebhookManagement = {
   deleteEndpoint: { execute: async () => unwired() },
   listDeliveries: { execute: async () => unwired() },
   replayDelivery: { execute: async () => unwired() },
+};
+const UNWIRED_TRIAGE: CommandTriage = {
+  listCommands: { execute: async () => unwired() },
+  retryCommands: { execute: async () => unwired() },
 };
 
 /** What dependencies built by the test can use: the app's config and its queues. */
@@ -153,6 +158,7 @@ export async function startApi(
     commandJobs: new BullMqCommandJobs(commands),
     queues,
     webhooks: UNWIRED_WEBHOOKS,
+    commandTriage: UNWIRED_TRIAGE,
     readiness: { redis: async () => void (await connection.ping()) },
     logger: false,
     ...(typeof overrides === 'function' ? overrides({ config, queues: byName }) : overrides),

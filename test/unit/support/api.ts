@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
+import type { CommandTriage } from '../../../src/application/commerce/triage/command-triage.js';
 import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
@@ -68,6 +69,10 @@ const webhooks: WebhookManagement = {
   listDeliveries: { execute: unused },
   replayDelivery: { execute: unused },
 };
+const commandTriage: CommandTriage = {
+  listCommands: { execute: unused },
+  retryCommands: { execute: unused },
+};
 
 export const API_KEY = 'secret-key';
 
@@ -95,6 +100,7 @@ export async function inMemoryApi(
     readModel,
     commandJobs,
     webhooks,
+    commandTriage,
     queues: [],
     readiness: {},
     logger: false,
