@@ -24,15 +24,24 @@ export interface GaveUpRow {
 const REFUSED: ReadonlySet<string> = new Set<ProcessorFailureCode>(['unknown_command', 'invalid_payload']);
 
 /**
+ * Whether a failed command job ran out of attempts, rather than being failed for good on
+ * purpose by the worker (a refused payload, or a domain failure before its last attempt).
+ */
+export function hasGivenUp(job: Pick<Job, 'attemptsMade' | 'opts' | 'failedReason'>): boolean {
+  if (job.attemptsMade < (job.opts.attempts ?? 1)) return false;
+  const decoded = decodeFailure(job.failedReason ?? '');
+  return !decoded || !REFUSED.has(decoded.code);
+}
+
+/**
  * The gave_up_commands row of a failed command job that ran out of attempts, or null for any
  * other job: one that will be retried, or one the worker failed for good on purpose (a domain
  * failure, which has its outcome row, or a refused payload).
  */
 export function gaveUpRow(job: Job): GaveUpRow | null {
-  if (!job.id || !isCommandType(job.name) || job.attemptsMade < (job.opts.attempts ?? 1)) return null;
+  if (!job.id || !isCommandType(job.name) || !hasGivenUp(job)) return null;
   const reason = job.failedReason ?? '';
   const decoded = decodeFailure(reason);
-  if (decoded && REFUSED.has(decoded.code)) return null;
   const parsed = commandPayloads[job.name].safeParse(splitJobData(job.data).payload);
   return {
     command_id: job.id,
