@@ -24,19 +24,23 @@ export interface GaveUpRow {
 const REFUSED: ReadonlySet<string> = new Set<ProcessorFailureCode>(['unknown_command', 'invalid_payload']);
 
 /**
- * Whether a failed command job ran out of attempts, rather than being failed for good on
- * purpose by the worker (a refused payload, or a domain failure before its last attempt).
+ * Whether a failed command job gave up, rather than being failed for good on purpose by the
+ * worker. The worker writes its own decisions with `encodeFailure` (a domain failure, a refused
+ * payload); any other reason is an error it let through to BullMQ: its last attempt's
+ * infrastructure error, or BullMQ's own "job stalled more than allowable limit". A reason that
+ * reads as a code on the last attempt counts too, unless it is a refusal: a domain failure then
+ * has its outcome row, which wins wherever this is asked.
  */
 export function hasGivenUp(job: Pick<Job, 'attemptsMade' | 'opts' | 'failedReason'>): boolean {
-  if (job.attemptsMade < (job.opts.attempts ?? 1)) return false;
   const decoded = decodeFailure(job.failedReason ?? '');
-  return !decoded || !REFUSED.has(decoded.code);
+  if (!decoded) return true;
+  return !REFUSED.has(decoded.code) && job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
 /**
- * The gave_up_commands row of a failed command job that ran out of attempts, or null for any
- * other job: one that will be retried, or one the worker failed for good on purpose (a domain
- * failure, which has its outcome row, or a refused payload).
+ * The gave_up_commands row of a failed command job that gave up, or null for any other job:
+ * one the worker failed for good on purpose (a domain failure, which has its outcome row, or a
+ * refused payload). Ask only of jobs in the failed state.
  */
 export function gaveUpRow(job: Job): GaveUpRow | null {
   if (!job.id || !isCommandType(job.name) || !hasGivenUp(job)) return null;
@@ -83,7 +87,8 @@ export function recordGaveUpSql(placeholder: '?' | '$1'): string {
  */
 export function recordGaveUpCommands(worker: Worker, execute: (sql: string, params: unknown[]) => Promise<unknown>, logger: Logger): void {
   worker.on('failed', (job) => {
-    const row = job ? gaveUpRow(job) : null;
+    // Emitted for every failed attempt; only a job moved to the failed set has finished.
+    const row = job?.finishedOn ? gaveUpRow(job) : null;
     if (!row) return;
     execute(recordGaveUpSql('?'), [JSON.stringify([row])]).then(
       () => logger.info({ commandId: row.command_id, attempts: row.attempts }, 'command gave up: listed for retry'),
