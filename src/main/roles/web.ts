@@ -30,8 +30,10 @@ export type WebDeps = Pick<
 
 /**
  * How long a key's line is remembered after its last command: longer than any command job
- * can wait in Redis (40 attempts with backoff capped at 60 s: about half an hour), so a
- * command is never ordered after nothing while its predecessor can still run (ADR 0006).
+ * can wait in Redis (40 attempts with backoff capped at 60 s: about half an hour; at most
+ * 1000 with COMMAND_ATTEMPTS, under 17 h), so a command is never ordered after nothing while
+ * its predecessor can still run (ADR 0006). A command retried after it gave up keeps the
+ * predecessor it had.
  */
 const ORDERING_TTL_SECONDS = 24 * 3600;
 
