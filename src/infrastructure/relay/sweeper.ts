@@ -127,7 +127,7 @@ export class Sweeper {
       if (jobs.length < FAILED_PAGE || oldest < since) break;
     }
     this.failedSince = startedAt - FAILED_OVERLAP_MS;
-    if (recorded > 0) this.options.logger.warn({ recorded }, 'sweeper recorded commands that gave up while PostgreSQL was unreachable');
+    if (recorded > 0) this.options.logger.warn({ recorded }, 'sweeper recorded commands that gave up, which the worker could not (PostgreSQL down, or the worker gone)');
     return recorded;
   }
 }
