@@ -1,7 +1,15 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { DomainError } from '../src/domain/index.js';
 import type { Logger } from '../src/infrastructure/logger.js';
-import { commandPayloads, isCommandType, splitJobData, type CommandPayload, type CommandType } from '../queues/commands.js';
+import { runCommandJob } from '../src/infrastructure/ordering/predecessor.js';
+import {
+  commandPayloads,
+  isCommandType,
+  orderingKey,
+  splitJobData,
+  type CommandPayload,
+  type CommandType,
+} from '../queues/commands.js';
 import { encodeFailure } from '../queues/failure.js';
 
 /** The use case behind each command type (its `execute`). */
@@ -69,7 +77,11 @@ export function createCommandProcessor(
     const started = performance.now();
     const attempt = job.attemptsMade + 1;
     try {
-      const result = await ordering.run(job, token, fields.data.after, () => handler.execute(parsed.data));
+      // The attempt and the aggregate go beside the outcome in processed_commands (triage).
+      const aggregate = orderingKey(job.name, parsed.data);
+      const result = await runCommandJob({ attempt, aggregate }, () =>
+        ordering.run(job, token, fields.data.after, () => handler.execute(parsed.data)),
+      );
       log.info({ ms: Math.round(performance.now() - started), attempt }, 'command succeeded');
       await release();
       return result;

@@ -10,6 +10,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
 import type { ScheduleManagement } from '../application/scheduling/management.js';
 import type { EmailManagement } from '../application/email/management.js';
+import type { CommandTriage } from '../application/commerce/triage/command-triage.js';
 import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
@@ -18,6 +19,7 @@ import { IdempotencyKeys } from './idempotency.js';
 import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
+import { commandTriageRoutes } from './routes/command-triage.js';
 import { commandRoutes } from './routes/commands.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
@@ -38,6 +40,8 @@ export interface ApiDeps {
   readModel: ReadModel;
   /** What the queue knows about commands not yet processed. */
   commandJobs: CommandJobs;
+  /** Listing and retrying commands that failed or gave up (GET /v1/commands, POST /v1/commands/retry). */
+  commandTriage: CommandTriage;
   /** The webhook endpoint use cases behind /v1/webhook-endpoints and /v1/webhook-deliveries. */
   webhooks: WebhookManagement;
   /** The recurring schedule use cases behind /v1/schedules. */
@@ -110,6 +114,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       newId: deps.newId ?? (() => uuidv7()),
     });
     await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
+    await v1.register(commandTriageRoutes, { triage: deps.commandTriage });
     await v1.register(webhookRoutes, { webhooks: deps.webhooks });
     await v1.register(scheduleRoutes, { schedules: deps.schedules, readModel: deps.readModel, commandJobs: deps.commandJobs });
     await v1.register(emailRoutes, { emails: deps.emails });

@@ -77,7 +77,9 @@ export const orderSummaryDto = z.object({
 export const commandStatusDto = z.object({
   commandId: uuid(),
   type: z.string(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  status: z
+    .enum(['queued', 'running', 'succeeded', 'failed', 'gave_up'])
+    .describe('failed is final (a domain error); gave_up: the retries ran out on infrastructure errors, POST /v1/commands/retry runs it again'),
   attempts: z.int(),
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),

@@ -129,6 +129,9 @@ const schema = z.object({
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
   COMMAND_ORDERING: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
+  // At most 1000: with the backoff capped at 60 s that is under 17 h of retries, inside the 24 h
+  // an ordering line is remembered (ADR 0006).
+  COMMAND_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(40),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
@@ -207,6 +210,12 @@ export interface Config {
    * to measure what it costs.
    */
   commandOrdering: boolean;
+  /**
+   * Attempts of a command job (queues/commands.ts, default 40: about half an hour of outage)
+   * before it gives up and is listed as `gave_up`. Read where command jobs are added: the web
+   * process, and a retry of commands that gave up. Tests shorten it.
+   */
+  commandAttempts: number;
   /** Whole-request timeout of one webhook attempt (connect + response). */
   webhookTimeoutMs: number;
   /**
@@ -348,6 +357,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,
     commandOrdering: values.COMMAND_ORDERING,
+    commandAttempts: values.COMMAND_ATTEMPTS,
     webhookTimeoutMs: values.WEBHOOK_TIMEOUT_MS,
     workerLockMs: values.WORKER_LOCK_MS,
     sweepIntervalMs: values.SWEEP_INTERVAL_MS,

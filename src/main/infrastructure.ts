@@ -9,7 +9,7 @@ import { createOrm, type MikroORM } from '../infrastructure/persistence/mikro-or
 import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createQueue } from '../infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../infrastructure/redis/connection.js';
-import { ALL_QUEUES, type QueueName } from '../../queues/names.js';
+import { ALL_QUEUES, QUEUES, type QueueName } from '../../queues/names.js';
 import { StartupError, type RunningProcess } from './lifecycle.js';
 
 // The adapters a process may open, each built on its own so that a role's composition root
@@ -211,6 +211,8 @@ export function openQueues<N extends QueueName>(
         prefix: deps.config.queuePrefix,
         telemetry: deps.tracing?.bullmq,
         retention: deps.config.retention.jobs[name],
+        // Attempts are fixed on a job when it is added: the producer's COMMAND_ATTEMPTS counts.
+        jobOptions: name === QUEUES.commands ? { attempts: deps.config.commandAttempts } : undefined,
       });
       queue.on('error', (error) => deps.logger.debug({ err: error, queue: name }, 'queue error'));
       return [name, queue];

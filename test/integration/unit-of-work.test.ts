@@ -6,6 +6,7 @@ import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { RestockProduct } from '../../src/application/commerce/use-cases/restock-product.js';
 import { systemClock } from '../../src/application/clock.js';
+import { runCommandJob } from '../../src/infrastructure/ordering/predecessor.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId } from '../support/orm.js';
 import { unitOfWorkOnFreshDatabase } from '../support/unit-of-work.js';
@@ -106,6 +107,36 @@ describe('MikroOrmUnitOfWork', () => {
     await new RestockProduct(store.uow, systemClock).execute({ commandId: newId(), productId, quantity: 10 });
     await expect(place.execute(input)).rejects.toMatchObject({ code: 'insufficient_stock' });
     expect(await store.sql('select 1 from orders where id = ?', [orderId])).toHaveLength(0);
+  });
+
+  it("records the job's attempt and aggregate beside each outcome: a success, a failure in the group, one on its own", async () => {
+    const productId = await addProduct(1);
+    const userId = await registerUser('attempts@example.com');
+    const [placed, refused, taken] = [newId(), newId(), newId()];
+    const orderId = newId();
+    const asJob = <T>(attempt: number, aggregate: string, work: () => Promise<T>) => runCommandJob({ attempt, aggregate }, work);
+    const place = new PlaceOrder(store.uow, systemClock);
+    await Promise.allSettled([
+      asJob(3, `order:${orderId}`, () => place.execute({ commandId: placed, orderId, userId, items: [{ productId, quantity: 1 }] })),
+      // A domain failure inside a group transaction.
+      asJob(1, 'order:other', () => place.execute({ commandId: refused, orderId: newId(), userId, items: [{ productId, quantity: 5 }] })),
+      // A unique violation: the group rolls back and this one's failure is recorded on its own.
+      asJob(2, 'user:dup', () =>
+        new RegisterUser(store.uow, systemClock).execute({ commandId: taken, userId: newId(), email: 'attempts@example.com', name: 'B' }),
+      ),
+    ]);
+    const rows = await store.sql<{ command_id: string; status: string; attempts: number | null; aggregate_key: string | null }>(
+      'select command_id, status, attempts, aggregate_key from processed_commands where command_id in (?, ?, ?)',
+      [placed, refused, taken],
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.command_id, [row.status, row.attempts, row.aggregate_key]]))).toEqual({
+      [placed]: ['succeeded', 3, `order:${orderId}`],
+      [refused]: ['failed', 1, 'order:other'],
+      [taken]: ['failed', 2, 'user:dup'],
+    });
+    // Outside a job (a use case called directly) there is nothing to record.
+    const [direct] = await store.sql('select attempts, aggregate_key from processed_commands where command_type = ? limit 1', ['AddProduct']);
+    expect(direct).toEqual({ attempts: null, aggregate_key: null });
   });
 
   it('turns a unique violation on users.email into email_taken', async () => {

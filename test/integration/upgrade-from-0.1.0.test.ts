@@ -48,6 +48,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261202010709-schedules',
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
+      'Migration20261202130000-command-triage',
     ]);
     orm = await createOrm({ databaseUrl: url, poolSize: 4 });
     expect(await orm.migrator.getPending()).toEqual([]);
@@ -59,6 +60,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261202010709-schedules',
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
+      'Migration20261202130000-command-triage',
     ]);
     // MikroORM 7 reads the old schema as its mapping would create it: no drift to migrate.
     expect((await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe('');

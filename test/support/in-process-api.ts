@@ -12,6 +12,7 @@ import type { CommandSender, IdempotencyStore } from '../../src/api/ports.js';
 import type { ScheduleManagement } from '../../src/application/scheduling/management.js';
 import type { EmailManagement } from '../../src/application/email/management.js';
 import type { WebhookManagement } from '../../src/application/webhooks/management.js';
+import type { CommandTriage } from '../../src/application/commerce/triage/command-triage.js';
 import type {
   OrderDto,
   OrderSummaryDto,
@@ -81,11 +82,12 @@ export class InMemoryReadModel implements ReadModel {
 }
 
 /**
- * Webhook, schedule and email use cases for apps whose tests have no database: any call is a test bug.
- * Their routes are tested with the real ones (webhook-endpoints.test.ts, schedules.test.ts, emails.test.ts).
+ * Webhook, schedule, email and triage use cases for apps whose tests have no database: any call
+ * is a test bug. Their routes are tested with the real ones (webhook-endpoints.test.ts,
+ * schedules.test.ts, emails.test.ts, command-triage tests).
  */
 function unwired(): never {
-  throw new Error('the webhook, schedule and email use cases are not wired in this test: pass `webhooks`, `schedules` or `emails` to startApi');
+  throw new Error('these use cases are not wired in this test: pass `webhooks`, `schedules`, `emails` or `commandTriage` to startApi');
 }
 const UNWIRED_WEBHOOKS: WebhookManagement = {
   createEndpoint: { execute: async () => unwired() },
@@ -109,6 +111,10 @@ const UNWIRED_SCHEDULES: ScheduleManagement = {
 const UNWIRED_EMAILS: EmailManagement = {
   listEmails: { execute: async () => unwired() },
   resendEmail: { execute: async () => unwired() },
+};
+const UNWIRED_TRIAGE: CommandTriage = {
+  listCommands: { execute: async () => unwired() },
+  retryCommands: { execute: async () => unwired() },
 };
 
 /** What dependencies built by the test can use: the app's config and its queues. */
@@ -173,6 +179,7 @@ export async function startApi(
     webhooks: UNWIRED_WEBHOOKS,
     schedules: UNWIRED_SCHEDULES,
     emails: UNWIRED_EMAILS,
+    commandTriage: UNWIRED_TRIAGE,
     readiness: { redis: async () => void (await connection.ping()) },
     logger: false,
     ...(typeof overrides === 'function' ? overrides({ config, queues: byName }) : overrides),

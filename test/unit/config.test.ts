@@ -10,6 +10,7 @@ describe('loadConfig', () => {
     expect(config.apiKeys).toEqual(['dev-key']);
     expect(config.webhookRetrySchedule).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000]);
     expect([config.commandGroupMax, config.commandGroupTransactions]).toEqual([32, 2]);
+    expect(config.commandAttempts).toBe(40);
     expect(config.defaultsApplied.join(' ')).toMatch(/API_KEYS/);
     expect(config.defaultsApplied.join(' ')).toMatch(/ADMIN_PASSWORD/);
   });
@@ -63,6 +64,9 @@ describe('loadConfig', () => {
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
     [{ COMMAND_GROUP_MAX: '0' }, 'COMMAND_GROUP_MAX'],
     [{ COMMAND_GROUP_TRANSACTIONS: 'many' }, 'COMMAND_GROUP_TRANSACTIONS'],
+    [{ COMMAND_ATTEMPTS: '0' }, 'COMMAND_ATTEMPTS'],
+    [{ COMMAND_ATTEMPTS: '1001' }, 'COMMAND_ATTEMPTS'],
+    [{ COMMAND_ATTEMPTS: '2.5' }, 'COMMAND_ATTEMPTS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE'],
     [{ ORDER_CONFIRMATION_TIMEOUT: '30 minutes' }, 'ORDER_CONFIRMATION_TIMEOUT'],

@@ -1,19 +1,40 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-// The predecessor of the command being processed (docs/adr/0006-per-aggregate-ordering.md),
-// handed from the command worker to the unit of work through the async context, the way the
-// trace context is: the use cases in between neither know nor care.
+// What the command worker knows about the job whose command is running, handed to the unit of
+// work through the async context, the way the trace context is: the use cases in between
+// neither know nor care. The predecessor (docs/adr/0006-per-aggregate-ordering.md) gates the
+// command; the attempt and the aggregate are written beside its outcome, for triage.
 
-const predecessor = new AsyncLocalStorage<string>();
+/** The command job being processed, as the unit of work sees it. */
+export interface CommandJobContext {
+  /** The command that must have an outcome before this one runs, if any. */
+  after?: string | undefined;
+  /** Which attempt of the job this is (1 for the first). */
+  attempt?: number | undefined;
+  /** The command's ordering key, `order:<id>`, `user:<id>` or `product:<id>`. */
+  aggregate?: string | undefined;
+}
+
+const jobContext = new AsyncLocalStorage<CommandJobContext>();
+
+/** Runs `work` as the command of a job: its attempt and aggregate (and predecessor, if given). */
+export function runCommandJob<T>(job: CommandJobContext, work: () => Promise<T>): Promise<T> {
+  return jobContext.run({ ...jobContext.getStore(), ...job }, work);
+}
 
 /** Runs `work` for a command that may run only once `after` has an outcome. */
 export function runAfter<T>(after: string | undefined, work: () => Promise<T>): Promise<T> {
-  return after === undefined ? work() : predecessor.run(after, work);
+  return after === undefined ? work() : runCommandJob({ after }, work);
+}
+
+/** The command job being processed, if any. */
+export function currentCommandJob(): CommandJobContext | undefined {
+  return jobContext.getStore();
 }
 
 /** The command that must have an outcome before the current one runs, if any. */
 export function currentPredecessor(): string | undefined {
-  return predecessor.getStore();
+  return jobContext.getStore()?.after;
 }
 
 /**

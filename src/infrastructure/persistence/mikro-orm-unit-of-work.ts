@@ -11,7 +11,7 @@ import {
 import type { Repositories } from '../../application/commerce/ports/repositories.js';
 import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
-import { PredecessorPendingError, currentPredecessor } from '../ordering/predecessor.js';
+import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
@@ -36,6 +36,8 @@ interface Pending {
   work: (repos: Repositories) => Promise<Json>;
   /** The command that must have an outcome first (per-aggregate ordering), if any. */
   after: string | undefined;
+  /** The job's attempt and aggregate, recorded with the outcome. */
+  job: CommandJobContext | undefined;
   /** The job's trace context, taken where the command was submitted (the batch runs elsewhere). */
   trace: TraceCarrier | null;
   resolve: (result: Json) => void;
@@ -65,6 +67,9 @@ interface ProcessedRow {
   status: 'succeeded' | 'failed';
   result: Json | null;
   error: { code: string; message: string } | null;
+  /** Which attempt of its job recorded the outcome, and the command's aggregate (triage); null outside a job. */
+  attempts: number | null;
+  aggregate_key: string | null;
 }
 
 /**
@@ -109,10 +114,11 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
    * command's own exactly-once check, so it costs no round trip.
    */
   run<R extends Json>(command: CommandContext, work: (repos: Repositories) => Promise<R>): Promise<R> {
-    const after = currentPredecessor();
-    if (this.maxBatch === 1) return this.runAlone(command, work, after);
+    const job = currentCommandJob();
+    const after = job?.after;
+    if (this.maxBatch === 1) return this.runAlone(command, work, after, job);
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ command, work, after, trace: activeTraceCarrier(), resolve: resolve as (result: Json) => void, reject });
+      this.queue.push({ command, work, after, job, trace: activeTraceCarrier(), resolve: resolve as (result: Json) => void, reject });
       this.startBatches();
     });
   }
@@ -154,7 +160,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       this.options.onBatch?.(batch.length, true);
       await Promise.all(
         batch.map((item) =>
-          context.with(contextOf(item.trace), () => this.runAlone(item.command, item.work, item.after)).then(item.resolve, item.reject),
+          context.with(contextOf(item.trace), () => this.runAlone(item.command, item.work, item.after, item.job)).then(item.resolve, item.reject),
         ),
       );
       return;
@@ -208,14 +214,14 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
         } catch (error) {
           if (!(error instanceof DomainError) || error instanceof RecordedFailureError) throw error;
           const failure = { code: error.code, message: error.message };
-          processed.push({ command_id: commandId, command_type: commandType, status: 'failed', result: null, error: failure });
+          processed.push({ command_id: commandId, command_type: commandType, status: 'failed', result: null, error: failure, ...jobFacts(item.job) });
           settled.set(commandId, { ok: false, error: new RecordedFailureError(failure.code, failure.message) });
           hasOutcome.add(commandId);
           continue;
         }
         await fork.flush();
         events.push(...eventRows(tracked, commandId, item.trace));
-        processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null });
+        processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null, ...jobFacts(item.job) });
         settled.set(commandId, { ok: true, result });
         hasOutcome.add(commandId);
       }
@@ -235,9 +241,10 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     command: CommandContext,
     work: (repos: Repositories) => Promise<R>,
     after: string | undefined,
+    job: CommandJobContext | undefined,
   ): Promise<R> {
     try {
-      return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work, after));
+      return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work, after, job));
     } catch (error) {
       const translated = translate(error);
       if (translated instanceof RaceLost) {
@@ -245,7 +252,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
         return this.replay<R>(this.orm.em.fork(), command.commandId);
       }
       if (translated instanceof DomainError && !(translated instanceof RecordedFailureError)) {
-        await this.recordFailure(command, translated);
+        await this.recordFailure(command, translated, job);
         // A concurrent delivery may have succeeded in between; report what was stored.
         return this.replay<R>(this.orm.em.fork(), command.commandId);
       }
@@ -258,6 +265,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     command: CommandContext,
     work: (repos: Repositories) => Promise<R>,
     after: string | undefined,
+    job: CommandJobContext | undefined,
   ): Promise<R> {
     // The bookkeeping is plain SQL on the transaction's connection: it is the same few
     // statements for every command, and MikroORM's entity machinery costs several times more
@@ -274,7 +282,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     const result = await work(mikroOrmRepositories(em, tracked));
     await em.flush();
     await this.writeBookkeeping(em, eventRows(tracked, command.commandId, activeTraceCarrier()), [
-      { command_id: command.commandId, command_type: command.commandType, status: 'succeeded', result, error: null },
+      { command_id: command.commandId, command_type: command.commandType, status: 'succeeded', result, error: null, ...jobFacts(job) },
     ]);
     return result;
   }
@@ -293,24 +301,25 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
              as t(id uuid, type text, aggregate_type text, aggregate_id uuid, payload jsonb, occurred_at timestamptz,
                   command_id uuid, trace_context jsonb)
        ), processed as (
-         insert into processed_commands (command_id, command_type, status, result, error, processed_at)
-         select command_id, command_type, status, result, error, ?
+         insert into processed_commands (command_id, command_type, status, result, error, processed_at, attempts, aggregate_key)
+         select command_id, command_type, status, result, error, ?, attempts, aggregate_key
            from jsonb_to_recordset(?::jsonb)
-             as t(command_id uuid, command_type text, status text, result jsonb, error jsonb)
+             as t(command_id uuid, command_type text, status text, result jsonb, error jsonb, attempts int, aggregate_key text)
        )
        select pg_notify('${OUTBOX_CHANNEL}', '') where ?::boolean`,
       [JSON.stringify(events), this.clock(), JSON.stringify(processed), events.length > 0],
     );
   }
 
-  private async recordFailure(command: CommandContext, error: DomainError): Promise<void> {
+  private async recordFailure(command: CommandContext, error: DomainError, job: CommandJobContext | undefined): Promise<void> {
+    const { attempts, aggregate_key } = jobFacts(job);
     await this.orm.em
       .fork()
       .getConnection()
       .execute(
-        `insert into processed_commands (command_id, command_type, status, result, error, processed_at)
-         values (?, ?, 'failed', null, ?, ?) on conflict (command_id) do nothing`,
-        [command.commandId, command.commandType, JSON.stringify({ code: error.code, message: error.message }), this.clock()],
+        `insert into processed_commands (command_id, command_type, status, result, error, processed_at, attempts, aggregate_key)
+         values (?, ?, 'failed', null, ?, ?, ?, ?) on conflict (command_id) do nothing`,
+        [command.commandId, command.commandType, JSON.stringify({ code: error.code, message: error.message }), this.clock(), attempts, aggregate_key],
       );
   }
 
@@ -338,6 +347,11 @@ function eventRows(tracked: Tracked, commandId: string, trace: TraceCarrier | nu
       trace_context: trace,
     })),
   );
+}
+
+/** The columns of a processed-command row that come from the command's job. */
+function jobFacts(job: CommandJobContext | undefined): Pick<ProcessedRow, 'attempts' | 'aggregate_key'> {
+  return { attempts: job?.attempt ?? null, aggregate_key: job?.aggregate ?? null };
 }
 
 /** The OpenTelemetry context a stored carrier stands for (none when it is null). */

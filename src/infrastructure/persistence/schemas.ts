@@ -138,6 +138,10 @@ export class ProcessedCommand {
   result: unknown = null;
   error: { code: string; message: string } | null = null;
   processedAt!: Date;
+  /** Which attempt of the command's job recorded the outcome; null before command triage or outside a job. */
+  attempts: number | null = null;
+  /** The command's ordering key (`order:<id>`, `user:<id>`, `product:<id>`); null likewise. */
+  aggregateKey: string | null = null;
 }
 
 export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
@@ -150,9 +154,54 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
     result: { type: 'json', nullable: true },
     error: { type: 'json', nullable: true },
     processedAt: { ...timestamp },
+    attempts: { type: 'integer', nullable: true },
+    aggregateKey: { type: 'string', length: 64, nullable: true },
   },
-  // Retention walks the oldest outcomes first (docs/adr/0010-retention.md).
-  indexes: [{ name: 'processed_commands_processed_at_index', properties: ['processedAt', 'commandId'] }],
+  // Retention walks the oldest outcomes first (docs/adr/0010-retention.md); the command listing
+  // walks them newest first. Failures have their own index, so a listing of failures does not
+  // step over every success.
+  indexes: [
+    { name: 'processed_commands_processed_at_index', properties: ['processedAt', 'commandId'] },
+    {
+      name: 'processed_commands_failed_index',
+      expression:
+        'create index "processed_commands_failed_index" on "processed_commands" ("processed_at", "command_id") where "status" = \'failed\'',
+    },
+  ],
+});
+
+/**
+ * A command whose job ran out of attempts on infrastructure errors: it has no outcome in
+ * processed_commands (that row is the exactly-once record, and a retry must still be able to
+ * apply the command). Written by the worker when the last attempt fails, or by the relay's
+ * sweeper from BullMQ's failed set when PostgreSQL was down then. `payload` is the job's data,
+ * for a retry whose job Redis no longer has; `retriedAt` is set when an operator retries it.
+ */
+export class GaveUpCommand {
+  commandId!: string;
+  commandType!: string;
+  aggregateKey: string | null = null;
+  payload!: Record<string, unknown>;
+  error!: { code: string; message: string };
+  attempts!: number;
+  gaveUpAt!: Date;
+  retriedAt: Date | null = null;
+}
+
+export const GaveUpCommandSchema = new EntitySchema<GaveUpCommand>({
+  class: GaveUpCommand,
+  tableName: 'gave_up_commands',
+  properties: {
+    commandId: { type: 'uuid', primary: true },
+    commandType: { type: 'string', length: 64 },
+    aggregateKey: { type: 'string', length: 64, nullable: true },
+    payload: { type: 'json' },
+    error: { type: 'json' },
+    attempts: { type: 'integer' },
+    gaveUpAt: { ...timestamp },
+    retriedAt: { ...timestamp, nullable: true },
+  },
+  indexes: [{ name: 'gave_up_commands_gave_up_at_index', properties: ['gaveUpAt', 'commandId'] }],
 });
 
 export const entities = [
@@ -161,6 +210,7 @@ export const entities = [
   OrderSchema,
   OutboxMessageSchema,
   ProcessedCommandSchema,
+  GaveUpCommandSchema,
   ...deliveryEntities,
   ...schedulingEntities,
 ];

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
 import { decodeFailure } from '../../../queues/failure.js';
+import { hasGivenUp } from '../triage/gave-up-commands.js';
 import { isWaitingProgress } from './bullmq-command-ordering.js';
 
 const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
@@ -27,7 +28,7 @@ export class BullMqCommandJobs implements CommandJobs {
     return {
       commandId,
       type: job.name,
-      state,
+      state: state === 'failed' && hasGivenUp(job) ? 'gave_up' : state,
       // attemptsMade counts only failed attempts (a job that succeeded first time has 0);
       // attemptsStarted counts the running and the successful one too.
       attempts: Math.max(job.attemptsMade, job.attemptsStarted ?? 0),

@@ -28,6 +28,8 @@ export interface QueueOptions {
   telemetry?: Telemetry | undefined;
   /** How long finished jobs stay in Redis (`config.retention.jobs[name]`); the contract's defaults otherwise. */
   retention?: JobRetention | undefined;
+  /** Laid over the contract's default job options (e.g. `attempts` from COMMAND_ATTEMPTS). */
+  jobOptions?: Partial<DefaultJobOptions> | undefined;
 }
 
 /**
@@ -40,6 +42,10 @@ export function createQueue(name: QueueName, options: QueueOptions): Queue {
     connection: options.connection,
     prefix: options.prefix,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-    defaultJobOptions: { ...DEFAULT_JOB_OPTIONS[name], ...jobRetentionOptions(options.retention ?? DEFAULT_JOB_RETENTION[name]) },
+    defaultJobOptions: {
+      ...DEFAULT_JOB_OPTIONS[name],
+      ...jobRetentionOptions(options.retention ?? DEFAULT_JOB_RETENTION[name]),
+      ...options.jobOptions,
+    },
   });
 }

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
+import { gaveUpRow, recordGaveUpSql } from '../triage/gave-up-commands.js';
 
 export interface SweeperOptions {
   pool: pg.Pool;
@@ -21,7 +22,20 @@ export interface SweeperOptions {
    * schedulers of recurring schedules. Resolves with how many it restored.
    */
   alsoRestore?: { execute(): Promise<number> };
+  /**
+   * The `commands` queue: when given, each pass also copies the command jobs that gave up
+   * into gave_up_commands, for those the worker could not record (PostgreSQL was down).
+   */
+  commands?: Queue | undefined;
 }
+
+/** Failed command jobs read per round trip. */
+const FAILED_PAGE = 200;
+/**
+ * Each pass after the first reads the failed set back to this long before the previous pass
+ * began: enough for clocks of worker hosts that run a little behind.
+ */
+const FAILED_OVERLAP_MS = 60_000;
 
 /**
  * PostgreSQL, not Redis, is the source of truth: the sweeper finds email and webhook rows that
@@ -32,6 +46,8 @@ export interface SweeperOptions {
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
+  /** Command jobs that failed before this (epoch ms) were looked at already; 0: none yet. */
+  private failedSince = 0;
 
   constructor(private readonly options: SweeperOptions) {}
 
@@ -100,6 +116,32 @@ export class Sweeper {
       restored += 1;
     }
     if (restored > 0) this.options.logger.warn({ restored }, 'sweeper restored jobs missing from Redis');
+    if (this.options.commands) await this.recordGaveUp(this.options.commands);
     return restored;
+  }
+
+  /**
+   * Copies the command jobs in BullMQ's failed set that gave up and are not recorded yet into
+   * gave_up_commands (the statement skips those with an outcome or a row already). The first
+   * pass reads the whole set (jobs stay there for days), later ones only what failed since the
+   * pass before, newest first. Returns how many it recorded.
+   */
+  async recordGaveUp(commands: Queue): Promise<number> {
+    const startedAt = Date.now();
+    const since = this.failedSince;
+    let recorded = 0;
+    for (let start = 0; ; start += FAILED_PAGE) {
+      const jobs = await commands.getJobs(['failed'], start, start + FAILED_PAGE - 1, false);
+      const rows = jobs.flatMap((job) => gaveUpRow(job) ?? []);
+      if (rows.length > 0) {
+        const result = await this.options.pool.query(recordGaveUpSql('$1'), [JSON.stringify(rows)]);
+        recorded += result.rowCount ?? 0;
+      }
+      const oldest = jobs.at(-1)?.finishedOn ?? 0;
+      if (jobs.length < FAILED_PAGE || oldest < since) break;
+    }
+    this.failedSince = startedAt - FAILED_OVERLAP_MS;
+    if (recorded > 0) this.options.logger.warn({ recorded }, 'sweeper recorded commands that gave up, which the worker could not (PostgreSQL down, or the worker gone)');
+    return recorded;
   }
 }

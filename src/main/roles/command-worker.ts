@@ -12,6 +12,7 @@ import type { UnitOfWork } from '../../application/commerce/ports/unit-of-work.j
 import type { Config } from '../../infrastructure/config.js';
 import { isTransient } from '../../infrastructure/errors.js';
 import { BullMqCommandOrdering, type CommandOrderingOptions } from '../../infrastructure/queue/bullmq-command-ordering.js';
+import { recordGaveUpCommands } from '../../infrastructure/triage/gave-up-commands.js';
 import { QUEUES } from '../../../queues/names.js';
 import { commandBackoff } from '../../../queues/commands.js';
 import { SCHEDULE_TICK_JOB } from '../../../queues/schedules.js';
@@ -54,6 +55,8 @@ export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering
     backoffStrategy: commandBackoff,
   });
   ordering.attach(running.worker);
+  // Jobs that run out of attempts are listed for triage (GET /v1/commands?status=gave_up).
+  recordGaveUpCommands(running.worker, (sql, params) => infra.orm.em.getConnection().execute(sql, params), logger);
   logger.info({ concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'command worker started');
   return running;
 }

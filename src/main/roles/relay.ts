@@ -55,6 +55,8 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     webhooks: infra.queues.webhooks,
     emailJobOptions,
     webhookJobOptions: webhookOptions,
+    // Command jobs that gave up while PostgreSQL was down are copied into gave_up_commands.
+    commands: infra.queues.commands,
     logger,
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
@@ -74,7 +76,8 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
 
 /**
  * The `relay` process: a plain pg pool (the relay, the sweeper and retention are plain SQL; it
- * also holds the LISTEN connection), the producers of `emails`, `webhooks`, `commands` and
+ * also holds the LISTEN connection), the producers of `emails`, `webhooks`, `commands` (the
+ * ExpireOrder jobs; the sweeper also looks there for command jobs that gave up) and
  * `maintenance`, and a blocking connection for the one BullMQ worker it runs: retention's, on
  * `maintenance` (docs/adr/0010-retention.md). No ORM pool.
  */

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { systemClock, type Clock } from '../../application/clock.js';
+import type { CommandTriage } from '../../application/commerce/triage/command-triage.js';
+import { ListCommands } from '../../application/commerce/triage/list-commands.js';
+import { RetryCommands } from '../../application/commerce/triage/retry-commands.js';
 import { buildApp } from '../../api/app.js';
 import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-jobs.js';
+import { BullMqCommandRequeue } from '../../infrastructure/queue/bullmq-command-requeue.js';
+import { PgCommandRecords } from '../../infrastructure/triage/pg-command-records.js';
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import type { Config } from '../../infrastructure/config.js';
@@ -24,6 +31,17 @@ export type WebDeps = Pick<
   'config' | 'logger' | 'metrics' | 'tracing' | 'pool' | 'producerConnection' | 'queues'
 >;
 
+/**
+ * Command triage: the listing reads the read side (a replica when DATABASE_READ_URL is set);
+ * a retry reads and marks on the primary, so it never acts on a replica's older view.
+ */
+export function createCommandTriage(infra: Pick<Infrastructure, 'pool' | 'queues'>, readPool: pg.Pool, clock: Clock = systemClock): CommandTriage {
+  return {
+    listCommands: new ListCommands(new PgCommandRecords(readPool)),
+    retryCommands: new RetryCommands(new PgCommandRecords(infra.pool), new BullMqCommandRequeue(infra.queues.commands), clock),
+  };
+}
+
 /** Builds the intake API on the process's infrastructure (not listening yet). */
 export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   const { config, logger } = infra;
@@ -44,6 +62,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    commandTriage: createCommandTriage(infra, readPool),
     webhooks: createWebhookManagement(infra),
     schedules: createScheduleManagement(infra),
     emails: createEmailManagement({ pool: infra.pool, readPool, queues: infra.queues }),

@@ -161,7 +161,7 @@ describe('BullMqCommandJobs', () => {
     expect(await jobs.find(parked.commandId)).toMatchObject({ state: 'queued', waitingFor });
   });
 
-  test('running, succeeded and failed as a worker moves the jobs', async () => {
+  test('running, succeeded and gave_up (its only attempt failed on infrastructure) as a worker moves the jobs', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -185,10 +185,10 @@ describe('BullMqCommandJobs', () => {
         state: 'running',
         attempts: 1,
       });
-      expect(await eventually(() => jobs.find(failing.commandId), (s) => s?.state === 'failed')).toEqual({
+      expect(await eventually(() => jobs.find(failing.commandId), (s) => s?.state === 'gave_up')).toEqual({
         commandId: failing.commandId,
         type: 'CancelOrder',
-        state: 'failed',
+        state: 'gave_up',
         attempts: 1,
         error: { code: 'infrastructure_error', message: 'connection terminated' },
         waitingFor: null,

@@ -5,6 +5,7 @@ import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js'
 import type { ScheduleManagement } from '../../../src/application/scheduling/management.js';
 import type { EmailManagement } from '../../../src/application/email/management.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
+import type { CommandTriage } from '../../../src/application/commerce/triage/command-triage.js';
 import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
@@ -82,6 +83,10 @@ const schedules: ScheduleManagement = {
   listRuns: { execute: unused },
 };
 const emails: EmailManagement = { listEmails: { execute: unused }, resendEmail: { execute: unused } };
+const commandTriage: CommandTriage = {
+  listCommands: { execute: unused },
+  retryCommands: { execute: unused },
+};
 
 export const API_KEY = 'secret-key';
 
@@ -111,6 +116,7 @@ export async function inMemoryApi(
     webhooks,
     schedules,
     emails,
+    commandTriage,
     queues: [],
     readiness: {},
     logger: false,

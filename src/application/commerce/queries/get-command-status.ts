@@ -3,7 +3,8 @@ import type { CommandJobs, ReadModel } from './read-model.js';
 export interface CommandStatusDto {
   commandId: string;
   type: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  /** `failed` is final (a domain error, or a refused payload); `gave_up` ran out of retries on infrastructure errors and can be retried. */
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'gave_up';
   attempts: number;
   result?: unknown;
   error?: { code: string; message: string };
@@ -40,9 +41,9 @@ export class GetCommandStatus {
       // read replica has not caught up yet.
       return { ...base, status: 'running' };
     }
-    if (job.state === 'failed') {
-      // Failed without an outcome row: an unreadable payload, or infrastructure errors until
-      // the retries ran out.
+    if (job.state === 'failed' || job.state === 'gave_up') {
+      // Failed without an outcome row: an unreadable payload, or (gave_up) infrastructure
+      // errors until the retries ran out.
       return { ...base, error: job.error ?? { code: 'infrastructure_error', message: 'the command could not be processed' } };
     }
     return job.waitingFor ? { ...base, waitingFor: job.waitingFor } : base;

@@ -77,9 +77,10 @@ export interface ReadModel {
 export interface QueuedCommandState {
   commandId: string;
   type: string;
-  state: 'queued' | 'running' | 'failed' | 'succeeded';
+  /** `gave_up`: failed after its last attempt on infrastructure errors (retryable: POST /v1/commands/retry). */
+  state: 'queued' | 'running' | 'failed' | 'gave_up' | 'succeeded';
   attempts: number;
-  /** Why a failed job failed, as its worker wrote it; null unless `state` is failed. */
+  /** Why a failed job failed, as its worker wrote it; null unless `state` is failed or gave_up. */
   error: { code: string; message: string } | null;
   /** A queued command held back behind this earlier command of its key (per-aggregate ordering). */
   waitingFor: string | null;

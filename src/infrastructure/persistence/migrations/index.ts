@@ -5,6 +5,7 @@ import { Migration20261201000000_webhook_running_attempt } from './Migration2026
 import { Migration20261202010709_schedules } from './Migration20261202010709-schedules.js';
 import { Migration20261202100000_webhook_endpoint_lifecycle } from './Migration20261202100000-webhook-endpoint-lifecycle.js';
 import { Migration20261202110000_email_status_and_retention } from './Migration20261202110000-email-status-and-retention.js';
+import { Migration20261202130000_command_triage } from './Migration20261202130000-command-triage.js';
 
 // Every migration, in order. `npm run db:migration:create <name>` writes a new file beside
 // this one (against a migrated database); add it to the end of the list.
@@ -16,4 +17,5 @@ export const migrationsList = [
   { name: 'Migration20261202010709-schedules', class: Migration20261202010709_schedules },
   { name: 'Migration20261202100000-webhook-endpoint-lifecycle', class: Migration20261202100000_webhook_endpoint_lifecycle },
   { name: 'Migration20261202110000-email-status-and-retention', class: Migration20261202110000_email_status_and_retention },
+  { name: 'Migration20261202130000-command-triage', class: Migration20261202130000_command_triage },
 ];
