@@ -138,6 +138,8 @@ describe('OpenAPI', () => {
       [
         '/health/live',
         '/health/ready',
+        '/v1/commands',
+        '/v1/commands/retry',
         '/v1/commands/{commandId}',
         '/v1/emails',
         '/v1/emails/{id}/resend',
