@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { DomainError } from '../src/domain/index.js';
+import { CommandCancelledError, DomainError } from '../src/domain/index.js';
 import type { Logger } from '../src/infrastructure/logger.js';
 import { commandPayloads, isCommandType, type CommandPayload, type CommandType } from '../queues/commands.js';
 import { encodeFailure } from '../queues/failure.js';
@@ -39,6 +39,11 @@ export function createCommandProcessor(handlers: CommandHandlers, logger: Logger
       log.info({ ms: Math.round(performance.now() - started), attempt: job.attemptsMade + 1 }, 'command succeeded');
       return result;
     } catch (error) {
+      if (error instanceof CommandCancelledError) {
+        // Final like any recorded outcome: the job fails for good and the status stays cancelled.
+        log.info({ attempt: job.attemptsMade + 1 }, 'command was cancelled: refused without running');
+        throw new UnrecoverableError(encodeFailure({ code: error.code, message: error.message }));
+      }
       if (error instanceof DomainError) {
         log.info({ code: error.code, attempt: job.attemptsMade + 1 }, 'command failed permanently');
         throw new UnrecoverableError(encodeFailure({ code: error.code, message: error.message }));

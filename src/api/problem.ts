@@ -11,6 +11,7 @@ import type {
   WebhookEndpointNotFoundError,
   WebhookUrlNotAllowedError,
 } from '../application/webhooks/errors.js';
+import type { CommandNotCancellableError, CommandNotFoundError } from '../application/commerce/errors.js';
 import { DomainError } from '../domain/index.js';
 import { isTransient } from '../infrastructure/errors.js';
 
@@ -132,6 +133,8 @@ type RequestErrorCode = (
   | InvalidEventTypesError
   | WebhookEndpointDisabledError
   | WebhookDeliveryInProgressError
+  | CommandNotFoundError
+  | CommandNotCancellableError
 )['code'];
 
 export interface ErrorStatus {
@@ -152,6 +155,8 @@ export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
   invalid_event_types: { status: 400, field: 'eventTypes' },
   webhook_endpoint_disabled: { status: 409 },
   webhook_delivery_in_progress: { status: 409 },
+  command_not_found: { status: 404 },
+  command_not_cancellable: { status: 409 },
 };
 
 const REFUSED: ErrorStatus = { status: 422 };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_WEBHOOK_URL_LENGTH } from '../application/webhooks/create-webhook-endpoint.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../application/webhooks/event-types.js';
 import { DEFAULT_DELIVERY_PAGE, MAX_DELIVERY_PAGE } from '../application/webhooks/list-webhook-deliveries.js';
+import { COMMAND_STATUSES } from '../application/commerce/queries/get-command-status.js';
 import { ORDER_STATUSES } from '../domain/index.js';
 
 // Request parameters and response bodies of the HTTP routes. Command bodies are not here:
@@ -65,8 +66,11 @@ export const orderSummaryDto = z.object({
 export const commandStatusDto = z.object({
   commandId: uuid(),
   type: z.string(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  status: z
+    .enum(COMMAND_STATUSES)
+    .describe('queued, scheduled (Run-At not reached), running; final: succeeded, failed, cancelled'),
   attempts: z.int(),
+  runAt: timestamp().optional().describe('when a scheduled command is due; only while it is scheduled'),
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });

@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager, type MikroORM }
 import { ROOT_CONTEXT, context, propagation, type Context } from '@opentelemetry/api';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  CommandCancelledError,
   DomainError,
   DuplicateIdError,
   EmailTakenError,
@@ -155,7 +156,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
         where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
       [JSON.stringify(items.map((item) => item.command.commandId))],
     );
-    for (const row of done) settled.set(row.command_id, settle(row));
+    for (const row of done) settled.set(row.command_id, settle(row, row.command_id));
 
     const events: EventRow[] = [];
     const processed: ProcessedRow[] = [];
@@ -215,7 +216,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       'select status, result, error from processed_commands where command_id = ?',
       [command.commandId],
     );
-    if (done) return outcomeOf<R>(done);
+    if (done) return outcomeOf<R>(done, command.commandId);
 
     const tracked: Tracked = new Set();
     const result = await work(mikroOrmRepositories(em, tracked));
@@ -267,7 +268,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       [commandId],
     );
     if (!done) throw new Error(`command ${commandId} has no recorded outcome`);
-    return outcomeOf<R>(done);
+    return outcomeOf<R>(done, commandId);
   }
 }
 
@@ -294,18 +295,21 @@ function contextOf(trace: TraceCarrier | null): Context {
 
 
 interface OutcomeRow {
-  status: 'succeeded' | 'failed';
+  /** `cancelled` is written by the API (DELETE /v1/commands/:id), never here: such a command is refused. */
+  status: 'succeeded' | 'failed' | 'cancelled';
   result: unknown;
   error: { code: string; message: string } | null;
 }
 
-function settle(done: OutcomeRow): Settled {
+function settle(done: OutcomeRow, commandId: string): Settled {
+  if (done.status === 'cancelled') return { ok: false, error: new CommandCancelledError(commandId) };
   return done.status === 'failed'
     ? { ok: false, error: new RecordedFailureError(done.error?.code ?? 'failed', done.error?.message ?? 'command failed') }
     : { ok: true, result: done.result as Json };
 }
 
-function outcomeOf<R>(done: OutcomeRow): R {
+function outcomeOf<R>(done: OutcomeRow, commandId: string): R {
+  if (done.status === 'cancelled') throw new CommandCancelledError(commandId);
   if (done.status === 'failed') {
     throw new RecordedFailureError(done.error?.code ?? 'failed', done.error?.message ?? 'command failed');
   }

@@ -122,7 +122,8 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
   ],
 });
 
-export type CommandStatus = 'succeeded' | 'failed';
+/** `cancelled` is recorded by DELETE /v1/commands/:id for a command that had not started. */
+export type CommandStatus = 'succeeded' | 'failed' | 'cancelled';
 
 export class ProcessedCommand {
   commandId!: string;
@@ -146,11 +147,37 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
   },
 });
 
+/**
+ * A command accepted with Run-At, written by the web process at intake before its delayed job
+ * is added: PostgreSQL keeps it so that the sweeper can add the job again if Redis loses it
+ * (docs/adr/0006-scheduled-commands.md). Rows of commands with an outcome are pruned.
+ */
+export class ScheduledCommand {
+  commandId!: string;
+  commandType!: string;
+  payload!: unknown;
+  runAt!: Date;
+  createdAt!: Date;
+}
+
+export const ScheduledCommandSchema = new EntitySchema<ScheduledCommand>({
+  class: ScheduledCommand,
+  tableName: 'scheduled_commands',
+  properties: {
+    commandId: { type: 'uuid', primary: true },
+    commandType: { type: 'string', length: 64 },
+    payload: { type: 'json' },
+    runAt: { ...timestamp, index: 'scheduled_commands_run_at_index' },
+    createdAt: { ...timestamp },
+  },
+});
+
 export const entities = [
   UserSchema,
   ProductSchema,
   OrderSchema,
   OutboxMessageSchema,
   ProcessedCommandSchema,
+  ScheduledCommandSchema,
   ...deliveryEntities,
 ];

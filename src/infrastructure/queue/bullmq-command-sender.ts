@@ -10,6 +10,11 @@ export interface BullMqCommandSenderOptions {
   readyTimeoutMs?: number;
 }
 
+export interface SendOptions {
+  /** When the command is to run (Run-At); absent: now. */
+  runAt?: Date | undefined;
+}
+
 /** Raised when the command could not be put on the queue; the API answers 503. */
 export class QueueUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -33,12 +38,17 @@ export class BullMqCommandSender {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 3000;
   }
 
-  async send(type: CommandType, payload: CommandPayload): Promise<void> {
+  /**
+   * With `runAt` the job is a delayed job, due then (a scheduled command: it waits for its time,
+   * not behind other commands).
+   */
+  async send(type: CommandType, payload: CommandPayload, options: SendOptions = {}): Promise<void> {
     await this.waitUntilReady();
     // Once the connection is ready, a producer connection (no offline queue) rejects a
     // command at once if Redis goes away, so add() cannot hang here.
     const job = commandJob(type, payload);
-    await this.queue.add(job.name, job.data, job.opts);
+    const delay = options.runAt ? { delay: Math.max(0, options.runAt.getTime() - Date.now()) } : {};
+    await this.queue.add(job.name, job.data, { ...job.opts, ...delay });
   }
 
   private async waitUntilReady(): Promise<void> {

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
+import { PeriodicTask } from '../periodic.js';
 
 export interface SweeperOptions {
   pool: pg.Pool;
@@ -25,24 +26,22 @@ export interface SweeperOptions {
  * same job id. A row waiting for a retry gets its job back delayed until its next attempt.
  */
 export class Sweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly periodic: PeriodicTask;
 
-  constructor(private readonly options: SweeperOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.options.intervalMs ?? 30_000);
+  constructor(private readonly options: SweeperOptions) {
+    this.periodic = new PeriodicTask(
+      () => this.sweep(),
+      options.intervalMs ?? 30_000,
+      (error) => options.logger.error({ err: error }, 'sweep failed'),
+    );
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass; returns how many jobs it restored. */

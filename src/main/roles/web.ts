@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.js';
 import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
+import { PgCommandOutcomes } from '../../infrastructure/persistence/pg-command-outcomes.js';
+import { BullMqCommandEvents } from '../../infrastructure/queue/bullmq-command-events.js';
 import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
+import { DurablyScheduledCommandSender, PgScheduledCommands } from '../../infrastructure/scheduling/pg-scheduled-commands.js';
 import type { Config } from '../../infrastructure/config.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
@@ -12,7 +15,7 @@ import { createWebhookManagement } from './webhooks.js';
 
 export interface RunningWeb {
   app: FastifyInstance;
-  /** Stops accepting connections, lets in-flight requests finish, closes the read pool. */
+  /** Stops accepting connections, lets in-flight requests finish (ending waits and event streams), closes the read pool. */
   stop(): Promise<void>;
 }
 
@@ -30,15 +33,20 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   // System-wide gauges, read at scrape time: queue depth from Redis, the outbox from PostgreSQL.
   infra.metrics.trackQueues(Object.values(infra.queues));
   infra.metrics.trackOutbox(infra.pool);
+  // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the process.
+  const commandEvents = await BullMqCommandEvents.open({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
   const app = await buildApp({
     config,
     logger,
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
-    commands: new BullMqCommandSender(infra.queues.commands),
+    // Commands with Run-At are also written to PostgreSQL (docs/adr/0006-scheduled-commands.md).
+    commands: new DurablyScheduledCommandSender(new BullMqCommandSender(infra.queues.commands), new PgScheduledCommands(infra.pool)),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    commandOutcomes: new PgCommandOutcomes(infra.pool),
+    commandEvents,
     webhooks: createWebhookManagement(infra),
     queues: Object.values(infra.queues),
     readiness: {
@@ -61,6 +69,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     app,
     async stop() {
       await app.close();
+      await commandEvents.close();
       await readPool.end();
     },
   };

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
 import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
+import type { CommandEvents, CommandOutcomes, CommandQueue } from '../../../src/application/commerce/ports/command-control.js';
 import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
@@ -40,6 +41,9 @@ class MemoryIdempotencyStore implements IdempotencyStore {
     this.values.set(key, value);
     return null;
   }
+  async get(key: string): Promise<string | null> {
+    return this.values.get(key) ?? null;
+  }
   async put(key: string, value: string): Promise<void> {
     this.values.set(key, value);
   }
@@ -58,8 +62,11 @@ const readModel: ReadModel = {
   userOrderSummary: unused,
   findProduct: nothing,
   findProcessedCommand: nothing,
+  findScheduledCommand: nothing,
 };
-const commandJobs: CommandJobs = { find: nothing };
+const commandJobs: CommandJobs & CommandQueue = { find: nothing, remove: async () => false };
+const commandOutcomes: CommandOutcomes = { cancel: unused };
+const commandEvents: CommandEvents = { subscribe: () => () => undefined };
 const webhooks: WebhookManagement = {
   createEndpoint: { execute: unused },
   listEndpoints: { execute: unused },
@@ -94,6 +101,8 @@ export async function inMemoryApi(
     idempotency: new MemoryIdempotencyStore(),
     readModel,
     commandJobs,
+    commandOutcomes,
+    commandEvents,
     webhooks,
     queues: [],
     readiness: {},

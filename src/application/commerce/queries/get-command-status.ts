@@ -1,18 +1,25 @@
 import type { CommandJobs, ReadModel } from './read-model.js';
 
+/** Every status a command can be in; the last three are final. */
+export const COMMAND_STATUSES = ['queued', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+
 export interface CommandStatusDto {
   commandId: string;
   type: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  status: CommandStatus;
   attempts: number;
+  /** When a scheduled command is due (ISO 8601); only while `status` is scheduled. */
+  runAt?: string;
   result?: unknown;
   error?: { code: string; message: string };
 }
 
 /**
  * The status of a command: the durable outcome from processed_commands when it has one,
- * otherwise the state of its job in the queue (queued, running, or failed by infrastructure
- * after all retries). Null when neither knows the id.
+ * otherwise the state of its job in the queue (queued, scheduled, running, or failed by
+ * infrastructure after all retries), otherwise the Run-At record PostgreSQL kept of a scheduled
+ * command whose job Redis lost (the sweeper restores it). Null when none knows the id.
  */
 export class GetCommandStatus {
   constructor(
@@ -26,12 +33,20 @@ export class GetCommandStatus {
       this.jobs.find(commandId),
     ]);
     if (processed) {
+      if (processed.status === 'cancelled') {
+        // Cancelled before it started: no attempt ran (a copy of its job that was picked up
+        // anyway was refused by the unit of work without running).
+        return { commandId, type: processed.type, status: 'cancelled', attempts: 0 };
+      }
       const base = { commandId, type: processed.type, status: processed.status, attempts: Math.max(job?.attempts ?? 1, 1) };
       return processed.status === 'succeeded'
         ? { ...base, result: processed.result }
         : { ...base, error: processed.error ?? { code: 'failed', message: 'command failed' } };
     }
-    if (!job) return null;
+    if (!job) {
+      const scheduled = await this.readModel.findScheduledCommand(commandId);
+      return scheduled ? { commandId, type: scheduled.type, status: 'scheduled', attempts: 0, runAt: scheduled.runAt } : null;
+    }
     const base = { commandId, type: job.type, status: job.state, attempts: job.attempts };
     if (job.state === 'succeeded') {
       // The outcome is committed before a job completes; a completed job without it means the
@@ -43,6 +58,7 @@ export class GetCommandStatus {
       // the retries ran out.
       return { ...base, error: job.error ?? { code: 'infrastructure_error', message: 'the command could not be processed' } };
     }
+    if (job.state === 'scheduled' && job.runAt !== null) return { ...base, runAt: job.runAt };
     return base;
   }
 }
