@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
   it('applies only the migrations added since, and its schema then matches the mapping exactly', async () => {
-    expect(await migrate(url)).toEqual(['Migration20261201000000-webhook-running-attempt']);
+    expect(await migrate(url)).toEqual(['Migration20261201000000-webhook-running-attempt', 'Migration20261202010521-scheduled-commands']);
     orm = await createOrm({ databaseUrl: url, poolSize: 4 });
     expect(await orm.migrator.getPending()).toEqual([]);
     expect((await orm.migrator.getExecuted()).map((row) => row.name)).toEqual([
@@ -51,6 +51,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261122001740-deliveries',
       'Migration20261122004956-outbox-trace-context',
       'Migration20261201000000-webhook-running-attempt',
+      'Migration20261202010521-scheduled-commands',
     ]);
     // MikroORM 7 reads the old schema as its mapping would create it: no drift to migrate.
     expect((await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe('');

@@ -40,7 +40,7 @@ export class BullMqCommandJobs implements CommandJobs, CommandQueue {
     };
   }
 
-  /** BullMQ refuses to remove a job a worker holds (locked): 0, and false here. */
+  /** BullMQ refuses to remove a job a worker holds (locked): 0, false here; 1 otherwise, job or not. */
   async remove(commandId: string): Promise<boolean> {
     return (await this.queue.remove(commandId)) === 1;
   }

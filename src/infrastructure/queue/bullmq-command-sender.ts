@@ -15,6 +15,14 @@ export interface SendOptions {
   runAt?: Date | undefined;
 }
 
+/**
+ * Job options that make a job due at `runAt`: a delay from a creation time given explicitly, so
+ * that BullMQ's due time (timestamp + delay) is `runAt` to the millisecond, as the status shows it.
+ */
+export function dueAt(runAt: Date, now = Date.now()): { timestamp: number; delay: number } {
+  return { timestamp: now, delay: Math.max(0, runAt.getTime() - now) };
+}
+
 /** Raised when the command could not be put on the queue; the API answers 503. */
 export class QueueUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -47,8 +55,7 @@ export class BullMqCommandSender {
     // Once the connection is ready, a producer connection (no offline queue) rejects a
     // command at once if Redis goes away, so add() cannot hang here.
     const job = commandJob(type, payload);
-    const delay = options.runAt ? { delay: Math.max(0, options.runAt.getTime() - Date.now()) } : {};
-    await this.queue.add(job.name, job.data, { ...job.opts, ...delay });
+    await this.queue.add(job.name, job.data, { ...job.opts, ...(options.runAt ? dueAt(options.runAt) : {}) });
   }
 
   private async waitUntilReady(): Promise<void> {

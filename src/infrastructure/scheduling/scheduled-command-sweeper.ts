@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { commandJob, commandPayloads, isCommandType } from '../../../queues/commands.js';
 import type { Logger } from '../logger.js';
+import { dueAt } from '../queue/bullmq-command-sender.js';
 import { PeriodicTask } from '../periodic.js';
 import type { PgScheduledCommands } from './pg-scheduled-commands.js';
 
@@ -77,7 +78,7 @@ export class ScheduledCommandSweeper {
         continue;
       }
       const job = commandJob(row.commandType, parsed.data);
-      await commands.add(job.name, job.data, { ...job.opts, delay: Math.max(0, row.runAt.getTime() - Date.now()) });
+      await commands.add(job.name, job.data, { ...job.opts, ...dueAt(row.runAt) });
       restored += 1;
     }
     if (restored > 0) logger.warn({ restored }, 'sweeper restored scheduled commands missing from Redis');

@@ -139,6 +139,7 @@ describe('OpenAPI', () => {
         '/health/live',
         '/health/ready',
         '/v1/commands/{commandId}',
+        '/v1/commands/{commandId}/events',
         '/v1/orders',
         '/v1/orders/{orderId}',
         '/v1/orders/{orderId}/cancel',
@@ -169,8 +170,27 @@ describe('OpenAPI', () => {
     expect(placeOrder.responses['202']).toBeDefined();
     expect(placeOrder.responses['400'].content['application/problem+json']).toBeDefined();
     expect(placeOrder.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'idempotency-key' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ in: 'header', name: 'idempotency-key' }),
+        expect.objectContaining({ in: 'header', name: 'run-at' }),
+      ]),
     );
+    // Following and cancelling a command.
+    const command = document.paths['/v1/commands/{commandId}'];
+    expect(Object.keys(command).sort()).toEqual(['delete', 'get']);
+    expect(command.get.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'query', name: 'wait' })]));
+    expect(command.get.responses['200'].content['application/json'].schema.properties.status.enum).toEqual([
+      'queued',
+      'scheduled',
+      'running',
+      'succeeded',
+      'failed',
+      'cancelled',
+    ]);
+    expect(Object.keys(command.delete.responses)).toEqual(expect.arrayContaining(['200', '404', '409']));
+    const events = document.paths['/v1/commands/{commandId}/events'].get;
+    expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(events.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'last-event-id' })]));
   });
 
   test('/docs serves Swagger UI', async () => {

@@ -18,8 +18,9 @@ export interface CommandOutcomes {
 /** The command's job on the queue. */
 export interface CommandQueue {
   /**
-   * Removes the command's job unless a worker holds it; true when a job was removed. A job left
-   * behind is harmless once the outcome is recorded: the unit of work refuses it.
+   * Removes the command's job unless a worker holds it: false then (and the job stays), true
+   * otherwise (also when there was no job). A job left behind is harmless once the outcome is
+   * recorded: the unit of work refuses it.
    */
   remove(commandId: string): Promise<boolean>;
 }
