@@ -21,6 +21,15 @@ const SETTLE_REREADS_MS = [20, 50, 100, 250, 500, 1000];
  * an idle watcher costs a listener, nothing else.
  */
 export class WatchCommand {
+  /**
+   * Reads in progress by command id, shared by the watchers of one command: a signal wakes all
+   * of them at once, and one read answers them all (a second one would wait for a connection of
+   * its own). `tick` counts signals (and subscriptions): a watcher joins only a read that started
+   * after the last signal it got, so it never takes a read from before what it was told.
+   */
+  private readonly reads = new Map<string, { tick: number; read: Promise<CommandStatusDto | null> }>();
+  private tick = 0;
+
   constructor(
     private readonly status: GetCommandStatus,
     private readonly events: CommandEvents,
@@ -35,7 +44,9 @@ export class WatchCommand {
     const pending: QueueSignal[] = [];
     let wake: (() => void) | undefined;
     // Subscribed before the first read, so nothing that happens after the read is missed.
+    let told = ++this.tick;
     const unsubscribe = this.events.subscribe(commandId, (signal) => {
+      told = ++this.tick;
       pending.push(signal);
       wake?.();
     });
@@ -47,7 +58,7 @@ export class WatchCommand {
       let rereads = 0;
       for (;;) {
         if (stop.aborted) return 'stopped';
-        const current = await this.status.execute(commandId);
+        const current = await this.read(commandId, told);
         if (!current) return 'unknown';
         for (const status of transitions(last, signals, current)) {
           last = statusSequence(status);
@@ -56,6 +67,7 @@ export class WatchCommand {
         if (isSettled(current.status)) return 'settled';
         if (signals.includes('settled') && pending.length === 0 && rereads < SETTLE_REREADS_MS.length) {
           await pause(SETTLE_REREADS_MS[rereads++]!, stop);
+          told = ++this.tick; // a fresh read, not one from before the pause
           continue;
         }
         if (pending.length === 0) {
@@ -70,6 +82,20 @@ export class WatchCommand {
       unsubscribe();
       stop.removeEventListener('abort', onStop);
     }
+  }
+
+  /** The command's status, from a read that started at `tick` or later. */
+  private read(commandId: string, tick: number): Promise<CommandStatusDto | null> {
+    const shared = this.reads.get(commandId);
+    if (shared && shared.tick >= tick) return shared.read;
+    const read = this.status.execute(commandId);
+    const entry = { tick: this.tick, read };
+    this.reads.set(commandId, entry);
+    const forget = () => {
+      if (this.reads.get(commandId) === entry) this.reads.delete(commandId);
+    };
+    read.then(forget, forget);
+    return read;
   }
 
   /**

@@ -178,6 +178,44 @@ describe('WatchCommand', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('answers every watcher of a command woken by one signal with one read', async () => {
+    jobs.put(ID, 'running', 1);
+    let reads = 0;
+    const counting = { execute: (commandId: string) => (reads++, status.execute(commandId)) } as GetCommandStatus;
+    const shared = new WatchCommand(counting, events);
+    const waits = [shared.wait(ID, 5_000), shared.wait(ID, 5_000), shared.wait(ID, 5_000)];
+    await settleMicrotasks();
+    const before = reads;
+    records.settle(ID, 'RegisterUser', 'succeeded');
+    events.signal(ID, 'settled');
+    expect((await Promise.all(waits)).map((result) => result?.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(reads - before).toBe(1);
+  });
+
+  it('never answers a watcher with a read that started before it subscribed', async () => {
+    jobs.put(ID, 'running', 1);
+    let release: () => void = () => undefined;
+    let calls = 0;
+    const firstHeld = {
+      execute: async (commandId: string) => {
+        const current = await status.execute(commandId);
+        if (calls++ === 0) await new Promise<void>((resolve) => (release = resolve));
+        return current;
+      },
+    } as GetCommandStatus;
+    const watching = new WatchCommand(firstHeld, events);
+    const first = watching.wait(ID, 5_000); // its read (running) is held
+    await settleMicrotasks();
+    records.settle(ID, 'RegisterUser', 'succeeded');
+    // A second watcher comes after the outcome: the held read is too old for it.
+    const started = Date.now();
+    expect(await watching.wait(ID, 5_000)).toMatchObject({ status: 'succeeded' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    release();
+    events.signal(ID, 'settled');
+    expect(await first).toMatchObject({ status: 'succeeded' });
+  });
+
   it('wait answers with the status as it is when the time is up', async () => {
     jobs.put(ID, 'queued');
     expect(await watch.wait(ID, 50)).toMatchObject({ status: 'queued' });
