@@ -159,10 +159,16 @@ describe('scheduled commands', () => {
     expect((await intake.get(`/v1/commands/${accepted.commandId}`)).body).toMatchObject({ status: 'cancelled', attempts: 0 });
   });
 
-  it('survives a restart of the web replica that took it and of the worker', async () => {
+  it('survives a restart of the web replica that took it and of the worker; open streams end, not the shutdown', async () => {
     const runAt = Date.now() + 6000;
     const accepted = await send('/v1/users', { email: 'restarts@example.com', name: 'Patient' }, { 'run-at': iso(runAt) });
-    await Promise.all([processes.stop('web-a'), processes.stop('worker')]);
+    const open = await intake.stream(`/v1/commands/${accepted.commandId}/events`);
+    await open.received(1);
+    const stopping = Date.now();
+    const [webExit, workerExit] = await Promise.all([processes.stop('web-a', 10_000), processes.stop('worker')]);
+    expect(webExit, output()).toBe(0); // a graceful exit, not the SIGKILL after 10 s
+    expect(Date.now() - stopping).toBeLessThan(5000);
+    expect(statuses(await open.closed)).toEqual(['scheduled']);
     const [restartedWeb] = await Promise.all([
       processes.startWeb({ ...env, PORT: new URL(intake.baseUrl).port }, 'web-a-again'),
       processes.startWorker('worker', env, 'worker-again'),
