@@ -165,7 +165,7 @@ describe('scheduled commands', () => {
     const open = await intake.stream(`/v1/commands/${accepted.commandId}/events`);
     await open.received(1);
     const stopping = Date.now();
-    const [webExit, workerExit] = await Promise.all([processes.stop('web-a', 10_000), processes.stop('worker')]);
+    const [webExit] = await Promise.all([processes.stop('web-a', 10_000), processes.stop('worker')]);
     expect(webExit, output()).toBe(0); // a graceful exit, not the SIGKILL after 10 s
     expect(Date.now() - stopping).toBeLessThan(5000);
     expect(statuses(await open.closed)).toEqual(['scheduled']);

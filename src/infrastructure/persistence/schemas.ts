@@ -150,7 +150,7 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
 /**
  * A command accepted with Run-At, written by the web process at intake before its delayed job
  * is added: PostgreSQL keeps it so that the sweeper can add the job again if Redis loses it
- * (docs/adr/0006-scheduled-commands.md). Rows of commands with an outcome are pruned.
+ * (docs/adr/0006-scheduled-commands-cancellation-live-status.md). Rows of commands with an outcome are pruned.
  */
 export class ScheduledCommand {
   commandId!: string;

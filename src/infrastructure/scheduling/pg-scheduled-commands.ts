@@ -10,7 +10,7 @@ export interface ScheduledCommandRow {
 }
 
 /**
- * The `scheduled_commands` table (docs/adr/0006-scheduled-commands.md): the web process writes a
+ * The `scheduled_commands` table (docs/adr/0006-scheduled-commands-cancellation-live-status.md): the web process writes a
  * row for each command accepted with Run-At, before its delayed job; the sweeper reads the rows
  * that are due soon and have no outcome, and prunes those that have one.
  */

@@ -27,7 +27,7 @@ export const RESTORE_OVERDUE_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * PostgreSQL, not Redis, is the source of truth for scheduled commands
- * (docs/adr/0006-scheduled-commands.md). Each pass re-adds the delayed job of every scheduled
+ * (docs/adr/0006-scheduled-commands-cancellation-live-status.md). Each pass re-adds the delayed job of every scheduled
  * command that is due before the next pass but one, has no outcome, and whose job Redis no
  * longer has (it lost its data, or someone removed the job) — with the same job id, due at the
  * same Run-At, so it runs on time, or at once if that is past. Rows of commands that have an

@@ -40,7 +40,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     logger,
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
-    // Commands with Run-At are also written to PostgreSQL (docs/adr/0006-scheduled-commands.md).
+    // Commands with Run-At are also written to PostgreSQL (docs/adr/0006-scheduled-commands-cancellation-live-status.md).
     commands: new DurablyScheduledCommandSender(new BullMqCommandSender(infra.queues.commands), new PgScheduledCommands(infra.pool)),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
