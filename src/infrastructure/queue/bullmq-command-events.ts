@@ -3,7 +3,7 @@ import type { CommandEvents } from '../../application/commerce/ports/command-con
 import type { QueueSignal } from '../../application/commerce/queries/command-status-events.js';
 import { COMMANDS_QUEUE } from '../../../queues/commands.js';
 import type { Logger } from '../logger.js';
-import { createRedisConnection } from '../redis/connection.js';
+import { createRedisConnection, type RedisConnection } from '../redis/connection.js';
 
 type Listener = (signal: QueueSignal) => void;
 
@@ -28,7 +28,8 @@ export interface BullMqCommandEventsOptions {
 /**
  * The `commands` queue's events, as every process sees them: BullMQ writes each job's
  * transitions (waiting, delayed, active, completed, failed, removed) to a Redis stream, and one
- * QueueEvents per process reads it on one connection. Watchers subscribe by command id here, in
+ * QueueEvents per process reads it (on a blocking connection it duplicates from the one it is
+ * given: two in all). Watchers subscribe by command id here, in
  * a map, so a thousand idle watchers cost a thousand map entries, not a thousand connections.
  * The stream is read from where it was at start-up; after a reconnect QueueEvents goes on from
  * the last event it read, so a blip loses nothing.
@@ -36,7 +37,10 @@ export interface BullMqCommandEventsOptions {
 export class BullMqCommandEvents implements CommandEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
 
-  private constructor(private readonly events: QueueEvents) {
+  private constructor(
+    private readonly events: QueueEvents,
+    private readonly connection: RedisConnection,
+  ) {
     for (const [event, signal] of Object.entries(SIGNALS)) {
       events.on(event as 'waiting', ({ jobId }: { jobId: string }) => this.dispatch(jobId, signal));
     }
@@ -47,13 +51,14 @@ export class BullMqCommandEvents implements CommandEvents {
     const connection = createRedisConnection({ url: options.redisUrl, role: 'worker', connectionName: 'conveyor:web:events' });
     const events = new QueueEvents(COMMANDS_QUEUE, { connection, prefix: options.prefix });
     events.on('error', (error) => options.logger.warn({ err: error }, 'command events: Redis error'));
+    const commandEvents = new BullMqCommandEvents(events, connection);
     try {
       await events.waitUntilReady();
     } catch (error) {
-      await events.close().catch(() => undefined);
+      await commandEvents.close().catch(() => undefined);
       throw error;
     }
-    return new BullMqCommandEvents(events);
+    return commandEvents;
   }
 
   subscribe(commandId: string, listener: Listener): () => void {
@@ -78,9 +83,11 @@ export class BullMqCommandEvents implements CommandEvents {
     return count;
   }
 
+  /** Stops reading and closes both connections: BullMQ closes the blocking one it made, not the one it was given. */
   async close(): Promise<void> {
     this.listeners.clear();
     await this.events.close();
+    await this.connection.quit().catch(() => undefined);
   }
 
   private dispatch(jobId: string, signal: QueueSignal): void {
