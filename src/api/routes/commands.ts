@@ -140,24 +140,8 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
         const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
         const fingerprint = IdempotencyKeys.fingerprint('POST', path, request.body, runAt);
         const scope = { callerId: request.callerId, route: `POST ${route.url}`, key: typeof key === 'string' ? key : '' };
-        const windowProblem = runAt ? runAtWindowProblem(runAt, new Date()) : null;
-        if (windowProblem !== null) {
-          // A retry of a request accepted when its Run-At was still ahead gets the first answer.
-          let replay: boolean;
-          try {
-            replay = typeof key === 'string' && (await idempotency.isReplay(scope, fingerprint));
-          } catch (error) {
-            return unavailable(request, reply, error);
-          }
-          if (!replay) {
-            return sendProblem(request, reply, {
-              status: 400,
-              type: problemType('validation-error'),
-              title: 'Invalid request',
-              detail: 'Invalid request headers: see "errors".',
-              errors: [{ in: 'headers', path: 'run-at', message: windowProblem }],
-            });
-          }
+        if (runAt && (await refusedRunAt(request, reply, runAt, typeof key === 'string' ? () => idempotency.isReplay(scope, fingerprint) : null))) {
+          return reply;
         }
 
         if (typeof key !== 'string') {
@@ -197,6 +181,35 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
     );
   }
 };
+
+/**
+ * Answers 400 (or 503) and returns true when `runAt` cannot be used now: past, or more than 366
+ * days ahead. A retry with the Idempotency-Key of a request accepted while its Run-At was still
+ * ahead (`isReplay`) is let through, to get the first answer.
+ */
+async function refusedRunAt(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  runAt: Date,
+  isReplay: (() => Promise<boolean>) | null,
+): Promise<boolean> {
+  const problem = runAtWindowProblem(runAt, new Date());
+  if (problem === null) return false;
+  try {
+    if (isReplay && (await isReplay())) return false;
+  } catch (error) {
+    unavailable(request, reply, error);
+    return true;
+  }
+  sendProblem(request, reply, {
+    status: 400,
+    type: problemType('validation-error'),
+    title: 'Invalid request',
+    detail: 'Invalid request headers: see "errors".',
+    errors: [{ in: 'headers', path: 'run-at', message: problem }],
+  });
+  return true;
+}
 
 /** The job payload: the validated body plus the ids, checked against the queue contract. */
 function payloadFor(route: CommandRoute, body: unknown, response: StoredResponse): CommandPayload {
