@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_RUN_AT_DAYS, parseRfc3339, runAtWindowProblem } from '../../../src/api/run-at.js';
 
@@ -32,6 +33,24 @@ describe('parseRfc3339 (the Run-At header)', () => {
     ['nothing', ''],
   ])('refuses %s', (_what, text) => {
     expect(parseRfc3339(text)).toBeNull();
+  });
+});
+
+describe('parseRfc3339 on any input', () => {
+  it('never throws', () => {
+    fc.assert(fc.property(fc.string(), (text) => void parseRfc3339(text)));
+  });
+
+  it('reads any instant back exactly, whatever offset writes it', () => {
+    const instants = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59Z'), noInvalidDate: true });
+    fc.assert(
+      fc.property(instants, fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }), (instant, offsetMinutes) => {
+        const local = new Date(instant.getTime() + offsetMinutes * 60_000).toISOString().slice(0, -1);
+        const abs = Math.abs(offsetMinutes);
+        const offset = `${offsetMinutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+        expect(parseRfc3339(`${local}${offset}`)?.getTime()).toBe(instant.getTime());
+      }),
+    );
   });
 });
 
