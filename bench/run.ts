@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { intakePhase } from './intake/phase.js';
 import { orderingPhase } from './ordering/phase.js';
+import { livePhase } from './live/phase.js';
 import { pipelinePhase } from './pipeline/phase.js';
 import { hotProductPhase } from './processing/hot-product.js';
 import { processingPhase } from './processing/phase.js';
@@ -18,7 +19,7 @@ import { RESULTS_DIR } from './lib/paths.js';
 import type { NodeProcess } from './lib/processes.js';
 import { deletePrefix } from './lib/redis.js';
 
-const PHASES = ['intake', 'processing', 'hot', 'ordering', 'events', 'e2e'] as const;
+const PHASES = ['intake', 'processing', 'hot', 'ordering', 'events', 'e2e', 'live'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -85,6 +86,7 @@ try {
   if (only.has('events') || only.has('e2e')) {
     results.pipeline = await pipelinePhase(context, { events: only.has('events'), e2e: only.has('e2e') });
   }
+  if (only.has('live')) results.live = await livePhase(context);
 } finally {
   if (!interrupted) await cleanUp();
 }

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { DomainError } from '../src/domain/index.js';
+import { CommandCancelledError, DomainError } from '../src/domain/index.js';
 import type { Logger } from '../src/infrastructure/logger.js';
 import { runCommandJob } from '../src/infrastructure/ordering/predecessor.js';
 import {
@@ -89,6 +89,12 @@ export function createCommandProcessor(
       if (error instanceof DelayedError) {
         log.debug({ after: fields.data.after }, 'command waits for the command before it on its key');
         throw error;
+      }
+      if (error instanceof CommandCancelledError) {
+        // Final like any recorded outcome: the job fails for good and the status stays
+        // cancelled; the commands behind it on its key go on.
+        log.info({ attempt }, 'command was cancelled: refused without running');
+        return refuse(error.code, error.message);
       }
       if (error instanceof DomainError) {
         log.info({ code: error.code, attempt }, 'command failed permanently');

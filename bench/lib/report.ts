@@ -1,5 +1,6 @@
 import type { IntakeResult } from '../intake/phase.js';
 import type { OrderingResult } from '../ordering/phase.js';
+import type { LiveResult } from '../live/phase.js';
 import { HOT_PACED_SHARE, type HotProductResult } from '../processing/hot-product.js';
 import type { Lag, PipelineResult } from '../pipeline/phase.js';
 import { STAGES, type StageName } from '../pipeline/stages.js';
@@ -13,6 +14,7 @@ export interface Results {
   hotProduct?: HotProductResult;
   ordering?: OrderingResult;
   pipeline?: PipelineResult;
+  live?: LiveResult;
 }
 
 export interface Settings {
@@ -40,6 +42,8 @@ export const TARGETS = {
   orderingRatio: 0.9,
   /** CPU of web, worker, relay, mailer and webhooks per order, end to end (issue 10). */
   pipelineCpuMsPerOrder: 3,
+  /** Intake with ~2000 idle live-status followers ÷ without them: "not slower by more than a few percent" (issue 12). */
+  liveIntakeRatio: 0.95,
 } as const;
 
 export interface Verdict {
@@ -261,6 +265,34 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `at ${e2e.lagBelowSaturation.offeredPerSecond}/s ${n(cpuTotal(e2e.cpuMsPerOrderLow), 2)} ms`,
       '',
       `≤ ${TARGETS.pipelineCpuMsPerOrder} ms: ${status(cpuMet)}`,
+    ]);
+  }
+  const { live } = results;
+  if (live) {
+    const met = live.intake.ratio >= TARGETS.liveIntakeRatio;
+    verdicts.push({ figure: 'live', met });
+    const followers = `${live.idleClients.streams} event streams + ${live.idleClients.waits} ?wait=`;
+    const socketList = (s: LiveResult['sockets']['with']) => `http ${s.http} · Redis ${s.redis} · PostgreSQL ${s.postgres}`;
+    rows.push([
+      `Live status: intake with ${followers} idle followers (64 conn.)`,
+      rate(live.intake.with),
+      `without them ${rate(live.intake.without)}`,
+      `**${n(live.intake.ratio, 2)}**`,
+      `≥ ${TARGETS.liveIntakeRatio}: ${status(met)}`,
+    ]);
+    rows.push([
+      '  web CPU per accepted command',
+      `${n(live.cpuMsPerCommand.with.median, 3)} ms`,
+      `${n(live.cpuMsPerCommand.without.median, 3)} ms`,
+      n(live.cpuMsPerCommand.without.median / live.cpuMsPerCommand.with.median, 2),
+      '(diagnostic)',
+    ]);
+    rows.push([
+      '  idle web process: CPU, connections, RSS',
+      `${n(live.idleCpuPercent.with.median, 1)} % of a core; ${socketList(live.sockets.with)}; ${n(live.rssMiB.with)} MiB`,
+      `${n(live.idleCpuPercent.without.median, 1)} %; ${socketList(live.sockets.without)}; ${n(live.rssMiB.without)} MiB`,
+      '',
+      '(diagnostic)',
     ]);
   }
   const memory = memoryRows(results);

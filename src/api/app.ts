@@ -7,19 +7,26 @@ import Fastify, {
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
+import { systemClock } from '../application/clock.js';
+import type { CommandEvents, CommandOutcomes, CommandQueue } from '../application/commerce/ports/command-control.js';
+import { GetCommandStatus } from '../application/commerce/queries/get-command-status.js';
 import type { CommandJobs, ReadModel } from '../application/commerce/queries/read-model.js';
 import type { ScheduleManagement } from '../application/scheduling/management.js';
 import type { EmailManagement } from '../application/email/management.js';
 import type { CommandTriage } from '../application/commerce/triage/command-triage.js';
+import { WatchCommand } from '../application/commerce/queries/watch-command.js';
+import { CancelCommand } from '../application/commerce/use-cases/cancel-command.js';
 import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
 import { bearerAuth } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
+import { LiveRequests } from './live.js';
 import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandTriageRoutes } from './routes/command-triage.js';
+import { commandLifecycleRoutes } from './routes/command-lifecycle.js';
 import { commandRoutes } from './routes/commands.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
@@ -38,8 +45,12 @@ export interface ApiDeps {
   /** Where Idempotency-Keys are remembered (Redis). */
   idempotency: IdempotencyStore;
   readModel: ReadModel;
-  /** What the queue knows about commands not yet processed. */
-  commandJobs: CommandJobs;
+  /** What the queue knows about commands not yet processed, and how to remove a cancelled one's job. */
+  commandJobs: CommandJobs & CommandQueue;
+  /** Where a cancellation is recorded (processed_commands, on the primary). */
+  commandOutcomes: CommandOutcomes;
+  /** What the queue reports about commands' jobs across processes (?wait=, the events stream). */
+  commandEvents: CommandEvents;
   /** Listing and retrying commands that failed or gave up (GET /v1/commands, POST /v1/commands/retry). */
   commandTriage: CommandTriage;
   /** The webhook endpoint use cases behind /v1/webhook-endpoints and /v1/webhook-deliveries. */
@@ -102,6 +113,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(metricsRoute, { metrics: deps.metrics });
   }
 
+  // Waits and event streams end (with the status as it is) when the server closes, so they do
+  // not hold up a graceful shutdown.
+  const live = new LiveRequests();
+  app.addHook('preClose', async () => live.stopAll());
+
   await registerDocs(app, [DOCS_PREFIX, ADMIN_PREFIX]);
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(adminRoutes, { queues: deps.queues, admin: config.admin, basePath: ADMIN_PREFIX });
@@ -113,7 +129,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       idempotency: new IdempotencyKeys(deps.idempotency),
       newId: deps.newId ?? (() => uuidv7()),
     });
-    await v1.register(queryRoutes, { readModel: deps.readModel, commandJobs: deps.commandJobs });
+    const commandStatus = new GetCommandStatus(deps.readModel, deps.commandJobs);
+    const watch = new WatchCommand(commandStatus, deps.commandEvents);
+    const cancel = new CancelCommand(commandStatus, deps.commandOutcomes, deps.commandJobs, systemClock);
+    await v1.register(queryRoutes, { readModel: deps.readModel, commandStatus, watch, live });
+    await v1.register(commandLifecycleRoutes, { commandStatus, cancel, watch, live });
     await v1.register(commandTriageRoutes, { triage: deps.commandTriage });
     await v1.register(webhookRoutes, { webhooks: deps.webhooks });
     await v1.register(scheduleRoutes, { schedules: deps.schedules, readModel: deps.readModel, commandJobs: deps.commandJobs });

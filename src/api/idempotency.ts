@@ -65,9 +65,28 @@ export class IdempotencyKeys {
     private readonly ttlSeconds = IDEMPOTENCY_TTL_SECONDS,
   ) {}
 
-  /** Method, concrete path and canonical body: what makes two requests "the same". */
-  static fingerprint(method: string, path: string, body: unknown): string {
-    return sha256Hex(`${method} ${path}\n${canonicalJson(body)}`);
+  /**
+   * Method, concrete path, canonical body and Run-At (the instant, whatever offset named it):
+   * what makes two requests "the same". Without Run-At it is what it always was, so keys stored
+   * before Run-At existed still match.
+   */
+  static fingerprint(method: string, path: string, body: unknown, runAt?: Date): string {
+    const schedule = runAt ? `\nrun-at ${runAt.toISOString()}` : '';
+    return sha256Hex(`${method} ${path}\n${canonicalJson(body)}${schedule}`);
+  }
+
+  /**
+   * Whether an earlier request with this key and fingerprint holds the key, without reserving
+   * it: a retry of a request that was valid when first sent (its Run-At has passed since) is
+   * answered as a replay rather than refused.
+   */
+  async isReplay(scope: IdempotencyScope, fingerprint: string): Promise<boolean> {
+    const existing = await this.store.get(IdempotencyKeys.storeKey(scope));
+    return existing !== null && recordSchema.parse(JSON.parse(existing)).fingerprint === fingerprint;
+  }
+
+  private static storeKey(scope: IdempotencyScope): string {
+    return sha256Hex(`${scope.callerId}\n${scope.route}\n${scope.key}`);
   }
 
   /**
@@ -75,7 +94,7 @@ export class IdempotencyKeys {
    * with the same key left there.
    */
   async reserve(scope: IdempotencyScope, fingerprint: string, response: StoredResponse): Promise<Reservation> {
-    const key = sha256Hex(`${scope.callerId}\n${scope.route}\n${scope.key}`);
+    const key = IdempotencyKeys.storeKey(scope);
     const pending = JSON.stringify({ fingerprint, state: 'pending', response });
     const existing = await this.store.putIfAbsent(key, pending, this.ttlSeconds);
     const complete = (stored: StoredResponse) => () =>

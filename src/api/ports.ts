@@ -5,7 +5,8 @@ import type { CommandPayload, CommandType } from '../../queues/index.js';
 
 /** Puts a validated command on the queue. Adding the same commandId twice must leave one job. */
 export interface CommandSender {
-  send(type: CommandType, payload: CommandPayload): Promise<void>;
+  /** `runAt`: a scheduled command (Run-At), due then; without it the command runs as soon as a worker takes it. */
+  send(type: CommandType, payload: CommandPayload, options?: { runAt?: Date | undefined }): Promise<void>;
 }
 
 /**
@@ -15,6 +16,8 @@ export interface CommandSender {
 export interface IdempotencyStore {
   /** Stores `value` unless `key` exists; returns the value already stored, or null when this call stored it. */
   putIfAbsent(key: string, value: string, ttlSeconds: number): Promise<string | null>;
+  /** The value stored under `key`, or null. */
+  get(key: string): Promise<string | null>;
   /** Stores `value`, replacing what is there. */
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
 }

@@ -13,6 +13,7 @@ import type {
   WebhookEndpointNotFoundError,
   WebhookUrlNotAllowedError,
 } from '../application/webhooks/errors.js';
+import type { CommandNotCancellableError, CommandNotFoundError } from '../application/commerce/errors.js';
 import { DomainError } from '../domain/index.js';
 import { isTransient } from '../infrastructure/errors.js';
 
@@ -138,6 +139,8 @@ type RequestErrorCode = (
   | WebhookDeliveryInProgressError
   | EmailNotFoundError
   | EmailPendingError
+  | CommandNotFoundError
+  | CommandNotCancellableError
 )['code'];
 
 export interface ErrorStatus {
@@ -162,6 +165,8 @@ export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
   invalid_schedule: { status: 400 },
   email_not_found: { status: 404 },
   email_pending: { status: 409 },
+  command_not_found: { status: 404 },
+  command_not_cancellable: { status: 409 },
 };
 
 const REFUSED: ErrorStatus = { status: 422 };

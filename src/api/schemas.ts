@@ -15,6 +15,7 @@ import {
 import { MAX_EMAIL_LENGTH, ORDER_STATUSES } from '../domain/index.js';
 import { scheduledCommandSchema } from '../../queues/schedules.js';
 import { cursorParam } from './cursor.js';
+import { COMMAND_STATUSES } from '../application/commerce/queries/get-command-status.js';
 
 // Request parameters and response bodies of the HTTP routes. Command bodies are not here:
 // they are the schemas of queues/commands.ts, shared with the worker.
@@ -78,9 +79,13 @@ export const commandStatusDto = z.object({
   commandId: uuid(),
   type: z.string(),
   status: z
-    .enum(['queued', 'running', 'succeeded', 'failed', 'gave_up'])
-    .describe('failed is final (a domain error); gave_up: the retries ran out on infrastructure errors, POST /v1/commands/retry runs it again'),
+    .enum(COMMAND_STATUSES)
+    .describe(
+      'queued, scheduled (Run-At not reached), running; final: succeeded, failed (a domain error), cancelled; ' +
+        'gave_up: the retries ran out on infrastructure errors, POST /v1/commands/retry runs it again',
+    ),
   attempts: z.int(),
+  runAt: timestamp().optional().describe('when a scheduled command is due; only while it is scheduled'),
   result: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   waitingFor: uuid()

@@ -86,3 +86,13 @@ export class RecordedFailureError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * The stored outcome of a command cancelled before it ran (DELETE /v1/commands/:id), met when a
+ * copy of its job is delivered anyway: the command is refused, for good, without running.
+ */
+export class CommandCancelledError extends RecordedFailureError {
+  constructor(commandId: string) {
+    super('command_cancelled', `command ${commandId} was cancelled before it ran`);
+  }
+}

@@ -266,4 +266,32 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
       await context.close();
     }
   });
+
+  it('shows a scheduled command (Run-At) as a delayed job of the commands queue, until it is cancelled', async () => {
+    const runAt = new Date(Date.now() + 3600_000).toISOString();
+    const scheduled = await client.request<{ commandId: string }>('POST', '/v1/users', { email: 'later@example.com', name: 'Later' }, {
+      'run-at': runAt,
+    });
+    expect(scheduled.status).toBe(202);
+    const { commandId } = scheduled.body;
+    const context = await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 1280, height: 800 } });
+    await context.route('**/*', (route) =>
+      new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
+    );
+    try {
+      const page: Page = await context.newPage();
+      await page.goto(`${base}/admin/queues/queue/commands`);
+      await page.getByRole('link', { name: /^delayed\s*1$/i }).click();
+      await page.waitForURL(/\/queue\/commands\?status=delayed$/);
+      await page.getByRole('link', { name: commandId, exact: true }).waitFor();
+      // The job card says when it will run (Run-At), beside when it was added.
+      await page.getByText('Will run at', { exact: true }).waitFor();
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}bull-board-delayed.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+    expect((await api('DELETE', `/v1/commands/${commandId}`)).status).toBe(200);
+    expect(await queues.commands.getJob(commandId)).toBeUndefined();
+  });
 });

@@ -45,6 +45,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
   it('applies only the migrations added since, and its schema then matches the mapping exactly', async () => {
     expect(await migrate(url)).toEqual([
       'Migration20261201000000-webhook-running-attempt',
+      'Migration20261202010521-scheduled-commands',
       'Migration20261202010709-schedules',
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
@@ -57,6 +58,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261122001740-deliveries',
       'Migration20261122004956-outbox-trace-context',
       'Migration20261201000000-webhook-running-attempt',
+      'Migration20261202010521-scheduled-commands',
       'Migration20261202010709-schedules',
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',

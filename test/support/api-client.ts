@@ -75,6 +75,16 @@ export class ApiClient {
     return { status: response.status, headers: response.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
   }
 
+  /** Opens a Server-Sent Events stream (GET `path`); the caller closes it, or the server ends it. */
+  async stream(path: string, headers: Record<string, string> = {}): Promise<EventStream> {
+    const controller = new AbortController();
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${this.apiKey}`, accept: 'text/event-stream', ...headers },
+      signal: controller.signal,
+    });
+    return readEvents(response, controller);
+  }
+
   /**
    * A request that never throws, recorded in `answers` under `route`: no answer within 15 s
    * (or a refused connection) is recorded as status 0. For clients that hammer the API while
@@ -128,6 +138,70 @@ export class ApiClient {
       `command ${commandId} to settle`,
     );
   }
+}
+
+/** One event of a Server-Sent Events stream. */
+export interface ServerSentEvent {
+  id: string | undefined;
+  event: string;
+  data: string;
+  /** When it was read, in epoch ms. */
+  at: number;
+}
+
+/** An open Server-Sent Events stream: the events read so far, and the end of the stream. */
+export interface EventStream {
+  status: number;
+  headers: Headers;
+  readonly events: ServerSentEvent[];
+  /** Resolves with every event once the server ends the stream (or `close` is called). */
+  closed: Promise<ServerSentEvent[]>;
+  /** Resolves once `count` events were read. */
+  received(count: number, timeoutMs?: number): Promise<ServerSentEvent[]>;
+  close(): void;
+}
+
+/** Reads the `text/event-stream` body of `response` into `events`, event by event. */
+function readEvents(response: Response, controller: AbortController): EventStream {
+  const events: ServerSentEvent[] = [];
+  const closed = (async () => {
+    if (!response.body) return events;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = new Map<string, string>();
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue; // a comment (keep-alive)
+            const colon = line.indexOf(':');
+            if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).replace(/^ /, ''));
+          }
+          if (fields.has('data')) events.push({ id: fields.get('id'), event: fields.get('event') ?? 'message', data: fields.get('data') ?? '', at: Date.now() });
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    }
+    return events;
+  })();
+  return {
+    status: response.status,
+    headers: response.headers,
+    events,
+    closed,
+    received: (count, timeoutMs = 20_000) =>
+      waitFor(
+        async () => (events.length >= count ? events.slice(0, count) : undefined),
+        timeoutMs,
+        () => `${count} events (got ${JSON.stringify(events)})`,
+      ),
+    close: () => controller.abort(),
+  };
 }
 
 /** GET /v1/commands/:commandId: the shape the API answers with. */

@@ -20,7 +20,11 @@ import type {
   ProcessedCommandDto,
   ProductDto,
   ReadModel,
+  ScheduledCommandDto,
 } from '../../src/application/commerce/queries/read-model.js';
+import type { CommandOutcome, CommandOutcomes } from '../../src/application/commerce/ports/command-control.js';
+import { BullMqCommandEvents } from '../../src/infrastructure/queue/bullmq-command-events.js';
+import { createLogger } from '../../src/infrastructure/logger.js';
 import { type Config, loadConfig } from '../../src/infrastructure/config.js';
 import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
@@ -41,6 +45,7 @@ export class InMemoryReadModel implements ReadModel {
   readonly orders = new Map<string, OrderDto>();
   readonly products = new Map<string, ProductDto>();
   readonly processed = new Map<string, ProcessedCommandDto>();
+  readonly scheduled = new Map<string, ScheduledCommandDto>();
   readonly summaryCalls: { userId: string; from: Date | null; to: Date | null }[] = [];
 
   async findOrder(orderId: string): Promise<OrderDto | null> {
@@ -78,6 +83,29 @@ export class InMemoryReadModel implements ReadModel {
 
   async findProcessedCommand(commandId: string): Promise<ProcessedCommandDto | null> {
     return this.processed.get(commandId) ?? null;
+  }
+
+  async findScheduledCommand(commandId: string): Promise<ScheduledCommandDto | null> {
+    return this.scheduled.get(commandId) ?? null;
+  }
+}
+
+/** Cancellations recorded in the in-memory read model, first outcome wins (as the primary key does in PostgreSQL). */
+export class InMemoryCommandOutcomes implements CommandOutcomes {
+  constructor(private readonly readModel: InMemoryReadModel) {}
+
+  async cancel(command: { commandId: string; commandType: string }, at: Date): Promise<CommandOutcome> {
+    const existing = this.readModel.processed.get(command.commandId);
+    if (existing) return existing.status;
+    this.readModel.processed.set(command.commandId, {
+      commandId: command.commandId,
+      type: command.commandType,
+      status: 'cancelled',
+      result: null,
+      error: { code: 'command_cancelled', message: 'cancelled before it ran' },
+      processedAt: at.toISOString(),
+    });
+    return 'cancelled';
   }
 }
 
@@ -169,12 +197,15 @@ export async function startApi(
   const readModel = new InMemoryReadModel();
   const sender: CommandSender = new BullMqCommandSender(commands);
   const idempotency: IdempotencyStore = store;
+  const commandEvents = await BullMqCommandEvents.open({ redisUrl: REDIS_URL, prefix, logger: createLogger({ level: 'silent', role: 'test' }) });
   const app = await buildApp({
     config,
     commands: sender,
     idempotency,
     readModel,
     commandJobs: new BullMqCommandJobs(commands),
+    commandOutcomes: new InMemoryCommandOutcomes(readModel),
+    commandEvents,
     queues,
     webhooks: UNWIRED_WEBHOOKS,
     schedules: UNWIRED_SCHEDULES,
@@ -196,6 +227,7 @@ export async function startApi(
     readModel,
     async close() {
       await app.close();
+      await commandEvents.close();
       for (const queue of queues) {
         await queue.obliterate({ force: true });
         await queue.close();

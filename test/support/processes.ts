@@ -157,6 +157,13 @@ export class ProcessGroup {
     return this.members.find((member) => member.name === name)?.proc;
   }
 
+  /** Ends the process named `name` (SIGTERM, then SIGKILL after `graceMs`); its output stays readable. */
+  async stop(name: string, graceMs = 5_000): Promise<number | string> {
+    const member = this.members.find((candidate) => candidate.name === name);
+    if (!member) throw new Error(`no process named ${name}`);
+    return stopProcess(member.proc, graceMs);
+  }
+
   /** The whole output of the process named `name` ('' when there is none). */
   outputOf(name: string): string {
     return this.members.find((member) => member.name === name)?.proc.output() ?? '';

@@ -16,6 +16,7 @@ import {
 import { IdempotencyKeys, type StoredResponse, idempotencyKeyHeader } from '../idempotency.js';
 import type { CommandSender } from '../ports.js';
 import { problemResponses, problemType, sendProblem } from '../problem.js';
+import { parseRfc3339, runAtHeader, runAtWindowProblem } from '../run-at.js';
 import { BEARER_SECURITY, uuidParam } from '../schemas.js';
 
 export interface CommandRoutesOptions {
@@ -105,10 +106,10 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
           tags: ['commands'],
           security: BEARER_SECURITY,
           ...(params ? { params } : {}),
-          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader.optional() }),
+          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader.optional(), 'run-at': runAtHeader.optional() }),
           body: route.body,
           response: {
-            202: acceptedSchema(route.id).describe('accepted: the command is queued'),
+            202: acceptedSchema(route.id).describe('accepted: the command is queued (scheduled, with Run-At)'),
             ...problemResponses(400, 401, 413, 415, 422, 503),
           },
         },
@@ -129,18 +130,25 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
         // Built before anything is reserved or sent: a payload the contract refuses is a bug
         // here (500), not an unavailable queue.
         const freshPayload = payloadFor(route, request.body, fresh);
+        // The schema checked the syntax; whether it is in the window depends on when it is asked.
+        const runAtText = request.headers['run-at'];
+        const runAt = typeof runAtText === 'string' ? (parseRfc3339(runAtText) ?? undefined) : undefined;
         const enqueue = (payload: CommandPayload) =>
-          trySend(request, reply, () => commands.send(route.type, payload));
+          trySend(request, reply, () => commands.send(route.type, payload, { runAt }));
 
         const key = request.headers['idempotency-key'];
+        const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
+        const fingerprint = IdempotencyKeys.fingerprint('POST', path, request.body, runAt);
+        const scope = { callerId: request.callerId, route: `POST ${route.url}`, key: typeof key === 'string' ? key : '' };
+        if (runAt && (await refusedRunAt(request, reply, runAt, typeof key === 'string' ? () => idempotency.isReplay(scope, fingerprint) : null))) {
+          return reply;
+        }
+
         if (typeof key !== 'string') {
           if (!(await enqueue(freshPayload))) return reply;
           return answer(request, reply, route, fresh, false);
         }
 
-        const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
-        const fingerprint = IdempotencyKeys.fingerprint('POST', path, request.body);
-        const scope = { callerId: request.callerId, route: `POST ${route.url}`, key };
         let reservation;
         try {
           reservation = await idempotency.reserve(scope, fingerprint, fresh);
@@ -174,6 +182,35 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
   }
 };
 
+/**
+ * Answers 400 (or 503) and returns true when `runAt` cannot be used now: past, or more than 366
+ * days ahead. A retry with the Idempotency-Key of a request accepted while its Run-At was still
+ * ahead (`isReplay`) is let through, to get the first answer.
+ */
+async function refusedRunAt(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  runAt: Date,
+  isReplay: (() => Promise<boolean>) | null,
+): Promise<boolean> {
+  const problem = runAtWindowProblem(runAt, new Date());
+  if (problem === null) return false;
+  try {
+    if (isReplay && (await isReplay())) return false;
+  } catch (error) {
+    unavailable(request, reply, error);
+    return true;
+  }
+  sendProblem(request, reply, {
+    status: 400,
+    type: problemType('validation-error'),
+    title: 'Invalid request',
+    detail: 'Invalid request headers: see "errors".',
+    errors: [{ in: 'headers', path: 'run-at', message: problem }],
+  });
+  return true;
+}
+
 /** The job payload: the validated body plus the ids, checked against the queue contract. */
 function payloadFor(route: CommandRoute, body: unknown, response: StoredResponse): CommandPayload {
   return commandPayloads[route.type].parse({
@@ -195,8 +232,9 @@ function answer(
   replayed: boolean,
 ): FastifyReply {
   const { commandId } = response.body;
+  const runAt = request.headers['run-at'];
   request.log.info(
-    { commandId, jobId: commandId, commandType: route.type, [route.id]: response.body[route.id], replayed },
+    { commandId, jobId: commandId, commandType: route.type, [route.id]: response.body[route.id], replayed, ...(runAt ? { runAt } : {}) },
     replayed ? 'command answered again (Idempotency-Key)' : 'command accepted',
   );
   const location = response.body.statusUrl;

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { GetCommandStatus } from '../../application/commerce/queries/get-command-status.js';
-import type { CommandJobs, ReadModel } from '../../application/commerce/queries/read-model.js';
+import type { GetCommandStatus } from '../../application/commerce/queries/get-command-status.js';
+import type { ReadModel } from '../../application/commerce/queries/read-model.js';
+import type { WatchCommand } from '../../application/commerce/queries/watch-command.js';
+import type { LiveRequests } from '../live.js';
 import { problemResponses, sendProblem } from '../problem.js';
 import {
   BEARER_SECURITY,
@@ -15,8 +17,13 @@ import {
 
 export interface QueryRoutesOptions {
   readModel: ReadModel;
-  commandJobs: CommandJobs;
+  commandStatus: GetCommandStatus;
+  watch: WatchCommand;
+  live: LiveRequests;
 }
+
+/** The longest `?wait=` of GET /v1/commands/:commandId, in seconds. */
+export const MAX_WAIT_SECONDS = 30;
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -32,8 +39,7 @@ const summaryQuery = z
 
 /** The synchronous read side: answers from the read model (and the queue for commands). */
 export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app, options) => {
-  const { readModel } = options;
-  const commandStatus = new GetCommandStatus(readModel, options.commandJobs);
+  const { readModel, commandStatus, watch, live } = options;
 
   app.get(
     '/v1/commands/:commandId',
@@ -42,12 +48,25 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
         summary: 'Follow a command',
         tags: ['queries'],
         security: BEARER_SECURITY,
+        description:
+          `With ?wait=<seconds> (at most ${MAX_WAIT_SECONDS}) the answer comes as soon as the command settles ` +
+          '(succeeded, failed or cancelled), or with its status as it is when the wait ends.',
         params: z.object({ commandId: uuidParam() }),
+        querystring: z.object({
+          wait: z.coerce
+            .number()
+            .min(0)
+            .max(MAX_WAIT_SECONDS)
+            .optional()
+            .describe('seconds to wait for the command to settle before answering'),
+        }),
         response: { 200: commandStatusDto, ...problemResponses(400, 401, 404) },
       },
     },
     async (request, reply) => {
-      const status = await commandStatus.execute(request.params.commandId);
+      const { commandId } = request.params;
+      const waitMs = (request.query.wait ?? 0) * 1000;
+      const status = waitMs > 0 ? await watch.wait(commandId, waitMs, live.open(reply)) : await commandStatus.execute(commandId);
       if (!status) return notFound(request, reply, 'command', request.params.commandId);
       return status;
     },

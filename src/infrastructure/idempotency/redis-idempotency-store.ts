@@ -33,6 +33,10 @@ export class RedisIdempotencyStore {
     return existing ?? null;
   }
 
+  async get(key: string): Promise<string | null> {
+    return this.redis.get(this.prefix + key);
+  }
+
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {
     await this.redis.set(this.prefix + key, value, 'EX', ttlSeconds);
   }

@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager, type MikroORM }
 import { ROOT_CONTEXT, context, propagation, type Context } from '@opentelemetry/api';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  CommandCancelledError,
   DomainError,
   DuplicateIdError,
   EmailTakenError,
@@ -188,7 +189,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     );
     const hasOutcome = new Set(rows.map((row) => row.command_id));
     const inGroup = new Set(items.map((item) => item.command.commandId));
-    for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row));
+    for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
 
     const events: EventRow[] = [];
     const processed: ProcessedRow[] = [];
@@ -275,7 +276,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       [command.commandId, after ?? command.commandId],
     );
     const done = rows.find((row) => row.command_id === command.commandId);
-    if (done) return outcomeOf<R>(done);
+    if (done) return outcomeOf<R>(done, command.commandId);
     if (after !== undefined && !rows.some((row) => row.command_id === after)) throw new PredecessorPendingError(after);
 
     const tracked: Tracked = new Set();
@@ -329,7 +330,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       [commandId],
     );
     if (!done) throw new Error(`command ${commandId} has no recorded outcome`);
-    return outcomeOf<R>(done);
+    return outcomeOf<R>(done, commandId);
   }
 }
 
@@ -361,18 +362,21 @@ function contextOf(trace: TraceCarrier | null): Context {
 
 
 interface OutcomeRow {
-  status: 'succeeded' | 'failed';
+  /** `cancelled` is written by the API (DELETE /v1/commands/:id), never here: such a command is refused. */
+  status: 'succeeded' | 'failed' | 'cancelled';
   result: unknown;
   error: { code: string; message: string } | null;
 }
 
-function settle(done: OutcomeRow): Settled {
+function settle(done: OutcomeRow, commandId: string): Settled {
+  if (done.status === 'cancelled') return { ok: false, error: new CommandCancelledError(commandId) };
   return done.status === 'failed'
     ? { ok: false, error: new RecordedFailureError(done.error?.code ?? 'failed', done.error?.message ?? 'command failed') }
     : { ok: true, result: done.result as Json };
 }
 
-function outcomeOf<R>(done: OutcomeRow): R {
+function outcomeOf<R>(done: OutcomeRow, commandId: string): R {
+  if (done.status === 'cancelled') throw new CommandCancelledError(commandId);
   if (done.status === 'failed') {
     throw new RecordedFailureError(done.error?.code ?? 'failed', done.error?.message ?? 'command failed');
   }

@@ -129,7 +129,8 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
   ],
 });
 
-export type CommandStatus = 'succeeded' | 'failed';
+/** `cancelled` is recorded by DELETE /v1/commands/:id for a command that had not started. */
+export type CommandStatus = 'succeeded' | 'failed' | 'cancelled';
 
 export class ProcessedCommand {
   commandId!: string;
@@ -204,6 +205,31 @@ export const GaveUpCommandSchema = new EntitySchema<GaveUpCommand>({
   indexes: [{ name: 'gave_up_commands_gave_up_at_index', properties: ['gaveUpAt', 'commandId'] }],
 });
 
+/**
+ * A command accepted with Run-At, written by the web process at intake before its delayed job
+ * is added: PostgreSQL keeps it so that the sweeper can add the job again if Redis loses it
+ * (docs/adr/0008-scheduled-commands-cancellation-live-status.md). Rows of commands with an outcome are pruned.
+ */
+export class ScheduledCommand {
+  commandId!: string;
+  commandType!: string;
+  payload!: unknown;
+  runAt!: Date;
+  createdAt!: Date;
+}
+
+export const ScheduledCommandSchema = new EntitySchema<ScheduledCommand>({
+  class: ScheduledCommand,
+  tableName: 'scheduled_commands',
+  properties: {
+    commandId: { type: 'uuid', primary: true },
+    commandType: { type: 'string', length: 64 },
+    payload: { type: 'json' },
+    runAt: { ...timestamp, index: 'scheduled_commands_run_at_index' },
+    createdAt: { ...timestamp },
+  },
+});
+
 export const entities = [
   UserSchema,
   ProductSchema,
@@ -211,6 +237,7 @@ export const entities = [
   OutboxMessageSchema,
   ProcessedCommandSchema,
   GaveUpCommandSchema,
+  ScheduledCommandSchema,
   ...deliveryEntities,
   ...schedulingEntities,
 ];

@@ -1,4 +1,5 @@
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
+import type { CommandQueue } from '../../application/commerce/ports/command-control.js';
 import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
 import { decodeFailure } from '../../../queues/failure.js';
 import { hasGivenUp } from '../triage/gave-up-commands.js';
@@ -15,28 +16,44 @@ const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
 };
 
 /** What the `commands` queue knows about a command (its job id is the command id). */
-export class BullMqCommandJobs implements CommandJobs {
+export class BullMqCommandJobs implements CommandJobs, CommandQueue {
   constructor(private readonly queue: Queue) {}
 
   async find(commandId: string): Promise<QueuedCommandState | null> {
     // State first, then the job: a job that settles in between is read with its final
     // fields (e.g. failedReason) under a state that was true a moment ago, never the reverse.
-    const state = STATES[await this.queue.getJobState(commandId)];
+    const jobState = await this.queue.getJobState(commandId);
+    const state = STATES[jobState];
     if (!state) return null; // 'unknown': no such job (or removed)
     const job = await this.queue.getJob(commandId);
     if (!job) return null;
+    // attemptsMade counts only failed attempts (a job that succeeded first time has 0);
+    // attemptsStarted counts the running and the successful one too.
+    const attempts = Math.max(job.attemptsMade, job.attemptsStarted ?? 0);
+    // A delayed job that never started waits for its Run-At; one that did waits for a retry.
+    // (A job parked behind its predecessor, ADR 0006, is delayed too, but queued: it waits for that.)
+    const scheduled = jobState === 'delayed' && attempts === 0 && !isWaitingProgress(job.progress);
     return {
       commandId,
       type: job.name,
-      state: state === 'failed' && hasGivenUp(job) ? 'gave_up' : state,
-      // attemptsMade counts only failed attempts (a job that succeeded first time has 0);
-      // attemptsStarted counts the running and the successful one too.
-      attempts: Math.max(job.attemptsMade, job.attemptsStarted ?? 0),
+      state: scheduled ? 'scheduled' : state === 'failed' && hasGivenUp(job) ? 'gave_up' : state,
+      attempts,
+      runAt: scheduled ? dueAt(job) : null,
       error: job.failedReason ? errorOf(job.failedReason) : null,
       // A job parked behind its predecessor is delayed with the predecessor in its progress.
       waitingFor: state === 'queued' && isWaitingProgress(job.progress) ? job.progress.waitingFor : null,
     };
   }
+
+  /** BullMQ refuses to remove a job a worker holds (locked): 0, false here; 1 otherwise, job or not. */
+  async remove(commandId: string): Promise<boolean> {
+    return (await this.queue.remove(commandId)) === 1;
+  }
+}
+
+/** When a delayed job is due: added at `timestamp`, `delay` ms later. */
+function dueAt(job: Job): string {
+  return new Date(job.timestamp + (job.delay ?? 0)).toISOString();
 }
 
 /**

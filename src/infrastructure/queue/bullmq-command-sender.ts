@@ -17,6 +17,19 @@ export interface BullMqCommandSenderOptions {
   ordering?: { redis: RedisConnection; ttlSeconds: number };
 }
 
+export interface SendOptions {
+  /** When the command is to run (Run-At); absent: now. */
+  runAt?: Date | undefined;
+}
+
+/**
+ * Job options that make a job due at `runAt`: a delay from a creation time given explicitly, so
+ * that BullMQ's due time (timestamp + delay) is `runAt` to the millisecond, as the status shows it.
+ */
+export function dueAt(runAt: Date, now = Date.now()): { timestamp: number; delay: number } {
+  return { timestamp: now, delay: Math.max(0, runAt.getTime() - now) };
+}
+
 /** Raised when the command could not be put on the queue; the API answers 503. */
 export class QueueUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -42,17 +55,24 @@ export class BullMqCommandSender {
     this.ordering = options.ordering;
   }
 
-  async send(type: CommandType, payload: CommandPayload): Promise<void> {
+  /**
+   * With `runAt` the job is a delayed job, due then (a scheduled command: it waits for its time,
+   * not behind other commands).
+   */
+  async send(type: CommandType, payload: CommandPayload, options: SendOptions = {}): Promise<void> {
     await this.waitUntilReady();
     // Once the connection is ready, a producer connection (no offline queue) rejects a
     // command at once if Redis goes away, so add() cannot hang here.
-    const after = this.ordering
-      ? await takePlaceInLine(this.ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, this.ordering.ttlSeconds)
-      : undefined;
+    // A scheduled command takes no place in its key's line: it is ordered by when it runs
+    // (ADR 0006, point 6), or one due tomorrow would hold back every later command of its key.
+    const after =
+      this.ordering && !options.runAt
+        ? await takePlaceInLine(this.ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, this.ordering.ttlSeconds)
+        : undefined;
     // If this process dies right here, the next command of the key names a predecessor that
     // has no job; the worker lets it go ahead after a grace period (ADR 0006).
     const job = commandJob(type, payload, after);
-    await this.queue.add(job.name, job.data, job.opts);
+    await this.queue.add(job.name, job.data, { ...job.opts, ...(options.runAt ? dueAt(options.runAt) : {}) });
   }
 
   private waitUntilReady(): Promise<void> {

@@ -8,6 +8,7 @@ import type {
   ProcessedCommandDto,
   ProductDto,
   ReadModel,
+  ScheduledCommandDto,
 } from '../../application/commerce/queries/read-model.js';
 import { formatMinor, ORDER_STATUSES, type OrderStatus } from '../../domain/index.js';
 
@@ -91,6 +92,8 @@ const USER_ORDER_SUMMARY = `select currency, count(*)::int as orders, sum(total_
 
 const FIND_PRODUCT = `select id, sku, name, price_minor::text as price_minor, currency, stock, created_at, updated_at
   from products where id = $1`;
+
+const FIND_SCHEDULED_COMMAND = 'select command_id, command_type, run_at from scheduled_commands where command_id = $1';
 
 const FIND_PROCESSED_COMMAND = `select command_id, command_type, status, result, error, processed_at
   from processed_commands where command_id = $1`;
@@ -209,7 +212,7 @@ export class PgReadModel implements ReadModel {
     const { rows } = await this.pool.query<ProcessedCommandRow>(FIND_PROCESSED_COMMAND, [commandId]);
     const row = rows[0];
     if (!row) return null;
-    if (row.status !== 'succeeded' && row.status !== 'failed') {
+    if (row.status !== 'succeeded' && row.status !== 'failed' && row.status !== 'cancelled') {
       throw new Error(`processed command ${row.command_id} has unknown status "${row.status}"`);
     }
     return {
@@ -220,6 +223,15 @@ export class PgReadModel implements ReadModel {
       error: toCommandError(row.error),
       processedAt: iso(row.processed_at),
     };
+  }
+
+  async findScheduledCommand(commandId: string): Promise<ScheduledCommandDto | null> {
+    if (!UUID.test(commandId)) return null;
+    const { rows } = await this.pool.query<{ command_id: string; command_type: string; run_at: Date }>(FIND_SCHEDULED_COMMAND, [
+      commandId,
+    ]);
+    const row = rows[0];
+    return row ? { commandId: row.command_id, type: row.command_type, runAt: iso(row.run_at) } : null;
   }
 }
 

@@ -4,6 +4,7 @@ import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 import { gaveUpRow, recordGaveUpSql } from '../triage/gave-up-commands.js';
+import { PeriodicTask } from '../periodic.js';
 
 export interface SweeperOptions {
   pool: pg.Pool;
@@ -44,28 +45,29 @@ const FAILED_OVERLAP_MS = 60_000;
  * same job id. A row waiting for a retry gets its job back delayed until its next attempt.
  */
 export class Sweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly periodic: PeriodicTask;
   /** Command jobs that failed before this (epoch ms) were looked at already; 0: none yet. */
   private failedSince = 0;
 
-  constructor(private readonly options: SweeperOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      const { logger } = this.options;
-      this.running ??= Promise.all([
-        this.sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed')),
-        this.restoreMore().catch((error: unknown) => logger.error({ err: error }, 'restoring job schedulers failed')),
-      ]).finally(() => {
-        this.running = undefined;
-      });
-    }, this.options.intervalMs ?? 30_000);
+  constructor(private readonly options: SweeperOptions) {
+    const { logger } = options;
+    this.periodic = new PeriodicTask(
+      () =>
+        Promise.all([
+          this.sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed')),
+          this.restoreMore().catch((error: unknown) => logger.error({ err: error }, 'restoring job schedulers failed')),
+        ]),
+      options.intervalMs ?? 30_000,
+      (error) => logger.error({ err: error }, 'sweep failed'),
+    );
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Runs `alsoRestore`, logging what it restored. */

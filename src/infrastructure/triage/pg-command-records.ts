@@ -32,7 +32,7 @@ interface GaveUpRow {
   finished_at: Date;
 }
 
-const OUTCOMES: readonly ListedCommandStatus[] = ['succeeded', 'failed'];
+const OUTCOMES: readonly ListedCommandStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** The parameters of one statement, and the placeholders that name them. */
 class Params {
@@ -65,7 +65,7 @@ function outcomesSide(filter: CommandFilter, after: CommandPosition | null, para
   // Only failures carry an error: naming the status lets processed_commands_failed_index serve.
   const status = filter.errorCode !== undefined ? 'failed' : filter.status;
   if (status !== undefined) where.push(`p.status = ${params.add(status)}`);
-  return `select p.command_id, p.command_type, p.status, p.attempts + coalesce(g.attempts, 0) as attempts, p.aggregate_key,
+  return `select p.command_id, p.command_type, p.status, coalesce(p.attempts, 0) + coalesce(g.attempts, 0) as attempts, p.aggregate_key,
       p.error, p.processed_at as finished_at, g.retried_at
     from processed_commands p left join gave_up_commands g on g.command_id = p.command_id
     ${whereClause(where)}`;
@@ -147,6 +147,7 @@ function listedStatus(value: string, commandId: string): ListedCommandStatus {
   switch (value) {
     case 'succeeded':
     case 'failed':
+    case 'cancelled':
     case 'gave_up':
     case 'retrying':
       return value;

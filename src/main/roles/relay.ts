@@ -2,6 +2,8 @@ import { emailJobOptions } from '../../../queues/emails.js';
 import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outbox-relay.js';
 import { orderExpiryJobs } from '../../infrastructure/relay/order-expiry-jobs.js';
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
+import { PgScheduledCommands } from '../../infrastructure/scheduling/pg-scheduled-commands.js';
+import { ScheduledCommandSweeper } from '../../infrastructure/scheduling/scheduled-command-sweeper.js';
 import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import type { Config } from '../../infrastructure/config.js';
@@ -19,13 +21,15 @@ export interface RelayRoleOptions {
 export interface RunningRelay {
   relay: OutboxRelay;
   sweeper: Sweeper;
+  scheduledCommands: ScheduledCommandSweeper;
   stop(): Promise<void>;
 }
 
 /**
  * The `relay` process: outbox → email/webhook rows and jobs, the commands events schedule
- * (ExpireOrder, on `commands`), plus the sweeper (which also restores the job schedulers of
- * recurring schedules that Redis lost).
+ * (ExpireOrder, on `commands`), plus the sweepers (the pending rows' jobs, the job schedulers of
+ * recurring schedules and the delayed jobs of scheduled commands that Redis lost; the command
+ * jobs that gave up).
  */
 export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
   queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks' | 'commands'>;
@@ -62,14 +66,24 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     graceMs: config.sweepGraceMs,
     alsoRestore: scheduleRestorer(infra),
   });
+  // PostgreSQL → Redis for scheduled commands too: their delayed jobs come back if Redis loses them.
+  const scheduledCommands = new ScheduledCommandSweeper({
+    scheduled: new PgScheduledCommands(infra.pool),
+    commands: infra.queues.commands,
+    logger,
+    intervalMs: config.sweepIntervalMs,
+    graceMs: config.sweepGraceMs,
+  });
   await relay.start();
   sweeper.start();
+  scheduledCommands.start();
   logger.info({ orderConfirmationTimeoutMs: config.orderConfirmationTimeoutMs }, 'relay started');
   return {
     relay,
     sweeper,
+    scheduledCommands,
     async stop() {
-      await Promise.all([relay.stop(), sweeper.stop()]);
+      await Promise.all([relay.stop(), sweeper.stop(), scheduledCommands.stop()]);
     },
   };
 }

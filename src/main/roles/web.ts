@@ -6,11 +6,14 @@ import { ListCommands } from '../../application/commerce/triage/list-commands.js
 import { RetryCommands } from '../../application/commerce/triage/retry-commands.js';
 import { buildApp } from '../../api/app.js';
 import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
+import { PgCommandOutcomes } from '../../infrastructure/persistence/pg-command-outcomes.js';
+import { BullMqCommandEvents } from '../../infrastructure/queue/bullmq-command-events.js';
 import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandRequeue } from '../../infrastructure/queue/bullmq-command-requeue.js';
 import { PgCommandRecords } from '../../infrastructure/triage/pg-command-records.js';
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
+import { DurablyScheduledCommandSender, PgScheduledCommands } from '../../infrastructure/scheduling/pg-scheduled-commands.js';
 import type { Config } from '../../infrastructure/config.js';
 import { ORDERING_LINE_TTL_SECONDS } from '../../../queues/commands.js';
 import { ALL_QUEUES } from '../../../queues/names.js';
@@ -22,7 +25,7 @@ import { createWebhookManagement } from './webhooks.js';
 
 export interface RunningWeb {
   app: FastifyInstance;
-  /** Stops accepting connections, lets in-flight requests finish, closes the read pool. */
+  /** Stops accepting connections, lets in-flight requests finish (ending waits and event streams), closes the read pool. */
   stop(): Promise<void>;
 }
 
@@ -51,17 +54,25 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   // System-wide gauges, read at scrape time: queue depth from Redis, the outbox from PostgreSQL.
   infra.metrics.trackQueues(Object.values(infra.queues));
   infra.metrics.trackOutbox(infra.pool);
+  // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the process.
+  const commandEvents = await BullMqCommandEvents.open({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
   const app = await buildApp({
     config,
     logger,
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
-    commands: new BullMqCommandSender(infra.queues.commands, {
-      ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_LINE_TTL_SECONDS } } : {}),
-    }),
+    // Commands with Run-At are also written to PostgreSQL (docs/adr/0008-scheduled-commands-cancellation-live-status.md).
+    commands: new DurablyScheduledCommandSender(
+      new BullMqCommandSender(infra.queues.commands, {
+        ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_LINE_TTL_SECONDS } } : {}),
+      }),
+      new PgScheduledCommands(infra.pool),
+    ),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    commandOutcomes: new PgCommandOutcomes(infra.pool),
+    commandEvents,
     commandTriage: createCommandTriage(infra, readPool),
     webhooks: createWebhookManagement(infra),
     schedules: createScheduleManagement(infra),
@@ -87,6 +98,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     app,
     async stop() {
       await app.close();
+      await commandEvents.close();
       await readPool.end();
     },
   };

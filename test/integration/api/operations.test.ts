@@ -141,6 +141,7 @@ describe('OpenAPI', () => {
         '/v1/commands',
         '/v1/commands/retry',
         '/v1/commands/{commandId}',
+        '/v1/commands/{commandId}/events',
         '/v1/emails',
         '/v1/emails/{id}/resend',
         '/v1/orders',
@@ -179,8 +180,28 @@ describe('OpenAPI', () => {
     expect(placeOrder.responses['202']).toBeDefined();
     expect(placeOrder.responses['400'].content['application/problem+json']).toBeDefined();
     expect(placeOrder.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'idempotency-key' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ in: 'header', name: 'idempotency-key' }),
+        expect.objectContaining({ in: 'header', name: 'run-at' }),
+      ]),
     );
+    // Following and cancelling a command.
+    const command = document.paths['/v1/commands/{commandId}'];
+    expect(Object.keys(command).sort()).toEqual(['delete', 'get']);
+    expect(command.get.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'query', name: 'wait' })]));
+    expect(command.get.responses['200'].content['application/json'].schema.properties.status.enum).toEqual([
+      'queued',
+      'scheduled',
+      'running',
+      'succeeded',
+      'failed',
+      'cancelled',
+      'gave_up',
+    ]);
+    expect(Object.keys(command.delete.responses)).toEqual(expect.arrayContaining(['200', '404', '409']));
+    const events = document.paths['/v1/commands/{commandId}/events'].get;
+    expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(events.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'last-event-id' })]));
   });
 
   test('/docs serves Swagger UI', async () => {

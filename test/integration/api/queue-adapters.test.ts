@@ -3,7 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type CommandPayload, QUEUES } from '../../../queues/index.js';
 import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
 import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
-import type { CommandJobs } from '../../../src/application/commerce/queries/read-model.js';
 import { RedisIdempotencyStore } from '../../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../../src/infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender, QueueUnavailableError } from '../../../src/infrastructure/queue/bullmq-command-sender.js';
@@ -17,7 +16,7 @@ const connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
 const workerConnection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
 const queue = createQueue(QUEUES.commands, { connection, prefix });
 const sender: CommandSender = new BullMqCommandSender(queue);
-const jobs: CommandJobs = new BullMqCommandJobs(queue);
+const jobs = new BullMqCommandJobs(queue);
 const store: IdempotencyStore = new RedisIdempotencyStore(connection, { prefix });
 
 beforeAll(async () => {
@@ -138,7 +137,7 @@ describe('BullMqCommandJobs', () => {
     expect(await jobs.find('01930000-0000-7000-8000-0000000fffff')).toBeNull();
   });
 
-  test('waiting and delayed jobs are queued', async () => {
+  test('a waiting job is queued', async () => {
     const waiting = confirmOrder();
     await sender.send('ConfirmOrder', waiting);
     expect(await jobs.find(waiting.commandId)).toEqual({
@@ -146,12 +145,68 @@ describe('BullMqCommandJobs', () => {
       type: 'ConfirmOrder',
       state: 'queued',
       attempts: 0,
+      runAt: null,
       error: null,
       waitingFor: null,
     });
-    const delayed = confirmOrder();
-    await queue.add('ShipOrder', delayed, { jobId: delayed.commandId, delay: 60_000 });
-    expect(await jobs.find(delayed.commandId)).toMatchObject({ state: 'queued', type: 'ShipOrder', waitingFor: null });
+  });
+
+  test('a job sent with Run-At is scheduled, due then to the millisecond', async () => {
+    const scheduled = confirmOrder();
+    const runAt = new Date(Date.now() + 60_000);
+    await sender.send('ShipOrder', scheduled, { runAt });
+    expect(await jobs.find(scheduled.commandId)).toEqual({
+      commandId: scheduled.commandId,
+      type: 'ShipOrder',
+      state: 'scheduled',
+      attempts: 0,
+      runAt: runAt.toISOString(),
+      error: null,
+      waitingFor: null,
+    });
+  });
+
+  test('a delayed job that has started before waits for a retry: queued, not scheduled', async () => {
+    const retrying = confirmOrder();
+    await queue.add('ShipOrder', retrying, { jobId: retrying.commandId, attempts: 3, backoff: { type: 'fixed', delay: 60_000 } });
+    const worker = new Worker(
+      QUEUES.commands,
+      async () => {
+        throw new Error('connection terminated');
+      },
+      { connection: workerConnection, prefix },
+    );
+    try {
+      expect(await eventually(() => jobs.find(retrying.commandId), (s) => s?.attempts === 1 && s.state === 'queued')).toMatchObject({
+        state: 'queued',
+        attempts: 1,
+        runAt: null,
+      });
+      expect(await queue.getJobState(retrying.commandId)).toBe('delayed');
+    } finally {
+      await worker.close();
+    }
+  });
+
+  test('remove takes a waiting job off the queue, but not one a worker holds', async () => {
+    const waiting = confirmOrder();
+    await sender.send('ConfirmOrder', waiting);
+    expect(await jobs.remove(waiting.commandId)).toBe(true);
+    expect(await jobs.find(waiting.commandId)).toBeNull();
+
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = confirmOrder();
+    const worker = new Worker(QUEUES.commands, () => gate, { connection: workerConnection, prefix });
+    try {
+      await sender.send('ConfirmOrder', held);
+      await eventually(() => jobs.find(held.commandId), (s) => s?.state === 'running');
+      expect(await jobs.remove(held.commandId)).toBe(false);
+      expect(await jobs.find(held.commandId)).toMatchObject({ state: 'running' });
+    } finally {
+      release();
+      await worker.close();
+    }
   });
 
   test('a job parked behind its predecessor says which command it waits for', async () => {
@@ -190,6 +245,7 @@ describe('BullMqCommandJobs', () => {
         type: 'CancelOrder',
         state: 'gave_up',
         attempts: 1,
+        runAt: null,
         error: { code: 'infrastructure_error', message: 'connection terminated' },
         waitingFor: null,
       });

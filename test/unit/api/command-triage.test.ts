@@ -155,7 +155,7 @@ describe('POST /v1/commands/retry', () => {
 
   it.each([
     [{}, 'filter'],
-    [{ filter: { status: 'cancelled' } }, 'filter.status'],
+    [{ filter: { status: 'lost' } }, 'filter.status'],
     [{ filter: { commandId: 'abc' } }, 'filter.commandId'],
     [{ filter: { type: 'placeorder' } }, 'filter.type'],
     [{ filter: { since: '2026-12-02T00:00:00Z', until: '2026-12-01T00:00:00Z' } }, 'filter.until'],

@@ -6,6 +6,7 @@ import type { ScheduleManagement } from '../../../src/application/scheduling/man
 import type { EmailManagement } from '../../../src/application/email/management.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
 import type { CommandTriage } from '../../../src/application/commerce/triage/command-triage.js';
+import type { CommandEvents, CommandOutcomes, CommandQueue } from '../../../src/application/commerce/ports/command-control.js';
 import type { CommandJobs, ReadModel } from '../../../src/application/commerce/queries/read-model.js';
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
@@ -43,6 +44,9 @@ class MemoryIdempotencyStore implements IdempotencyStore {
     this.values.set(key, value);
     return null;
   }
+  async get(key: string): Promise<string | null> {
+    return this.values.get(key) ?? null;
+  }
   async put(key: string, value: string): Promise<void> {
     this.values.set(key, value);
   }
@@ -61,8 +65,11 @@ const readModel: ReadModel = {
   userOrderSummary: unused,
   findProduct: nothing,
   findProcessedCommand: nothing,
+  findScheduledCommand: nothing,
 };
-const commandJobs: CommandJobs = { find: nothing };
+const commandJobs: CommandJobs & CommandQueue = { find: nothing, remove: async () => false };
+const commandOutcomes: CommandOutcomes = { cancel: unused };
+const commandEvents: CommandEvents = { subscribe: () => () => undefined };
 const webhooks: WebhookManagement = {
   createEndpoint: { execute: unused },
   listEndpoints: { execute: unused },
@@ -113,6 +120,8 @@ export async function inMemoryApi(
     idempotency: new MemoryIdempotencyStore(),
     readModel,
     commandJobs,
+    commandOutcomes,
+    commandEvents,
     webhooks,
     schedules,
     emails,

@@ -57,7 +57,8 @@ export interface OrderSummaryDto {
 export interface ProcessedCommandDto {
   commandId: string;
   type: string;
-  status: 'succeeded' | 'failed';
+  /** `cancelled`: recorded by DELETE /v1/commands/:id before the command ran; it never will. */
+  status: 'succeeded' | 'failed' | 'cancelled';
   result: unknown;
   error: { code: string; message: string } | null;
   processedAt: string;
@@ -71,15 +72,32 @@ export interface ReadModel {
   userOrderSummary(userId: string, from: Date | null, to: Date | null): Promise<OrderSummaryDto>;
   findProduct(productId: string): Promise<ProductDto | null>;
   findProcessedCommand(commandId: string): Promise<ProcessedCommandDto | null>;
+  /**
+   * A command accepted with Run-At, as PostgreSQL recorded it at intake (null for any other):
+   * what the status says while Redis has lost its job and the sweeper has not restored it yet.
+   */
+  findScheduledCommand(commandId: string): Promise<ScheduledCommandDto | null>;
+}
+
+export interface ScheduledCommandDto {
+  commandId: string;
+  type: string;
+  runAt: string;
 }
 
 /** What the queue knows about a command whose outcome is not in PostgreSQL yet. */
 export interface QueuedCommandState {
   commandId: string;
   type: string;
-  /** `gave_up`: failed after its last attempt on infrastructure errors (retryable: POST /v1/commands/retry). */
-  state: 'queued' | 'running' | 'failed' | 'gave_up' | 'succeeded';
+  /**
+   * `scheduled`: accepted with Run-At and not due yet (a retry waiting for its backoff is
+   * `queued`); `gave_up`: failed after its last attempt on infrastructure errors (retryable:
+   * POST /v1/commands/retry).
+   */
+  state: 'queued' | 'scheduled' | 'running' | 'failed' | 'gave_up' | 'succeeded';
   attempts: number;
+  /** When a scheduled command is due (ISO 8601); null unless `state` is scheduled. */
+  runAt: string | null;
   /** Why a failed job failed, as its worker wrote it; null unless `state` is failed or gave_up. */
   error: { code: string; message: string } | null;
   /** A queued command held back behind this earlier command of its key (per-aggregate ordering). */

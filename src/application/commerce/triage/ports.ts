@@ -4,14 +4,15 @@
 
 /**
  * What a listed command came to:
- * - `succeeded`, `failed`: its recorded outcome (processed_commands), final — a failure is a
- *   domain error, and running it again would fail the same way;
+ * - `succeeded`, `failed`, `cancelled`: its recorded outcome (processed_commands), final — a
+ *   failure is a domain error, and running it again would fail the same way; a cancelled
+ *   command never runs;
  * - `gave_up`: its job ran out of attempts on infrastructure errors, so it has no outcome;
  * - `retrying`: it gave up and an operator re-queued it; it has no outcome yet.
  * Commands still queued or running for the first time are not listed (GET /v1/commands/{id},
  * Bull Board).
  */
-export const LISTED_COMMAND_STATUSES = ['succeeded', 'failed', 'gave_up', 'retrying'] as const;
+export const LISTED_COMMAND_STATUSES = ['succeeded', 'failed', 'cancelled', 'gave_up', 'retrying'] as const;
 export type ListedCommandStatus = (typeof LISTED_COMMAND_STATUSES)[number];
 
 /** The statuses a retry re-queues; the others are skipped. */

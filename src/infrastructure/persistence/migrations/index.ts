@@ -6,6 +6,7 @@ import { Migration20261202010709_schedules } from './Migration20261202010709-sch
 import { Migration20261202100000_webhook_endpoint_lifecycle } from './Migration20261202100000-webhook-endpoint-lifecycle.js';
 import { Migration20261202110000_email_status_and_retention } from './Migration20261202110000-email-status-and-retention.js';
 import { Migration20261202130000_command_triage } from './Migration20261202130000-command-triage.js';
+import { Migration20261202010521_scheduled_commands } from './Migration20261202010521-scheduled-commands.js';
 
 // Every migration, in order. `npm run db:migration:create <name>` writes a new file beside
 // this one (against a migrated database); add it to the end of the list.
@@ -14,6 +15,7 @@ export const migrationsList = [
   { name: 'Migration20261122001740-deliveries', class: Migration20261122001740_deliveries },
   { name: 'Migration20261122004956-outbox-trace-context', class: Migration20261122004956_outbox_trace_context },
   { name: 'Migration20261201000000-webhook-running-attempt', class: Migration20261201000000_webhook_running_attempt },
+  { name: 'Migration20261202010521-scheduled-commands', class: Migration20261202010521_scheduled_commands },
   { name: 'Migration20261202010709-schedules', class: Migration20261202010709_schedules },
   { name: 'Migration20261202100000-webhook-endpoint-lifecycle', class: Migration20261202100000_webhook_endpoint_lifecycle },
   { name: 'Migration20261202110000-email-status-and-retention', class: Migration20261202110000_email_status_and_retention },

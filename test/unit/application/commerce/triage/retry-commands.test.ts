@@ -12,7 +12,7 @@ const clock = new FixedClock();
 const at = (second: number) => new Date(Date.UTC(2026, 11, 2, 12, 0, second));
 
 function seed(counts: Partial<Record<ListedCommandStatus, number>>): Record<ListedCommandStatus, string[]> {
-  const ids: Record<ListedCommandStatus, string[]> = { succeeded: [], failed: [], gave_up: [], retrying: [] };
+  const ids: Record<ListedCommandStatus, string[]> = { succeeded: [], failed: [], cancelled: [], gave_up: [], retrying: [] };
   let second = 0;
   for (const [status, count] of Object.entries(counts) as [ListedCommandStatus, number][]) {
     for (let i = 0; i < count; i += 1) ids[status].push(records.add(uuidv7(), status, at(second++ % 60)).commandId);

@@ -1,0 +1,35 @@
+import type { QueueSignal } from '../queries/command-status-events.js';
+
+// Ports of what a client may do with a command after intake: cancel it, and follow it live.
+
+/** The outcome a command ended with; `cancelled` is recorded before it ran. */
+export type CommandOutcome = 'succeeded' | 'failed' | 'cancelled';
+
+/** The durable outcomes of commands (processed_commands, on the primary). */
+export interface CommandOutcomes {
+  /**
+   * Records `cancelled` as the command's outcome unless it already has one, atomically, and
+   * returns the outcome that stands: `cancelled` if this call (or an earlier cancel) won, the
+   * worker's outcome if the command ran first.
+   */
+  cancel(command: { commandId: string; commandType: string }, at: Date): Promise<CommandOutcome>;
+}
+
+/** The command's job on the queue. */
+export interface CommandQueue {
+  /**
+   * Removes the command's job unless a worker holds it: false then (and the job stays), true
+   * otherwise (also when there was no job). A job left behind is harmless once the outcome is
+   * recorded: the unit of work refuses it.
+   */
+  remove(commandId: string): Promise<boolean>;
+}
+
+/**
+ * What the queue reports about commands' jobs, from every process (Redis, not process memory):
+ * one subscription per process, fanned out to however many watchers it has.
+ */
+export interface CommandEvents {
+  /** Calls `listener` with each signal about the command's job until the returned function is called. */
+  subscribe(commandId: string, listener: (signal: QueueSignal) => void): () => void;
+}

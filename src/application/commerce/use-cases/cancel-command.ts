@@ -1,0 +1,44 @@
+import type { Clock } from '../../clock.js';
+import { CommandNotCancellableError, CommandNotFoundError } from '../errors.js';
+import type { CommandOutcomes, CommandQueue } from '../ports/command-control.js';
+import type { CommandStatusDto, GetCommandStatus } from '../queries/get-command-status.js';
+
+/**
+ * Cancels a command that has not started.
+ *
+ * Rules:
+ * - a queued or scheduled command is cancelled: `cancelled` is recorded as its outcome, so it
+ *   never runs, even if a copy of its job is picked up later (the unit of work refuses it);
+ * - cancelling a cancelled command again answers the same (`cancelled`);
+ * - a running, succeeded or failed command cannot be cancelled: `command_not_cancellable`,
+ *   naming its status; an unknown one: `command_not_found`.
+ *
+ * A worker may take the job at the very moment of the cancel. The outcome is written with
+ * "insert unless there is one" on the row the unit of work also writes, so exactly one of them
+ * wins: if the cancel did, the worker's transaction fails on the row and is rolled back (the
+ * command has no effect) and its job is refused; if the worker committed first, the cancel
+ * reports the outcome that stands.
+ */
+export class CancelCommand {
+  constructor(
+    private readonly status: GetCommandStatus,
+    private readonly outcomes: CommandOutcomes,
+    private readonly queue: CommandQueue,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(commandId: string): Promise<CommandStatusDto> {
+    const current = await this.status.execute(commandId);
+    if (!current) throw new CommandNotFoundError(commandId);
+    if (current.status === 'cancelled') return current;
+    if (current.status !== 'queued' && current.status !== 'scheduled') {
+      throw new CommandNotCancellableError(commandId, current.status);
+    }
+    const standing = await this.outcomes.cancel({ commandId, commandType: current.type }, this.clock.now());
+    if (standing !== 'cancelled') throw new CommandNotCancellableError(commandId, standing);
+    // Best effort, and an unreachable Redis does not undo the answer: the outcome is recorded,
+    // so a job left behind (held by a worker, or not removed) is refused by the unit of work.
+    await this.queue.remove(commandId).catch(() => false);
+    return { commandId, type: current.type, status: 'cancelled', attempts: 0 };
+  }
+}
