@@ -280,12 +280,15 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     );
     try {
       const page: Page = await context.newPage();
+      // Under Delayed (beside the placed order's ExpireOrder and the jobs of the test before).
       await page.goto(`${base}/admin/queues/queue/commands`);
-      await page.getByRole('link', { name: /^delayed\s*1$/i }).click();
+      await page.getByRole('link', { name: /^delayed\s*\d+$/i }).click();
       await page.waitForURL(/\/queue\/commands\?status=delayed$/);
-      await page.getByRole('link', { name: commandId, exact: true }).waitFor();
-      // The job card says when it will run (Run-At), beside when it was added.
-      await page.getByText('Will run at', { exact: true }).waitFor();
+      await page.getByRole('link', { name: commandId, exact: true }).click();
+      await page.waitForURL(new RegExp(`/queue/commands/${commandId}`));
+      // The job's own page (one card) says when it will run (Run-At), beside when it was added.
+      await expect.poll(() => page.getByText('Will run at', { exact: true }).count(), { timeout: 10_000 }).toBe(1);
+      await page.getByText(commandId, { exact: true }).first().waitFor();
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: `${ARTIFACTS}bull-board-delayed.png`, fullPage: true });
     } finally {

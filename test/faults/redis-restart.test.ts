@@ -214,8 +214,16 @@ describe('Redis restarts under a running system', () => {
         await sleep(25);
       }
     };
+    // A command scheduled to run after the restart: its delayed job must come back with Redis.
+    let scheduled: { commandId: string; runAt: Date } | undefined;
     const fault = async () => {
       await within('100 accepted commands', 60_000, async () => commandIds.length >= 100);
+      const runAt = new Date(Date.now() + 5000);
+      const answer = await f.client.attempt('POST', 'POST /v1/products/:id/restock', `/v1/products/${productId}/restock`, { quantity: 1 }, {
+        'run-at': runAt.toISOString(),
+      });
+      if (answer.status !== 202) throw new Error(`scheduled restock: ${answer.status} ${JSON.stringify(answer.body)}`);
+      scheduled = { commandId: (answer.body as { commandId: string }).commandId, runAt };
       const stoppedAt = Date.now();
       await f.redis.stop('SIGTERM');
       await sleep(3000);
@@ -292,6 +300,11 @@ describe('Redis restarts under a running system', () => {
     for (const status of f.client.statuses(isCommand)) expect([202, 503]).toContain(status);
     expect(f.client.statuses(during)).toContain(503);
     expect(await outcomes(f.pool, commandIds)).toEqual({ succeeded: ACCEPTED });
+    // The scheduled command ran once, at its time, although Redis restarted while it waited.
+    const scheduledRun = await within('the scheduled restock', 30_000, async () => (await outcomes(f.pool, [scheduled!.commandId])).succeeded === 1);
+    const [ranAt] = (await f.pool.query<{ processed_at: Date }>('select processed_at from processed_commands where command_id = $1', [scheduled!.commandId])).rows;
+    console.log(`[redis-restart AOF] scheduled restock ran ${ranAt!.processed_at.getTime() - scheduled!.runAt.getTime()} ms after its Run-At (waited ${scheduledRun} ms more)`);
+    expect(ranAt!.processed_at.getTime()).toBeGreaterThanOrEqual(scheduled!.runAt.getTime());
     // Each event exactly once in the rows, at least once at the receivers; all signed correctly.
     expect(state.webhook_failed ?? 0).toBe(0);
     expect(state.email_failed ?? 0).toBe(0);
