@@ -78,7 +78,8 @@ export function isWaitingProgress(progress: unknown): progress is WaitingProgres
 export interface CommandOrderingOptions {
   /**
    * A parked command looks again by itself after this long (ms), doubling each time it parks
-   * again, up to 12× (a long line's far end would otherwise be taken over and over). Its
+   * again, up to 4× (a long line's far end would otherwise be taken over and over; a wake-up
+   * missed while Redis was away then costs at most 20 s). Its
    * predecessor wakes it as soon as it has its outcome; this is the safety net. Default 5 s.
    */
   recheckMs?: number;
@@ -197,7 +198,7 @@ export class BullMqCommandOrdering {
       .exec();
     const parks = (isWaitingProgress(job.progress) && job.progress.waitingFor === after ? (job.progress.parks ?? 1) : 0) + 1;
     await job.updateProgress({ waitingFor: after, parks });
-    await job.moveToDelayed(Date.now() + this.recheckMs * Math.min(2 ** (parks - 1), 12), token);
+    await job.moveToDelayed(Date.now() + this.recheckMs * Math.min(2 ** (parks - 1), 4), token);
     if (await this.hasOutcome(after)) await this.promote(job.id!);
   }
 
