@@ -20,23 +20,27 @@ const csv = z
       .filter((part) => part.length > 0),
   );
 
-const SECONDS_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90s`, `30m`, `5d` … in milliseconds; a bare number counts in `bareUnit` when one is given; NaN otherwise. */
+function parseDuration(value: string, bareUnit?: keyof typeof DURATION_UNITS_MS): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  const unit = (match?.[2] ?? bareUnit) as keyof typeof DURATION_UNITS_MS | undefined;
+  return match && unit ? Number(match[1]) * DURATION_UNITS_MS[unit] : Number.NaN;
+}
 
 /** A duration as whole seconds ("90"), or with a unit: "90s", "30m", "2h". Parsed to milliseconds. */
 const secondsOrDuration = z
   .string()
   .trim()
   .transform((value, ctx) => {
-    const match = /^(\d{1,9})(s|m|h)?$/.exec(value);
-    if (!match) {
+    const ms = /^\d{1,9}(s|m|h)?$/.test(value) ? parseDuration(value, 's') : Number.NaN;
+    if (!Number.isSafeInteger(ms)) {
       ctx.addIssue({ code: 'custom', message: 'must be whole seconds ("1800") or a number with a unit s, m or h ("30m", "2h")' });
       return z.NEVER;
     }
-    const unit = (match[2] ?? 's') as keyof typeof SECONDS_UNITS_MS;
-    return Number(match[1]) * SECONDS_UNITS_MS[unit];
+    return ms;
   });
-
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
  * A duration written as a whole number and a unit: `500ms`, `90s`, `30m`, `36h`, `5d`
@@ -47,8 +51,7 @@ const duration = (fallback: string, minMs = 1) =>
     .string()
     .default(fallback)
     .transform((value, ctx) => {
-      const match = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
-      const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : Number.NaN;
+      const ms = parseDuration(value);
       if (!Number.isSafeInteger(ms) || ms < minMs) {
         const positive = minMs > 0 ? ', more than zero' : '';
         ctx.addIssue({ code: 'custom', message: `must be a whole number and a unit: ms, s, m, h or d (e.g. 5d, 36h, 90s)${positive}` });
