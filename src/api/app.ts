@@ -123,6 +123,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { queues: deps.queues, admin: config.admin, basePath: ADMIN_PREFIX });
   await app.register(async (v1) => {
     v1.decorateRequest('callerId', '');
+    v1.decorateRequest('principal', null);
     v1.addHook('onRequest', bearerAuth(config.apiKeys));
     await v1.register(commandRoutes, {
       commands: deps.commands,

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { SCOPES, type Principal } from '../application/access/principal.js';
 import { sendProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -9,6 +10,8 @@ declare module 'fastify' {
      * Idempotency-Keys per caller without keeping the key itself anywhere.
      */
     callerId: string;
+    /** The API key that sent the request, with its name and scopes (set by the bearer auth hook). */
+    principal: Principal | null;
   }
 }
 
@@ -51,6 +54,12 @@ export function bearerAuth(apiKeys: readonly string[]): onRequestAsyncHookHandle
       );
     }
     request.callerId = presented.toString('hex');
+    request.principal = {
+      keyId: `env:${request.callerId.slice(0, 8)}`,
+      name: `API_KEYS #${digests.findIndex((digest) => digest.equals(presented)) + 1}`,
+      scopes: new Set(SCOPES),
+      rateLimitPerMinute: null,
+    };
   };
 }
 
