@@ -2,11 +2,14 @@ import type { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyPluginAsync,
   type FastifyPluginCallback,
+  type FastifyPluginOptions,
   type FastifyServerOptions,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
+import type { Scope } from '../application/access/principal.js';
 import { systemClock } from '../application/clock.js';
 import type { CommandEvents, CommandOutcomes, CommandQueue } from '../application/commerce/ports/command-control.js';
 import { GetCommandStatus } from '../application/commerce/queries/get-command-status.js';
@@ -18,11 +21,11 @@ import { WatchCommand } from '../application/commerce/queries/watch-command.js';
 import { CancelCommand } from '../application/commerce/use-cases/cancel-command.js';
 import type { WebhookManagement } from '../application/webhooks/management.js';
 import type { Config } from '../infrastructure/config.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, requireRouteScope } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { LiveRequests } from './live.js';
-import type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
+import type { ApiMetrics, CommandSender, IdempotencyStore, PrincipalDirectory } from './ports.js';
 import { notFoundHandler, problemErrorHandler } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandTriageRoutes } from './routes/command-triage.js';
@@ -42,6 +45,8 @@ export interface ApiDeps {
   config: Config;
   /** Puts commands on the `commands` queue. */
   commands: CommandSender;
+  /** The API keys of the `api_keys` table; without it only API_KEYS (development) authenticate. */
+  apiKeys?: PrincipalDirectory;
   /** Where Idempotency-Keys are remembered (Redis). */
   idempotency: IdempotencyStore;
   readModel: ReadModel;
@@ -87,7 +92,8 @@ function isLoggerInstance(logger: ApiDeps['logger']): logger is FastifyBaseLogge
 
 /**
  * Builds the intake API (not listening: the composition root calls `listen`, tests call
- * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key; /health,
+ * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key with the route's
+ * scope; /health,
  * /metrics and /docs are public; /admin/queues needs the admin login.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
@@ -124,23 +130,42 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     v1.decorateRequest('callerId', '');
     v1.decorateRequest('principal', null);
-    v1.addHook('onRequest', bearerAuth(config.apiKeys));
-    await v1.register(commandRoutes, {
+    v1.addHook('onRequest', bearerAuth(config.apiKeys, deps.apiKeys));
+    v1.addHook('onRequest', requireRouteScope());
+    const commandStatus = new GetCommandStatus(deps.readModel, deps.commandJobs);
+    const watch = new WatchCommand(commandStatus, deps.commandEvents);
+    const cancel = new CancelCommand(commandStatus, deps.commandOutcomes, deps.commandJobs, systemClock);
+    await withScope(v1, 'commands:write', commandRoutes, {
       commands: deps.commands,
       idempotency: new IdempotencyKeys(deps.idempotency),
       newId: deps.newId ?? (() => uuidv7()),
     });
-    const commandStatus = new GetCommandStatus(deps.readModel, deps.commandJobs);
-    const watch = new WatchCommand(commandStatus, deps.commandEvents);
-    const cancel = new CancelCommand(commandStatus, deps.commandOutcomes, deps.commandJobs, systemClock);
-    await v1.register(queryRoutes, { readModel: deps.readModel, commandStatus, watch, live });
-    await v1.register(commandLifecycleRoutes, { commandStatus, cancel, watch, live });
-    await v1.register(commandTriageRoutes, { triage: deps.commandTriage });
-    await v1.register(webhookRoutes, { webhooks: deps.webhooks });
-    await v1.register(scheduleRoutes, { schedules: deps.schedules, readModel: deps.readModel, commandJobs: deps.commandJobs });
-    await v1.register(emailRoutes, { emails: deps.emails });
+    await withScope(v1, 'queries:read', queryRoutes, { readModel: deps.readModel, commandStatus, watch, live });
+    await withScope(v1, 'queries:read', commandLifecycleRoutes, { commandStatus, cancel, watch, live });
+    await withScope(v1, 'operations', commandTriageRoutes, { triage: deps.commandTriage });
+    await withScope(v1, 'webhooks:manage', webhookRoutes, { webhooks: deps.webhooks });
+    await withScope(v1, 'operations', scheduleRoutes, { schedules: deps.schedules, readModel: deps.readModel, commandJobs: deps.commandJobs });
+    await withScope(v1, 'operations', emailRoutes, { emails: deps.emails });
   });
   return app;
+}
+
+/**
+ * Registers `plugin`'s routes with `scope` as the scope a key needs for them, unless a route
+ * names its own (`config.scope`).
+ */
+async function withScope<Options extends FastifyPluginOptions>(
+  v1: FastifyInstance,
+  scope: Scope,
+  plugin: FastifyPluginAsync<Options>,
+  options: Options,
+): Promise<void> {
+  await v1.register(async (scoped) => {
+    scoped.addHook('onRoute', (route) => {
+      route.config = { ...route.config, scope: route.config?.scope ?? scope };
+    });
+    await scoped.register(plugin, options);
+  });
 }
 
 /**

@@ -1,9 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { SCOPES, type Principal } from '../application/access/principal.js';
-import { sendProblem } from './problem.js';
+import { SCOPES, type Principal, type Scope } from '../application/access/principal.js';
+import type { PrincipalDirectory } from './ports.js';
+import { problemType, sendProblem } from './problem.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a key needs for this /v1 route (docs/adr/0011-api-keys-and-scopes.md). */
+    scope?: Scope;
+  }
   interface FastifyRequest {
     /**
      * SHA-256 (hex) of the caller's API key, set by the bearer auth hook: it scopes
@@ -24,16 +29,38 @@ function sha256(value: string): Buffer {
  * takes the same time whatever the input, and every key is compared (no early exit).
  */
 function matchesAny(presented: Buffer, expected: readonly Buffer[]): boolean {
-  let match = false;
-  for (const digest of expected) match = timingSafeEqual(presented, digest) || match;
-  return match;
+  return matchIndex(presented, expected) >= 0;
+}
+
+/** The index of the digest equal to `presented`, or -1; compares with every one, in constant time. */
+function matchIndex(presented: Buffer, expected: readonly Buffer[]): number {
+  let index = -1;
+  expected.forEach((digest, i) => {
+    if (timingSafeEqual(presented, digest)) index = i;
+  });
+  return index;
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
-/** `Authorization: Bearer <key>` with one of `apiKeys`; 401 with a Bearer challenge otherwise. */
-export function bearerAuth(apiKeys: readonly string[]): onRequestAsyncHookHandler {
+/** The principal of a development key from API_KEYS: every scope, named by its position. */
+function envPrincipal(digest: Buffer, index: number): Principal {
+  return {
+    keyId: `env:${digest.toString('hex').slice(0, 8)}`,
+    name: `API_KEYS #${index + 1}`,
+    scopes: new Set(SCOPES),
+    rateLimitPerMinute: null,
+  };
+}
+
+/**
+ * `Authorization: Bearer <key>` with a key of the `api_keys` table (`directory`) or one of
+ * `apiKeys` (API_KEYS, for development); 401 with a Bearer challenge otherwise. Sets
+ * `request.principal`, and every later log line of the request names the key.
+ */
+export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDirectory): onRequestAsyncHookHandler {
   const digests = apiKeys.map(sha256);
+  const envPrincipals = digests.map(envPrincipal);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const key = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (key === undefined) {
@@ -45,21 +72,42 @@ export function bearerAuth(apiKeys: readonly string[]): onRequestAsyncHookHandle
       );
     }
     const presented = sha256(key);
-    if (!matchesAny(presented, digests)) {
+    const hex = presented.toString('hex');
+    const envIndex = matchIndex(presented, digests);
+    const principal = envIndex >= 0 ? envPrincipals[envIndex] : directory?.lookup(hex);
+    if (principal === undefined) {
       return sendProblem(
         request,
         reply,
-        { status: 401, detail: 'The API key is not valid.' },
+        { status: 401, detail: 'The API key is not valid, or it was revoked.' },
         { 'www-authenticate': 'Bearer realm="conveyor", error="invalid_token"' },
       );
     }
-    request.callerId = presented.toString('hex');
-    request.principal = {
-      keyId: `env:${request.callerId.slice(0, 8)}`,
-      name: `API_KEYS #${digests.findIndex((digest) => digest.equals(presented)) + 1}`,
-      scopes: new Set(SCOPES),
-      rateLimitPerMinute: null,
-    };
+    request.callerId = hex;
+    request.principal = principal;
+    request.log = request.log.child({ apiKey: principal.name });
+  };
+}
+
+/**
+ * Answers 403 unless the caller's key has the route's scope (`config.scope`). A /v1 route
+ * without a scope is refused to everyone: access fails closed.
+ */
+export function requireRouteScope(): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.is404) return;
+    const scope = (request.routeOptions.config as { scope?: Scope }).scope;
+    if (scope !== undefined && request.principal?.scopes.has(scope)) return;
+    return sendProblem(request, reply, {
+      status: 403,
+      type: problemType('missing-scope'),
+      title: 'Missing scope',
+      detail:
+        scope === undefined
+          ? 'This route has no scope, so no key may use it.'
+          : `This API key does not have the "${scope}" scope, which this route needs.`,
+      ...(scope === undefined ? {} : { extensions: { scope } }),
+    });
   };
 }
 

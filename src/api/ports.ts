@@ -1,3 +1,4 @@
+import type { Principal } from '../application/access/principal.js';
 import type { CommandPayload, CommandType } from '../../queues/index.js';
 
 // Ports of the HTTP edge. Their adapters live in src/infrastructure (which may not import
@@ -33,4 +34,12 @@ export interface ApiMetrics {
   readonly contentType: string;
   /** Every metric of the process, as Prometheus text. */
   render(): Promise<string>;
+}
+
+/**
+ * The API keys stored in PostgreSQL, as a web process holds them (docs/adr/0011-api-keys-and-scopes.md):
+ * the principal of the key whose SHA-256 (hex) is `hash`, if it is active.
+ */
+export interface PrincipalDirectory {
+  lookup(hash: string): Principal | undefined;
 }

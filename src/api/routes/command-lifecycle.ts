@@ -33,6 +33,8 @@ export const commandLifecycleRoutes: FastifyPluginAsyncZod<CommandLifecycleRoute
   app.delete(
     '/v1/commands/:commandId',
     {
+      // Cancelling is acting on a command, as sending one is; the status and events are queries.
+      config: { scope: 'commands:write' },
       schema: {
         summary: 'Cancel a command that has not started',
         description:

@@ -1,5 +1,6 @@
 import { BigIntType, EntitySchema, type Constructor } from '@mikro-orm/core';
 import { Order, Product, User, type OrderItem, type OrderStatus } from '../../domain/index.js';
+import { accessEntities } from './access-schemas.js';
 import { deliveryEntities } from './delivery-schemas.js';
 import { schedulingEntities } from './scheduling-schemas.js';
 
@@ -143,6 +144,10 @@ export class ProcessedCommand {
   attempts: number | null = null;
   /** The command's ordering key (`order:<id>`, `user:<id>`, `product:<id>`); null likewise. */
   aggregateKey: string | null = null;
+  /** The API key that sent the command (`api_keys.id`, or `env:<prefix>` for API_KEYS); null when unknown. */
+  sentByKeyId: string | null = null;
+  /** That key's name when the command was sent. */
+  sentBy: string | null = null;
 }
 
 export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
@@ -157,6 +162,8 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
     processedAt: { ...timestamp },
     attempts: { type: 'integer', nullable: true },
     aggregateKey: { type: 'string', length: 64, nullable: true },
+    sentByKeyId: { type: 'string', length: 64, nullable: true },
+    sentBy: { type: 'string', length: 100, nullable: true },
   },
   // Retention walks the oldest outcomes first (docs/adr/0010-retention.md); the command listing
   // walks them newest first. Failures have their own index, so a listing of failures does not
@@ -240,4 +247,5 @@ export const entities = [
   ScheduledCommandSchema,
   ...deliveryEntities,
   ...schedulingEntities,
+  ...accessEntities,
 ];
