@@ -142,7 +142,17 @@ export function orderingKey<T extends CommandType>(type: T, payload: CommandPayl
  * of the same ordering key accepted just before this one (absent for the first of its key, or
  * with ordering off); the worker runs this command only once `after` has an outcome.
  */
-export const commandJobFields = z.strictObject({ after: id().optional() });
+export const commandJobFields = z.strictObject({
+  after: id().optional(),
+  /** The API key that sent the command (docs/adr/0011-api-keys-and-scopes.md): its id and its name then. */
+  sentBy: z.strictObject({ keyId: z.string().min(1).max(64), name: z.string().min(1).max(100) }).optional(),
+});
+
+/** Who sent a command: the API key's id and its name when it was sent. */
+export type SentBy = NonNullable<z.output<typeof commandJobFields>['sentBy']>;
+
+/** The job's own fields (`after`, `sentBy`). */
+export type CommandJobFields = z.output<typeof commandJobFields>;
 
 /** Data of a command job: the payload, plus the job's own fields. */
 export type CommandJobData<T extends CommandType = CommandType> = CommandPayload<T> & z.output<typeof commandJobFields>;
@@ -150,17 +160,23 @@ export type CommandJobData<T extends CommandType = CommandType> = CommandPayload
 /** Splits a job's data into the command payload (still to be parsed) and the job's own fields. */
 export function splitJobData(data: unknown): { payload: unknown; fields: z.ZodSafeParseResult<z.output<typeof commandJobFields>> } {
   if (typeof data !== 'object' || data === null) return { payload: data, fields: commandJobFields.safeParse({}) };
-  const { after, ...payload } = data as Record<string, unknown>;
-  return { payload, fields: commandJobFields.safeParse(after === undefined ? {} : { after }) };
+  const { after, sentBy, ...payload } = data as Record<string, unknown>;
+  return {
+    payload,
+    fields: commandJobFields.safeParse({ ...(after === undefined ? {} : { after }), ...(sentBy === undefined ? {} : { sentBy }) }),
+  };
 }
 
 /** A job of the `commands` queue: named by its command type, with the command id as its job id. */
 export function commandJob<T extends CommandType>(
   type: T,
   data: CommandPayload<T>,
-  after?: string,
+  jobFields: CommandJobFields = {},
 ): { name: T; data: CommandJobData<T>; opts: { jobId: string } } {
-  const fields: z.output<typeof commandJobFields> = after === undefined ? {} : { after };
+  const fields: CommandJobFields = {
+    ...(jobFields.after === undefined ? {} : { after: jobFields.after }),
+    ...(jobFields.sentBy === undefined ? {} : { sentBy: jobFields.sentBy }),
+  };
   return { name: type, data: Object.assign({}, data, fields), opts: { jobId: data.commandId } };
 }
 

@@ -50,7 +50,8 @@ export function createCommandProcessor(
   ordering: CommandOrdering = unordered,
 ) {
   return async function processCommand(job: Job, token?: string): Promise<unknown> {
-    const log = logger.child({ jobId: job.id, commandId: (job.data as { commandId?: unknown }).commandId, type: job.name });
+    const data = job.data as { commandId?: unknown; sentBy?: { name?: unknown } };
+    const log = logger.child({ jobId: job.id, commandId: data.commandId, type: job.name, sentBy: data.sentBy?.name });
     // Whatever ends a command for good lets the commands queued behind it on its key go.
     const release = async () => {
       try {
@@ -79,7 +80,7 @@ export function createCommandProcessor(
     try {
       // The attempt and the aggregate go beside the outcome in processed_commands (triage).
       const aggregate = orderingKey(job.name, parsed.data);
-      const result = await runCommandJob({ attempt, aggregate }, () =>
+      const result = await runCommandJob({ attempt, aggregate, sentBy: fields.data.sentBy }, () =>
         ordering.run(job, token, fields.data.after, () => handler.execute(parsed.data)),
       );
       log.info({ ms: Math.round(performance.now() - started), attempt }, 'command succeeded');

@@ -1,5 +1,5 @@
 import type { Principal } from '../application/access/principal.js';
-import type { CommandPayload, CommandType } from '../../queues/index.js';
+import type { CommandPayload, CommandType, SentBy } from '../../queues/index.js';
 
 // Ports of the HTTP edge. Their adapters live in src/infrastructure (which may not import
 // src/api), so they satisfy these interfaces structurally; the composition root checks that.
@@ -7,7 +7,7 @@ import type { CommandPayload, CommandType } from '../../queues/index.js';
 /** Puts a validated command on the queue. Adding the same commandId twice must leave one job. */
 export interface CommandSender {
   /** `runAt`: a scheduled command (Run-At), due then; without it the command runs as soon as a worker takes it. */
-  send(type: CommandType, payload: CommandPayload, options?: { runAt?: Date | undefined }): Promise<void>;
+  send(type: CommandType, payload: CommandPayload, options?: { runAt?: Date | undefined; sentBy?: SentBy | undefined }): Promise<void>;
 }
 
 /**

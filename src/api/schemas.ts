@@ -91,6 +91,7 @@ export const commandStatusDto = z.object({
   waitingFor: uuid()
     .optional()
     .describe('queued: held back until this command, accepted earlier on the same order, user or product, has its outcome'),
+  sentBy: z.string().optional().describe('the name of the API key that sent the command; absent when none did (a schedule, an order expiry)'),
 });
 
 // ---- webhooks (docs/design.md §3). The use cases enforce the same rules again; the schemas give

@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 async function send<T extends CommandType>(type: T, payload: CommandPayload<T>, after?: string, delay?: number): Promise<Job> {
-  const job = commandJob(type, payload, after);
+  const job = commandJob(type, payload, { after });
   return infra.queues.commands.add(job.name, job.data, { ...job.opts, ...(delay ? { delay } : {}) });
 }
 

@@ -14,6 +14,7 @@ import {
   restockProductBody,
 } from '../../../queues/index.js';
 import { IdempotencyKeys, type StoredResponse, idempotencyKeyHeader } from '../idempotency.js';
+import type { SentBy } from '../../../queues/index.js';
 import type { CommandSender } from '../ports.js';
 import { problemResponses, problemType, sendProblem } from '../problem.js';
 import { parseRfc3339, runAtHeader, runAtWindowProblem } from '../run-at.js';
@@ -134,7 +135,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
         const runAtText = request.headers['run-at'];
         const runAt = typeof runAtText === 'string' ? (parseRfc3339(runAtText) ?? undefined) : undefined;
         const enqueue = (payload: CommandPayload) =>
-          trySend(request, reply, () => commands.send(route.type, payload, { runAt }));
+          trySend(request, reply, () => commands.send(route.type, payload, { runAt, sentBy: sentBy(request) }));
 
         const key = request.headers['idempotency-key'];
         const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
@@ -234,13 +235,26 @@ function answer(
   const { commandId } = response.body;
   const runAt = request.headers['run-at'];
   request.log.info(
-    { commandId, jobId: commandId, commandType: route.type, [route.id]: response.body[route.id], replayed, ...(runAt ? { runAt } : {}) },
+    {
+      commandId,
+      jobId: commandId,
+      commandType: route.type,
+      [route.id]: response.body[route.id],
+      replayed,
+      ...(runAt ? { runAt } : {}),
+    },
     replayed ? 'command answered again (Idempotency-Key)' : 'command accepted',
   );
   const location = response.body.statusUrl;
   if (location !== undefined) reply.header('location', location);
   if (replayed) reply.header('idempotent-replayed', 'true');
   return reply.code(response.statusCode).send(response.body);
+}
+
+/** The key that sends the command, recorded with it (its name is what the status and logs show). */
+function sentBy(request: FastifyRequest): SentBy | undefined {
+  const principal = request.principal;
+  return principal ? { keyId: principal.keyId, name: principal.name } : undefined;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface CommandJobContext {
   attempt?: number | undefined;
   /** The command's ordering key, `order:<id>`, `user:<id>` or `product:<id>`. */
   aggregate?: string | undefined;
+  /** The API key that sent the command (its id and name), recorded beside its outcome. */
+  sentBy?: { keyId: string; name: string } | undefined;
 }
 
 const jobContext = new AsyncLocalStorage<CommandJobContext>();

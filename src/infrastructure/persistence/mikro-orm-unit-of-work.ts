@@ -71,6 +71,9 @@ interface ProcessedRow {
   /** Which attempt of its job recorded the outcome, and the command's aggregate (triage); null outside a job. */
   attempts: number | null;
   aggregate_key: string | null;
+  /** The API key that sent the command (ADR 0011); null when it came from elsewhere (a schedule, the relay). */
+  sent_by_key_id: string | null;
+  sent_by: string | null;
 }
 
 /**
@@ -302,10 +305,12 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
              as t(id uuid, type text, aggregate_type text, aggregate_id uuid, payload jsonb, occurred_at timestamptz,
                   command_id uuid, trace_context jsonb)
        ), processed as (
-         insert into processed_commands (command_id, command_type, status, result, error, processed_at, attempts, aggregate_key)
-         select command_id, command_type, status, result, error, ?, attempts, aggregate_key
+         insert into processed_commands (command_id, command_type, status, result, error, processed_at, attempts, aggregate_key,
+                                         sent_by_key_id, sent_by)
+         select command_id, command_type, status, result, error, ?, attempts, aggregate_key, sent_by_key_id, sent_by
            from jsonb_to_recordset(?::jsonb)
-             as t(command_id uuid, command_type text, status text, result jsonb, error jsonb, attempts int, aggregate_key text)
+             as t(command_id uuid, command_type text, status text, result jsonb, error jsonb, attempts int, aggregate_key text,
+                  sent_by_key_id text, sent_by text)
        )
        select pg_notify('${OUTBOX_CHANNEL}', '') where ?::boolean`,
       [JSON.stringify(events), this.clock(), JSON.stringify(processed), events.length > 0],
@@ -313,14 +318,24 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   }
 
   private async recordFailure(command: CommandContext, error: DomainError, job: CommandJobContext | undefined): Promise<void> {
-    const { attempts, aggregate_key } = jobFacts(job);
+    const { attempts, aggregate_key, sent_by_key_id, sent_by } = jobFacts(job);
     await this.orm.em
       .fork()
       .getConnection()
       .execute(
-        `insert into processed_commands (command_id, command_type, status, result, error, processed_at, attempts, aggregate_key)
-         values (?, ?, 'failed', null, ?, ?, ?, ?) on conflict (command_id) do nothing`,
-        [command.commandId, command.commandType, JSON.stringify({ code: error.code, message: error.message }), this.clock(), attempts, aggregate_key],
+        `insert into processed_commands (command_id, command_type, status, result, error, processed_at, attempts, aggregate_key,
+                                         sent_by_key_id, sent_by)
+         values (?, ?, 'failed', null, ?, ?, ?, ?, ?, ?) on conflict (command_id) do nothing`,
+        [
+          command.commandId,
+          command.commandType,
+          JSON.stringify({ code: error.code, message: error.message }),
+          this.clock(),
+          attempts,
+          aggregate_key,
+          sent_by_key_id,
+          sent_by,
+        ],
       );
   }
 
@@ -351,8 +366,13 @@ function eventRows(tracked: Tracked, commandId: string, trace: TraceCarrier | nu
 }
 
 /** The columns of a processed-command row that come from the command's job. */
-function jobFacts(job: CommandJobContext | undefined): Pick<ProcessedRow, 'attempts' | 'aggregate_key'> {
-  return { attempts: job?.attempt ?? null, aggregate_key: job?.aggregate ?? null };
+function jobFacts(job: CommandJobContext | undefined): Pick<ProcessedRow, 'attempts' | 'aggregate_key' | 'sent_by_key_id' | 'sent_by'> {
+  return {
+    attempts: job?.attempt ?? null,
+    aggregate_key: job?.aggregate ?? null,
+    sent_by_key_id: job?.sentBy?.keyId ?? null,
+    sent_by: job?.sentBy?.name ?? null,
+  };
 }
 
 /** The OpenTelemetry context a stored carrier stands for (none when it is null). */

@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { CommandQueue } from '../../application/commerce/ports/command-control.js';
 import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
+import { splitJobData } from '../../../queues/commands.js';
 import { decodeFailure } from '../../../queues/failure.js';
 import { hasGivenUp } from '../triage/gave-up-commands.js';
 import { isWaitingProgress } from './bullmq-command-ordering.js';
@@ -42,6 +43,7 @@ export class BullMqCommandJobs implements CommandJobs, CommandQueue {
       error: job.failedReason ? errorOf(job.failedReason) : null,
       // A job parked behind its predecessor is delayed with the predecessor in its progress.
       waitingFor: state === 'queued' && isWaitingProgress(job.progress) ? job.progress.waitingFor : null,
+      sentBy: sentByName(job.data),
     };
   }
 
@@ -62,4 +64,10 @@ function dueAt(job: Job): string {
  */
 function errorOf(failedReason: string): { code: string; message: string } {
   return decodeFailure(failedReason) ?? { code: 'infrastructure_error', message: failedReason };
+}
+
+/** The name of the key that sent the command, as the intake wrote it in the job's data. */
+function sentByName(data: unknown): string | null {
+  const fields = splitJobData(data).fields;
+  return fields.success ? (fields.data.sentBy?.name ?? null) : null;
 }

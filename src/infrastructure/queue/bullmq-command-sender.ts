@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { commandJob, orderingKey, type CommandPayload, type CommandType } from '../../../queues/commands.js';
+import { commandJob, orderingKey, type CommandPayload, type CommandType, type SentBy } from '../../../queues/commands.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { takePlaceInLine } from './bullmq-command-ordering.js';
 
@@ -20,6 +20,8 @@ export interface BullMqCommandSenderOptions {
 export interface SendOptions {
   /** When the command is to run (Run-At); absent: now. */
   runAt?: Date | undefined;
+  /** The API key that sent the command, recorded with it. */
+  sentBy?: SentBy | undefined;
 }
 
 /**
@@ -71,7 +73,7 @@ export class BullMqCommandSender {
         : undefined;
     // If this process dies right here, the next command of the key names a predecessor that
     // has no job; the worker lets it go ahead after a grace period (ADR 0006).
-    const job = commandJob(type, payload, after);
+    const job = commandJob(type, payload, { after, sentBy: options.sentBy });
     await this.queue.add(job.name, job.data, { ...job.opts, ...(options.runAt ? dueAt(options.runAt) : {}) });
   }
 

@@ -95,7 +95,7 @@ const FIND_PRODUCT = `select id, sku, name, price_minor::text as price_minor, cu
 
 const FIND_SCHEDULED_COMMAND = 'select command_id, command_type, run_at from scheduled_commands where command_id = $1';
 
-const FIND_PROCESSED_COMMAND = `select command_id, command_type, status, result, error, processed_at
+const FIND_PROCESSED_COMMAND = `select command_id, command_type, status, result, error, processed_at, sent_by
   from processed_commands where command_id = $1`;
 
 interface OrderRow {
@@ -138,6 +138,7 @@ interface ProcessedCommandRow {
   result: unknown;
   error: unknown;
   processed_at: Date;
+  sent_by: string | null;
 }
 
 /**
@@ -222,6 +223,7 @@ export class PgReadModel implements ReadModel {
       result: row.result ?? null,
       error: toCommandError(row.error),
       processedAt: iso(row.processed_at),
+      sentBy: row.sent_by,
     };
   }
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CommandPayload, CommandType } from '../../../queues/commands.js';
+import type { CommandPayload, CommandType, SentBy } from '../../../queues/commands.js';
 
 /** A scheduled command as PostgreSQL keeps it until it has an outcome. */
 export interface ScheduledCommandRow {
@@ -61,7 +61,12 @@ export class PgScheduledCommands {
 
 /** What actually puts a command on the queue (BullMqCommandSender). */
 interface QueueSender {
-  send(type: CommandType, payload: CommandPayload, options?: { runAt?: Date | undefined }): Promise<void>;
+  send(type: CommandType, payload: CommandPayload, options?: SendOptions): Promise<void>;
+}
+
+interface SendOptions {
+  runAt?: Date | undefined;
+  sentBy?: SentBy | undefined;
 }
 
 /**
@@ -76,8 +81,8 @@ export class DurablyScheduledCommandSender {
     private readonly scheduled: PgScheduledCommands,
   ) {}
 
-  async send(type: CommandType, payload: CommandPayload, options: { runAt?: Date | undefined } = {}): Promise<void> {
-    if (!options.runAt) return this.queue.send(type, payload);
+  async send(type: CommandType, payload: CommandPayload, options: SendOptions = {}): Promise<void> {
+    if (!options.runAt) return this.queue.send(type, payload, options);
     await this.scheduled.record(type, payload, options.runAt);
     try {
       await this.queue.send(type, payload, options);

@@ -5,6 +5,8 @@ import type { CommandTriage } from '../../application/commerce/triage/command-tr
 import { ListCommands } from '../../application/commerce/triage/list-commands.js';
 import { RetryCommands } from '../../application/commerce/triage/retry-commands.js';
 import { buildApp } from '../../api/app.js';
+import { ApiKeyDirectory } from '../../infrastructure/access/api-key-directory.js';
+import { PgApiKeys } from '../../infrastructure/access/pg-api-keys.js';
 import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
 import { PgCommandOutcomes } from '../../infrastructure/persistence/pg-command-outcomes.js';
 import { BullMqCommandEvents } from '../../infrastructure/queue/bullmq-command-events.js';
@@ -55,10 +57,16 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   infra.metrics.trackQueues(Object.values(infra.queues));
   infra.metrics.trackOutbox(infra.pool);
   // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the process.
+  // The api_keys table, read again every second (a revoked key stops working within that).
+  const apiKeys = new ApiKeyDirectory(new PgApiKeys(infra.pool), {
+    onError: (error) => logger.warn({ err: error }, 'could not read the API keys; the last ones read stay in force'),
+  });
+  await apiKeys.start();
   const commandEvents = await BullMqCommandEvents.open({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
   const app = await buildApp({
     config,
     logger,
+    apiKeys,
     metrics: infra.metrics,
     tracingPlugin: infra.tracing?.fastifyPlugin,
     // Commands with Run-At are also written to PostgreSQL (docs/adr/0008-scheduled-commands-cancellation-live-status.md).
@@ -98,6 +106,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     app,
     async stop() {
       await app.close();
+      await apiKeys.stop();
       await commandEvents.close();
       await readPool.end();
     },

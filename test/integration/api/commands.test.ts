@@ -2,6 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { commandJobOptions } from '../../../queues/index.js';
 import { UUID_V7, allJobs, apiForFile, auth, startApi } from '../../support/in-process-api.js';
 
+const SENT_BY = { keyId: expect.stringMatching(/^env:[0-9a-f]{8}$/) as string, name: 'API_KEYS #1' };
+
 const api = apiForFile({ emptyCommandsBeforeEach: true });
 
 const ORDER_ID = '01930000-0000-7000-8000-00000000aaaa';
@@ -83,7 +85,8 @@ describe('command routes', () => {
     expect(job).toBeDefined();
     expect(job!.id).toBe(body.commandId);
     expect(job!.name).toBe(c.type);
-    expect(job!.data).toEqual({ ...c.expected, commandId: body.commandId, [c.idField]: body[c.idField] });
+    // The job records the key that sent it: API_KEYS' first key here.
+    expect(job!.data).toEqual({ ...c.expected, commandId: body.commandId, [c.idField]: body[c.idField], sentBy: SENT_BY });
     // The queue's defaults (queues/job-options.ts) apply: retries for infrastructure errors.
     expect(job!.opts.attempts).toBe(commandJobOptions.attempts);
     expect(await allJobs(api.commands)).toHaveLength(1);
@@ -102,7 +105,7 @@ describe('command routes', () => {
     const response = await api.app.inject({ method: 'POST', url: `/v1/orders/${ORDER_ID}/ship`, headers: auth });
     expect(response.statusCode).toBe(202);
     const job = await api.commands.getJob(response.json().commandId);
-    expect(job!.data).toEqual({ commandId: response.json().commandId, orderId: ORDER_ID });
+    expect(job!.data).toEqual({ commandId: response.json().commandId, orderId: ORDER_ID, sentBy: SENT_BY });
   });
 
   test('an upper-case UUID in the path is normalised to lower case', async () => {

@@ -41,7 +41,8 @@ describe('GET /v1/commands/:commandId', () => {
 
     const response = await get(statusUrl);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ commandId, type: 'RegisterUser', status: 'queued', attempts: 0 });
+    // The status names the key that sent the command.
+    expect(response.json()).toEqual({ commandId, type: 'RegisterUser', status: 'queued', attempts: 0, sentBy: 'API_KEYS #1' });
   });
 
   test('a processed command reads its outcome from the read model', async () => {

@@ -148,6 +148,7 @@ describe('BullMqCommandJobs', () => {
       runAt: null,
       error: null,
       waitingFor: null,
+      sentBy: null,
     });
   });
 
@@ -163,6 +164,7 @@ describe('BullMqCommandJobs', () => {
       runAt: runAt.toISOString(),
       error: null,
       waitingFor: null,
+      sentBy: null,
     });
   });
 
@@ -248,6 +250,7 @@ describe('BullMqCommandJobs', () => {
         runAt: null,
         error: { code: 'infrastructure_error', message: 'connection terminated' },
         waitingFor: null,
+        sentBy: null,
       });
       release();
       expect(await eventually(() => jobs.find(slow.commandId), (s) => s?.state === 'succeeded')).toMatchObject({

@@ -32,12 +32,16 @@ describe('per-aggregate ordering keys (queues/commands.ts)', () => {
   });
 
   it('carries the predecessor beside the payload, which still parses as the command', () => {
-    const job = commandJob('ShipOrder', { commandId, orderId }, after);
+    const job = commandJob('ShipOrder', { commandId, orderId }, { after });
     expect(job).toEqual({ name: 'ShipOrder', data: { commandId, orderId, after }, opts: { jobId: commandId } });
     const { payload, fields } = splitJobData(job.data);
     expect(commandPayloads.ShipOrder.parse(payload)).toEqual({ commandId, orderId });
     expect(fields.data).toEqual({ after });
     expect(commandJob('ShipOrder', { commandId, orderId }).data).toEqual({ commandId, orderId });
+    const sentBy = { keyId: '01930000-0000-7000-8000-0000000000cc', name: 'shop' };
+    const sent = commandJob('ShipOrder', { commandId, orderId }, { after, sentBy });
+    expect(splitJobData(sent.data).fields.data).toEqual({ after, sentBy });
+    expect(commandPayloads.ShipOrder.parse(splitJobData(sent.data).payload)).toEqual({ commandId, orderId });
   });
 
   it('refuses a predecessor that is not a command id', () => {

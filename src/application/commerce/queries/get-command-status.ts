@@ -1,4 +1,4 @@
-import type { CommandJobs, ReadModel } from './read-model.js';
+import type { CommandJobs, ProcessedCommandDto, QueuedCommandState, ReadModel } from './read-model.js';
 
 /**
  * Every status a command can be in. `succeeded`, `failed` and `cancelled` are final; `gave_up`
@@ -19,6 +19,8 @@ export interface CommandStatusDto {
   error?: { code: string; message: string };
   /** Queued behind this earlier command on the same order, user or product. */
   waitingFor?: string;
+  /** The name of the API key that sent the command (absent when none did, e.g. a schedule). */
+  sentBy?: string;
 }
 
 /**
@@ -38,6 +40,16 @@ export class GetCommandStatus {
       this.readModel.findProcessedCommand(commandId),
       this.jobs.find(commandId),
     ]);
+    const status = await this.statusOf(commandId, processed, job);
+    const sentBy = processed?.sentBy ?? job?.sentBy ?? null;
+    return status && sentBy !== null ? { ...status, sentBy } : status;
+  }
+
+  private async statusOf(
+    commandId: string,
+    processed: ProcessedCommandDto | null,
+    job: QueuedCommandState | null,
+  ): Promise<CommandStatusDto | null> {
     if (processed) {
       if (processed.status === 'cancelled') {
         // Cancelled before it started: no attempt ran (a copy of its job that was picked up

@@ -62,6 +62,8 @@ export interface ProcessedCommandDto {
   result: unknown;
   error: { code: string; message: string } | null;
   processedAt: string;
+  /** The name of the API key that sent the command; null or absent when none did (a schedule, the relay) or it is not known. */
+  sentBy?: string | null;
 }
 
 /** Read-side access to PostgreSQL. */
@@ -102,6 +104,8 @@ export interface QueuedCommandState {
   error: { code: string; message: string } | null;
   /** A queued command held back behind this earlier command of its key (per-aggregate ordering). */
   waitingFor: string | null;
+  /** The name of the API key that sent the command, from its job; null or absent when none did. */
+  sentBy?: string | null;
 }
 
 export interface CommandJobs {
