@@ -301,7 +301,7 @@ export class ConfigError extends Error {
   }
 }
 
-const GENERATE_SECRET = `generate one with \`openssl rand -hex ${MIN_SECRET_LENGTH / 2}\``;
+const GENERATE_SECRET = 'generate one with `openssl rand -hex 32`';
 
 /**
  * What a production process refuses: a missing admin login, the development key or login,

@@ -116,12 +116,12 @@ describe('production refuses development defaults', () => {
     [
       'the development API key',
       { API_KEYS: `${KEY_A},dev-key` },
-      /^API_KEYS: entry #2 is the development key "dev-key", which is never accepted in production\. Remove it; generate one with `openssl rand -hex 16`\.$/,
+      /^API_KEYS: entry #2 is the development key "dev-key", which is never accepted in production\. Remove it; generate one with `openssl rand -hex 32`\.$/,
     ],
     [
       'an API key shorter than 32 characters',
       { API_KEYS: `${KEY_A},${'k'.repeat(31)},short` },
-      /^API_KEYS: entry #2 \(31 characters\), #3 \(5 characters\) is shorter than 32 characters\. .*openssl rand -hex 16.*keys CLI/,
+      /^API_KEYS: entry #2 \(31 characters\), #3 \(5 characters\) is shorter than 32 characters\. .*openssl rand -hex 32.*keys CLI/,
     ],
     [
       'the admin/admin login',
@@ -136,7 +136,7 @@ describe('production refuses development defaults', () => {
     [
       'an admin password shorter than 32 characters',
       { ADMIN_PASSWORD: 'correct-horse-battery-staple' },
-      /^ADMIN_PASSWORD: 28 characters, shorter than 32\. Set a longer one \(generate one with `openssl rand -hex 16`\)\.$/,
+      /^ADMIN_PASSWORD: 28 characters, shorter than 32\. Set a longer one \(generate one with `openssl rand -hex 32`\)\.$/,
     ],
     [
       'an admin user without a password',
