@@ -90,7 +90,8 @@ describe('start-up checks', () => {
 });
 
 // What docker-compose.yml used to run with NODE_ENV=production: the real web process refuses it
-// before it opens anything, and says why.
+// before it opens anything, and says why. Starting a process through tsx takes seconds on a busy
+// machine, hence the longer timeouts.
 describe('a production web process', () => {
   const production = {
     NODE_ENV: 'production',
@@ -134,7 +135,7 @@ describe('a production web process', () => {
     for (const reason of reasons) expect(output).toMatch(reason);
     expect(output.match(/^ {2}- /gm), output).toHaveLength(reasons.length);
     expect(output).not.toContain('s'.repeat(31));
-  });
+  }, 60_000);
 
   it('starts with production secrets (no API_KEYS needed), and answers /health/ready', async () => {
     const database = await createTestDatabase();
@@ -145,5 +146,5 @@ describe('a production web process', () => {
     // No development key is applied: the API refuses it.
     const answer = await fetch(`${baseUrl}/v1/commands`, { headers: { authorization: 'Bearer dev-key' } });
     expect(answer.status).toBe(401);
-  });
+  }, 60_000);
 });
