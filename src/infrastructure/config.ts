@@ -3,7 +3,15 @@ import type { QueueName } from '../../queues/names.js';
 import { type JobRetention, processedCommandRule } from '../../queues/retention.js';
 
 const DEV_API_KEY = 'dev-key';
+const DEV_ADMIN_USER = 'admin';
 const DEV_ADMIN_PASSWORD = 'admin';
+/** Shortest API key or admin password a production process accepts. */
+export const MIN_SECRET_LENGTH = 32;
+/**
+ * The value of WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED that lets a production process deliver
+ * webhooks to private and loopback addresses: an operator has to type it on purpose.
+ */
+export const ALLOW_PRIVATE_ACKNOWLEDGEMENT = 'i-understand-ssrf';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -115,6 +123,13 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default('conveyor <no-reply@conveyor.local>'),
   MAIL_DIR: z.string().min(1).default('var/mail'),
   WEBHOOK_ALLOW_PRIVATE: bool,
+  // Production only: WEBHOOK_ALLOW_PRIVATE=true is refused unless this says exactly that.
+  WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || value === ALLOW_PRIVATE_ACKNOWLEDGEMENT, {
+      message: `must be exactly ${ALLOW_PRIVATE_ACKNOWLEDGEMENT} (or unset)`,
+    }),
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
     .default('5,300,1800,7200,18000,36000,36000')
@@ -286,10 +301,68 @@ export class ConfigError extends Error {
   }
 }
 
+const GENERATE_SECRET = 'generate one with `openssl rand -hex 32`';
+
 /**
- * Reads and validates the environment. In production a missing secret (API_KEYS,
- * ADMIN_USER/ADMIN_PASSWORD) stops the process; elsewhere a development default applies and
- * is reported in `defaultsApplied`.
+ * What a production process refuses: a missing admin login, the development key or login,
+ * an API key or admin password shorter than MIN_SECRET_LENGTH, and webhooks to private
+ * addresses without the acknowledgement. Each problem names its variable and what to do;
+ * no secret is ever repeated in a message (it ends up in logs).
+ */
+function productionSecretProblems(values: z.output<typeof schema>): string[] {
+  const problems: string[] = [];
+  const keys = values.API_KEYS;
+  const devKeys = keys.flatMap((key, index) => (key === DEV_API_KEY ? [index + 1] : []));
+  if (devKeys.length > 0) {
+    problems.push(
+      `API_KEYS: entry #${devKeys.join(', #')} is the development key "${DEV_API_KEY}", which is never accepted in ` +
+        `production. Remove it; ${GENERATE_SECRET}.`,
+    );
+  }
+  const shortKeys = keys.flatMap((key, index) =>
+    key !== DEV_API_KEY && key.length < MIN_SECRET_LENGTH ? [`#${index + 1} (${key.length} characters)`] : [],
+  );
+  if (shortKeys.length > 0) {
+    problems.push(
+      `API_KEYS: entry ${shortKeys.join(', ')} is shorter than ${MIN_SECRET_LENGTH} characters. ` +
+        `Use longer keys (${GENERATE_SECRET}), or leave API_KEYS unset and create keys with the keys CLI.`,
+    );
+  }
+
+  const user = values.ADMIN_USER;
+  const password = values.ADMIN_PASSWORD;
+  if (!user || !password) {
+    problems.push(
+      `ADMIN_USER and ADMIN_PASSWORD: required in production (the Bull Board login); ` +
+        `set both, the password at least ${MIN_SECRET_LENGTH} characters (${GENERATE_SECRET}).`,
+    );
+  } else if (password === DEV_ADMIN_PASSWORD) {
+    const login = user === DEV_ADMIN_USER ? `${DEV_ADMIN_USER}/${DEV_ADMIN_PASSWORD} is the development login` : `"${DEV_ADMIN_PASSWORD}" is the development password`;
+    problems.push(
+      `ADMIN_PASSWORD: ${login}, which is never accepted in production. ` +
+        `Set a password of at least ${MIN_SECRET_LENGTH} characters (${GENERATE_SECRET}).`,
+    );
+  } else if (password.length < MIN_SECRET_LENGTH) {
+    problems.push(
+      `ADMIN_PASSWORD: ${password.length} characters, shorter than ${MIN_SECRET_LENGTH}. ` +
+        `Set a longer one (${GENERATE_SECRET}).`,
+    );
+  }
+
+  if (values.WEBHOOK_ALLOW_PRIVATE && values.WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED !== ALLOW_PRIVATE_ACKNOWLEDGEMENT) {
+    problems.push(
+      'WEBHOOK_ALLOW_PRIVATE: true lets anyone who can register a webhook endpoint make this server send requests ' +
+        'to loopback, private and cloud-metadata addresses (SSRF). It is for local receivers in development: unset it, ' +
+        `or, if production really must deliver to private addresses, also set WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED=${ALLOW_PRIVATE_ACKNOWLEDGEMENT}.`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Reads and validates the environment. Outside production a missing API_KEYS or admin login
+ * gets a development default, reported in `defaultsApplied`. In production nothing is
+ * defaulted and the development defaults are refused (see `productionSecretProblems`).
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty variables count as unset, as most process managers write them that way.
@@ -300,20 +373,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const values = parsed.data;
   const production = values.NODE_ENV === 'production';
-  const problems: string[] = [];
+  const problems: string[] = production ? productionSecretProblems(values) : [];
   const defaultsApplied: string[] = [];
 
   let apiKeys = values.API_KEYS;
-  if (apiKeys.length === 0) {
-    if (production) problems.push('API_KEYS: required in production (comma-separated bearer keys)');
+  // In production API keys may all come from elsewhere (the database), so none is required here.
+  if (apiKeys.length === 0 && !production) {
     apiKeys = [DEV_API_KEY];
     defaultsApplied.push(`API_KEYS=${DEV_API_KEY}`);
   }
   let adminUser = values.ADMIN_USER;
   let adminPassword = values.ADMIN_PASSWORD;
   if (!adminUser || !adminPassword) {
-    if (production) problems.push('ADMIN_USER and ADMIN_PASSWORD: required in production (Bull Board login)');
-    adminUser ??= 'admin';
+    adminUser ??= DEV_ADMIN_USER;
     adminPassword ??= DEV_ADMIN_PASSWORD;
     defaultsApplied.push(`ADMIN_USER=${adminUser} ADMIN_PASSWORD=<development default>`);
   }

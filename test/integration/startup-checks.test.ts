@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { createInfrastructure, warnUnlessNoEviction } from '../../src/main/infrastructure.js';
 import { StartupError } from '../../src/main/lifecycle.js';
@@ -9,9 +9,9 @@ import { startRelayProcess } from '../../src/main/roles/relay.js';
 import { startWebProcess } from '../../src/main/roles/web.js';
 import { startWebhooksProcess } from '../../src/main/roles/webhooks.js';
 import type { RedisConnection } from '../../src/infrastructure/redis/connection.js';
-import { adminQuery, TEST_SERVER_URL } from '../support/database.js';
+import { adminQuery, createTestDatabase, TEST_SERVER_URL } from '../support/database.js';
 import { testConfig } from '../support/config.js';
-import { stackEnv, startProcess } from '../support/processes.js';
+import { ProcessGroup, stackEnv, startProcess } from '../support/processes.js';
 
 function capture() {
   const lines: string[] = [];
@@ -87,4 +87,64 @@ describe('start-up checks', () => {
     await warnUnlessNoEviction(redis, logger);
     expect(lines).toEqual([]);
   });
+});
+
+// What docker-compose.yml used to run with NODE_ENV=production: the real web process refuses it
+// before it opens anything, and says why. Starting a process through tsx takes seconds on a busy
+// machine, hence the longer timeouts.
+describe('a production web process', () => {
+  const production = {
+    NODE_ENV: 'production',
+    SMTP_URL: 'smtp://127.0.0.1:2525',
+    API_KEYS: 'k'.repeat(32),
+    ADMIN_USER: 'ops',
+    ADMIN_PASSWORD: 'p'.repeat(32),
+    WEBHOOK_ALLOW_PRIVATE: 'false',
+  };
+  const group = new ProcessGroup();
+  let drop: (() => Promise<void>) | undefined;
+
+  afterAll(async () => {
+    await group.stopAll();
+    await drop?.();
+  });
+
+  it.each([
+    [
+      'the development key, admin/admin and webhooks to private addresses',
+      { API_KEYS: 'dev-key', ADMIN_USER: 'admin', ADMIN_PASSWORD: 'admin', WEBHOOK_ALLOW_PRIVATE: 'true' },
+      [
+        /^ {2}- API_KEYS: entry #1 is the development key "dev-key", which is never accepted in production\./m,
+        /^ {2}- ADMIN_PASSWORD: admin\/admin is the development login, which is never accepted in production\./m,
+        /^ {2}- WEBHOOK_ALLOW_PRIVATE: true lets anyone .*WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED=i-understand-ssrf\.$/m,
+      ],
+    ],
+    [
+      'a key and a password shorter than 32 characters',
+      { API_KEYS: `${'k'.repeat(32)},${'s'.repeat(31)}`, ADMIN_PASSWORD: 'twenty-characters-pw' },
+      [
+        /^ {2}- API_KEYS: entry #2 \(31 characters\) is shorter than 32 characters\./m,
+        /^ {2}- ADMIN_PASSWORD: 20 characters, shorter than 32\./m,
+      ],
+    ],
+  ])('refuses %s: it exits 1 and prints each reason', async (_, defaults, reasons) => {
+    const proc = startProcess('web', stackEnv(TEST_SERVER_URL, { ...production, ...defaults }));
+    expect(await proc.exited).toBe(1);
+    const output = proc.output();
+    expect(output).toMatch(/^conveyor cannot start: invalid configuration:$/m);
+    for (const reason of reasons) expect(output).toMatch(reason);
+    expect(output.match(/^ {2}- /gm), output).toHaveLength(reasons.length);
+    expect(output).not.toContain('s'.repeat(31));
+  }, 60_000);
+
+  it('starts with production secrets (no API_KEYS needed), and answers /health/ready', async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    // An empty variable counts as unset.
+    const { baseUrl } = await group.startWeb(stackEnv(database.url, { ...production, API_KEYS: '' }));
+    expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+    // No development key is applied: the API refuses it.
+    const answer = await fetch(`${baseUrl}/v1/commands`, { headers: { authorization: 'Bearer dev-key' } });
+    expect(answer.status).toBe(401);
+  }, 60_000);
 });

@@ -16,6 +16,8 @@ interface Healthcheck {
 }
 interface Service {
   image?: string;
+  ports?: (string | { host_ip?: string })[];
+  environment?: Record<string, string>;
   build?: unknown;
   command?: string | string[];
   healthcheck?: Healthcheck;
@@ -137,6 +139,31 @@ describe('docker-compose.yml', () => {
     expect((services.release?.depends_on as Record<string, { condition?: string }>).postgres?.condition).toBe(
       'service_healthy',
     );
+  });
+});
+
+// The same rules are checked by the real Compose CLI in compose-config.test.ts; these hold
+// without it.
+describe('docker-compose.yml security', () => {
+  const SECRETS = ['POSTGRES_PASSWORD', 'ADMIN_USER', 'ADMIN_PASSWORD', 'WEBHOOK_SECRET_KEYS'];
+
+  it('publishes every port on 127.0.0.1 only', () => {
+    const { services } = loadCompose();
+    const ports = Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, port] as const));
+    expect(ports.length).toBeGreaterThan(0);
+    for (const [name, port] of ports) {
+      if (typeof port === 'string') expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+      else expect(port.host_ip, name).toBe('127.0.0.1');
+    }
+  });
+
+  it('requires each secret with ${VAR:?…} and defaults none', () => {
+    const text = read('docker-compose.yml');
+    for (const name of SECRETS) {
+      expect(text, name).toMatch(new RegExp(`\\$\\{${name}:\\?[^}]+\\}`));
+      expect(text, name).not.toMatch(new RegExp(`\\$\\{${name}:?-`));
+    }
+    expect(text).not.toMatch(/dev-key|\$\{API_KEYS:-[^}]/);
   });
 });
 

@@ -1,6 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infrastructure/config.js';
 
+/** Secrets of the length production asks for (32 characters and more). */
+const KEY_A = 'a'.repeat(40);
+const KEY_B = 'b'.repeat(32);
+const ADMIN_PASSWORD = 'p'.repeat(32);
+/** A production configuration that starts: every problem a test adds is its own. */
+const PRODUCTION = { NODE_ENV: 'production', ADMIN_USER: 'ops', ADMIN_PASSWORD, SMTP_URL: 'smtp://mail:25' } as const;
+
+/** The problems `loadConfig` refuses `env` with (fails the test when it accepts it). */
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
 describe('loadConfig', () => {
   it('applies local defaults in development and says which', () => {
     const config = loadConfig({});
@@ -27,35 +45,24 @@ describe('loadConfig', () => {
   });
 
   it('stops a production process that lacks its secrets, naming each', () => {
-    const error = (() => {
-      try {
-        loadConfig({ NODE_ENV: 'production' });
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    expect(error).toBeInstanceOf(ConfigError);
-    const problems = (error as ConfigError).problems.join('\n');
-    expect(problems).toMatch(/API_KEYS/);
-    expect(problems).toMatch(/ADMIN_USER and ADMIN_PASSWORD/);
-    expect(problems).toMatch(/SMTP_URL/);
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^ADMIN_USER and ADMIN_PASSWORD: required in production .*at least 32 characters/);
+    expect(problems[1]).toMatch(/^SMTP_URL: required in production/);
   });
 
   it('accepts a complete production configuration without defaults', () => {
-    const config = loadConfig({
-      NODE_ENV: 'production',
-      API_KEYS: 'a, b',
-      ADMIN_USER: 'ops',
-      ADMIN_PASSWORD: 'pw',
-      SMTP_URL: 'smtp://mail:25',
-      WEBHOOK_ALLOW_PRIVATE: 'false',
-    });
-    expect(config.apiKeys).toEqual(['a', 'b']);
+    const config = loadConfig({ ...PRODUCTION, API_KEYS: `${KEY_A}, ${KEY_B}`, WEBHOOK_ALLOW_PRIVATE: 'false' });
+    expect(config.apiKeys).toEqual([KEY_A, KEY_B]);
     expect(config.defaultsApplied).toEqual([]);
     expect(config.webhookAllowPrivate).toBe(false);
   });
 
+  it('needs no API_KEYS in production, and applies no development key there', () => {
+    const config = loadConfig(PRODUCTION);
+    expect(config.apiKeys).toEqual([]);
+    expect(config.defaultsApplied).toEqual([]);
+  });
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
@@ -101,6 +108,81 @@ describe('loadConfig', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', API_KEYS: '' }).port).toBe(3000);
+  });
+});
+
+describe('production refuses development defaults', () => {
+  it.each([
+    [
+      'the development API key',
+      { API_KEYS: `${KEY_A},dev-key` },
+      /^API_KEYS: entry #2 is the development key "dev-key", which is never accepted in production\. Remove it; generate one with `openssl rand -hex 32`\.$/,
+    ],
+    [
+      'an API key shorter than 32 characters',
+      { API_KEYS: `${KEY_A},${'k'.repeat(31)},short` },
+      /^API_KEYS: entry #2 \(31 characters\), #3 \(5 characters\) is shorter than 32 characters\. .*openssl rand -hex 32.*keys CLI/,
+    ],
+    [
+      'the admin/admin login',
+      { ADMIN_USER: 'admin', ADMIN_PASSWORD: 'admin' },
+      /^ADMIN_PASSWORD: admin\/admin is the development login, which is never accepted in production\. Set a password of at least 32 characters/,
+    ],
+    [
+      'the development admin password with another user',
+      { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'admin' },
+      /^ADMIN_PASSWORD: "admin" is the development password, which is never accepted in production\./,
+    ],
+    [
+      'an admin password shorter than 32 characters',
+      { ADMIN_PASSWORD: 'correct-horse-battery-staple' },
+      /^ADMIN_PASSWORD: 28 characters, shorter than 32\. Set a longer one \(generate one with `openssl rand -hex 32`\)\.$/,
+    ],
+    [
+      'an admin user without a password',
+      { ADMIN_PASSWORD: undefined },
+      /^ADMIN_USER and ADMIN_PASSWORD: required in production/,
+    ],
+    [
+      'webhooks to private addresses',
+      { WEBHOOK_ALLOW_PRIVATE: 'true' },
+      /^WEBHOOK_ALLOW_PRIVATE: true lets anyone .*\(SSRF\)\. .*also set WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED=i-understand-ssrf\.$/,
+    ],
+  ])('refuses %s, saying why and what to do', (_, env, reason) => {
+    const problems = problemsOf({ ...PRODUCTION, ...env });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(reason);
+  });
+
+  it('names every problem at once, and repeats no secret', () => {
+    const short = 'sh0rt-but-secret';
+    const problems = problemsOf({ NODE_ENV: 'production', API_KEYS: `dev-key,${short}`, ADMIN_USER: 'admin', ADMIN_PASSWORD: 'admin', WEBHOOK_ALLOW_PRIVATE: '1' });
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual([
+      'API_KEYS',
+      'API_KEYS',
+      'ADMIN_PASSWORD',
+      'WEBHOOK_ALLOW_PRIVATE',
+      'SMTP_URL',
+    ]);
+    expect(problems.join('\n')).not.toContain(short);
+  });
+
+  it('delivers to private addresses in production only with the exact acknowledgement', () => {
+    const acknowledged = { ...PRODUCTION, WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED: 'i-understand-ssrf' };
+    expect(loadConfig(acknowledged).webhookAllowPrivate).toBe(true);
+    expect(() => loadConfig({ ...acknowledged, WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED: 'yes' })).toThrow(
+      /^invalid configuration:\n {2}- WEBHOOK_ALLOW_PRIVATE_ACKNOWLEDGED: must be exactly i-understand-ssrf \(or unset\)$/,
+    );
+  });
+
+  it('keeps the development defaults outside production', () => {
+    for (const nodeEnv of ['development', 'test']) {
+      const config = loadConfig({ NODE_ENV: nodeEnv, WEBHOOK_ALLOW_PRIVATE: 'true' });
+      expect(config.apiKeys).toEqual(['dev-key']);
+      expect(config.admin).toEqual({ user: 'admin', password: 'admin' });
+      expect(config.webhookAllowPrivate).toBe(true);
+      expect(loadConfig({ NODE_ENV: nodeEnv, API_KEYS: 'short', ADMIN_PASSWORD: 'pw' }).apiKeys).toEqual(['short']);
+    }
   });
 });
 

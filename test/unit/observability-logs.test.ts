@@ -15,9 +15,10 @@ describe('log redaction', () => {
     const logger = capturingLogger(logs);
     const config = loadConfig({
       NODE_ENV: 'production',
-      API_KEYS: 'prod-key-1,prod-key-2',
+      // Production refuses secrets shorter than 32 characters.
+      API_KEYS: 'prod-key-1-0123456789abcdef0123456789,prod-key-2-0123456789abcdef0123456789',
       ADMIN_USER: 'ops',
-      ADMIN_PASSWORD: 'board-password',
+      ADMIN_PASSWORD: 'board-password-0123456789abcdef0123',
       SMTP_URL: 'smtps://mailer:smtp-password@smtp.example.com:465',
       DATABASE_URL: 'postgres://app:db-password@db.internal:5432/conveyor',
       DATABASE_READ_URL: 'postgres://app:replica-password@replica.internal:5432/conveyor',
