@@ -29,7 +29,7 @@ async function startAll(config: Config): Promise<RunningProcess> {
   const banner = [
     '',
     'conveyor is up (all roles in one process)',
-    `  API          ${base}/v1   (Authorization: Bearer ${config.defaultsApplied.some((d) => d.startsWith('API_KEYS')) ? config.apiKeys[0] : '<one of API_KEYS>'})`,
+    `  API          ${base}/v1   (Authorization: Bearer ${config.defaultsApplied.some((d) => d.startsWith('API_KEYS')) ? config.apiKeys[0] : '<a key from npm run keys -- create>'})`,
     `  API docs     ${base}/docs`,
     `  Bull Board   ${base}/admin/queues   (user ${config.admin.user})`,
     `  health       ${base}/health/ready`,
