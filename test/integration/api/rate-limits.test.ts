@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { SCOPES, type Principal } from '../../../src/application/access/principal.js';
 import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
 import { API_KEY, OTHER_API_KEY, type TestApi, expectProblem, startApi } from '../../support/in-process-api.js';
+import { startRedisCluster } from '../../support/redis-cluster.js';
 import { scanKeys, uniquePrefix } from '../../support/redis-keys.js';
 
 const PRODUCT_ID = '01930000-0000-7000-8000-00000000bbbb';
@@ -89,6 +90,28 @@ describe('per-key rate limits', () => {
       const refused = await getProduct(api, API_KEY);
       expect(refused.statusCode).toBe(429);
       expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    }
+  });
+
+  test('on a Redis Cluster too: the counter script runs on the slot of the prefix, shared by two processes', async () => {
+    const cluster = await startRedisCluster();
+    const one = createRedisConnection({ url: cluster.url, role: 'producer' });
+    const other = createRedisConnection({ url: cluster.url, role: 'producer' });
+    try {
+      // A hash-tagged prefix, as QUEUE_PREFIX must be on a cluster (the queues stay on the test Redis here).
+      const prefix = `{${uniquePrefix('rate-cluster')}}`;
+      const env = { RATE_LIMIT_PER_MINUTE: '2' };
+      const first = await start({ rateLimitRedis: one }, prefix, env);
+      const second = await start({ rateLimitRedis: other }, prefix, env);
+      expect((await getProduct(first, API_KEY)).headers.ratelimit).toMatch(/^"per-key";r=1;/);
+      expect((await getProduct(second, API_KEY)).headers.ratelimit).toMatch(/^"per-key";r=0;/);
+      expect((await getProduct(first, API_KEY)).statusCode).toBe(429);
+      expect(await scanKeys(one, `${prefix}:ratelimit:*`)).toHaveLength(1);
+    } finally {
+      for (const api of started.splice(0)) await api.close();
+      one.disconnect();
+      other.disconnect();
+      await cluster.stop();
     }
   });
 
