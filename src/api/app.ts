@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyPluginCallback,
   type FastifyPluginOptions,
   type FastifyServerOptions,
+  type onRequestAsyncHookHandler,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
@@ -25,8 +26,10 @@ import { bearerAuth, requireRouteScope } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { LiveRequests } from './live.js';
-import type { ApiMetrics, CommandSender, IdempotencyStore, PrincipalDirectory } from './ports.js';
-import { notFoundHandler, problemErrorHandler } from './problem.js';
+import { CommandCeiling } from './load-shedding.js';
+import type { ApiMetrics, CommandSender, IdempotencyStore, PrincipalDirectory, QueueDepth } from './ports.js';
+import { type RateLimitRedis, registerRateLimit } from './rate-limit.js';
+import { notFoundHandler, problemErrorHandler, problemResponses } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandTriageRoutes } from './routes/command-triage.js';
 import { commandLifecycleRoutes } from './routes/command-lifecycle.js';
@@ -38,7 +41,8 @@ import { queryRoutes } from './routes/queries.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
-export type { ApiMetrics, CommandSender, IdempotencyStore } from './ports.js';
+export type { ApiMetrics, CommandSender, IdempotencyStore, QueueDepth } from './ports.js';
+export type { RateLimitRedis } from './rate-limit.js';
 
 /** Everything the HTTP edge needs; src/main builds it for the `web` role. */
 export interface ApiDeps {
@@ -64,6 +68,18 @@ export interface ApiDeps {
   schedules: ScheduleManagement;
   /** The email use cases behind /v1/emails: the listing and resends. */
   emails: EmailManagement;
+  /** How many commands are queued, for the ceiling on them (MAX_QUEUED_COMMANDS). */
+  queueDepth: QueueDepth;
+  /**
+   * The Redis that counts each API key's requests (RATE_LIMIT_PER_MINUTE), shared by every
+   * web process. Absent: counted in this process's memory, for tests without Redis only.
+   */
+  rateLimitRedis?: RateLimitRedis;
+  /**
+   * The hook that authenticates /v1 requests and sets `request.principal`; defaults to the
+   * bearer keys of API_KEYS. Tests stand in for the key store with it.
+   */
+  authenticate?: onRequestAsyncHookHandler;
   /** Every BullMQ queue, shown by Bull Board. */
   queues: Queue[];
   /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */
@@ -130,13 +146,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     v1.decorateRequest('callerId', '');
     v1.decorateRequest('principal', null);
-    v1.addHook('onRequest', bearerAuth(config.apiKeys, deps.apiKeys));
+    v1.addHook('onRequest', deps.authenticate ?? bearerAuth(config.apiKeys, deps.apiKeys));
     v1.addHook('onRequest', requireRouteScope());
+    // After authentication: requests are counted per key (docs/adr/0012-rate-limits-and-load-shedding.md).
+    await registerRateLimit(v1, {
+      defaultPerMinute: config.rateLimitPerMinute,
+      redis: deps.rateLimitRedis,
+      keyPrefix: `${config.queuePrefix}:ratelimit:`,
+    });
     const commandStatus = new GetCommandStatus(deps.readModel, deps.commandJobs);
     const watch = new WatchCommand(commandStatus, deps.commandEvents);
     const cancel = new CancelCommand(commandStatus, deps.commandOutcomes, deps.commandJobs, systemClock);
     await withScope(v1, 'commands:write', commandRoutes, {
       commands: deps.commands,
+      ceiling: new CommandCeiling(deps.queueDepth, config.maxQueuedCommands),
       idempotency: new IdempotencyKeys(deps.idempotency),
       newId: deps.newId ?? (() => uuidv7()),
     });
@@ -162,7 +185,13 @@ async function withScope<Options extends FastifyPluginOptions>(
 ): Promise<void> {
   await v1.register(async (scoped) => {
     scoped.addHook('onRoute', (route) => {
-      route.config = { ...route.config, scope: route.config?.scope ?? scope };
+      const routeScope = route.config?.scope ?? scope;
+      route.config = { ...route.config, scope: routeScope };
+      if (route.schema) {
+        route.schema.response = { ...problemResponses(403), ...(route.schema.response as object | undefined) };
+        const needs = `Needs an API key with the \`${routeScope}\` scope.`;
+        route.schema.description = route.schema.description ? `${route.schema.description}\n\n${needs}` : needs;
+      }
     });
     await scoped.register(plugin, options);
   });

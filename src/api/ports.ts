@@ -43,3 +43,12 @@ export interface ApiMetrics {
 export interface PrincipalDirectory {
   lookup(hash: string): Principal | undefined;
 }
+
+/**
+ * How many commands the `commands` queue holds that have not finished (waiting, delayed,
+ * prioritized, waiting for children, running): one Redis round trip. The intake reads it at
+ * most every QUEUE_DEPTH_REFRESH_MS (load-shedding.ts), not on every request.
+ */
+export interface QueueDepth {
+  queuedCommands(): Promise<number>;
+}

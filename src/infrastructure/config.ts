@@ -158,6 +158,10 @@ const schema = z.object({
     (ms) => ms <= 366 * 24 * 3_600_000,
     'must be at most 366 days (0 turns expiry off)',
   ),
+  // docs/adr/0012-rate-limits-and-load-shedding.md: per-key requests per minute (an API key's
+  // own limit overrides it), and the most commands the `commands` queue may hold (0: no ceiling).
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(6000),
+  MAX_QUEUED_COMMANDS: z.coerce.number().int().min(0).max(1_000_000_000).default(100_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Unset: worker processes serve no metrics (web always serves GET /metrics on PORT).
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -252,6 +256,18 @@ export interface Config {
    * "2h"; default 30 minutes). 0 turns expiry off: no ExpireOrder is scheduled.
    */
   orderConfirmationTimeoutMs: number;
+  /**
+   * Requests per minute each API key may make on /v1 (RATE_LIMIT_PER_MINUTE, default 6000: 100/s
+   * on average), counted in Redis across every web process; a key's own `rate_limit_per_minute`
+   * overrides it. Over it: 429 with Retry-After (docs/adr/0012-rate-limits-and-load-shedding.md).
+   */
+  rateLimitPerMinute: number;
+  /**
+   * MAX_QUEUED_COMMANDS (default 100000): once the `commands` queue holds this many jobs not yet
+   * finished (waiting, delayed, prioritized, waiting for children, active), the command routes
+   * answer 503 with Retry-After instead of letting Redis fill up. 0: no ceiling.
+   */
+  maxQueuedCommands: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * Port of the Prometheus `/metrics` server of a worker process (worker, relay, mailer,
@@ -438,6 +454,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: values.SWEEP_INTERVAL_MS,
     sweepGraceMs: values.SWEEP_GRACE_MS,
     orderConfirmationTimeoutMs: values.ORDER_CONFIRMATION_TIMEOUT,
+    rateLimitPerMinute: values.RATE_LIMIT_PER_MINUTE,
+    maxQueuedCommands: values.MAX_QUEUED_COMMANDS,
     logLevel: values.LOG_LEVEL,
     metricsPort: values.METRICS_PORT,
     otel: values.OTEL_EXPORTER_OTLP_ENDPOINT

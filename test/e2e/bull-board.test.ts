@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { QUEUES, type QueueName } from '../../queues/names.js';
-import { REDIS_URL } from '../support/config.js';
+import { REDIS_URL, TEST_RATE_LIMIT_PER_MINUTE } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { createTestDatabase } from '../support/database.js';
 import { ApiClient } from '../support/api-client.js';
@@ -74,6 +74,7 @@ beforeAll(async () => {
     REDIS_URL,
     QUEUE_PREFIX: uniquePrefix('board'),
     API_KEYS: API_KEY,
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ADMIN_USER: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
     HOST: '127.0.0.1',

@@ -18,6 +18,7 @@ import { HttpReceiver } from '../support/receivers.js';
 import { waitFor } from '../support/wait.js';
 import { freePort } from '../support/net.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { TEST_RATE_LIMIT_PER_MINUTE } from '../support/config.js';
 
 const API_KEY = 'cluster-key';
 const PREFIX = `{conveyor-test-${randomBytes(3).toString('hex')}}`;
@@ -75,6 +76,7 @@ beforeAll(async () => {
     REDIS_URL: cluster.url,
     QUEUE_PREFIX: PREFIX,
     API_KEYS: API_KEY,
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ADMIN_USER: 'admin',
     ADMIN_PASSWORD: 'secret',
     HOST: '127.0.0.1',

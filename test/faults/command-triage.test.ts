@@ -9,6 +9,7 @@ import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.j
 import { ProcessGroup } from '../support/processes.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { within } from '../support/wait.js';
+import { TEST_RATE_LIMIT_PER_MINUTE } from '../support/config.js';
 
 // Triage after an outage longer than the retry budget: a private PostgreSQL is stopped under real
 // web, worker and relay processes whose command jobs have 3 attempts (COMMAND_ATTEMPTS=3, about
@@ -44,6 +45,7 @@ beforeAll(async () => {
     QUEUE_PREFIX: prefix,
     HOST: '127.0.0.1',
     API_KEYS: API_KEY,
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     WORKER_CONCURRENCY: '8',
     COMMAND_ATTEMPTS: '3',
     SWEEP_INTERVAL_MS: '1000',

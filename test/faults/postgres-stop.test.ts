@@ -7,6 +7,7 @@ import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.j
 import { ApiClient, type RecordedAnswer as Answer } from '../support/api-client.js';
 import { ProcessGroup } from '../support/processes.js';
 import { sleep, within } from '../support/wait.js';
+import { TEST_RATE_LIMIT_PER_MINUTE } from '../support/config.js';
 
 // A private PostgreSQL cluster stopped (pg_ctl stop -m fast: every connection is cut) for
 // 10 s under real web and worker processes, while a client keeps POSTing commands, following
@@ -38,6 +39,7 @@ beforeAll(async () => {
     QUEUE_PREFIX: uniquePrefix('pg-stop'),
     HOST: '127.0.0.1',
     API_KEYS: API_KEY,
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     WORKER_CONCURRENCY: '8',
   });
   await system.startRoles('web', 'worker');

@@ -13,6 +13,7 @@ import { freePort } from '../support/net.js';
 import { ProcessGroup } from '../support/processes.js';
 import { HttpReceiver, startSmtpCapture, type ReceivedRequest, type SmtpCapture } from '../support/receivers.js';
 import { sleep, within } from '../support/wait.js';
+import { TEST_RATE_LIMIT_PER_MINUTE } from '../support/config.js';
 
 // Redis restarted under a running system (web, worker, relay, mailer, webhooks as real
 // processes, a private redis-server, a real SMTP server and webhook receiver):
@@ -101,6 +102,7 @@ async function fixture(name: string, appendonly: boolean, env: Record<string, st
     HOST: '127.0.0.1',
     PORT: String(port),
     API_KEYS: API_KEY,
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     SMTP_URL: smtp.url,
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_RETRY_SCHEDULE: '1,2,5,10,30',

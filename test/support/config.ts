@@ -4,6 +4,12 @@ import { testRedisUrl, uniquePrefix } from './redis-keys.js';
 /** The Redis the tests use: the e2e-cluster project's cluster, TEST_REDIS_URL, or the local one. */
 export const REDIS_URL = testRedisUrl();
 
+/**
+ * RATE_LIMIT_PER_MINUTE of the tests' apps and processes: the fuzz tests, the 1000-round
+ * ordering tests and the load tests send more per key than the production default allows.
+ */
+export const TEST_RATE_LIMIT_PER_MINUTE = 10_000_000;
+
 /** A development config on the given database and a fresh queue prefix. */
 export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): Config {
   return loadConfig({
@@ -15,6 +21,7 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     API_KEYS: 'test-key',
     ADMIN_USER: 'admin',
     ADMIN_PASSWORD: 'secret',
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ...overrides,
   });
 }

@@ -29,8 +29,9 @@ import { type Config, loadConfig } from '../../src/infrastructure/config.js';
 import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
+import { BullMqQueueDepth } from '../../src/infrastructure/queue/bullmq-queue-depth.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { REDIS_URL } from './config.js';
+import { REDIS_URL, TEST_RATE_LIMIT_PER_MINUTE } from './config.js';
 import { deleteKeys, uniquePrefix } from './redis-keys.js';
 
 export const API_KEY = 'test-key-1';
@@ -182,6 +183,9 @@ export async function startApi(
     ADMIN_USER: ADMIN.user,
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'silent',
+    // Fuzzing and the ordering rounds send far more than a shop would; the limit itself is
+    // tested with its own (test/integration/api/rate-limits.test.ts).
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ...env,
   });
   const connection = createRedisConnection({ url: REDIS_URL, role: 'producer', connectionName: prefix });
@@ -204,6 +208,8 @@ export async function startApi(
     idempotency,
     readModel,
     commandJobs: new BullMqCommandJobs(commands),
+    queueDepth: new BullMqQueueDepth(commands),
+    rateLimitRedis: connection,
     commandOutcomes: new InMemoryCommandOutcomes(readModel),
     commandEvents,
     queues,

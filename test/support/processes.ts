@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E2E_API_KEY } from './api-client.js';
-import { REDIS_URL } from './config.js';
+import { REDIS_URL, TEST_RATE_LIMIT_PER_MINUTE } from './config.js';
 import { freePort } from './net.js';
 import { uniquePrefix } from './redis-keys.js';
 import { READY_MESSAGE, ROLE_ENTRIES, type Role, type WorkerRole } from './roles.js';
@@ -71,6 +71,7 @@ export function stackEnv(databaseUrl: string, overrides: Record<string, string> 
     ADMIN_USER: 'admin',
     ADMIN_PASSWORD: 'e2e-admin-password',
     LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ...overrides,
   };
 }

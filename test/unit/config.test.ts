@@ -85,6 +85,10 @@ describe('loadConfig', () => {
     [{ WEBHOOK_DISABLE_AFTER: '1.5d' }, 'WEBHOOK_DISABLE_AFTER'],
     [{ WEBHOOK_DISABLE_AFTER: '0s' }, 'WEBHOOK_DISABLE_AFTER'],
     [{ WEBHOOK_SECRET_OVERLAP: '1w' }, 'WEBHOOK_SECRET_OVERLAP'],
+    [{ RATE_LIMIT_PER_MINUTE: '0' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ RATE_LIMIT_PER_MINUTE: '100/s' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ MAX_QUEUED_COMMANDS: '-1' }, 'MAX_QUEUED_COMMANDS'],
+    [{ MAX_QUEUED_COMMANDS: '1e5x' }, 'MAX_QUEUED_COMMANDS'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
@@ -104,6 +108,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '1500ms' }).webhookDisableAfterMs).toBe(1500);
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '90s' }).webhookDisableAfterMs).toBe(90_000);
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '30m' }).webhookDisableAfterMs).toBe(1_800_000);
+  });
+
+  it('limits each key to 6000 requests a minute and the queue to 100000 commands by default; 0 lifts the queue ceiling', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitPerMinute: 6000, maxQueuedCommands: 100_000 });
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120', MAX_QUEUED_COMMANDS: '0' })).toMatchObject({
+      rateLimitPerMinute: 120,
+      maxQueuedCommands: 0,
+    });
   });
 
   it('treats empty variables as unset', () => {

@@ -13,6 +13,7 @@ import {
   registerUserBody,
   restockProductBody,
 } from '../../../queues/index.js';
+import type { CommandCeiling } from '../load-shedding.js';
 import { IdempotencyKeys, type StoredResponse, idempotencyKeyHeader } from '../idempotency.js';
 import type { SentBy } from '../../../queues/index.js';
 import type { CommandSender } from '../ports.js';
@@ -22,6 +23,8 @@ import { BEARER_SECURITY, uuidParam } from '../schemas.js';
 
 export interface CommandRoutesOptions {
   commands: CommandSender;
+  /** Above MAX_QUEUED_COMMANDS the routes answer 503 instead of queueing. */
+  ceiling: CommandCeiling;
   idempotency: IdempotencyKeys;
   newId: () => string;
 }
@@ -93,7 +96,7 @@ function acceptedSchema(id: AggregateIdField) {
  * processed by the command worker; the client follows `statusUrl`.
  */
 export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async (app, options) => {
-  const { commands, idempotency, newId } = options;
+  const { commands, ceiling, idempotency, newId } = options;
 
   for (const type of PUBLIC_COMMAND_TYPES) {
     const route: CommandRoute = { type, ...COMMAND_ROUTES[type] };
@@ -111,9 +114,12 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
           body: route.body,
           response: {
             202: acceptedSchema(route.id).describe('accepted: the command is queued (scheduled, with Run-At)'),
-            ...problemResponses(400, 401, 413, 415, 422, 503),
+            ...problemResponses(400, 401, 413, 415, 422, 429, 503),
           },
         },
+        // After validation (a malformed request still learns what is wrong with it), before
+        // anything is reserved or queued.
+        preHandler: ceiling.shedWhenFull,
         // Commands without fields may be sent without a body at all; a JSON `null` is a body,
         // and like any other non-object it is refused by the schema (400).
         preValidation: async (request) => {

@@ -14,6 +14,7 @@ import { BullMqCommandJobs } from '../../infrastructure/queue/bullmq-command-job
 import { BullMqCommandRequeue } from '../../infrastructure/queue/bullmq-command-requeue.js';
 import { PgCommandRecords } from '../../infrastructure/triage/pg-command-records.js';
 import { BullMqCommandSender } from '../../infrastructure/queue/bullmq-command-sender.js';
+import { BullMqQueueDepth } from '../../infrastructure/queue/bullmq-queue-depth.js';
 import { createReadPool, PgReadModel } from '../../infrastructure/read/pg-read-model.js';
 import { DurablyScheduledCommandSender, PgScheduledCommands } from '../../infrastructure/scheduling/pg-scheduled-commands.js';
 import type { Config } from '../../infrastructure/config.js';
@@ -79,6 +80,9 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
     commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    queueDepth: new BullMqQueueDepth(infra.queues.commands),
+    // Fail-fast: while Redis is away the limit is not checked (logged), rather than waited for.
+    rateLimitRedis: infra.producerConnection,
     commandOutcomes: new PgCommandOutcomes(infra.pool),
     commandEvents,
     commandTriage: createCommandTriage(infra, readPool),

@@ -229,6 +229,6 @@ describe('OpenAPI', () => {
     expect(Object.keys(item.properties)).toEqual(expect.arrayContaining(['to', 'subject', 'template', 'status', 'attempts']));
     const resendRoute = document.paths['/v1/emails/{id}/resend'].post;
     expect(resendRoute.security).toEqual([{ bearerAuth: [] }]);
-    expect(Object.keys(resendRoute.responses).sort()).toEqual(['202', '400', '401', '404', '409']);
+    expect(Object.keys(resendRoute.responses).sort()).toEqual(['202', '400', '401', '403', '404', '409', '429']);
   });
 });

@@ -120,6 +120,8 @@ export async function inMemoryApi(
     idempotency: new MemoryIdempotencyStore(),
     readModel,
     commandJobs,
+    // Nothing consumes `sent`: what was sent is what is queued.
+    queueDepth: { queuedCommands: async () => sent.length },
     commandOutcomes,
     commandEvents,
     webhooks,
