@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infrastructure/config.js';
+
+/** A WEBHOOK_SECRET_KEYS key as an operator makes one (openssl rand -base64 32). */
+const PRODUCTION_KEY = randomBytes(32);
 
 describe('loadConfig', () => {
   it('applies local defaults in development and says which', () => {
@@ -40,6 +44,46 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/API_KEYS/);
     expect(problems).toMatch(/ADMIN_USER and ADMIN_PASSWORD/);
     expect(problems).toMatch(/SMTP_URL/);
+    expect(problems).toMatch(/WEBHOOK_SECRET_KEYS: required in production/);
+  });
+
+  describe('WEBHOOK_SECRET_KEYS', () => {
+    const production = { NODE_ENV: 'production', API_KEYS: 'a', ADMIN_USER: 'ops', ADMIN_PASSWORD: 'pw', SMTP_URL: 'smtp://mail:25' };
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems.join('\n');
+        throw error;
+      }
+      return '';
+    };
+
+    it('falls back to a development key outside production, and says so', () => {
+      const config = loadConfig({ NODE_ENV: 'test' });
+      expect(config.webhookSecretKeys).toEqual([{ id: 'dev', key: expect.any(Buffer) }]);
+      expect(config.webhookSecretKeys[0]?.key.length).toBe(32);
+      expect(config.defaultsApplied).toContain('WEBHOOK_SECRET_KEYS=<development key "dev">');
+    });
+
+    it('keeps every key, the first one encrypting', () => {
+      const other = randomBytes(32);
+      const config = loadConfig({ WEBHOOK_SECRET_KEYS: `new:${other.toString('base64')},old:${PRODUCTION_KEY.toString('base64')}` });
+      expect(config.webhookSecretKeys.map((key) => key.id)).toEqual(['new', 'old']);
+      expect(config.defaultsApplied.some((line) => line.startsWith('WEBHOOK_SECRET_KEYS'))).toBe(false);
+    });
+
+    it.each([
+      ['a key that is not 32 bytes', `k1:${randomBytes(24).toString('base64')}`, /WEBHOOK_SECRET_KEYS: key "k1" must be base64 of exactly 32 random bytes/],
+      ['no key id', PRODUCTION_KEY.toString('base64'), /WEBHOOK_SECRET_KEYS: entry 1 must be <key id>:<base64 key>/],
+      ['the development key', 'dev:9tT/AoY5acwz6ENQLnfQMWrsvKy9KZpz5vC5zpWpTeE=', /WEBHOOK_SECRET_KEYS: the development key cannot be used in production/],
+    ])('stops production on %s, with the reason', (_case, value, reason) => {
+      expect(problemsOf({ ...production, WEBHOOK_SECRET_KEYS: value })).toMatch(reason);
+    });
+
+    it('refuses a malformed key in development too', () => {
+      expect(problemsOf({ WEBHOOK_SECRET_KEYS: 'k1:short' })).toMatch(/WEBHOOK_SECRET_KEYS: key "k1" .* got \d+ bytes/);
+    });
   });
 
   it('accepts a complete production configuration without defaults', () => {
@@ -50,8 +94,10 @@ describe('loadConfig', () => {
       ADMIN_PASSWORD: 'pw',
       SMTP_URL: 'smtp://mail:25',
       WEBHOOK_ALLOW_PRIVATE: 'false',
+      WEBHOOK_SECRET_KEYS: `k1:${PRODUCTION_KEY.toString('base64')}`,
     });
     expect(config.apiKeys).toEqual(['a', 'b']);
+    expect(config.webhookSecretKeys).toEqual([{ id: 'k1', key: PRODUCTION_KEY }]);
     expect(config.defaultsApplied).toEqual([]);
     expect(config.webhookAllowPrivate).toBe(false);
   });
