@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { QueueName } from '../../queues/names.js';
 import { type JobRetention, processedCommandRule } from '../../queues/retention.js';
+import { parseSecretKeys, type SecretKey } from './webhooks/secret-cipher.js';
 
 const DEV_API_KEY = 'dev-key';
 const DEV_ADMIN_USER = 'admin';
@@ -12,6 +13,8 @@ export const MIN_SECRET_LENGTH = 32;
  * webhooks to private and loopback addresses: an operator has to type it on purpose.
  */
 export const ALLOW_PRIVATE_ACKNOWLEDGEMENT = 'i-understand-ssrf';
+/** Encrypts webhook secrets at rest in development and tests only: production must set its own. */
+const DEV_WEBHOOK_SECRET_KEYS = 'dev:9tT/AoY5acwz6ENQLnfQMWrsvKy9KZpz5vC5zpWpTeE=';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -143,6 +146,8 @@ const schema = z.object({
     }),
   WEBHOOK_DISABLE_AFTER: duration('5d'),
   WEBHOOK_SECRET_OVERLAP: duration('24h', 0),
+  // Comma-separated <key id>:<base64 of 32 bytes>; checked in loadConfig (secret-cipher.ts).
+  WEBHOOK_SECRET_KEYS: z.string().optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
@@ -218,6 +223,11 @@ export interface Config {
    * the previous secret too (24 h by default).
    */
   webhookSecretOverlapMs: number;
+  /**
+   * WEBHOOK_SECRET_KEYS: the AES-256-GCM keys webhook secrets are encrypted with at rest
+   * (docs/adr/0015-webhook-secrets-at-rest.md). The first encrypts, every one decrypts.
+   */
+  webhookSecretKeys: SecretKey[];
   workerConcurrency: number;
   /**
    * Group commit of the command worker (docs/adr/0005-group-commit.md): at most this many
@@ -406,6 +416,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultsApplied.push(`ADMIN_USER=${adminUser} ADMIN_PASSWORD=<development default>`);
   }
   if (production && !values.SMTP_URL) problems.push('SMTP_URL: required in production');
+  // Webhook secrets at rest: a development key unless production, which must bring its own.
+  let webhookSecretKeys: SecretKey[] = [];
+  const secretKeys = parseSecretKeys(values.WEBHOOK_SECRET_KEYS ?? DEV_WEBHOOK_SECRET_KEYS);
+  if ('problem' in secretKeys) problems.push(`WEBHOOK_SECRET_KEYS: ${secretKeys.problem}`);
+  else webhookSecretKeys = secretKeys.keys;
+  if (values.WEBHOOK_SECRET_KEYS === undefined) {
+    if (production) problems.push('WEBHOOK_SECRET_KEYS: required in production (<key id>:<base64 of 32 random bytes>, e.g. openssl rand -base64 32)');
+    defaultsApplied.push('WEBHOOK_SECRET_KEYS=<development key "dev">');
+  } else if (production && webhookSecretKeys.some(({ key }) => key.toString('base64') === DEV_WEBHOOK_SECRET_KEYS.slice('dev:'.length))) {
+    problems.push('WEBHOOK_SECRET_KEYS: the development key cannot be used in production');
+  }
   if (values.REDIS_URL.includes(',') && !/\{[^}]+\}/.test(values.QUEUE_PREFIX)) {
     // Without a hash tag a queue's keys spread over slots and BullMQ's scripts fail (CROSSSLOT).
     problems.push(`QUEUE_PREFIX: on a Redis Cluster it must contain a hash tag, e.g. {${values.QUEUE_PREFIX}}`);
@@ -444,6 +465,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
     webhookDisableAfterMs: values.WEBHOOK_DISABLE_AFTER,
     webhookSecretOverlapMs: values.WEBHOOK_SECRET_OVERLAP,
+    webhookSecretKeys,
     workerConcurrency: values.WORKER_CONCURRENCY,
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,

@@ -8,7 +8,22 @@ export type { Logger };
  * secret turns up under `config`, in an error's context, or on its own. (pino's `*` matches
  * one level, so each name is listed at the top level and one and two levels down.)
  */
-const SECRET_FIELDS = ['password', 'secret', 'apiKey', 'apiKeys', 'authorization', 'cookie', 'smtpUrl'];
+const SECRET_FIELDS = [
+  'password',
+  'secret',
+  'apiKey',
+  'apiKeys',
+  'authorization',
+  'cookie',
+  'smtpUrl',
+  // The keys webhook secrets are encrypted with (Config.webhookSecretKeys, the variable), and
+  // the signing secrets of a delivery (WebhookRequest.secrets, the previous one of a rotation).
+  'webhookSecretKeys',
+  'WEBHOOK_SECRET_KEYS',
+  'secrets',
+  'previousSecret',
+  'previous_secret',
+];
 const URL_FIELDS = ['databaseUrl', 'databaseReadUrl', 'redisUrl', 'smtpUrl'];
 
 export const REDACTED_PATHS: readonly string[] = [

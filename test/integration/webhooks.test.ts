@@ -11,7 +11,7 @@ import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../queues/webhooks.js';
 import { buildWebhookBody } from '../../src/infrastructure/webhooks/payload.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
 import { createTestDatabase } from '../support/database.js';
-import { testConfig } from '../support/config.js';
+import { testConfig, testSecretCipher } from '../support/config.js';
 import { newId } from '../support/orm.js';
 
 // The webhooks role end to end on real PostgreSQL, Redis and HTTP receivers on 127.0.0.1:
@@ -295,7 +295,8 @@ describe('webhook endpoint management', () => {
     });
     expect(created).toMatchObject({ url: 'http://127.0.0.1:9/a', eventTypes: ['user.registered', 'order.cancelled'] });
     const [stored] = await sql<{ secret: string }>(infra, 'select secret from webhook_endpoints where id = ?', [created.id]);
-    expect(stored?.secret).toBe(created.secret);
+    expect(stored?.secret).not.toContain(created.secret.slice('whsec_'.length));
+    expect(testSecretCipher().open(String(stored?.secret), { endpointId: created.id, column: 'secret' })).toBe(created.secret);
 
     const listed = await management.listEndpoints.execute();
     expect(listed).toContainEqual({

@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../src/infrastructure/config.js';
+import { WebhookSecretCipher } from '../../src/infrastructure/webhooks/secret-cipher.js';
 import { testRedisUrl, uniquePrefix } from './redis-keys.js';
 
 /** The Redis the tests use: the e2e-cluster project's cluster, TEST_REDIS_URL, or the local one. */
@@ -24,4 +25,9 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ...overrides,
   });
+}
+
+/** The cipher of a test config's webhook secrets (the development key, unless `keys` is given). */
+export function testSecretCipher(keys?: string): WebhookSecretCipher {
+  return new WebhookSecretCipher(loadConfig({ NODE_ENV: 'test', ...(keys ? { WEBHOOK_SECRET_KEYS: keys } : {}) }).webhookSecretKeys);
 }

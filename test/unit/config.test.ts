@@ -1,12 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infrastructure/config.js';
 
+/** A WEBHOOK_SECRET_KEYS key as an operator makes one (openssl rand -base64 32). */
+const PRODUCTION_KEY = randomBytes(32);
 /** Secrets of the length production asks for (32 characters and more). */
 const KEY_A = 'a'.repeat(40);
 const KEY_B = 'b'.repeat(32);
 const ADMIN_PASSWORD = 'p'.repeat(32);
 /** A production configuration that starts: every problem a test adds is its own. */
-const PRODUCTION = { NODE_ENV: 'production', ADMIN_USER: 'ops', ADMIN_PASSWORD, SMTP_URL: 'smtp://mail:25' } as const;
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  ADMIN_USER: 'ops',
+  ADMIN_PASSWORD,
+  SMTP_URL: 'smtp://mail:25',
+  WEBHOOK_SECRET_KEYS: `k1:${PRODUCTION_KEY.toString('base64')}`,
+} as const;
 
 /** The problems `loadConfig` refuses `env` with (fails the test when it accepts it). */
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -46,14 +55,55 @@ describe('loadConfig', () => {
 
   it('stops a production process that lacks its secrets, naming each', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    expect(problems).toHaveLength(2);
+    expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^ADMIN_USER and ADMIN_PASSWORD: required in production .*at least 32 characters/);
-    expect(problems[1]).toMatch(/^SMTP_URL: required in production/);
+    expect(problems.join('\n')).toMatch(/SMTP_URL: required in production/);
+    expect(problems.join('\n')).toMatch(/WEBHOOK_SECRET_KEYS: required in production/);
+  });
+
+  describe('WEBHOOK_SECRET_KEYS', () => {
+    const production = { ...PRODUCTION };
+    const problemsText = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems.join('\n');
+        throw error;
+      }
+      return '';
+    };
+
+    it('falls back to a development key outside production, and says so', () => {
+      const config = loadConfig({ NODE_ENV: 'test' });
+      expect(config.webhookSecretKeys).toEqual([{ id: 'dev', key: expect.any(Buffer) }]);
+      expect(config.webhookSecretKeys[0]?.key.length).toBe(32);
+      expect(config.defaultsApplied).toContain('WEBHOOK_SECRET_KEYS=<development key "dev">');
+    });
+
+    it('keeps every key, the first one encrypting', () => {
+      const other = randomBytes(32);
+      const config = loadConfig({ WEBHOOK_SECRET_KEYS: `new:${other.toString('base64')},old:${PRODUCTION_KEY.toString('base64')}` });
+      expect(config.webhookSecretKeys.map((key) => key.id)).toEqual(['new', 'old']);
+      expect(config.defaultsApplied.some((line) => line.startsWith('WEBHOOK_SECRET_KEYS'))).toBe(false);
+    });
+
+    it.each([
+      ['a key that is not 32 bytes', `k1:${randomBytes(24).toString('base64')}`, /WEBHOOK_SECRET_KEYS: key "k1" must be base64 of exactly 32 random bytes/],
+      ['no key id', PRODUCTION_KEY.toString('base64'), /WEBHOOK_SECRET_KEYS: entry 1 must be <key id>:<base64 key>/],
+      ['the development key', 'dev:9tT/AoY5acwz6ENQLnfQMWrsvKy9KZpz5vC5zpWpTeE=', /WEBHOOK_SECRET_KEYS: the development key cannot be used in production/],
+    ])('stops production on %s, with the reason', (_case, value, reason) => {
+      expect(problemsText({ ...production, WEBHOOK_SECRET_KEYS: value })).toMatch(reason);
+    });
+
+    it('refuses a malformed key in development too', () => {
+      expect(problemsText({ WEBHOOK_SECRET_KEYS: 'k1:short' })).toMatch(/WEBHOOK_SECRET_KEYS: key "k1" .* got \d+ bytes/);
+    });
   });
 
   it('accepts a complete production configuration without defaults', () => {
     const config = loadConfig({ ...PRODUCTION, API_KEYS: `${KEY_A}, ${KEY_B}`, WEBHOOK_ALLOW_PRIVATE: 'false' });
     expect(config.apiKeys).toEqual([KEY_A, KEY_B]);
+    expect(config.webhookSecretKeys).toEqual([{ id: 'k1', key: PRODUCTION_KEY }]);
     expect(config.defaultsApplied).toEqual([]);
     expect(config.webhookAllowPrivate).toBe(false);
   });
@@ -175,6 +225,7 @@ describe('production refuses development defaults', () => {
       'ADMIN_PASSWORD',
       'WEBHOOK_ALLOW_PRIVATE',
       'SMTP_URL',
+      'WEBHOOK_SECRET_KEYS',
     ]);
     expect(problems.join('\n')).not.toContain(short);
   });

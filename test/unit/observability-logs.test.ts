@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { withoutCredentials } from '../../src/infrastructure/logger.js';
@@ -8,6 +9,8 @@ import { API_KEY, CapturedLogs, capturingLogger, inMemoryApi } from './support/a
 
 // Logs are JSON lines an operator ships somewhere else: secrets must never be in them, and the
 // ids that let one follow a command (commandId, trace ids) must be.
+
+const WEBHOOK_KEY = randomBytes(32);
 
 describe('log redaction', () => {
   it('logs a configuration without its API keys, passwords or URL credentials', () => {
@@ -24,14 +27,20 @@ describe('log redaction', () => {
       DATABASE_READ_URL: 'postgres://app:replica-password@replica.internal:5432/conveyor',
       REDIS_URL: 'redis://:redis-password@redis-1:6379,redis://:redis-password@redis-2:6379',
       QUEUE_PREFIX: '{conveyor}',
+      WEBHOOK_SECRET_KEYS: `k1:${WEBHOOK_KEY.toString('base64')}`,
     });
 
     logger.info({ config }, 'configuration');
+    logger.info({ env: { WEBHOOK_SECRET_KEYS: `k1:${WEBHOOK_KEY.toString('base64')}` } }, 'environment');
 
     const text = logs.text();
     for (const secret of ['prod-key-1', 'prod-key-2', 'board-password', 'smtp-password', 'db-password', 'replica-password', 'redis-password']) {
       expect(text).not.toContain(secret);
     }
+    // The webhook secret key, in any encoding pino might write it in.
+    expect(text).not.toContain(WEBHOOK_KEY.toString('base64'));
+    expect(text).not.toContain(JSON.stringify([...WEBHOOK_KEY]).slice(1, -1));
+    expect((logs.lines[0]?.config as Record<string, unknown>).webhookSecretKeys).toBe('[redacted]');
     // Where the process connects is still there for the operator.
     const logged = logs.lines[0]?.config as Record<string, unknown>;
     expect(logged.smtpUrl).toBe('smtps://mailer:***@smtp.example.com:465');

@@ -53,7 +53,10 @@ export const ENDPOINT_DISABLED = 'endpoint disabled';
  *     job's attempts) are exhausted; a failed delivery can be replayed;
  *   - a failure also disables the endpoint when every attempt to it has failed for
  *     `disableAfterMs` (WEBHOOK_DISABLE_AFTER, see auto-disable.ts); its pending deliveries
- *     then fail unsent, like those of an endpoint that answered 410.
+ *     then fail unsent, like those of an endpoint that answered 410;
+ * - an endpoint whose stored secrets cannot be read (encrypted under a key this process does
+ *   not hold, or altered) is not sent to: the attempt is logged with the reason and retried on
+ *   the schedule like a failed one, and its failing streak is left alone.
  */
 export class DeliverWebhook {
   constructor(
@@ -79,13 +82,20 @@ export class DeliverWebhook {
     }
 
     const attemptedAt = this.clock.now();
-    const response = await this.sender.send({
-      url: endpoint.url,
-      secrets: signingSecrets(endpoint.secrets, attemptedAt),
-      deliveryId: delivery.id,
-      timestamp: attemptedAt,
-      body: delivery.body,
-    });
+    // Secrets that cannot be read sign nothing: the attempt is logged and retried like a failed
+    // one (the operator may add the missing key back meanwhile), without touching the
+    // receiver's failing streak, which it says nothing about.
+    const { secrets } = endpoint;
+    const readable = !('unreadable' in secrets);
+    const response: WebhookResponse = readable
+      ? await this.sender.send({
+          url: endpoint.url,
+          secrets: signingSecrets(secrets, attemptedAt),
+          deliveryId: delivery.id,
+          timestamp: attemptedAt,
+          body: delivery.body,
+        })
+      : { statusCode: null, durationMs: 0, error: `not sent: the signing secret cannot be read: ${secrets.unreadable}` };
     const succeeded = response.statusCode !== null && response.statusCode >= 200 && response.statusCode < 300;
     const attempt = { attemptedAt, ...response };
     const sent = { ...ids, response };
@@ -96,7 +106,7 @@ export class DeliverWebhook {
       attempt,
       nextAttemptAt: null,
       deliveredAt: null,
-      endpoint: { id: endpoint.id, succeeded },
+      endpoint: readable ? { id: endpoint.id, succeeded } : null,
     };
 
     if (succeeded) {
@@ -111,7 +121,7 @@ export class DeliverWebhook {
       });
       return { outcome: 'gone', ...sent };
     }
-    const rule = autoDisable(endpoint.failingSince, now, this.disableAfterMs);
+    const rule = readable ? autoDisable(endpoint.failingSince, now, this.disableAfterMs) : null;
     const failed: Omit<AttemptOutcome, 'status'> = rule
       ? { ...record, disableEndpoint: { reason: rule.reason, at: now, ifFailingSinceBy: rule.ifFailingSinceBy } }
       : record;

@@ -33,6 +33,14 @@ export interface SigningSecrets {
 }
 
 /**
+ * The endpoint's secrets are stored but cannot be read (encrypted under a key the process
+ * does not hold, or altered): `reason` says which and what to do. Nothing can be signed.
+ */
+export interface UnreadableSigningSecrets {
+  unreadable: string;
+}
+
+/**
  * What an update changes; fields left out stay as they are. `enable` clears the disable reason
  * and time and the failing streak (so WEBHOOK_DISABLE_AFTER counts afresh); `disable` keeps the
  * reason of an endpoint that is disabled already.
@@ -113,7 +121,7 @@ export interface DeliveryToSend {
     attempts: number;
   };
   /** Null when the endpoint row is gone altogether. */
-  endpoint: (WebhookEndpoint & { secrets: SigningSecrets }) | null;
+  endpoint: (WebhookEndpoint & { secrets: SigningSecrets | UnreadableSigningSecrets }) | null;
   /**
    * The id of the attempt this job now holds the delivery for (it becomes the attempt's id
    * in the log); null when the delivery was not pending, so there is nothing to send.
@@ -132,8 +140,10 @@ export interface AttemptOutcome {
   /**
    * The delivery's endpoint, whose failing streak the attempt ends (2xx: `succeeded`) or
    * starts (the first failure after a success sets `failingSince`), in the same statement.
+   * Null when nothing was sent (the secrets could not be read): the attempt says nothing
+   * about the receiver, so its streak is left as it is.
    */
-  endpoint: { id: string; succeeded: boolean };
+  endpoint: { id: string; succeeded: boolean } | null;
   /**
    * Disables the endpoint in the same statement (an endpoint disabled already keeps its
    * reason): on 410 Gone, or by WEBHOOK_DISABLE_AFTER, when only if its failing streak, as

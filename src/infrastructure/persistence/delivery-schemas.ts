@@ -12,9 +12,13 @@ export class WebhookEndpointRecord {
   id!: string;
   url!: string;
   eventTypes!: string[];
+  /**
+   * The signing secret, encrypted (`enc:v1:<key id>:…`, docs/adr/0015-webhook-secrets-at-rest.md);
+   * a `whsec_…` plaintext only until the release step after an upgrade encrypts it.
+   */
   secret!: string;
   /**
-   * The secret before the last rotation, and until when deliveries are signed with it too
+   * The secret before the last rotation (encrypted the same way), and until when deliveries are signed with it too
    * (WEBHOOK_SECRET_OVERLAP after the rotation); null when the endpoint was never rotated.
    */
   previousSecret: string | null = null;
@@ -36,8 +40,8 @@ export const WebhookEndpointSchema = new EntitySchema<WebhookEndpointRecord>({
     id: { type: 'uuid', primary: true },
     url: { type: 'text' },
     eventTypes: { type: 'json' },
-    secret: { type: 'string', length: 128 },
-    previousSecret: { type: 'string', length: 128, nullable: true },
+    secret: { type: 'text' },
+    previousSecret: { type: 'text', nullable: true },
     previousSecretExpiresAt: { ...timestamp, nullable: true },
     enabled: { type: 'boolean', default: true },
     disabledReason: { type: 'text', nullable: true },

@@ -6,6 +6,8 @@ import type {
   NewWebhookDelivery,
   NewWebhookEndpoint,
   ReplayFilter,
+  SigningSecrets,
+  UnreadableSigningSecrets,
   WebhookAttempt,
   WebhookDeliveryRepository,
   WebhookDeliveryStatus,
@@ -14,6 +16,7 @@ import type {
   WebhookEndpointChanges,
   WebhookEndpointRepository,
 } from '../../application/webhooks/ports.js';
+import { SecretUnreadableError, type SecretPlace, type WebhookSecretCipher } from './secret-cipher.js';
 
 // Plain SQL on the process's pg pool, one round trip each (the tables are mapped in
 // delivery-schemas.ts for the migrations; they are records of work, not aggregates).
@@ -21,8 +24,9 @@ import type {
 // set by claimForSending, released by the statement that records the attempt, and checked by
 // resetForReplay in the same UPDATE that resets the row. The management queries are written
 // with `?` placeholders, numbered for pg by `positional`.
-// Secrets are read and written here only (claimForSending, add, rotateSecret), so that
-// encrypting them at rest stays a change to this file.
+// Secrets are read and written here only (claimForSending, add, rotateSecret) and by the
+// re-encryption (reencrypt-secrets.ts), always through the cipher: encrypted at rest, bound to
+// their row and column (docs/adr/0015-webhook-secrets-at-rest.md).
 
 // An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -83,6 +87,8 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
   constructor(
     /** The process's pg pool (Infrastructure.pool). */
     private readonly pool: pg.Pool,
+    /** Encrypts the secrets written and decrypts those read (WEBHOOK_SECRET_KEYS). */
+    private readonly cipher: WebhookSecretCipher,
   ) {}
 
   private async rows<T extends pg.QueryResultRow>(query: string, params: unknown[] = []): Promise<T[]> {
@@ -99,7 +105,13 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     await this.affected(
       `insert into webhook_endpoints (id, url, event_types, secret, enabled, created_at)
        values (?, ?, ?::jsonb, ?, true, ?)`,
-      [endpoint.id, endpoint.url, JSON.stringify(endpoint.eventTypes), endpoint.secret, endpoint.createdAt],
+      [
+        endpoint.id,
+        endpoint.url,
+        JSON.stringify(endpoint.eventTypes),
+        this.cipher.seal(endpoint.secret, { endpointId: endpoint.id, column: 'secret' }),
+        endpoint.createdAt,
+      ],
     );
   }
 
@@ -153,13 +165,38 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
 
   async rotateSecret(id: string, secret: string, previousExpiresAt: Date): Promise<boolean> {
     if (!UUID.test(id)) return false;
-    return (
-      (await this.affected(
-        `update webhook_endpoints set previous_secret = secret, previous_secret_expires_at = ?, secret = ?
-         where id = ? and deleted_at is null`,
-        [previousExpiresAt, secret, id],
-      )) > 0
-    );
+    // The current secret moves to previous_secret, so it is decrypted and encrypted again for
+    // that column (the column is part of what its ciphertext is bound to). The update applies
+    // only if the secret is still the one read: a concurrent rotation (or re-encryption) that
+    // wrote first makes it match nothing, and this one reads again and rotates what it wrote.
+    for (let tries = 0; tries < 10; tries++) {
+      const [row] = await this.rows<{ secret: string }>('select secret from webhook_endpoints where id = ? and deleted_at is null', [id]);
+      if (!row) return false;
+      // A current secret that cannot be read cannot sign during the overlap either: dropped.
+      const previous = this.openOrNull(row.secret, { endpointId: id, column: 'secret' });
+      const updated = await this.affected(
+        `update webhook_endpoints set previous_secret = ?, previous_secret_expires_at = ?, secret = ?
+         where id = ? and deleted_at is null and secret = ?`,
+        [
+          previous === null ? null : this.cipher.seal(previous, { endpointId: id, column: 'previous_secret' }),
+          previous === null ? null : previousExpiresAt,
+          this.cipher.seal(secret, { endpointId: id, column: 'secret' }),
+          id,
+          row.secret,
+        ],
+      );
+      if (updated > 0) return true;
+    }
+    throw new Error(`webhook endpoint ${id}: its secret kept changing while it was being rotated`);
+  }
+
+  private openOrNull(stored: string, place: SecretPlace): string | null {
+    try {
+      return this.cipher.open(stored, place);
+    } catch (error) {
+      if (error instanceof SecretUnreadableError) return null;
+      throw error;
+    }
   }
 
   async listDeliveries(
@@ -237,11 +274,31 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     const attempt = { attemptId: row.claimed ? attemptId : null };
     const e = row.endpoint;
     if (e === null) return { delivery, endpoint: null, ...attempt };
-    const previous =
-      e.previous_secret !== null && e.previous_secret_expires_at !== null
-        ? { secret: e.previous_secret, expiresAt: toDate(e.previous_secret_expires_at) }
-        : null;
-    return { delivery, ...attempt, endpoint: { ...toEndpoint(e), secrets: { current: e.secret, previous } } };
+    return { delivery, ...attempt, endpoint: { ...toEndpoint(e), secrets: this.signingSecrets(e, startedAt) } };
+  }
+
+  /**
+   * The endpoint's secrets decrypted, or why they cannot be. A previous secret whose overlap
+   * ended by `at` signs nothing any more, so it is not decrypted.
+   */
+  private signingSecrets(
+    e: EndpointRow & { secret: string; previous_secret: string | null },
+    at: Date,
+  ): SigningSecrets | UnreadableSigningSecrets {
+    try {
+      const current = this.cipher.open(e.secret, { endpointId: e.id, column: 'secret' });
+      const previous =
+        e.previous_secret !== null && e.previous_secret_expires_at !== null && toDate(e.previous_secret_expires_at) > at
+          ? {
+              secret: this.cipher.open(e.previous_secret, { endpointId: e.id, column: 'previous_secret' }),
+              expiresAt: toDate(e.previous_secret_expires_at),
+            }
+          : null;
+      return { current, previous };
+    } catch (error) {
+      if (error instanceof SecretUnreadableError) return { unreadable: error.message };
+      throw error;
+    }
   }
 
   async recordAttempt(outcome: AttemptOutcome): Promise<boolean> {
@@ -289,8 +346,9 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
         outcome.nextAttemptAt,
         outcome.deliveredAt,
         outcome.disableEndpoint?.reason ?? null,
-        outcome.endpoint.id,
-        outcome.endpoint.succeeded,
+        // No endpoint (nothing was sent): `where id = null` leaves every endpoint as it is.
+        outcome.endpoint?.id ?? null,
+        outcome.endpoint?.succeeded ?? false,
         outcome.disableEndpoint?.at ?? null,
         outcome.disableEndpoint?.ifFailingSinceBy ?? null,
       ],

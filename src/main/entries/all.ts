@@ -9,13 +9,18 @@ import { startMailer } from '../roles/mailer.js';
 import { startRelay } from '../roles/relay.js';
 import { startRetention } from '../roles/retention.js';
 import { buildWeb } from '../roles/web.js';
-import { startWebhooks } from '../roles/webhooks.js';
+import { reencryptSecrets, startWebhooks } from '../roles/webhooks.js';
 
 async function startAll(config: Config): Promise<RunningProcess> {
   const applied = await migrate(config.databaseUrl);
   const infra = await createInfrastructure(config, 'all');
   const { logger } = infra;
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  // As the release step does: webhook secrets stored in plaintext, or under an older key, are
+  // encrypted under the current one.
+  const { unreadable, ...secrets } = await reencryptSecrets(config);
+  if (secrets.encrypted + secrets.reencrypted > 0) logger.info(secrets, 'webhook secrets encrypted');
+  for (const item of unreadable) logger.warn(item, 'webhook secret cannot be read');
 
   const worker = startCommandWorker(infra);
   const relay = await startRelay(infra);

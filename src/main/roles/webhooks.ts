@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock, type Clock } from '../../application/clock.js';
 import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
@@ -18,6 +19,8 @@ import { BullMqWebhookQueue } from '../../infrastructure/webhooks/bullmq-webhook
 import { webhookBackoffStrategy } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
+import { reencryptWebhookSecrets, type ReencryptReport } from '../../infrastructure/webhooks/reencrypt-secrets.js';
+import { WebhookSecretCipher } from '../../infrastructure/webhooks/secret-cipher.js';
 import { generateWebhookSecret } from '../../infrastructure/webhooks/signing.js';
 import { SsrfUrlGuard } from '../../infrastructure/webhooks/ssrf.js';
 import {
@@ -50,7 +53,7 @@ export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides 
   const { config, logger } = infra;
   const { sender, close: closeSender } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
-    new PostgresWebhookRepository(infra.pool),
+    new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys)),
     sender,
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
@@ -91,7 +94,7 @@ export function createWebhookManagement(
   overrides: { urlGuard?: WebhookUrlGuard; clock?: Clock } = {},
 ): WebhookManagement {
   const { config } = infra;
-  const repository = new PostgresWebhookRepository(infra.pool);
+  const repository = new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys));
   const clock = overrides.clock ?? systemClock;
   const urlGuard = overrides.urlGuard ?? new SsrfUrlGuard({ allowPrivate: config.webhookAllowPrivate });
   const queue = new BullMqWebhookQueue(infra.queues.webhooks, config.webhookRetrySchedule);
@@ -121,4 +124,18 @@ export function startWebhooksProcess(config: Config): Promise<RunningProcess> {
     const pool = openPool(config, observability.logger, resources);
     return startWebhooks({ ...observability, pool, workerConnection: redis('worker') });
   });
+}
+
+/**
+ * Encrypts every stored webhook secret under the first key of WEBHOOK_SECRET_KEYS (plaintext
+ * from before secrets were encrypted, and values under an older key), on a connection of its
+ * own: the release step after the migrations, and `npm run webhooks:reencrypt`.
+ */
+export async function reencryptSecrets(config: Pick<Config, 'databaseUrl' | 'webhookSecretKeys'>): Promise<ReencryptReport> {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+  try {
+    return await reencryptWebhookSecrets(pool, new WebhookSecretCipher(config.webhookSecretKeys));
+  } finally {
+    await pool.end();
+  }
 }

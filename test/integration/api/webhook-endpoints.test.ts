@@ -12,7 +12,7 @@ import { WEBHOOK_JOB_NAME } from '../../../queues/webhooks.js';
 import { attemptLeaseMs } from '../../../src/application/webhooks/replay-webhook-delivery.js';
 import { PostgresWebhookRepository } from '../../../src/infrastructure/webhooks/postgres-webhook-repository.js';
 import { SsrfUrlGuard } from '../../../src/infrastructure/webhooks/ssrf.js';
-import { REDIS_URL, testConfig } from '../../support/config.js';
+import { REDIS_URL, testConfig, testSecretCipher } from '../../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../../support/orm.js';
 import { type ApiContext, type TestApi, UUID_V7, allJobs, auth, expectProblem, postRaw, startApi } from '../../support/in-process-api.js';
 
@@ -97,7 +97,7 @@ async function endpointCount(): Promise<number> {
 }
 
 describe('POST /v1/webhook-endpoints', () => {
-  test('201 with the signing secret, once; the stored secret is the one shown', async () => {
+  test('201 with the signing secret, once; the stored secret is it, encrypted', async () => {
     const response = await subscribe({ url: PUBLIC_URL, eventTypes: ['order.placed', 'order.shipped'] });
 
     expect(response.statusCode).toBe(201);
@@ -110,7 +110,8 @@ describe('POST /v1/webhook-endpoints', () => {
     expect(Buffer.from(String(body.secret).slice('whsec_'.length), 'base64').length).toBeGreaterThanOrEqual(24);
     expect(response.headers.location).toBe(`/v1/webhook-endpoints/${String(body.id)}`);
     const [row] = await sql<{ secret: string }>('select secret from webhook_endpoints where id = ?', [body.id]);
-    expect(row?.secret).toBe(body.secret);
+    expect(row?.secret).not.toContain(String(body.secret).slice('whsec_'.length));
+    expect(testSecretCipher().open(String(row?.secret), { endpointId: String(body.id), column: 'secret' })).toBe(body.secret);
 
     // Neither the endpoint nor the list shows the secret again.
     const one = await send(api, 'GET', String(response.headers.location));
@@ -602,7 +603,7 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
     const { id } = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z', attempts: FAILED_ATTEMPTS });
     // The worker's claim, as DeliverWebhook makes it before sending; its job is not in the
     // queue, so only the row says that an attempt is running.
-    const repository = new PostgresWebhookRepository(pool);
+    const repository = new PostgresWebhookRepository(pool, testSecretCipher());
     const claimed = await repository.claimForSending(id, new Date());
     expect(claimed?.attemptId).toEqual(expect.stringMatching(UUID_V7));
 
@@ -632,7 +633,7 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
 
   test('a claim older than the lease (its worker died mid-attempt) does not hold a replay off', async () => {
     const { id } = await insertDelivery(await createEndpoint(['*']), { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z' });
-    const repository = new PostgresWebhookRepository(pool);
+    const repository = new PostgresWebhookRepository(pool, testSecretCipher());
     await repository.claimForSending(id, new Date(Date.now() - attemptLeaseMs(api.config.webhookTimeoutMs) - 1000));
     expect((await replay(id)).statusCode).toBe(202);
     const [row] = await sql<{ attempt_id: string | null }>('select attempt_id from webhook_deliveries where id = ?', [id]);
@@ -779,14 +780,22 @@ describe('PATCH /v1/webhook-endpoints/:id', () => {
 describe('POST /v1/webhook-endpoints/:id/rotate-secret', () => {
   const rotate = (id: string, body?: object) => send(api, 'POST', `/v1/webhook-endpoints/${id}/rotate-secret`, body);
   /** The stored secrets, and whether the stored expiry is `expiresAt`. */
-  const secrets = async (id: string, expiresAt: string | null = null) =>
-    (
-      await sql<{ secret: string; previous_secret: string | null; expires_as_answered: boolean }>(
-        `select secret, previous_secret, previous_secret_expires_at = ?::timestamptz as expires_as_answered
-         from webhook_endpoints where id = ?`,
-        [expiresAt, id],
-      )
-    )[0];
+  /** The stored secrets, decrypted (each encrypted value holds no plaintext: checked here). */
+  const secrets = async (id: string, expiresAt: string | null = null) => {
+    const [row] = await sql<{ secret: string; previous_secret: string | null; expires_as_answered: boolean }>(
+      `select secret, previous_secret, previous_secret_expires_at = ?::timestamptz as expires_as_answered
+       from webhook_endpoints where id = ?`,
+      [expiresAt, id],
+    );
+    if (!row) return undefined;
+    const cipher = testSecretCipher();
+    for (const value of [row.secret, row.previous_secret]) if (value !== null) expect(value).toMatch(/^enc:v1:/);
+    return {
+      ...row,
+      secret: cipher.open(row.secret, { endpointId: id, column: 'secret' }),
+      previous_secret: row.previous_secret === null ? null : cipher.open(row.previous_secret, { endpointId: id, column: 'previous_secret' }),
+    };
+  };
 
   test('200 with a new secret shown once; the old one is kept as the previous secret for 24 h', async () => {
     const created = (await subscribe({ url: PUBLIC_URL, eventTypes: ['*'] })).json<{ id: string; secret: string }>();
@@ -905,7 +914,7 @@ describe('POST /v1/webhook-endpoints/:id/replay', () => {
     const held = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-05-03T00:00:00.000Z' });
     // Two jobs of one delivery (a duplicate): both claim it; the first records the last attempt
     // of the schedule, so the row is failed while the duplicate's attempt is still running.
-    const repository = new PostgresWebhookRepository(pool);
+    const repository = new PostgresWebhookRepository(pool, testSecretCipher());
     const first = await repository.claimForSending(held.id, new Date());
     await repository.claimForSending(held.id, new Date());
     await repository.recordAttempt({

@@ -39,6 +39,26 @@ describe('DeliverWebhook', () => {
     expect(store.attempts.get('d1')).toEqual([{ attemptedAt: expect.any(Date), statusCode: 204, durationMs: 12, error: null }]);
   });
 
+  it('sends nothing when the secrets cannot be read: the reason is logged as the attempt, retried on the schedule, the streak untouched', async () => {
+    const endpoint = store.endpoints.get('ep')!;
+    endpoint.secrets = { unreadable: 'encrypted with key id "old", which WEBHOOK_SECRET_KEYS does not hold' };
+    const sender = new ScriptedSender([]);
+
+    const result = await useCase(sender).execute({ deliveryId: 'd1', attempt: 0, canRetry: true });
+
+    expect(sender.requests).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'retry', delayMs: 5000, response: { statusCode: null } });
+    const reason = 'not sent: the signing secret cannot be read: encrypted with key id "old", which WEBHOOK_SECRET_KEYS does not hold';
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null, lastError: reason });
+    expect(endpoint).toMatchObject({ enabled: true, failingSince: null });
+
+    // The schedule exhausted: failed (and replayable once the key is back), the endpoint still enabled.
+    const last = await useCase(new ScriptedSender([])).execute({ deliveryId: 'd1', attempt: 3, canRetry: true });
+    expect(last).toMatchObject({ outcome: 'failed' });
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'failed', attempts: 2, lastError: reason });
+    expect(endpoint).toMatchObject({ enabled: true, failingSince: null });
+  });
+
   it('schedules the next attempt from the schedule after a failure', async () => {
     const result = await useCase(new ScriptedSender([serverError])).execute({ deliveryId: 'd1', attempt: 1, canRetry: true });
     expect(result).toMatchObject({ outcome: 'retry', delayMs: 300_000 });

@@ -5,6 +5,7 @@ import type {
   NewWebhookEndpoint,
   ReplayFilter,
   SigningSecrets,
+  UnreadableSigningSecrets,
   WebhookAttempt,
   WebhookDeliveryQueue,
   WebhookDeliveryRepository,
@@ -18,7 +19,8 @@ import type {
   WebhookSender,
 } from '../../../../src/application/webhooks/ports.js';
 
-type StoredEndpoint = WebhookEndpoint & { secrets: SigningSecrets };
+/** `unreadable`: as the repository reports secrets it cannot decrypt. */
+type StoredEndpoint = WebhookEndpoint & { secrets: SigningSecrets | UnreadableSigningSecrets };
 type StoredDelivery = Omit<WebhookDeliveryView, 'attemptLog'> & {
   body: string;
   /** The claim of the attempt being made, as in the attempt_id / attempt_started_at columns. */
@@ -72,8 +74,11 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
   async rotateSecret(id: string, secret: string, previousExpiresAt: Date): Promise<boolean> {
     const endpoint = this.endpoints.get(id);
     if (!endpoint || endpoint.deletedAt) return false;
-    endpoint.secrets = { current: secret, previous: { secret: endpoint.secrets.current, expiresAt: previousExpiresAt } };
-    endpoint.previousSecretExpiresAt = previousExpiresAt;
+    // A current secret that cannot be read is dropped, as the repository does.
+    const { secrets } = endpoint;
+    const readable = !('unreadable' in secrets);
+    endpoint.secrets = { current: secret, previous: readable ? { secret: secrets.current, expiresAt: previousExpiresAt } : null };
+    endpoint.previousSecretExpiresAt = readable ? previousExpiresAt : null;
     return true;
   }
 
@@ -135,8 +140,8 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     this.attempts.set(d.id, [...(this.attempts.get(d.id) ?? []), outcome.attempt]);
     d.attempts += 1;
     this.release(d, outcome.attemptId);
-    const endpoint = this.endpoints.get(outcome.endpoint.id);
-    if (endpoint) {
+    const endpoint = outcome.endpoint && this.endpoints.get(outcome.endpoint.id);
+    if (outcome.endpoint && endpoint) {
       const disable = outcome.disableEndpoint;
       const by = disable?.ifFailingSinceBy;
       if (disable && endpoint.enabled && (!by || (endpoint.failingSince !== null && endpoint.failingSince <= by))) {
