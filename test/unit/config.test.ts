@@ -78,6 +78,10 @@ describe('loadConfig', () => {
     [{ WEBHOOK_DISABLE_AFTER: '1.5d' }, 'WEBHOOK_DISABLE_AFTER'],
     [{ WEBHOOK_DISABLE_AFTER: '0s' }, 'WEBHOOK_DISABLE_AFTER'],
     [{ WEBHOOK_SECRET_OVERLAP: '1w' }, 'WEBHOOK_SECRET_OVERLAP'],
+    [{ ADMIN_LOGIN_MAX_FAILURES: '0' }, 'ADMIN_LOGIN_MAX_FAILURES'],
+    [{ ADMIN_LOGIN_MAX_FAILURES: 'ten' }, 'ADMIN_LOGIN_MAX_FAILURES'],
+    [{ ADMIN_LOGIN_WINDOW: '15' }, 'ADMIN_LOGIN_WINDOW'],
+    [{ ADMIN_LOGIN_WINDOW: '500ms' }, 'ADMIN_LOGIN_WINDOW'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
@@ -97,6 +101,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '1500ms' }).webhookDisableAfterMs).toBe(1500);
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '90s' }).webhookDisableAfterMs).toBe(90_000);
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '30m' }).webhookDisableAfterMs).toBe(1_800_000);
+  });
+
+  it('throttles Bull Board logins after 10 failures in 15 minutes by default', () => {
+    expect(loadConfig({}).adminLoginThrottle).toEqual({ maxFailures: 10, windowMs: 15 * 60_000 });
+    expect(loadConfig({ ADMIN_LOGIN_MAX_FAILURES: '5', ADMIN_LOGIN_WINDOW: '1h' }).adminLoginThrottle).toEqual({
+      maxFailures: 5,
+      windowMs: 3_600_000,
+    });
   });
 
   it('treats empty variables as unset', () => {

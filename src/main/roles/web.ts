@@ -5,6 +5,7 @@ import type { CommandTriage } from '../../application/commerce/triage/command-tr
 import { ListCommands } from '../../application/commerce/triage/list-commands.js';
 import { RetryCommands } from '../../application/commerce/triage/retry-commands.js';
 import { buildApp } from '../../api/app.js';
+import { RedisLoginThrottle } from '../../infrastructure/access/redis-login-throttle.js';
 import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
 import { PgCommandOutcomes } from '../../infrastructure/persistence/pg-command-outcomes.js';
 import { BullMqCommandEvents } from '../../infrastructure/queue/bullmq-command-events.js';
@@ -78,6 +79,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     schedules: createScheduleManagement(infra),
     emails: createEmailManagement({ pool: infra.pool, readPool, queues: infra.queues }),
     queues: Object.values(infra.queues),
+    adminLogins: new RedisLoginThrottle(infra.producerConnection, { prefix: config.queuePrefix, ...config.adminLoginThrottle }),
     readiness: {
       postgres: async () => {
         await infra.pool.query('select 1');
