@@ -27,7 +27,7 @@ import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { LiveRequests } from './live.js';
 import { CommandCeiling } from './load-shedding.js';
-import type { ApiMetrics, CommandSender, IdempotencyStore, PrincipalDirectory, QueueDepth } from './ports.js';
+import type { ApiMetrics, CommandSender, IdempotencyStore, LoginThrottle, PrincipalDirectory, QueueDepth } from './ports.js';
 import { type RateLimitRedis, registerRateLimit } from './rate-limit.js';
 import { notFoundHandler, problemErrorHandler, problemResponses } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
@@ -41,7 +41,7 @@ import { queryRoutes } from './routes/queries.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
-export type { ApiMetrics, CommandSender, IdempotencyStore, QueueDepth } from './ports.js';
+export type { ApiMetrics, CommandSender, IdempotencyStore, LoginThrottle, QueueDepth } from './ports.js';
 export type { RateLimitRedis } from './rate-limit.js';
 
 /** Everything the HTTP edge needs; src/main builds it for the `web` role. */
@@ -82,6 +82,8 @@ export interface ApiDeps {
   authenticate?: onRequestAsyncHookHandler;
   /** Every BullMQ queue, shown by Bull Board. */
   queues: Queue[];
+  /** Failed Bull Board logins per client IP (Redis, shared by every web replica). */
+  adminLogins: LoginThrottle;
   /** Named readiness checks for /health/ready (e.g. postgres, redis): resolve when ready, throw when not. */
   readiness: Record<string, () => Promise<void>>;
   /** A pino logger instance, or Fastify logger options; defaults to `{ level: config.logLevel }`. */
@@ -109,8 +111,7 @@ function isLoggerInstance(logger: ApiDeps['logger']): logger is FastifyBaseLogge
 /**
  * Builds the intake API (not listening: the composition root calls `listen`, tests call
  * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key with the route's
- * scope; /health,
- * /metrics and /docs are public; /admin/queues needs the admin login.
+ * scope; /health, /metrics and /docs are public; /admin/queues (read-only) needs the admin login.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -142,7 +143,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await registerDocs(app, [DOCS_PREFIX, ADMIN_PREFIX]);
   await app.register(healthRoutes, { readiness: deps.readiness });
-  await app.register(adminRoutes, { queues: deps.queues, admin: config.admin, basePath: ADMIN_PREFIX });
+  await app.register(adminRoutes, {
+    queues: deps.queues,
+    admin: config.admin,
+    loginThrottle: deps.adminLogins,
+    basePath: ADMIN_PREFIX,
+  });
   await app.register(async (v1) => {
     v1.decorateRequest('callerId', '');
     v1.decorateRequest('principal', null);

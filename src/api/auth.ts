@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { SCOPES, type Principal, type Scope } from '../application/access/principal.js';
-import type { PrincipalDirectory } from './ports.js';
+import type { LoginThrottle, PrincipalDirectory } from './ports.js';
 import { problemType, sendProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -111,24 +111,52 @@ export function requireRouteScope(): onRequestAsyncHookHandler {
   };
 }
 
-/** HTTP basic auth with one user (Bull Board); 401 with a Basic challenge otherwise. */
-export function basicAuth(credentials: { user: string; password: string }): onRequestAsyncHookHandler {
+const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="conveyor admin", charset="UTF-8"' };
+
+/**
+ * HTTP basic auth with one user (Bull Board); 401 with a Basic challenge otherwise. Wrong
+ * credentials count against the client's IP in `throttle`: once it has had its failures, every
+ * request it makes gets 429 with Retry-After until its window ends, right credentials included
+ * (so guessing on stops telling right from wrong). A request without credentials is only
+ * challenged: it guesses nothing, and a browser sends one before every login.
+ */
+export function basicAuth(credentials: { user: string; password: string }, throttle: LoginThrottle): onRequestAsyncHookHandler {
   const user = [sha256(credentials.user)];
   const password = [sha256(credentials.password)];
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const encoded = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(request.headers.authorization ?? '')?.[1];
-    const decoded = encoded === undefined ? '' : Buffer.from(encoded, 'base64').toString('utf8');
+    if (encoded === undefined) {
+      return sendProblem(request, reply, { status: 401, detail: 'The queue dashboard needs the admin user name and password.' }, BASIC_CHALLENGE);
+    }
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     // Both halves are always compared, so timing does not tell which one was wrong.
     const userMatches = matchesAny(sha256(decoded.slice(0, Math.max(colon, 0))), user);
     const passwordMatches = matchesAny(sha256(decoded.slice(colon + 1)), password);
-    if (colon < 0 || !userMatches || !passwordMatches) {
+    const valid = colon >= 0 && userMatches && passwordMatches;
+    let retryAfter: number;
+    try {
+      retryAfter = valid ? await throttle.blockedFor(request.ip) : await throttle.recordFailure(request.ip);
+    } catch (error) {
+      // Without the count nobody can tell a guesser from an operator: refuse, as the board
+      // itself could show nothing without Redis either.
+      request.log.warn({ err: error }, 'the Bull Board login throttle is unavailable');
+      return sendProblem(request, reply, { status: 503, detail: 'The queue dashboard cannot check logins right now; try again shortly.' }, { 'retry-after': '5' });
+    }
+    if (retryAfter > 0) {
       return sendProblem(
         request,
         reply,
-        { status: 401, detail: 'The queue dashboard needs the admin user name and password.' },
-        { 'www-authenticate': 'Basic realm="conveyor admin", charset="UTF-8"' },
+        {
+          status: 429,
+          type: problemType('too-many-failed-logins'),
+          detail: `Too many failed logins to the queue dashboard from this address; try again in ${retryAfter} s.`,
+        },
+        { 'retry-after': String(retryAfter) },
       );
+    }
+    if (!valid) {
+      return sendProblem(request, reply, { status: 401, detail: 'The queue dashboard needs the admin user name and password.' }, BASIC_CHALLENGE);
     }
   };
 }

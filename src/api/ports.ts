@@ -52,3 +52,20 @@ export interface PrincipalDirectory {
 export interface QueueDepth {
   queuedCommands(): Promise<number>;
 }
+
+/**
+ * Failed logins to Bull Board, counted per client in a fixed window shared by every web
+ * replica (Redis). A client whose failures reached the limit is refused until its window ends,
+ * whatever it sends; one client's failures never touch another's count, and a success resets
+ * nothing.
+ */
+export interface LoginThrottle {
+  /** Seconds until `client` may log in again (at least 1), or 0 when it may log in now. */
+  blockedFor(client: string): Promise<number>;
+  /**
+   * Counts a failed login of `client`; returns what `blockedFor` would return afterwards, except
+   * that the failure that reaches the limit still returns 0 (it is answered as a failure; the
+   * next attempt is refused).
+   */
+  recordFailure(client: string): Promise<number>;
+}

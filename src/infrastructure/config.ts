@@ -173,6 +173,10 @@ const schema = z.object({
   // Unset: no tracing at all. The OTLP exporter reads the OTEL_EXPORTER_OTLP_* variables itself.
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  // Bull Board logins (docs/adr/0014-bull-board-read-only.md): a client (IP) with this many
+  // failures is refused until the window that began with its first failure ends.
+  ADMIN_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
+  ADMIN_LOGIN_WINDOW: duration('15m', 1000),
   // Retention (docs/adr/0010-retention.md): how long rows are kept in PostgreSQL, and finished
   // jobs in Redis (defaults of queues/retention.ts).
   RETENTION_OUTBOX: duration('30d', 1000),
@@ -290,6 +294,12 @@ export interface Config {
    * there over OTLP/HTTP); `serviceName` defaults to `conveyor-<role>`.
    */
   otel: { endpoint: string; serviceName: string | undefined } | undefined;
+  /**
+   * Failed Bull Board logins (ADMIN_LOGIN_MAX_FAILURES, default 10, in ADMIN_LOGIN_WINDOW, default
+   * 15m): after `maxFailures` failures from one client IP, every request of that client to the
+   * board gets 429 until `windowMs` after its first failure, on every web replica.
+   */
+  adminLoginThrottle: { maxFailures: number; windowMs: number };
   /** What is deleted when, and how long finished jobs stay in Redis (docs/adr/0010-retention.md). */
   retention: RetentionConfig;
   /** Development defaults that were applied, for the start-up log. */
@@ -483,6 +493,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     otel: values.OTEL_EXPORTER_OTLP_ENDPOINT
       ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME }
       : undefined,
+    adminLoginThrottle: { maxFailures: values.ADMIN_LOGIN_MAX_FAILURES, windowMs: values.ADMIN_LOGIN_WINDOW },
     retention: {
       outboxMs: values.RETENTION_OUTBOX,
       emailsMs: values.RETENTION_EMAILS,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { QUEUES, type QueueName } from '../../queues/names.js';
@@ -21,6 +21,9 @@ const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const SCREENSHOT = `${ARTIFACTS}bull-board.png`;
 const API_KEY = 'browser-key';
 const ADMIN = { username: 'ops', password: 'board-secret' };
+// Failed logins: after this many from one address in the window, the board answers 429.
+const MAX_FAILURES = 5;
+const WINDOW_S = 10;
 
 // CI installs Chromium (.ci/run); elsewhere a machine without it skips rather than fails.
 const haveChromium = existsSync(CHROMIUM);
@@ -33,6 +36,8 @@ let group: ProcessGroup | undefined;
 let client: ApiClient;
 let redis: RedisConnection | undefined;
 let queues: Record<QueueName, Queue>;
+/** When the last wrong login was sent: the throttle test waits for its window to pass. */
+let lastWrongLoginAt = 0;
 
 /** Jobs in a queue, whatever their state: what Bull Board's card calls "N Jobs". */
 async function jobTotal(queue: Queue): Promise<number> {
@@ -46,6 +51,30 @@ function output(): string {
 
 async function api(method: string, path: string, body?: unknown) {
   return client.request<Record<string, unknown>>(method, path, body);
+}
+
+/** A browser context with the admin login that reaches only this machine (the page also links a web font). */
+async function viewerContext(credentials: { username: string; password: string } = ADMIN): Promise<BrowserContext> {
+  const context = await browser.newContext({ httpCredentials: credentials, viewport: { width: 1280, height: 800 } });
+  await context.route('**/*', (route) =>
+    new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
+  );
+  return context;
+}
+
+/** Navigates to `url` and returns the responses the page saw for it. */
+async function navigate(page: Page, url: string): Promise<Response[]> {
+  const responses: Response[] = [];
+  const collect = (response: Response) => {
+    if (response.url() === url) responses.push(response);
+  };
+  page.on('response', collect);
+  // After a 401 to credentials headless Chromium abandons the navigation (ERR_INVALID_AUTH_CREDENTIALS).
+  await page.goto(url).catch((error: unknown) => {
+    if (!String(error).includes('ERR_INVALID_AUTH_CREDENTIALS')) throw error;
+  });
+  page.off('response', collect);
+  return responses;
 }
 
 /** Waits for a command to settle and returns its final state. */
@@ -77,6 +106,8 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: String(TEST_RATE_LIMIT_PER_MINUTE),
     ADMIN_USER: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
+    ADMIN_LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+    ADMIN_LOGIN_WINDOW: `${WINDOW_S}s`,
     HOST: '127.0.0.1',
     PORT: String(port),
     WORKER_CONCURRENCY: '2',
@@ -177,7 +208,39 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     const apiUrl = `${base}/admin/queues/api/queues`;
     expect((await fetch(apiUrl)).status).toBe(401);
     expect((await fetch(apiUrl, { headers: { authorization: badLogin } })).status).toBe(401);
+    lastWrongLoginAt = Date.now();
     expect((await fetch(apiUrl, { headers: { authorization: goodLogin } })).status).toBe(200);
+  });
+
+  it('keeps the scripts and styles the page loads behind the same login', async () => {
+    const context = await viewerContext();
+    const assets: Response[] = [];
+    try {
+      const page = await context.newPage();
+      page.on('response', (response) => {
+        if (new URL(response.url()).pathname.startsWith('/admin/queues/static/')) assets.push(response);
+      });
+      expect((await page.goto(`${base}/admin/queues`))?.status()).toBe(200);
+      await page.locator('#bull-board-sidebar').waitFor();
+    } finally {
+      await context.close();
+    }
+    const loaded = assets.filter((response) => response.status() === 200).map((response) => response.url());
+    const script = loaded.find((url) => url.endsWith('.js'));
+    const style = loaded.find((url) => url.endsWith('.css'));
+    expect(script, `scripts loaded: ${loaded.join(', ')}`).toBeDefined();
+    expect(style, `styles loaded: ${loaded.join(', ')}`).toBeDefined();
+
+    const anonymous = await browser.newContext();
+    try {
+      for (const url of [script!, style!]) {
+        const responses = await navigate(await anonymous.newPage(), url);
+        expect(responses.map((response) => response.status()), url).toEqual([401]);
+        expect(responses[0]!.headers()['www-authenticate']).toMatch(/^Basic realm=/);
+      }
+    } finally {
+      await anonymous.close();
+    }
   });
 
   it('lists every queue with its job counts, shows the failed job with its error code and the delayed ExpireOrder', async () => {
@@ -234,6 +297,89 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('is read-only: the viewer is offered no write action, and every write the board knows is refused with the jobs left as they were', async () => {
+    expect(failedCommandId, 'the flow test ran first').toBeTruthy();
+    const delayed = await queues.commands.getJobs(['delayed']);
+    const expireOrder = delayed.find((job) => job.name === 'ExpireOrder');
+    expect(expireOrder, 'the delayed ExpireOrder').toBeDefined();
+    const countsBefore = await queues.commands.getJobCounts();
+
+    const context = await viewerContext();
+    try {
+      const page = await context.newPage();
+      const writes: string[] = [];
+      page.on('request', (request) => {
+        if (!['GET', 'HEAD'].includes(request.method())) writes.push(`${request.method()} ${request.url()}`);
+      });
+      // The failed job and its queue: no Retry, Clean, Promote, Update Data or Duplicate on the job,
+      // no Retry all / Clean all on the list, no Pause, Empty, Obliterate or Add job on the queue.
+      await page.goto(`${base}/admin/queues/queue/commands?status=failed`);
+      await page.getByRole('link', { name: failedCommandId, exact: true }).waitFor();
+      for (const name of ['Retry all', 'Clean all', 'Pause', 'Pause all', 'Empty', 'Obliterate', 'Add job', 'Retry', 'Clean']) {
+        expect(await page.getByRole('button', { name, exact: true }).count(), `button ${name} on the failed list`).toBe(0);
+      }
+      await page.goto(`${base}/admin/queues/queue/commands/${failedCommandId}`);
+      await page.locator('code').filter({ hasText: 'insufficient_stock' }).waitFor();
+      for (const name of ['Retry', 'Clean', 'Promote', 'Update Data', 'Duplicate']) {
+        expect(await page.getByRole('button', { name, exact: true }).count(), `button ${name} on the job`).toBe(0);
+      }
+      await page.goto(`${base}/admin/queues/queue/commands?status=delayed`);
+      await page.getByText('ExpireOrder', { exact: true }).first().waitFor();
+      expect(await page.getByRole('button', { name: 'Promote all', exact: true }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Promote', exact: true }).count()).toBe(0);
+      await page.screenshot({ path: `${ARTIFACTS}bull-board-read-only.png`, fullPage: true });
+      expect(writes, 'requests the page sent that were not reads').toEqual([]);
+
+      // The same writes sent by hand from the viewer's logged-in page: each is refused.
+      const api = `${base}/admin/queues/api/queues`;
+      const attempts: [string, string][] = [
+        ['retry', `PUT ${api}/commands/${failedCommandId}/retry`],
+        ['retry all failed', `PUT ${api}/commands/retry/failed`],
+        ['clean (remove) the job', `PUT ${api}/commands/${failedCommandId}/clean`],
+        ['clean all failed', `PUT ${api}/commands/clean/failed`],
+        ['promote', `PUT ${api}/commands/${expireOrder!.id}/promote`],
+        ['promote all', `PUT ${api}/commands/promote`],
+        ['pause', `PUT ${api}/commands/pause`],
+        ['pause all', `PUT ${api}/pause`],
+        ['empty', `PUT ${api}/commands/empty`],
+        ['obliterate', `PUT ${api}/commands/obliterate`],
+        ['add a job', `POST ${api}/commands/add`],
+        ['update data', `PATCH ${api}/commands/${failedCommandId}/update-data`],
+      ];
+      const answers = await page.evaluate(
+        async (requests) =>
+          Promise.all(
+            requests.map(async ([, request]) => {
+              const [method, url] = request.split(' ') as [string, string];
+              const response = await fetch(url, {
+                method,
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ name: 'Injected', data: { injected: true }, force: true }),
+              });
+              return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+            }),
+          ),
+        attempts,
+      );
+      answers.forEach((answer, index) => {
+        const [action] = attempts[index]!;
+        expect(answer.status, action).toBe(403);
+        expect(answer.type, action).toMatch(/^application\/problem\+json/);
+        expect(JSON.parse(answer.body).detail, action).toMatch(/read-only/);
+      });
+    } finally {
+      await context.close();
+    }
+
+    // Nothing moved in Redis.
+    expect(await queues.commands.isPaused()).toBe(false);
+    expect(await queues.commands.getJobCounts()).toEqual(countsBefore);
+    const failedJob = await queues.commands.getJob(failedCommandId);
+    expect(await failedJob?.getState()).toBe('failed');
+    expect(failedJob?.data).not.toHaveProperty('injected');
+    expect(await (await queues.commands.getJob(expireOrder!.id!))?.getState()).toBe('delayed');
   });
 
   it('shows a command held back behind an earlier one of its order under Delayed, with what it waits for', async () => {
@@ -297,5 +443,41 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     }
     expect((await api('DELETE', `/v1/commands/${commandId}`)).status).toBe(200);
     expect(await queues.commands.getJob(commandId)).toBeUndefined();
+  });
+  it(`answers 429 with Retry-After after ${MAX_FAILURES} wrong passwords, even to the right one, until the window has passed`, async () => {
+    // The wrong logins of the test above must be out of their window first.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastWrongLoginAt + WINDOW_S * 1000 + 500 - Date.now())));
+    const url = `${base}/admin/queues`;
+    const guesser = await viewerContext({ username: ADMIN.username, password: 'guess' });
+    try {
+      const page = await guesser.newPage();
+      for (let attempt = 1; attempt <= MAX_FAILURES; attempt++) {
+        // Chromium asks without credentials first (a challenge, not counted), then with them
+        // (the page sees only the last answer).
+        expect((await navigate(page, url)).at(-1)?.status(), `attempt ${attempt}`).toBe(401);
+      }
+      const refused = (await navigate(page, url)).at(-1);
+      expect(refused?.status()).toBe(429);
+      const retryAfter = Number(refused?.headers()['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(WINDOW_S);
+      expect(await refused?.json()).toMatchObject({ status: 429, detail: expect.stringContaining('Too many failed logins') });
+    } finally {
+      await guesser.close();
+    }
+
+    // From the same address the right password is refused too, until the window has passed.
+    const operator = await viewerContext();
+    try {
+      const page = await operator.newPage();
+      const refused = (await navigate(page, url)).at(-1);
+      expect(refused?.status()).toBe(429);
+      const retryAfter = Number(refused?.headers()['retry-after']);
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 500));
+      expect((await page.goto(url))?.status()).toBe(200);
+      await page.locator('#bull-board-sidebar').getByRole('link', { name: 'commands', exact: true }).waitFor();
+    } finally {
+      await operator.close();
+    }
   });
 });

@@ -27,6 +27,7 @@ import { BullMqCommandEvents } from '../../src/infrastructure/queue/bullmq-comma
 import { createLogger } from '../../src/infrastructure/logger.js';
 import { type Config, loadConfig } from '../../src/infrastructure/config.js';
 import { RedisIdempotencyStore } from '../../src/infrastructure/idempotency/redis-idempotency-store.js';
+import { RedisLoginThrottle } from '../../src/infrastructure/access/redis-login-throttle.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
 import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
 import { BullMqQueueDepth } from '../../src/infrastructure/queue/bullmq-queue-depth.js';
@@ -213,6 +214,7 @@ export async function startApi(
     commandOutcomes: new InMemoryCommandOutcomes(readModel),
     commandEvents,
     queues,
+    adminLogins: new RedisLoginThrottle(connection, { prefix, ...config.adminLoginThrottle }),
     webhooks: UNWIRED_WEBHOOKS,
     schedules: UNWIRED_SCHEDULES,
     emails: UNWIRED_EMAILS,

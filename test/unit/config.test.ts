@@ -139,6 +139,10 @@ describe('loadConfig', () => {
     [{ RATE_LIMIT_PER_MINUTE: '100/s' }, 'RATE_LIMIT_PER_MINUTE'],
     [{ MAX_QUEUED_COMMANDS: '-1' }, 'MAX_QUEUED_COMMANDS'],
     [{ MAX_QUEUED_COMMANDS: '1e5x' }, 'MAX_QUEUED_COMMANDS'],
+    [{ ADMIN_LOGIN_MAX_FAILURES: '0' }, 'ADMIN_LOGIN_MAX_FAILURES'],
+    [{ ADMIN_LOGIN_MAX_FAILURES: 'ten' }, 'ADMIN_LOGIN_MAX_FAILURES'],
+    [{ ADMIN_LOGIN_WINDOW: '15' }, 'ADMIN_LOGIN_WINDOW'],
+    [{ ADMIN_LOGIN_WINDOW: '500ms' }, 'ADMIN_LOGIN_WINDOW'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
@@ -165,6 +169,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120', MAX_QUEUED_COMMANDS: '0' })).toMatchObject({
       rateLimitPerMinute: 120,
       maxQueuedCommands: 0,
+    });
+  });
+
+  it('throttles Bull Board logins after 10 failures in 15 minutes by default', () => {
+    expect(loadConfig({}).adminLoginThrottle).toEqual({ maxFailures: 10, windowMs: 15 * 60_000 });
+    expect(loadConfig({ ADMIN_LOGIN_MAX_FAILURES: '5', ADMIN_LOGIN_WINDOW: '1h' }).adminLoginThrottle).toEqual({
+      maxFailures: 5,
+      windowMs: 3_600_000,
     });
   });
 

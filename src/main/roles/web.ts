@@ -7,6 +7,7 @@ import { RetryCommands } from '../../application/commerce/triage/retry-commands.
 import { buildApp } from '../../api/app.js';
 import { ApiKeyDirectory } from '../../infrastructure/access/api-key-directory.js';
 import { PgApiKeys } from '../../infrastructure/access/pg-api-keys.js';
+import { RedisLoginThrottle } from '../../infrastructure/access/redis-login-throttle.js';
 import { RedisIdempotencyStore } from '../../infrastructure/idempotency/redis-idempotency-store.js';
 import { PgCommandOutcomes } from '../../infrastructure/persistence/pg-command-outcomes.js';
 import { BullMqCommandEvents } from '../../infrastructure/queue/bullmq-command-events.js';
@@ -90,6 +91,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     schedules: createScheduleManagement(infra),
     emails: createEmailManagement({ pool: infra.pool, readPool, queues: infra.queues }),
     queues: Object.values(infra.queues),
+    adminLogins: new RedisLoginThrottle(infra.producerConnection, { prefix: config.queuePrefix, ...config.adminLoginThrottle }),
     readiness: {
       postgres: async () => {
         await infra.pool.query('select 1');

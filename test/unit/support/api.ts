@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../../../src/api/app.js';
-import type { CommandSender, IdempotencyStore } from '../../../src/api/ports.js';
+import type { CommandSender, IdempotencyStore, LoginThrottle } from '../../../src/api/ports.js';
 import type { ScheduleManagement } from '../../../src/application/scheduling/management.js';
 import type { EmailManagement } from '../../../src/application/email/management.js';
 import type { WebhookManagement } from '../../../src/application/webhooks/management.js';
@@ -95,6 +95,9 @@ const commandTriage: CommandTriage = {
   retryCommands: { execute: unused },
 };
 
+/** Bull Board logins never throttled: unit tests do not exercise the board. */
+const unthrottledLogins: LoginThrottle = { blockedFor: async () => 0, recordFailure: async () => 0 };
+
 export const API_KEY = 'secret-key';
 
 /** The API on in-memory ports (no Redis, no database): commands sent are kept in `sent`. */
@@ -129,6 +132,7 @@ export async function inMemoryApi(
     emails,
     commandTriage,
     queues: [],
+    adminLogins: unthrottledLogins,
     readiness: {},
     logger: false,
     ...overrides,
