@@ -85,7 +85,7 @@ export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDire
     }
     request.callerId = hex;
     request.principal = principal;
-    request.log = request.log.child({ apiKey: principal.name });
+    request.log = request.log.child({ apiKeyName: principal.name });
   };
 }
 
