@@ -50,6 +50,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
       'Migration20261202130000-command-triage',
+      'Migration20261202140000-webhook-delivery-rate',
     ]);
     orm = await createOrm({ databaseUrl: url, poolSize: 4 });
     expect(await orm.migrator.getPending()).toEqual([]);
@@ -63,6 +64,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
       'Migration20261202130000-command-triage',
+      'Migration20261202140000-webhook-delivery-rate',
     ]);
     // MikroORM 7 reads the old schema as its mapping would create it: no drift to migrate.
     expect((await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe('');
