@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { QueueName } from '../../queues/names.js';
 import { type JobRetention, processedCommandRule } from '../../queues/retention.js';
+import { MAX_DELIVERY_RATE, MIN_DELIVERY_RATE } from '../application/webhooks/delivery-rate.js';
 
 const DEV_API_KEY = 'dev-key';
 const DEV_ADMIN_PASSWORD = 'admin';
@@ -128,6 +129,12 @@ const schema = z.object({
     }),
   WEBHOOK_DISABLE_AFTER: duration('5d'),
   WEBHOOK_SECRET_OVERLAP: duration('24h', 0),
+  // Deliveries per second to one endpoint (docs/adr/0013-webhook-delivery-rate.md).
+  WEBHOOK_DELIVERY_RATE: z.coerce
+    .number({ error: 'must be a number of deliveries per second' })
+    .min(MIN_DELIVERY_RATE, `must be at least ${MIN_DELIVERY_RATE} deliveries per second`)
+    .max(MAX_DELIVERY_RATE, `must be at most ${MAX_DELIVERY_RATE} deliveries per second`)
+    .default(100),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
@@ -199,6 +206,11 @@ export interface Config {
    * the previous secret too (24 h by default).
    */
   webhookSecretOverlapMs: number;
+  /**
+   * WEBHOOK_DELIVERY_RATE: deliveries per second at most to an endpoint without a rate of its
+   * own, across every webhooks process (100 by default). Set the same value on every process.
+   */
+  webhookDeliveryRate: number;
   workerConcurrency: number;
   /**
    * Group commit of the command worker (docs/adr/0005-group-commit.md): at most this many
@@ -356,6 +368,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookRetrySchedule: values.WEBHOOK_RETRY_SCHEDULE,
     webhookDisableAfterMs: values.WEBHOOK_DISABLE_AFTER,
     webhookSecretOverlapMs: values.WEBHOOK_SECRET_OVERLAP,
+    webhookDeliveryRate: values.WEBHOOK_DELIVERY_RATE,
     workerConcurrency: values.WORKER_CONCURRENCY,
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,
