@@ -129,7 +129,7 @@ describe('the delivery rate of an endpoint', () => {
 
     completedBy.fill(0);
     const started = Date.now();
-    for (const running of workers) running.worker.resume();
+    await Promise.all(workers.map((running) => running.worker.resume()));
     await waitFor(async () => fast.requests.length >= 30, 10_000, () => `30 deliveries to the fast endpoint (${fast.requests.length})`);
     const fastDone = Date.now() - started;
     await waitFor(async () => slow.requests.length >= 30, 20_000, () => `30 deliveries to the limited endpoint (${slow.requests.length})`);
