@@ -78,6 +78,10 @@ describe('loadConfig', () => {
     [{ WEBHOOK_DISABLE_AFTER: '1.5d' }, 'WEBHOOK_DISABLE_AFTER'],
     [{ WEBHOOK_DISABLE_AFTER: '0s' }, 'WEBHOOK_DISABLE_AFTER'],
     [{ WEBHOOK_SECRET_OVERLAP: '1w' }, 'WEBHOOK_SECRET_OVERLAP'],
+    [{ WEBHOOK_DELIVERY_RATE: '0' }, 'WEBHOOK_DELIVERY_RATE'],
+    [{ WEBHOOK_DELIVERY_RATE: '-5' }, 'WEBHOOK_DELIVERY_RATE'],
+    [{ WEBHOOK_DELIVERY_RATE: '1001' }, 'WEBHOOK_DELIVERY_RATE'],
+    [{ WEBHOOK_DELIVERY_RATE: '100/s' }, 'WEBHOOK_DELIVERY_RATE'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
@@ -97,6 +101,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '1500ms' }).webhookDisableAfterMs).toBe(1500);
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '90s' }).webhookDisableAfterMs).toBe(90_000);
     expect(loadConfig({ WEBHOOK_DISABLE_AFTER: '30m' }).webhookDisableAfterMs).toBe(1_800_000);
+  });
+
+  it('reads WEBHOOK_DELIVERY_RATE as deliveries per second, 100 by default, from 0.01 to 1000', () => {
+    expect(loadConfig({}).webhookDeliveryRate).toBe(100);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RATE: '2.5' }).webhookDeliveryRate).toBe(2.5);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RATE: '0.01' }).webhookDeliveryRate).toBe(0.01);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RATE: '1000' }).webhookDeliveryRate).toBe(1000);
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RATE: '0' })).toThrow(/WEBHOOK_DELIVERY_RATE: must be at least 0.01 deliveries per second/);
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RATE: 'fast' })).toThrow(/WEBHOOK_DELIVERY_RATE: must be a number of deliveries per second/);
   });
 
   it('treats empty variables as unset', () => {
