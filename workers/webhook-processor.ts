@@ -31,7 +31,7 @@ export interface WebhookJobResult {
  *   delivery is `failed` and can be replayed).
  * Errors of our own (database down) are thrown as they are: BullMQ retries them by the schedule.
  */
-export function createWebhookProcessor(deliver: DeliverWebhook, logger: Logger, metrics?: WebhookMetrics) {
+export function createWebhookProcessor(deliver: Pick<DeliverWebhook, 'execute'>, logger: Logger, metrics?: WebhookMetrics) {
   return async function processWebhook(job: Job, token?: string): Promise<WebhookJobResult> {
     const parsed = webhookJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(encodeFailure({ code: 'invalid_payload', message: 'deliveryId must be a UUID' }));
