@@ -13,9 +13,15 @@ export const WEBHOOK_JOB_NAME = 'deliver';
 /**
  * Payload of a job on the `webhooks` queue. `attemptsBefore`: attempts already made by an
  * earlier job of the same delivery, set by the sweeper when it restores a job Redis lost, so
- * the retry schedule goes on where it was.
+ * the retry schedule goes on where it was. `waitedForRate`: set by the webhooks worker when the
+ * job first waits for a slot of its endpoint's delivery rate, so it does not queue behind
+ * the others again (docs/adr/0013-webhook-delivery-rate.md).
  */
-export const webhookJobData = z.object({ deliveryId: z.uuid(), attemptsBefore: z.int().min(0).optional() });
+export const webhookJobData = z.object({
+  deliveryId: z.uuid(),
+  attemptsBefore: z.int().min(0).optional(),
+  waitedForRate: z.boolean().optional(),
+});
 export type WebhookJobData = z.output<typeof webhookJobData>;
 
 /** The custom backoff type of webhook jobs; the webhooks worker registers its strategy. */

@@ -51,6 +51,8 @@ export function systemEnv(stage: Stage, extra: Record<string, string> = {}): Rec
     ...(stage.smtpUrl ? { SMTP_URL: stage.smtpUrl } : {}),
     MAIL_DIR: stage.mailDir,
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // The figures measure the pipeline, not a receiver's protection (ADR 0013): the most it allows.
+    WEBHOOK_DELIVERY_RATE: '1000',
     WORKER_CONCURRENCY: String(stage.workerConcurrency),
     LOG_LEVEL: stage.logLevel,
     // The bench is one client sending thousands of commands a second with one key, and its

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { InvalidScheduleError, ScheduleNotFoundError } from '../application/scheduling/errors.js';
 import type { EmailNotFoundError, EmailPendingError } from '../application/email/errors.js';
 import type {
+  InvalidDeliveryRateError,
   InvalidEventTypesError,
   InvalidWebhookUrlError,
   WebhookDeliveryNotFoundError,
@@ -135,6 +136,7 @@ type RequestErrorCode = (
   | InvalidWebhookUrlError
   | WebhookUrlNotAllowedError
   | InvalidEventTypesError
+  | InvalidDeliveryRateError
   | WebhookEndpointDisabledError
   | WebhookDeliveryInProgressError
   | EmailNotFoundError
@@ -159,6 +161,7 @@ export const ERROR_STATUS: { readonly [C in RequestErrorCode]: ErrorStatus } = {
   invalid_webhook_url: { status: 400, field: 'url' },
   webhook_url_not_allowed: { status: 400, field: 'url' },
   invalid_event_types: { status: 400, field: 'eventTypes' },
+  invalid_delivery_rate: { status: 400, field: 'deliveryRate' },
   webhook_endpoint_disabled: { status: 409 },
   webhook_delivery_in_progress: { status: 409 },
   schedule_not_found: { status: 404 },

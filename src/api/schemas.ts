@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_EMAIL_PAGE, MAX_EMAIL_PAGE } from '../application/email/list-emails.js';
 import { EMAIL_STATUSES } from '../application/email/ports.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../application/webhooks/create-webhook-endpoint.js';
+import { MAX_DELIVERY_RATE, MIN_DELIVERY_RATE } from '../application/webhooks/delivery-rate.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../application/webhooks/event-types.js';
 import { DEFAULT_DELIVERY_PAGE, MAX_DELIVERY_PAGE } from '../application/webhooks/list-webhook-deliveries.js';
 import { DEFAULT_RUNS_PAGE, MAX_RUNS_PAGE } from '../application/scheduling/list-schedule-runs.js';
@@ -115,9 +116,25 @@ const webhookEventTypes = z
   .max(WEBHOOK_EVENT_TYPES.length)
   .describe('the event types to receive; duplicates are dropped');
 
-export const createWebhookEndpointBody = z.strictObject({ url: webhookUrl, eventTypes: webhookEventTypes });
+const RATE_RANGE = `from ${MIN_DELIVERY_RATE} to ${MAX_DELIVERY_RATE} deliveries per second`;
 
-const UPDATABLE = ['url', 'eventTypes', 'enabled'] as const;
+const deliveryRate = z
+  .number({ error: `must be a number of deliveries per second (${RATE_RANGE}), or null` })
+  .min(MIN_DELIVERY_RATE, `must be at least ${MIN_DELIVERY_RATE} deliveries per second`)
+  .max(MAX_DELIVERY_RATE, `must be at most ${MAX_DELIVERY_RATE} deliveries per second`)
+  .nullable()
+  .describe(
+    `deliveries per second at most to this endpoint, across every webhooks process (${RATE_RANGE}; bursts of a ` +
+      'tenth of a second\'s worth, at least 2); null: WEBHOOK_DELIVERY_RATE (100 unless the operator set another)',
+  );
+
+export const createWebhookEndpointBody = z.strictObject({
+  url: webhookUrl,
+  eventTypes: webhookEventTypes,
+  deliveryRate: deliveryRate.optional(),
+});
+
+const UPDATABLE = ['url', 'eventTypes', 'enabled', 'deliveryRate'] as const;
 
 export const updateWebhookEndpointBody = z
   .strictObject({
@@ -130,6 +147,7 @@ export const updateWebhookEndpointBody = z
         'true enables a disabled endpoint again (clearing disabledReason and disabledAt); false disables it: ' +
           'no new deliveries, pending ones fail unsent',
       ),
+    deliveryRate: deliveryRate.optional(),
   })
   .refine((body) => UPDATABLE.some((field) => body[field] !== undefined), `name at least one of ${UPDATABLE.join(', ')}`)
   .describe('the fields to change; those left out stay as they are');
@@ -141,6 +159,10 @@ const webhookEndpointFields = {
   id: uuid(),
   url: z.string().describe('the URL as normalised at registration'),
   eventTypes: z.array(z.string()),
+  deliveryRate: z
+    .number()
+    .nullable()
+    .describe("the endpoint's own limit in deliveries per second; null: it follows WEBHOOK_DELIVERY_RATE"),
   createdAt: timestamp(),
 };
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { QueueName } from '../../queues/names.js';
 import { type JobRetention, processedCommandRule } from '../../queues/retention.js';
 import { parseSecretKeys, type SecretKey } from './webhooks/secret-cipher.js';
+import { MAX_DELIVERY_RATE, MIN_DELIVERY_RATE } from '../application/webhooks/delivery-rate.js';
 
 const DEV_API_KEY = 'dev-key';
 const DEV_ADMIN_USER = 'admin';
@@ -148,6 +149,12 @@ const schema = z.object({
   WEBHOOK_SECRET_OVERLAP: duration('24h', 0),
   // Comma-separated <key id>:<base64 of 32 bytes>; checked in loadConfig (secret-cipher.ts).
   WEBHOOK_SECRET_KEYS: z.string().optional(),
+  // Deliveries per second to one endpoint (docs/adr/0013-webhook-delivery-rate.md).
+  WEBHOOK_DELIVERY_RATE: z.coerce
+    .number({ error: 'must be a number of deliveries per second' })
+    .min(MIN_DELIVERY_RATE, `must be at least ${MIN_DELIVERY_RATE} deliveries per second`)
+    .max(MAX_DELIVERY_RATE, `must be at most ${MAX_DELIVERY_RATE} deliveries per second`)
+    .default(100),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
@@ -232,6 +239,11 @@ export interface Config {
    * (docs/adr/0015-webhook-secrets-at-rest.md). The first encrypts, every one decrypts.
    */
   webhookSecretKeys: SecretKey[];
+  /**
+   * WEBHOOK_DELIVERY_RATE: deliveries per second at most to an endpoint without a rate of its
+   * own, across every webhooks process (100 by default). Set the same value on every process.
+   */
+  webhookDeliveryRate: number;
   workerConcurrency: number;
   /**
    * Group commit of the command worker (docs/adr/0005-group-commit.md): at most this many
@@ -476,6 +488,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookDisableAfterMs: values.WEBHOOK_DISABLE_AFTER,
     webhookSecretOverlapMs: values.WEBHOOK_SECRET_OVERLAP,
     webhookSecretKeys,
+    webhookDeliveryRate: values.WEBHOOK_DELIVERY_RATE,
     workerConcurrency: values.WORKER_CONCURRENCY,
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,

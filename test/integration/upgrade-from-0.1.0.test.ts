@@ -50,6 +50,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
       'Migration20261202130000-command-triage',
+      'Migration20261202140000-webhook-delivery-rate',
       'Migration20261202150000-webhook-secrets-at-rest',
       'Migration20261202160000-api-keys',
     ]);
@@ -65,6 +66,7 @@ describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
       'Migration20261202100000-webhook-endpoint-lifecycle',
       'Migration20261202110000-email-status-and-retention',
       'Migration20261202130000-command-triage',
+      'Migration20261202140000-webhook-delivery-rate',
       'Migration20261202150000-webhook-secrets-at-rest',
       'Migration20261202160000-api-keys',
     ]);

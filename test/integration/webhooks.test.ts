@@ -308,6 +308,7 @@ describe('webhook endpoint management', () => {
       disabledAt: null,
       failingSince: null,
       previousSecretExpiresAt: null,
+      deliveryRate: null,
       createdAt: created.createdAt,
     });
     expect(JSON.stringify(listed)).not.toContain('whsec_');

@@ -22,7 +22,8 @@ const SECRETS = {
   POSTGRES_PASSWORD: 'f3a9c1d27be845e0a6b1c93d5e7f2a40',
   ADMIN_USER: 'ops',
   ADMIN_PASSWORD: 'board-password-0123456789abcdef0123',
-  WEBHOOK_SECRET_KEYS: 'placeholder-webhook-secret-key-0123456789',
+  // <key id>:<base64 of 32 bytes>, as `k1:$(openssl rand -base64 32)` makes one.
+  WEBHOOK_SECRET_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
 } as const;
 
 function isComposeV2(command: string[]): boolean {

@@ -143,6 +143,10 @@ describe('loadConfig', () => {
     [{ ADMIN_LOGIN_MAX_FAILURES: 'ten' }, 'ADMIN_LOGIN_MAX_FAILURES'],
     [{ ADMIN_LOGIN_WINDOW: '15' }, 'ADMIN_LOGIN_WINDOW'],
     [{ ADMIN_LOGIN_WINDOW: '500ms' }, 'ADMIN_LOGIN_WINDOW'],
+    [{ WEBHOOK_DELIVERY_RATE: '0' }, 'WEBHOOK_DELIVERY_RATE'],
+    [{ WEBHOOK_DELIVERY_RATE: '-5' }, 'WEBHOOK_DELIVERY_RATE'],
+    [{ WEBHOOK_DELIVERY_RATE: '1001' }, 'WEBHOOK_DELIVERY_RATE'],
+    [{ WEBHOOK_DELIVERY_RATE: '100/s' }, 'WEBHOOK_DELIVERY_RATE'],
   ])('names the variable that is wrong: %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  - ${name}: `));
   });
@@ -178,6 +182,15 @@ describe('loadConfig', () => {
       maxFailures: 5,
       windowMs: 3_600_000,
     });
+  });
+
+  it('reads WEBHOOK_DELIVERY_RATE as deliveries per second, 100 by default, from 0.01 to 1000', () => {
+    expect(loadConfig({}).webhookDeliveryRate).toBe(100);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RATE: '2.5' }).webhookDeliveryRate).toBe(2.5);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RATE: '0.01' }).webhookDeliveryRate).toBe(0.01);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RATE: '1000' }).webhookDeliveryRate).toBe(1000);
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RATE: '0' })).toThrow(/WEBHOOK_DELIVERY_RATE: must be at least 0.01 deliveries per second/);
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RATE: 'fast' })).toThrow(/WEBHOOK_DELIVERY_RATE: must be a number of deliveries per second/);
   });
 
   it('treats empty variables as unset', () => {

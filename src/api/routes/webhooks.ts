@@ -67,6 +67,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
           id: created.id,
           url: created.url,
           eventTypes: created.eventTypes,
+          deliveryRate: created.deliveryRate,
           secret: created.secret,
           createdAt: created.createdAt.toISOString(),
         });
@@ -127,8 +128,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
         summary: 'Change a webhook endpoint',
         description:
           'Changes the URL (checked by the SSRF guard as at registration: 400 webhook_url_not_allowed), the ' +
-          'event types, or whether it is enabled. enabled: true re-enables an endpoint disabled by a 410, by ' +
-          'WEBHOOK_DISABLE_AFTER or through the API, clearing its disable reason and time. Answers the endpoint.',
+          'event types, whether it is enabled, or its delivery rate. enabled: true re-enables an endpoint disabled ' +
+          'by a 410, by WEBHOOK_DISABLE_AFTER or through the API, clearing its disable reason and time. A new ' +
+          'deliveryRate (null: back to WEBHOOK_DELIVERY_RATE) applies at once, to the deliveries already waiting ' +
+          'for a slot too. Answers the endpoint.',
         tags: TAGS,
         security: BEARER_SECURITY,
         params: endpointParams,
@@ -267,6 +270,7 @@ function endpointJson(endpoint: WebhookEndpointDto) {
     id: endpoint.id,
     url: endpoint.url,
     eventTypes: endpoint.eventTypes,
+    deliveryRate: endpoint.deliveryRate,
     enabled: endpoint.enabled,
     disabledReason: endpoint.disabledReason,
     disabledAt: endpoint.disabledAt?.toISOString() ?? null,

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { validateDeliveryRate } from './delivery-rate.js';
 import { InvalidEventTypesError, InvalidWebhookUrlError, WebhookUrlNotAllowedError } from './errors.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, isWebhookEventType } from './event-types.js';
 import type { WebhookEndpointRepository, WebhookUrlGuard } from './ports.js';
@@ -8,6 +9,8 @@ export const MAX_WEBHOOK_URL_LENGTH = 2048;
 export interface CreateWebhookEndpointInput {
   url: string;
   eventTypes: string[];
+  /** Deliveries per second at most; left out or null: WEBHOOK_DELIVERY_RATE. */
+  deliveryRate?: number | null | undefined;
 }
 
 export interface CreatedWebhookEndpoint {
@@ -17,6 +20,8 @@ export interface CreatedWebhookEndpoint {
   eventTypes: string[];
   /** `whsec_…`: returned here once and never again. */
   secret: string;
+  /** Null: the default rate. */
+  deliveryRate: number | null;
   createdAt: Date;
 }
 
@@ -29,6 +34,8 @@ export interface CreatedWebhookEndpoint {
  *   (`webhook_url_not_allowed`); the check runs again, on the address connected to, at send time;
  * - eventTypes is a non-empty list of the event types of docs/design.md §4, or exactly ["*"] for
  *   all of them (`invalid_event_types`); duplicates are dropped;
+ * - a delivery rate of its own, if given, is from 0.01 to 1000 deliveries per second
+ *   (`invalid_delivery_rate`); without one the endpoint follows WEBHOOK_DELIVERY_RATE;
  * - a fresh signing secret is generated and shown only in this answer.
  */
 export class CreateWebhookEndpoint {
@@ -43,8 +50,9 @@ export class CreateWebhookEndpoint {
   async execute(input: CreateWebhookEndpointInput): Promise<CreatedWebhookEndpoint> {
     const url = parseWebhookUrl(input.url);
     const eventTypes = validateEventTypes(input.eventTypes);
+    const deliveryRate = input.deliveryRate == null ? null : validateDeliveryRate(input.deliveryRate);
     await checkUrlAllowed(this.urlGuard, url);
-    const endpoint = { id: this.newId(), url, eventTypes, secret: this.generateSecret(), createdAt: this.clock.now() };
+    const endpoint = { id: this.newId(), url, eventTypes, secret: this.generateSecret(), deliveryRate, createdAt: this.clock.now() };
     await this.endpoints.add(endpoint);
     return endpoint;
   }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { autoDisable } from './auto-disable.js';
-import type { AttemptOutcome, WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
+import type { AttemptOutcome, DeliveryRateLimiter, WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { signingSecrets } from './secret-rotation.js';
 
@@ -10,6 +10,15 @@ export interface DeliverWebhookInput {
   attempt: number;
   /** False when the queue will not run the job again whatever happens (its attempts are used up). */
   canRetry: boolean;
+  /** True when the job waited for a slot of its endpoint's delivery rate before (see DeliveryRateLimiter). */
+  waited?: boolean;
+}
+
+/** The delivery rate of every endpoint without one of its own, and the limiter that enforces them. */
+export interface DeliveryPacing {
+  limiter: DeliveryRateLimiter;
+  /** WEBHOOK_DELIVERY_RATE, deliveries per second. */
+  defaultRate: number;
 }
 
 interface Sent {
@@ -28,6 +37,8 @@ export type DeliverWebhookOutput =
   | { outcome: 'skipped'; reason: 'unknown' | 'not_pending' }
   /** Failed without sending: the endpoint is disabled or deleted. */
   | { outcome: 'endpoint_disabled'; eventId: string; endpointId: string }
+  /** Not sent, not an attempt: the endpoint's rate is used up; a slot in `delayMs` is reserved for it. */
+  | { outcome: 'throttled'; eventId: string; endpointId: string; delayMs: number; nextAttemptAt: Date }
   | ({ outcome: 'delivered' } & Sent)
   /** The receiver answered 410 Gone: the endpoint is now disabled and the delivery failed. */
   | ({ outcome: 'gone' } & Sent)
@@ -44,6 +55,9 @@ export const ENDPOINT_DISABLED = 'endpoint disabled';
  * - a pending one is claimed for this attempt until its outcome is recorded, so a replay
  *   cannot reset it under the attempt;
  * - a delivery whose endpoint is disabled or deleted fails with "endpoint disabled", unsent;
+ * - a delivery whose endpoint has had its share of its delivery rate (its own, or the default)
+ *   waits for the slot reserved for it, unsent: that is no attempt, so it neither uses up the
+ *   retry schedule nor counts as a failure towards the auto-disable;
  * - otherwise its fixed body is signed and POSTed once, and the attempt is logged; it is signed
  *   with the endpoint's secret, and with its previous one too during a rotation's overlap:
  *   - 2xx → delivered; the endpoint's failing streak ends;
@@ -67,6 +81,7 @@ export class DeliverWebhook {
     private readonly clock: Clock,
     /** WEBHOOK_DISABLE_AFTER in ms. */
     private readonly disableAfterMs: number,
+    private readonly pacing: DeliveryPacing,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -79,6 +94,18 @@ export class DeliverWebhook {
     if (!endpoint || !endpoint.enabled || endpoint.deletedAt !== null) {
       await this.deliveries.failWithoutAttempt(delivery.id, attemptId, ENDPOINT_DISABLED);
       return { outcome: 'endpoint_disabled', ...ids };
+    }
+    // Asked only now, so a delivery that will not be sent takes no slot.
+    const delayMs = await this.pacing.limiter.acquire({
+      endpointId: endpoint.id,
+      deliveryId: delivery.id,
+      perSecond: endpoint.deliveryRate ?? this.pacing.defaultRate,
+      waited: input.waited === true,
+    });
+    if (delayMs > 0) {
+      const nextAttemptAt = new Date(this.clock.now().getTime() + delayMs);
+      await this.deliveries.postponeAttempt(delivery.id, attemptId, nextAttemptAt);
+      return { outcome: 'throttled', ...ids, delayMs, nextAttemptAt };
     }
 
     const attemptedAt = this.clock.now();
@@ -126,13 +153,13 @@ export class DeliverWebhook {
       ? { ...record, disableEndpoint: { reason: rule.reason, at: now, ifFailingSinceBy: rule.ifFailingSinceBy } }
       : record;
     const report = rule ? { ...sent, endpointDisabled: rule.reason } : sent;
-    const delayMs = input.canRetry ? retryDelayMs(this.schedule, input.attempt + 1, this.random) : null;
-    if (delayMs === null) {
+    const retryInMs = input.canRetry ? retryDelayMs(this.schedule, input.attempt + 1, this.random) : null;
+    if (retryInMs === null) {
       await this.deliveries.recordAttempt({ ...failed, status: 'failed' });
       return { outcome: 'failed', ...report };
     }
-    const nextAttemptAt = new Date(now.getTime() + delayMs);
+    const nextAttemptAt = new Date(now.getTime() + retryInMs);
     await this.deliveries.recordAttempt({ ...failed, status: 'pending', nextAttemptAt });
-    return { outcome: 'retry', delayMs, nextAttemptAt, ...report };
+    return { outcome: 'retry', delayMs: retryInMs, nextAttemptAt, ...report };
   }
 }

@@ -51,3 +51,8 @@ export class WebhookDeliveryInProgressError extends DomainError {
     super(`webhook delivery ${id} is being attempted right now; replay it once the attempt has finished`);
   }
 }
+
+/** A delivery rate that is not a number of deliveries per second in the allowed range. */
+export class InvalidDeliveryRateError extends DomainError {
+  readonly code = 'invalid_delivery_rate';
+}

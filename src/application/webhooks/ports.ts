@@ -19,6 +19,8 @@ export interface WebhookEndpoint {
   failingSince: Date | null;
   /** Until when deliveries are signed with the secret before the last rotation too; null if never rotated. */
   previousSecretExpiresAt: Date | null;
+  /** Deliveries per second at most, its own; null: the default (WEBHOOK_DELIVERY_RATE). */
+  deliveryRate: number | null;
   createdAt: Date;
   deletedAt: Date | null;
 }
@@ -50,6 +52,8 @@ export interface WebhookEndpointChanges {
   eventTypes?: string[] | undefined;
   enable?: boolean | undefined;
   disable?: { reason: string } | undefined;
+  /** A rate of its own (deliveries per second), or null for the default again. */
+  deliveryRate?: number | null | undefined;
 }
 
 export interface NewWebhookEndpoint {
@@ -57,6 +61,8 @@ export interface NewWebhookEndpoint {
   url: string;
   eventTypes: string[];
   secret: string;
+  /** Null: the default rate. */
+  deliveryRate: number | null;
   createdAt: Date;
 }
 
@@ -191,6 +197,12 @@ export interface WebhookDeliveryRepository {
    * releases the claim of `attemptId`.
    */
   failWithoutAttempt(deliveryId: string, attemptId: string, reason: string): Promise<void>;
+  /**
+   * Leaves a pending delivery unsent for now (its endpoint's rate is used up): no attempt is
+   * logged or counted; the claim of `attemptId` is released and the next attempt is due at
+   * `nextAttemptAt`.
+   */
+  postponeAttempt(deliveryId: string, attemptId: string, nextAttemptAt: Date): Promise<void>;
   /** Null when the delivery is unknown. */
   findDelivery(deliveryId: string): Promise<{ id: string; endpointId: string; status: WebhookDeliveryStatus } | null>;
   /**
@@ -249,4 +261,24 @@ export interface WebhookDeliveryQueue {
   enqueueMany(deliveryIds: readonly string[]): Promise<void>;
   /** Whether an attempt of this delivery is being made right now. */
   isInFlight(deliveryId: string): Promise<boolean>;
+  /**
+   * Wakes the deliveries of an endpoint that wait for a slot of its delivery rate, so that
+   * they take their places again at its new rate (else they would keep the times the old
+   * rate gave them).
+   */
+  wakeWaitingForRate(endpointId: string): Promise<void>;
+}
+
+/**
+ * Spaces the attempts to each endpoint to its delivery rate, across every webhooks process:
+ * at most `perSecond` on average, with a burst of a tenth of a second's worth (at least 2).
+ */
+export interface DeliveryRateLimiter {
+  /**
+   * 0: the delivery may be sent now (it used its slot). Otherwise the endpoint has had its
+   * share: a later slot is reserved for the delivery, and this is how long (ms) it must wait
+   * for it, unsent. Deliveries that find others waiting go behind them; `waited` says the
+   * delivery has waited for a slot before, so it does not queue again behind those.
+   */
+  acquire(request: { endpointId: string; deliveryId: string; perSecond: number; waited: boolean }): Promise<number>;
 }

@@ -69,7 +69,7 @@ export class Metrics {
   );
   private readonly webhookDeliveries = this.counter(
     'conveyor_webhook_deliveries_total',
-    'Webhook delivery attempts by outcome: delivered, skipped (duplicate), retry, failed (schedule exhausted), gone (410), endpoint_disabled.',
+    'Webhook delivery attempts by outcome: delivered, skipped (duplicate), retry, failed (schedule exhausted), gone (410), endpoint_disabled, throttled (waits for its endpoint\'s delivery rate, not an attempt).',
     ['outcome'],
   );
   private readonly rowsPruned = this.counter(

@@ -29,6 +29,8 @@ export class WebhookEndpointRecord {
   disabledAt: Date | null = null;
   /** When the first of the attempts that have failed since the last successful one was made; null after a success. */
   failingSince: Date | null = null;
+  /** Deliveries per second at most (docs/adr/0013-webhook-delivery-rate.md); null: WEBHOOK_DELIVERY_RATE. */
+  deliveryRate: number | null = null;
   createdAt!: Date;
   deletedAt: Date | null = null;
 }
@@ -47,6 +49,7 @@ export const WebhookEndpointSchema = new EntitySchema<WebhookEndpointRecord>({
     disabledReason: { type: 'text', nullable: true },
     disabledAt: { ...timestamp, nullable: true },
     failingSince: { ...timestamp, nullable: true },
+    deliveryRate: { type: 'double', nullable: true },
     createdAt: { ...timestamp },
     deletedAt: { ...timestamp, nullable: true },
   },

@@ -1,6 +1,7 @@
-import type { Queue } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
 import type { WebhookDeliveryQueue } from '../../application/webhooks/ports.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions, type WebhookJobData } from '../../../queues/webhooks.js';
+import { deliveryRateKeys } from './redis-delivery-rate-limiter.js';
 
 /** Jobs removed and added per round of a bulk enqueue. */
 const ENQUEUE_BATCH = 500;
@@ -41,5 +42,20 @@ export class BullMqWebhookQueue implements WebhookDeliveryQueue {
 
   async isInFlight(deliveryId: string): Promise<boolean> {
     return (await this.queue.getJobState(deliveryId)) === 'active';
+  }
+
+  async wakeWaitingForRate(endpointId: string): Promise<void> {
+    // The queue's own connection (BullMQ's Redis escape hatch): the set is under its prefix.
+    const redis = await this.queue.backend.client;
+    const waiting = await redis.smembers(deliveryRateKeys((type) => this.queue.toKey(type)).waiting(endpointId));
+    for (let start = 0; start < waiting.length; start += ENQUEUE_BATCH) {
+      await Promise.all(
+        waiting.slice(start, start + ENQUEUE_BATCH).map(async (deliveryId) => {
+          const job = await Job.fromId(this.queue, deliveryId);
+          // Not delayed (any more): it is running or about to, and will read the new rate.
+          await job?.promote().catch(() => undefined);
+        }),
+      );
+    }
   }
 }

@@ -32,7 +32,7 @@ import { SecretUnreadableError, type SecretPlace, type WebhookSecretCipher } fro
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ENDPOINT_COLUMNS = `id, url, event_types, enabled, disabled_reason, disabled_at, failing_since,
-  previous_secret_expires_at, created_at, deleted_at`;
+  previous_secret_expires_at, delivery_rate, created_at, deleted_at`;
 const DELIVERY_COLUMNS = `id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at,
   last_status_code, last_error, created_at, delivered_at`;
 
@@ -49,6 +49,7 @@ interface EndpointRow {
   disabled_at: Date | string | null;
   failing_since: Date | string | null;
   previous_secret_expires_at: Date | string | null;
+  delivery_rate: number | null;
   created_at: Date | string;
   deleted_at: Date | string | null;
 }
@@ -103,13 +104,14 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
 
   async add(endpoint: NewWebhookEndpoint): Promise<void> {
     await this.affected(
-      `insert into webhook_endpoints (id, url, event_types, secret, enabled, created_at)
-       values (?, ?, ?::jsonb, ?, true, ?)`,
+      `insert into webhook_endpoints (id, url, event_types, secret, enabled, delivery_rate, created_at)
+       values (?, ?, ?::jsonb, ?, true, ?, ?)`,
       [
         endpoint.id,
         endpoint.url,
         JSON.stringify(endpoint.eventTypes),
         this.cipher.seal(endpoint.secret, { endpointId: endpoint.id, column: 'secret' }),
+        endpoint.deliveryRate,
         endpoint.createdAt,
       ],
     );
@@ -148,7 +150,8 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
          disabled_reason = case when $3::boolean then null when enabled and $4::text is not null then $4::text else disabled_reason end,
          disabled_at = case when $3::boolean then null when enabled and $4::text is not null then $5::timestamptz else disabled_at end,
          failing_since = case when $3::boolean and not enabled then null else failing_since end,
-         enabled = case when $3::boolean then true when $4::text is not null then false else enabled end
+         enabled = case when $3::boolean then true when $4::text is not null then false else enabled end,
+         delivery_rate = case when $7::boolean then $8::double precision else delivery_rate end
        where id = $6 and deleted_at is null
        returning ${ENDPOINT_COLUMNS}`,
       [
@@ -158,6 +161,8 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
         changes.disable?.reason ?? null,
         at,
         id,
+        changes.deliveryRate !== undefined,
+        changes.deliveryRate ?? null,
       ],
     );
     return row ? toEndpoint(row) : null;
@@ -376,6 +381,16 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     );
   }
 
+  async postponeAttempt(deliveryId: string, attemptId: string, nextAttemptAt: Date): Promise<void> {
+    // Only a pending row's due time moves; one a duplicate job settled meanwhile keeps its state.
+    await this.pool.query(
+      `update webhook_deliveries set ${RELEASE_CLAIM_OF_1},
+         next_attempt_at = case when status = 'pending' then $2 else next_attempt_at end
+       where id = $3`,
+      [attemptId, nextAttemptAt, deliveryId],
+    );
+  }
+
   async resetForReplay(deliveryId: string, now: Date, claimsSince: Date): Promise<boolean> {
     if (!UUID.test(deliveryId)) return false;
     // The check and the reset in one statement: an attempt that claims the row first makes
@@ -432,6 +447,7 @@ function toEndpoint(row: EndpointRow): WebhookEndpoint {
     disabledAt: toDateOrNull(row.disabled_at),
     failingSince: toDateOrNull(row.failing_since),
     previousSecretExpiresAt: toDateOrNull(row.previous_secret_expires_at),
+    deliveryRate: row.delivery_rate,
     createdAt: toDate(row.created_at),
     deletedAt: toDateOrNull(row.deleted_at),
   };

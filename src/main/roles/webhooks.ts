@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { QueueKeys } from 'bullmq';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock, type Clock } from '../../application/clock.js';
 import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
@@ -21,6 +22,7 @@ import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import { PostgresWebhookRepository } from '../../infrastructure/webhooks/postgres-webhook-repository.js';
 import { reencryptWebhookSecrets, type ReencryptReport } from '../../infrastructure/webhooks/reencrypt-secrets.js';
 import { WebhookSecretCipher } from '../../infrastructure/webhooks/secret-cipher.js';
+import { RedisDeliveryRateLimiter, deliveryRateKeys } from '../../infrastructure/webhooks/redis-delivery-rate-limiter.js';
 import { generateWebhookSecret } from '../../infrastructure/webhooks/signing.js';
 import { SsrfUrlGuard } from '../../infrastructure/webhooks/ssrf.js';
 import {
@@ -58,6 +60,14 @@ export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides 
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
     config.webhookDisableAfterMs,
+    {
+      // On the worker's connection, as BullMQ's own commands are (its blocking reads use a copy).
+      limiter: new RedisDeliveryRateLimiter(
+        infra.workerConnection,
+        deliveryRateKeys((type) => new QueueKeys(config.queuePrefix).toKey(QUEUES.webhooks, type)),
+      ),
+      defaultRate: config.webhookDeliveryRate,
+    },
   );
   const running = startQueueWorker(infra, QUEUES.webhooks, {
     processor: createWebhookProcessor(deliver, logger, infra.metrics),
@@ -70,6 +80,7 @@ export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides 
       prefix: config.queuePrefix,
       retrySchedule: config.webhookRetrySchedule,
       disableAfterMs: config.webhookDisableAfterMs,
+      deliveryRate: config.webhookDeliveryRate,
       allowPrivate: config.webhookAllowPrivate,
     },
     'webhooks worker started',
@@ -104,7 +115,7 @@ export function createWebhookManagement(
     listEndpoints: new ListWebhookEndpoints(repository),
     getEndpoint: new GetWebhookEndpoint(repository),
     deleteEndpoint: new DeleteWebhookEndpoint(repository, clock),
-    updateEndpoint: new UpdateWebhookEndpoint(repository, urlGuard, clock),
+    updateEndpoint: new UpdateWebhookEndpoint(repository, urlGuard, clock, queue),
     rotateSecret: new RotateWebhookSecret(repository, generateWebhookSecret, clock, config.webhookSecretOverlapMs),
     sendTest: new SendTestWebhook(repository, repository, queue, buildWebhookBody, uuidv7, clock),
     listDeliveries: new ListWebhookDeliveries(repository),

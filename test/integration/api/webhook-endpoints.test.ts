@@ -102,7 +102,8 @@ describe('POST /v1/webhook-endpoints', () => {
 
     expect(response.statusCode).toBe(201);
     const body = response.json<Record<string, unknown>>();
-    expect(Object.keys(body).sort()).toEqual(['createdAt', 'eventTypes', 'id', 'secret', 'url']);
+    expect(Object.keys(body).sort()).toEqual(['createdAt', 'deliveryRate', 'eventTypes', 'id', 'secret', 'url']);
+    expect(body.deliveryRate).toBeNull();
     expect(body).toMatchObject({ url: PUBLIC_URL, eventTypes: ['order.placed', 'order.shipped'] });
     expect(body.id).toMatch(UUID_V7);
     expect(body.createdAt).toMatch(ISO);
@@ -125,6 +126,7 @@ describe('POST /v1/webhook-endpoints', () => {
       disabledAt: null,
       failingSince: null,
       previousSecretExpiresAt: null,
+      deliveryRate: null,
       createdAt: body.createdAt,
     });
     const list = await send(api, 'GET', '/v1/webhook-endpoints');
@@ -1008,7 +1010,9 @@ describe('OpenAPI', () => {
     expect(patch.security).toEqual([{ bearerAuth: [] }]);
     const patchBody = patch.requestBody.content['application/json'].schema;
     expect(patchBody.additionalProperties).toBe(false);
-    expect(Object.keys(patchBody.properties).sort()).toEqual(['enabled', 'eventTypes', 'url']);
+    expect(Object.keys(patchBody.properties).sort()).toEqual(['deliveryRate', 'enabled', 'eventTypes', 'url']);
+    expect(Object.keys(body.properties).sort()).toEqual(['deliveryRate', 'eventTypes', 'url']);
+    expect(get.responses['200'].content['application/json'].schema.properties).toHaveProperty('deliveryRate');
     expect(patchBody.properties.url.maxLength).toBe(2048);
     expect(patch.responses['200'].content['application/json'].schema.properties).toHaveProperty('disabledAt');
     expect(patch.responses['400'].content['application/problem+json']).toBeDefined();

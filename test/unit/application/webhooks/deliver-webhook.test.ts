@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeliverWebhook } from '../../../../src/application/webhooks/deliver-webhook.js';
 import type { WebhookResponse } from '../../../../src/application/webhooks/ports.js';
-import { InMemoryWebhooks, ScriptedSender, fixedClock } from './fakes.js';
+import { InMemoryWebhooks, ScriptedRateLimiter, ScriptedSender, fixedClock, unlimited } from './fakes.js';
 
 const ok: WebhookResponse = { statusCode: 204, durationMs: 12, error: null };
 const serverError: WebhookResponse = { statusCode: 500, durationMs: 30, error: 'HTTP 500: boom' };
@@ -14,12 +14,12 @@ let store: InMemoryWebhooks;
 
 beforeEach(async () => {
   store = new InMemoryWebhooks();
-  await store.add({ id: 'ep', url: 'https://hooks.example.com/', eventTypes: ['*'], secret: 'whsec_c2VjcmV0', createdAt: new Date(0) });
+  await store.add({ id: 'ep', url: 'https://hooks.example.com/', eventTypes: ['*'], secret: 'whsec_c2VjcmV0', deliveryRate: null, createdAt: new Date(0) });
   store.seedDelivery({ id: 'd1', endpointId: 'ep', body: '{"type":"order.placed","data":{}}' });
 });
 
 // random() = 0.5 means no jitter.
-const useCase = (sender: ScriptedSender, random = () => 0.5) => new DeliverWebhook(store, sender, schedule, fixedClock(), DISABLE_AFTER_MS, random);
+const useCase = (sender: ScriptedSender, random = () => 0.5) => new DeliverWebhook(store, sender, schedule, fixedClock(), DISABLE_AFTER_MS, unlimited(), random);
 
 describe('DeliverWebhook', () => {
   it('sends the stored body, signed for the delivery id, and marks a 2xx delivered', async () => {
@@ -117,5 +117,52 @@ describe('DeliverWebhook', () => {
     expect(await useCase(sender).execute({ deliveryId: 'd1', attempt: 0, canRetry: true })).toEqual({ outcome: 'skipped', reason: 'not_pending' });
     expect(await useCase(sender).execute({ deliveryId: 'nope', attempt: 0, canRetry: true })).toEqual({ outcome: 'skipped', reason: 'unknown' });
     expect(sender.requests).toHaveLength(0);
+  });
+});
+
+describe('DeliverWebhook and the endpoint delivery rate', () => {
+  const paced = (sender: ScriptedSender, limiter: ScriptedRateLimiter) =>
+    new DeliverWebhook(store, sender, schedule, fixedClock(), DISABLE_AFTER_MS, { limiter, defaultRate: 25 }, () => 0.5);
+
+  it('holds a delivery whose endpoint has had its share: unsent, no attempt, due at the reserved slot', async () => {
+    const sender = new ScriptedSender([ok]);
+    const limiter = new ScriptedRateLimiter([1500]);
+    const result = await paced(sender, limiter).execute({ deliveryId: 'd1', attempt: 0, canRetry: false });
+    const due = new Date(Date.parse('2026-03-01T12:00:00.000Z') + 1500);
+    expect(result).toEqual({ outcome: 'throttled', eventId: 'event-of-d1', endpointId: 'ep', delayMs: 1500, nextAttemptAt: due });
+    expect(sender.requests).toEqual([]);
+    // Not an attempt: nothing counted or logged, the claim is released, the streak untouched —
+    // even as the job's last attempt (canRetry false), the delivery stays pending.
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: due, claim: null });
+    expect(store.attempts.get('d1')).toBeUndefined();
+    expect(store.endpoints.get('ep')).toMatchObject({ enabled: true, failingSince: null });
+
+    // Its next run, having waited, gets its slot and sends.
+    const next = await paced(sender, limiter).execute({ deliveryId: 'd1', attempt: 0, canRetry: false, waited: true });
+    expect(next).toMatchObject({ outcome: 'delivered' });
+    expect(limiter.requests.map((request) => request.waited)).toEqual([false, true]);
+  });
+
+  it("asks for the endpoint's own rate, or the default when it has none", async () => {
+    const limiter = new ScriptedRateLimiter();
+    await paced(new ScriptedSender([ok]), limiter).execute({ deliveryId: 'd1', attempt: 0, canRetry: true });
+    store.endpoints.get('ep')!.deliveryRate = 2.5;
+    store.seedDelivery({ id: 'd2', endpointId: 'ep' });
+    await paced(new ScriptedSender([ok]), limiter).execute({ deliveryId: 'd2', attempt: 0, canRetry: true });
+    expect(limiter.requests).toEqual([
+      { endpointId: 'ep', deliveryId: 'd1', perSecond: 25, waited: false },
+      { endpointId: 'ep', deliveryId: 'd2', perSecond: 2.5, waited: false },
+    ]);
+  });
+
+  it('takes no slot for a delivery it will not send', async () => {
+    const limiter = new ScriptedRateLimiter();
+    store.endpoints.get('ep')!.enabled = false;
+    expect((await paced(new ScriptedSender([]), limiter).execute({ deliveryId: 'd1', attempt: 0, canRetry: true })).outcome).toBe(
+      'endpoint_disabled',
+    );
+    store.seedDelivery({ id: 'd3', endpointId: 'ep', status: 'delivered' });
+    expect((await paced(new ScriptedSender([]), limiter).execute({ deliveryId: 'd3', attempt: 0, canRetry: true })).outcome).toBe('skipped');
+    expect(limiter.requests).toEqual([]);
   });
 });

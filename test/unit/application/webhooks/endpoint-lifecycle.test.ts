@@ -8,7 +8,7 @@ import { SendTestWebhook } from '../../../../src/application/webhooks/send-test-
 import { UpdateWebhookEndpoint } from '../../../../src/application/webhooks/update-webhook-endpoint.js';
 import { FixedClock } from '../../fakes/fixed-clock.js';
 import { domainRejectionOf } from '../../support/errors.js';
-import { InMemoryWebhooks, RecordingQueue, ScriptedSender } from './fakes.js';
+import { InMemoryWebhooks, RecordingQueue, ScriptedSender, unlimited } from './fakes.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -38,7 +38,7 @@ beforeEach(async () => {
 
 const codeOf = async (promise: Promise<unknown>) => (await domainRejectionOf(promise)).code;
 
-const update = () => new UpdateWebhookEndpoint(store, guard, clock);
+const update = () => new UpdateWebhookEndpoint(store, guard, clock, queue);
 const endpoint = () => store.endpoints.get('ep')!;
 
 describe('UpdateWebhookEndpoint', () => {
@@ -54,6 +54,33 @@ describe('UpdateWebhookEndpoint', () => {
     expect(await codeOf(update().execute({ endpointId: 'ep', url: 'ftp://hooks.example.com/' }))).toBe('invalid_webhook_url');
     expect(await codeOf(update().execute({ endpointId: 'ep', eventTypes: ['order.lost'] }))).toBe('invalid_event_types');
     expect(endpoint()).toMatchObject({ url: 'https://hooks.example.com/in', eventTypes: ['order.placed'] });
+  });
+
+  it('sets a delivery rate of its own, or null for the default again, and wakes the deliveries waiting at the old one', async () => {
+    expect(endpoint().deliveryRate).toBeNull();
+    expect(await update().execute({ endpointId: 'ep', deliveryRate: 2.5 })).toMatchObject({ deliveryRate: 2.5 });
+    expect(queue.woken).toEqual(['ep']);
+    expect(await update().execute({ endpointId: 'ep', deliveryRate: null })).toMatchObject({ deliveryRate: null });
+    expect(queue.woken).toEqual(['ep', 'ep']);
+    // Another change leaves the rate, and the waiting deliveries, alone.
+    await update().execute({ endpointId: 'ep', eventTypes: ['*'] });
+    expect(queue.woken).toEqual(['ep', 'ep']);
+  });
+
+  it('refuses a delivery rate out of range, at registration too, and changes nothing', async () => {
+    for (const deliveryRate of [0, -1, 0.001, 1000.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(await codeOf(update().execute({ endpointId: 'ep', deliveryRate }))).toBe('invalid_delivery_rate');
+    }
+    expect(endpoint().deliveryRate).toBeNull();
+    expect(queue.woken).toEqual([]);
+    const create = new CreateWebhookEndpoint(store, guard, () => 'whsec_x', () => 'ep2', clock);
+    expect(await codeOf(create.execute({ url: 'https://hooks.example.com/2', eventTypes: ['*'], deliveryRate: 0 }))).toBe(
+      'invalid_delivery_rate',
+    );
+    expect(store.endpoints.has('ep2')).toBe(false);
+    expect(await create.execute({ url: 'https://hooks.example.com/2', eventTypes: ['*'], deliveryRate: 0.01 })).toMatchObject({
+      deliveryRate: 0.01,
+    });
   });
 
   it('answers not found for an unknown or deleted endpoint', async () => {
@@ -86,7 +113,7 @@ describe('UpdateWebhookEndpoint', () => {
 });
 
 describe('RotateWebhookSecret and signing', () => {
-  const deliver = () => new DeliverWebhook(store, sender, [60], clock, 5 * DAY, () => 0.5);
+  const deliver = () => new DeliverWebhook(store, sender, [60], clock, 5 * DAY, unlimited(), () => 0.5);
   let sender: ScriptedSender;
   beforeEach(() => {
     sender = new ScriptedSender([ok, ok, ok]);
@@ -131,7 +158,7 @@ describe('DeliverWebhook and WEBHOOK_DISABLE_AFTER', () => {
   const attempt = async (response: WebhookResponse) => {
     const id = `d${++ids}`;
     store.seedDelivery({ id, endpointId: 'ep' });
-    return new DeliverWebhook(store, new ScriptedSender([response]), [60], clock, 2 * DAY, () => 0.5).execute({
+    return new DeliverWebhook(store, new ScriptedSender([response]), [60], clock, 2 * DAY, unlimited(), () => 0.5).execute({
       deliveryId: id,
       attempt: 0,
       canRetry: true,

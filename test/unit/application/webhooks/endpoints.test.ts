@@ -37,6 +37,7 @@ describe('CreateWebhookEndpoint', () => {
       url: 'https://hooks.example.com/in',
       eventTypes: ['order.placed', 'order.shipped'],
       secret: 'whsec_test',
+      deliveryRate: null,
       createdAt: new Date('2026-03-01T12:00:00.000Z'),
     });
     expect(await new ListWebhookEndpoints(store).execute()).toEqual([
@@ -49,6 +50,7 @@ describe('CreateWebhookEndpoint', () => {
         disabledAt: null,
         failingSince: null,
         previousSecretExpiresAt: null,
+        deliveryRate: null,
         createdAt: created.createdAt,
       },
     ]);

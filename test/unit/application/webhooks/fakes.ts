@@ -1,5 +1,6 @@
 import type {
   AttemptOutcome,
+  DeliveryRateLimiter,
   DeliveryToSend,
   NewWebhookDelivery,
   NewWebhookEndpoint,
@@ -63,6 +64,7 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     if (!endpoint || endpoint.deletedAt) return null;
     if (changes.url !== undefined) endpoint.url = changes.url;
     if (changes.eventTypes !== undefined) endpoint.eventTypes = changes.eventTypes;
+    if (changes.deliveryRate !== undefined) endpoint.deliveryRate = changes.deliveryRate;
     if (changes.enable && !endpoint.enabled) {
       Object.assign(endpoint, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
     } else if (changes.disable && endpoint.enabled) {
@@ -166,6 +168,12 @@ export class InMemoryWebhooks implements WebhookEndpointRepository, WebhookDeliv
     if (d?.status === 'pending') Object.assign(d, { status: 'failed', lastError: reason, nextAttemptAt: null });
   }
 
+  async postponeAttempt(deliveryId: string, attemptId: string, nextAttemptAt: Date): Promise<void> {
+    const d = this.deliveries.get(deliveryId);
+    if (d) this.release(d, attemptId);
+    if (d?.status === 'pending') d.nextAttemptAt = nextAttemptAt;
+  }
+
   async findDelivery(deliveryId: string) {
     const d = this.deliveries.get(deliveryId);
     return d ? { id: d.id, endpointId: d.endpointId, status: d.status } : null;
@@ -224,6 +232,29 @@ export class RecordingQueue implements WebhookDeliveryQueue {
   async enqueueMany(deliveryIds: readonly string[]): Promise<void> {
     this.enqueued.push(...deliveryIds);
   }
+
+  readonly woken: string[] = [];
+
+  async wakeWaitingForRate(endpointId: string): Promise<void> {
+    this.woken.push(endpointId);
+  }
 }
+
+type RateRequest = Parameters<DeliveryRateLimiter['acquire']>[0];
+
+/** Answers the scripted waits in turn (0, send now, once they run out) and records every request. */
+export class ScriptedRateLimiter implements DeliveryRateLimiter {
+  readonly requests: RateRequest[] = [];
+
+  constructor(private readonly waits: number[] = []) {}
+
+  async acquire(request: RateRequest): Promise<number> {
+    this.requests.push(request);
+    return this.waits.shift() ?? 0;
+  }
+}
+
+/** Pacing that never holds a delivery back, for the tests about something else. */
+export const unlimited = (defaultRate = 100) => ({ limiter: new ScriptedRateLimiter(), defaultRate });
 
 export const fixedClock = (iso = '2026-03-01T12:00:00.000Z') => ({ now: () => new Date(iso) });
