@@ -153,13 +153,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     v1.decorateRequest('callerId', '');
     v1.decorateRequest('principal', null);
     v1.addHook('onRequest', deps.authenticate ?? bearerAuth(config.apiKeys, deps.apiKeys));
-    v1.addHook('onRequest', requireRouteScope());
-    // After authentication: requests are counted per key (docs/adr/0012-rate-limits-and-load-shedding.md).
+    // After authentication: requests are counted per key, a 403 for a missing scope included
+    // (docs/adr/0012-rate-limits-and-load-shedding.md).
     await registerRateLimit(v1, {
       defaultPerMinute: config.rateLimitPerMinute,
       redis: deps.rateLimitRedis,
       keyPrefix: `${config.queuePrefix}:ratelimit:`,
     });
+    v1.addHook('onRequest', requireRouteScope());
     const commandStatus = new GetCommandStatus(deps.readModel, deps.commandJobs);
     const watch = new WatchCommand(commandStatus, deps.commandEvents);
     const cancel = new CancelCommand(commandStatus, deps.commandOutcomes, deps.commandJobs, systemClock);
@@ -195,7 +196,8 @@ async function withScope<Options extends FastifyPluginOptions>(
       route.config = { ...route.config, scope: routeScope };
       if (route.schema) {
         route.schema.response = { ...problemResponses(403), ...(route.schema.response as object | undefined) };
-        const needs = `Needs an API key with the \`${routeScope}\` scope.`;
+        const named = (typeof routeScope === 'string' ? [routeScope] : routeScope).map((s) => `\`${s}\``);
+        const needs = `Needs an API key with the ${named.join(' and the ')} scope.`;
         route.schema.description = route.schema.description ? `${route.schema.description}\n\n${needs}` : needs;
       }
     });

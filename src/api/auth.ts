@@ -6,8 +6,8 @@ import { problemType, sendProblem } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a key needs for this /v1 route (docs/adr/0011-api-keys-and-scopes.md). */
-    scope?: Scope;
+    /** The scope a key needs for this /v1 route, or every one of several (docs/adr/0011-api-keys-and-scopes.md). */
+    scope?: Scope | readonly Scope[];
   }
   interface FastifyRequest {
     /**
@@ -96,8 +96,10 @@ export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDire
 export function requireRouteScope(): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.is404) return;
-    const scope = (request.routeOptions.config as { scope?: Scope }).scope;
-    if (scope !== undefined && request.principal?.scopes.has(scope)) return;
+    const needed = (request.routeOptions.config as { scope?: Scope | readonly Scope[] }).scope;
+    const scopes: readonly Scope[] = needed === undefined ? [] : typeof needed === 'string' ? [needed] : needed;
+    const scope = scopes.find((s) => !request.principal?.scopes.has(s));
+    if (scopes.length > 0 && scope === undefined) return;
     return sendProblem(request, reply, {
       status: 403,
       type: problemType('missing-scope'),

@@ -23,7 +23,7 @@ export async function registerDocs(app: FastifyInstance, hiddenPrefixes: readonl
       },
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'one of API_KEYS' },
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'an API key (npm run keys -- create); each route needs one scope, named in its description' },
         },
       },
       tags: [

@@ -390,7 +390,7 @@ function productionSecretProblems(values: z.output<typeof schema>): string[] {
       `ADMIN_PASSWORD: ${login}, which is never accepted in production. ` +
         `Set a password of at least ${MIN_SECRET_LENGTH} characters (${GENERATE_SECRET}).`,
     );
-  } else if (password.length < MIN_SECRET_LENGTH) {
+  } else if (password.trim().length < MIN_SECRET_LENGTH) {
     problems.push(
       `ADMIN_PASSWORD: ${password.length} characters, shorter than ${MIN_SECRET_LENGTH}. ` +
         `Set a longer one (${GENERATE_SECRET}).`,

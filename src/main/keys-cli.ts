@@ -56,7 +56,7 @@ export async function runKeysCli(argv: string[], pool: pg.Pool, io: CliOutput): 
         return 2;
       }
       const rateText = values['rate-limit'];
-      const rateLimitPerMinute = rateText === undefined ? null : Number(rateText);
+      const rateLimitPerMinute = rateText === undefined ? null : /^\d+$/.test(rateText) ? Number(rateText) : Number.NaN;
       try {
         const created = await new CreateApiKey(store, issueApiKey, uuidv7, systemClock).execute({
           name: values.name,

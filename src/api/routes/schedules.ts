@@ -40,6 +40,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
   app.post(
     SCHEDULES,
     {
+      // A schedule sends commands: creating one needs what sending them needs.
+      config: { scope: ['operations', 'commands:write'] },
       schema: {
         summary: 'Create a recurring schedule',
         description:

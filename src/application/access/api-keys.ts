@@ -41,6 +41,8 @@ export class InvalidApiKeyError extends Error {
 }
 
 export const MAX_KEY_NAME_LENGTH = 100;
+/** The largest rate limit a key can have (the column is a PostgreSQL int). */
+export const MAX_RATE_LIMIT_PER_MINUTE = 2_147_483_647;
 
 export interface CreateApiKeyInput {
   name: string;
@@ -72,8 +74,8 @@ export class CreateApiKey {
       );
     }
     const rateLimit = input.rateLimitPerMinute ?? null;
-    if (rateLimit !== null && (!Number.isInteger(rateLimit) || rateLimit < 1)) {
-      throw new InvalidApiKeyError('a rate limit is a whole number of requests per minute, at least 1');
+    if (rateLimit !== null && (!Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > MAX_RATE_LIMIT_PER_MINUTE)) {
+      throw new InvalidApiKeyError(`a rate limit is a whole number of requests per minute, from 1 to ${MAX_RATE_LIMIT_PER_MINUTE}`);
     }
     const issued = this.issue();
     const apiKey: ApiKey = {

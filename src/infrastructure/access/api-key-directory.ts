@@ -10,7 +10,10 @@ export interface ActiveKeySource {
 export interface ApiKeyDirectoryOptions {
   /** How often the active keys are read again: a revoked key stops working within this (1 s). */
   refreshMs?: number;
+  /** The keys could not be read (reported once per outage). */
   onError?: (error: unknown) => void;
+  /** `last_used_at` could not be written (those uses are not recorded). */
+  onUseNotRecorded?: (error: unknown) => void;
 }
 
 /**
@@ -79,13 +82,15 @@ export class ApiKeyDirectory {
 
   private async cycle(): Promise<void> {
     try {
-      await this.refresh();
-      await this.flushUsed();
+      // A read that hangs (a partition, an exhausted pool) would stop the refreshes without a
+      // word, and with them revocation: it counts as a failure after a few seconds.
+      await withTimeout(this.refresh(), Math.max(5 * this.refreshMs, 3000));
       this.failing = false;
     } catch (error) {
       if (!this.failing) this.options.onError?.(error);
       this.failing = true;
     }
+    await this.flushUsed().catch((error: unknown) => this.options.onUseNotRecorded?.(error));
   }
 
   private async flushUsed(): Promise<void> {
@@ -94,4 +99,12 @@ export class ApiKeyDirectory {
     this.used = new Set();
     await this.source.touch(ids, new Date());
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`reading the API keys took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

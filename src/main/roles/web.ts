@@ -58,12 +58,13 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
   // System-wide gauges, read at scrape time: queue depth from Redis, the outbox from PostgreSQL.
   infra.metrics.trackQueues(Object.values(infra.queues));
   infra.metrics.trackOutbox(infra.pool);
-  // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the process.
   // The api_keys table, read again every second (a revoked key stops working within that).
   const apiKeys = new ApiKeyDirectory(new PgApiKeys(infra.pool), {
     onError: (error) => logger.warn({ err: error }, 'could not read the API keys; the last ones read stay in force'),
+    onUseNotRecorded: (error) => logger.warn({ err: error }, 'could not record when API keys were last used'),
   });
   await apiKeys.start();
+  // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the process.
   const commandEvents = await BullMqCommandEvents.open({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
   const app = await buildApp({
     config,

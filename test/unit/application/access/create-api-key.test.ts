@@ -51,8 +51,10 @@ describe('CreateApiKey', () => {
     [{ name: 'x'.repeat(101), scopes: ['operations'] }, /name has 1 to 100 characters/],
     [{ name: 'shop', scopes: [] }, /scopes are one or more of commands:write, queries:read, webhooks:manage, operations/],
     [{ name: 'shop', scopes: ['admin', 'queries:read'] }, /unknown scope "admin"/],
-    [{ name: 'shop', scopes: ['operations'], rateLimitPerMinute: 0 }, /at least 1/],
+    [{ name: 'shop', scopes: ['operations'], rateLimitPerMinute: 0 }, /from 1 to/],
     [{ name: 'shop', scopes: ['operations'], rateLimitPerMinute: 1.5 }, /whole number/],
+    [{ name: 'shop', scopes: ['operations'], rateLimitPerMinute: 2_147_483_648 }, /from 1 to 2147483647/],
+    [{ name: 'shop', scopes: ['operations'], rateLimitPerMinute: Number.NaN }, /whole number/],
   ])('refuses %j with a reason, storing nothing', async (input, reason) => {
     const { store, useCase } = create();
     await expect(useCase.execute(input)).rejects.toThrow(InvalidApiKeyError);
