@@ -124,7 +124,14 @@ describe('scheduled commands', () => {
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const scheduled = await follower.get(`/v1/commands/${accepted.commandId}`);
-    expect(scheduled.body).toEqual({ commandId: accepted.commandId, type: 'RegisterUser', status: 'scheduled', attempts: 0, runAt: iso(runAt) });
+    expect(scheduled.body).toEqual({
+      commandId: accepted.commandId,
+      type: 'RegisterUser',
+      status: 'scheduled',
+      attempts: 0,
+      runAt: iso(runAt),
+      sentBy: 'API_KEYS #1',
+    });
 
     const events = await stream.closed;
     expect(statuses(events), `${JSON.stringify(events)}\n${output()}`).toEqual(['scheduled', 'queued', 'running', 'succeeded']);

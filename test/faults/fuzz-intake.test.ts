@@ -10,6 +10,7 @@ import {
   placeOrderBody,
   registerUserBody,
   restockProductBody,
+  splitJobData,
   type CommandType,
 } from '../../queues/commands.js';
 import { uuidParam } from '../../src/api/schemas.js';
@@ -418,7 +419,10 @@ describe('fuzzing the command routes', () => {
           // The job: the command's type, a payload the worker will parse, the ids just answered.
           const job = await api.commands.getJob(commandId);
           expect(job?.name, where).toBe(route.type);
-          const jobPayload = commandPayloads[route.type].safeParse(job?.data);
+          // Its data: the command's payload, and the key that sent it (ADR 0011).
+          const { payload: jobData, fields } = splitJobData(job?.data);
+          expect(fields.data?.sentBy, where).toEqual({ keyId: expect.stringMatching(/^env:[0-9a-f]{8}$/), name: 'API_KEYS #1' });
+          const jobPayload = commandPayloads[route.type].safeParse(jobData);
           expect(jobPayload.success, `${where}\njob: ${JSON.stringify(job?.data).slice(0, 500)}`).toBe(true);
           expect(job?.data.commandId, where).toBe(commandId);
           expect(job?.data[route.idField], where).toBe(accepted[route.idField]);
@@ -429,7 +433,7 @@ describe('fuzzing the command routes', () => {
             expect(response.headers['idempotent-replayed'], where).toBe('true');
             expect(isDeepStrictEqual(job?.data, earlier.payload), where).toBe(true);
           } else {
-            expect(isDeepStrictEqual(job?.data, expectedPayload), `${where}\njob: ${JSON.stringify(job?.data).slice(0, 500)}`).toBe(true);
+            expect(isDeepStrictEqual(jobData, expectedPayload), `${where}\njob: ${JSON.stringify(job?.data).slice(0, 500)}`).toBe(true);
             if (idempotencyKey !== undefined) remembered.set(idempotencyKey, { fingerprint, body: accepted, payload: job?.data });
           }
         }),

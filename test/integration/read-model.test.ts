@@ -8,6 +8,7 @@ import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { createReadPool, PgReadModel } from '../../src/infrastructure/read/pg-read-model.js';
+import { runCommandJob } from '../../src/infrastructure/ordering/predecessor.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
 // Every write goes through the real use cases and unit of work, at times set on this clock,
@@ -362,7 +363,10 @@ describe('PgReadModel.findProcessedCommand', () => {
     at('2026-05-01T00:00:00.000Z');
     const commandId = newId();
     const userId = newId();
-    await new RegisterUser(uow, clock).execute({ commandId, userId, email: `${userId}@example.com`, name: 'Bo' });
+    // Run as the worker runs a job that a key sent: the outcome records the key's name.
+    await runCommandJob({ sentBy: { keyId: '01930000-0000-7000-8000-00000000beef', name: 'shop' } }, () =>
+      new RegisterUser(uow, clock).execute({ commandId, userId, email: `${userId}@example.com`, name: 'Bo' }),
+    );
     expect(await reads.findProcessedCommand(commandId)).toEqual({
       commandId,
       type: 'RegisterUser',
@@ -370,6 +374,7 @@ describe('PgReadModel.findProcessedCommand', () => {
       result: { userId },
       error: null,
       processedAt: '2026-05-01T00:00:00.000Z',
+      sentBy: 'shop',
     });
   });
 
@@ -387,6 +392,7 @@ describe('PgReadModel.findProcessedCommand', () => {
       result: null,
       error: { code: 'insufficient_stock', message: expect.stringContaining('1 in stock, 2 requested') },
       processedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      sentBy: null,
     });
   });
 

@@ -78,7 +78,14 @@ describe('Run-At', () => {
     expect(response.statusCode).toBe(202);
     const { commandId } = response.json<{ commandId: string }>();
 
-    expect(await statusOf(commandId)).toEqual({ commandId, type: 'RegisterUser', status: 'scheduled', attempts: 0, runAt: runAt.toISOString() });
+    expect(await statusOf(commandId)).toEqual({
+      commandId,
+      type: 'RegisterUser',
+      status: 'scheduled',
+      attempts: 0,
+      runAt: runAt.toISOString(),
+      sentBy: 'API_KEYS #1',
+    });
     const job = await infra.queues.commands.getJob(commandId);
     expect(await job?.getState()).toBe('delayed');
     expect(await count('select count(*) as n from scheduled_commands where command_id = $1', [commandId])).toBe(1);

@@ -100,6 +100,7 @@ describe('a production web process', () => {
     ADMIN_USER: 'ops',
     ADMIN_PASSWORD: 'p'.repeat(32),
     WEBHOOK_ALLOW_PRIVATE: 'false',
+    WEBHOOK_SECRET_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
   };
   const group = new ProcessGroup();
   let drop: (() => Promise<void>) | undefined;
