@@ -422,15 +422,24 @@ function recordPeak(peaks: PipelineResult['memory'], role: Role, running: Runnin
   if (!before || !(before.peakMiB >= peak)) peaks[role] = { peakMiB: peak, idleRssMiB: running.idleRssMiB };
 }
 
-/** Waits until the given queues have nothing waiting, delayed or active (what is left competes for CPU). */
+/** A delayed job due later than this is not work of the round (an order's ExpireOrder, due in 30 min). */
+const DUE_WITHIN_ROUND_MS = 60_000;
+
+/**
+ * Waits until the given queues have nothing waiting, active, or delayed and due soon (what is
+ * left competes for CPU). Every placed order schedules its ExpireOrder 30 minutes ahead
+ * (ORDER_CONFIRMATION_TIMEOUT, on by default as a user runs it): those stay delayed.
+ */
 async function drained(stage: Stage, names: QueueName[]): Promise<void> {
   for (const name of names) {
     await withQueue(stage, name, (queue) =>
       waitFor(
         `${name} queue drained`,
         async () => {
-          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-          return Object.values(counts).every((n) => n === 0);
+          const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+          if (!Object.values(counts).every((n) => n === 0)) return false;
+          const [soonest] = await queue.getDelayed(0, 0);
+          return soonest === undefined || soonest.timestamp + (soonest.delay ?? 0) > Date.now() + DUE_WITHIN_ROUND_MS;
         },
         { timeoutMs: 120_000, intervalMs: 250 },
       ),
