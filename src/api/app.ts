@@ -193,10 +193,11 @@ async function withScope<Options extends FastifyPluginOptions>(
   await v1.register(async (scoped) => {
     scoped.addHook('onRoute', (route) => {
       const routeScope = route.config?.scope ?? scope;
-      route.config = { ...route.config, scope: routeScope };
+      const scopes = typeof routeScope === 'string' ? [routeScope] : routeScope;
+      route.config = { ...route.config, scope: routeScope, scopes };
       if (route.schema) {
         route.schema.response = { ...problemResponses(403), ...(route.schema.response as object | undefined) };
-        const named = (typeof routeScope === 'string' ? [routeScope] : routeScope).map((s) => `\`${s}\``);
+        const named = scopes.map((s) => `\`${s}\``);
         const needs = `Needs an API key with the ${named.join(' and the ')} scope.`;
         route.schema.description = route.schema.description ? `${route.schema.description}\n\n${needs}` : needs;
       }

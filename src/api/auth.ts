@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { hashApiKey } from '../application/access/api-keys.js';
 import { SCOPES, type Principal, type Scope } from '../application/access/principal.js';
 import type { LoginThrottle, PrincipalDirectory } from './ports.js';
 import { problemType, sendProblem } from './problem.js';
@@ -8,6 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a key needs for this /v1 route, or every one of several (docs/adr/0011-api-keys-and-scopes.md). */
     scope?: Scope | readonly Scope[];
+    /** `scope` as a list, set once when the route is registered (withScope in app.ts). */
+    scopes?: readonly Scope[];
   }
   interface FastifyRequest {
     /**
@@ -59,7 +62,7 @@ function envPrincipal(digest: Buffer, index: number): Principal {
  * `request.principal`, and every later log line of the request names the key.
  */
 export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDirectory): onRequestAsyncHookHandler {
-  const digests = apiKeys.map(sha256);
+  const digests = apiKeys.map((key) => Buffer.from(hashApiKey(key), 'hex'));
   const envPrincipals = digests.map(envPrincipal);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const key = BEARER.exec(request.headers.authorization ?? '')?.[1];
@@ -71,8 +74,8 @@ export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDire
         { 'www-authenticate': 'Bearer realm="conveyor"' },
       );
     }
-    const presented = sha256(key);
-    const hex = presented.toString('hex');
+    const hex = hashApiKey(key);
+    const presented = Buffer.from(hex, 'hex');
     const envIndex = matchIndex(presented, digests);
     const principal = envIndex >= 0 ? envPrincipals[envIndex] : directory?.lookup(hex);
     if (principal === undefined) {
@@ -90,14 +93,13 @@ export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDire
 }
 
 /**
- * Answers 403 unless the caller's key has the route's scope (`config.scope`). A /v1 route
+ * Answers 403 unless the caller's key has the route's scopes (`config.scopes`). A /v1 route
  * without a scope is refused to everyone: access fails closed.
  */
 export function requireRouteScope(): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.is404) return;
-    const needed = (request.routeOptions.config as { scope?: Scope | readonly Scope[] }).scope;
-    const scopes: readonly Scope[] = needed === undefined ? [] : typeof needed === 'string' ? [needed] : needed;
+    const scopes = request.routeOptions.config.scopes ?? [];
     const scope = scopes.find((s) => !request.principal?.scopes.has(s));
     if (scopes.length > 0 && scope === undefined) return;
     return sendProblem(request, reply, {

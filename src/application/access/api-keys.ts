@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { isScope, SCOPES, type Scope } from './principal.js';
 
@@ -16,6 +17,15 @@ export interface ApiKey {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+}
+
+/**
+ * How a key is known without being kept: the hex SHA-256 of the whole key. The CLI stores it,
+ * the web processes look requests up by it, so both use this one function. A key is 256 random
+ * bits, so a fast hash is enough (ADR 0011).
+ */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
 /** A freshly issued key: the key itself (shown once), its visible prefix and the hash that is stored. */

@@ -1,16 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { IssuedKey } from '../../application/access/api-keys.js';
+import { randomBytes } from 'node:crypto';
+import { hashApiKey, type IssuedKey } from '../../application/access/api-keys.js';
 
 // The shape of a key: `cvk_<8 hex>_<43 base64url>`. The first part is its visible prefix (kept
 // in the table, shown by `keys list` and in no way secret); the rest is 256 random bits. A key
-// that random needs no slow password hash: SHA-256 of it cannot be reversed or guessed, and a
-// fast hash lets every request be checked without a cost worth attacking (ADR 0011).
+// that random needs no slow password hash (hashApiKey, ADR 0011).
 
 const PREFIX = 'cvk_';
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
 
 export function issueApiKey(): IssuedKey {
   const prefix = `${PREFIX}${randomBytes(4).toString('hex')}`;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { ApiKeyDirectory, type ActiveKeySource } from '../../../../src/infrastructure/access/api-key-directory.js';
-import { hashApiKey, issueApiKey } from '../../../../src/infrastructure/access/api-key-secrets.js';
+import { hashApiKey } from '../../../../src/application/access/api-keys.js';
+import { issueApiKey } from '../../../../src/infrastructure/access/api-key-secrets.js';
 import type { ActiveKey } from '../../../../src/infrastructure/access/pg-api-keys.js';
 
 class FakeSource implements ActiveKeySource {
