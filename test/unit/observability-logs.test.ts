@@ -65,6 +65,29 @@ describe('log redaction', () => {
     expect(logs.lines[0]?.endpoint).toEqual({ id: 'e1', secret: '[redacted]' });
   });
 
+  it('redacts inside errors, arrays and child bindings, and leaves the logged objects as they were', () => {
+    const logs = new CapturedLogs();
+    const logger = capturingLogger(logs);
+    const error = Object.assign(new TypeError('connect failed'), { context: { password: 'err-nested-pw', host: 'db' } });
+    const payload = { attempts: [{ secret: 'whsec_in_array' }], req: { headers: { 'x-api-key': 'header-key', accept: 'json' } } };
+    logger.error({ err: error }, 'under err');
+    logger.error(error);
+    logger.info(payload, 'array and headers');
+    logger.child({ job: { databaseUrl: 'postgres://app:child-db-pw@db:5432/x' } }).child({ ids: [1, 2] }).warn('grandchild');
+
+    const text = logs.text();
+    for (const secret of ['err-nested-pw', 'whsec_in_array', 'header-key', 'child-db-pw']) expect(text).not.toContain(secret);
+    // The error is still written as an error, with its class, message, stack and other fields.
+    expect(logs.lines[0]?.err).toMatchObject({ type: 'TypeError', message: 'connect failed', context: { password: '[redacted]', host: 'db' } });
+    expect(String((logs.lines[0]?.err as { stack?: unknown }).stack)).toContain('connect failed');
+    expect(logs.lines[1]?.err).toMatchObject({ type: 'TypeError', context: { password: '[redacted]' } });
+    expect(logs.lines[2]).toMatchObject({ attempts: [{ secret: '[redacted]' }], req: { headers: { 'x-api-key': '[redacted]', accept: 'json' } } });
+    expect(logs.lines[3]).toMatchObject({ job: { databaseUrl: 'postgres://app:***@db:5432/x' }, ids: [1, 2], msg: 'grandchild' });
+    // What the caller logged is not changed.
+    expect(error.context.password).toBe('err-nested-pw');
+    expect(payload.attempts[0]?.secret).toBe('whsec_in_array');
+  });
+
   it('strips only the password from connection URLs', () => {
     expect(withoutCredentials('redis://user:pw@host:6379/2')).toBe('redis://user:***@host:6379/2');
     expect(withoutCredentials('postgres://postgres@127.0.0.1:5432/conveyor')).toBe('postgres://postgres@127.0.0.1:5432/conveyor');
