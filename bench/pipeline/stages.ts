@@ -15,12 +15,15 @@ import type { Delivery } from './receiver.js';
  *   and COMMIT come after it, so they count in the relay stage);
  * - relay: outcome written → the relay's claim (`webhook_deliveries.created_at`, its claim
  *   transaction's now());
- * - dispatch: claim → delivery attempt starts (`webhook_delivery_attempts.attempted_at`): the
- *   relay's commit and enqueue, and the webhooks queue;
+ * - enqueue: claim → the delivery's job added (its BullMQ `timestamp`, set by the relay): the
+ *   rest of the claim transaction, its COMMIT and the add;
+ * - pickup: job added → a webhooks worker starts it (`processedOn`);
+ * - prepare: started → delivery attempt starts (`webhook_delivery_attempts.attempted_at`): the
+ *   rate check, the delivery and endpoint read, the secret's decryption, the signature;
  * - delivery: attempt → the receiver has the request.
  * `email` (claim → `email_messages.sent_at`) is off the webhook's path and shown beside them.
  */
-export const STAGES = ['intake', 'queue', 'lock', 'transaction', 'relay', 'dispatch', 'delivery', 'email'] as const;
+export const STAGES = ['intake', 'queue', 'lock', 'transaction', 'relay', 'enqueue', 'pickup', 'prepare', 'delivery', 'email'] as const;
 export type StageName = (typeof STAGES)[number];
 
 interface Row {
@@ -29,6 +32,7 @@ interface Row {
   placed: number;
   processed: number;
   claimed: number | null;
+  delivery_id: string | null;
   attempted: number | null;
   mailed: number | null;
 }
@@ -36,7 +40,7 @@ interface Row {
 /** p50/p99 of each stage over the orders sent from `from` (epoch ms) on. */
 export async function stageBreakdown(
   databaseUrl: string,
-  commands: Queue,
+  queues: { commands: Queue; webhooks: Queue },
   accepted: readonly Accepted[],
   received: readonly Delivery[],
   from: number,
@@ -50,7 +54,7 @@ export async function stageBreakdown(
     rows = (
       await client.query<Row>(
         `select t.order_id, t.command_id, ${ms('o.placed_at')} as placed, ${ms('pc.processed_at')} as processed,
-                ${ms('wd.created_at')} as claimed,
+                ${ms('wd.created_at')} as claimed, wd.id as delivery_id,
                 (select ${ms('min(a.attempted_at)')} from webhook_delivery_attempts a where a.delivery_id = wd.id) as attempted,
                 ${ms('em.sent_at')} as mailed
            from unnest($1::uuid[], $2::uuid[]) as t(order_id, command_id)
@@ -67,10 +71,16 @@ export async function stageBreakdown(
   }
   const byOrder = new Map(rows.map((row) => [row.order_id, row]));
   const receivedAt = new Map(received.map((delivery) => [delivery.orderId, delivery.receivedAt]));
-  const values: Record<StageName, number[]> = { intake: [], queue: [], lock: [], transaction: [], relay: [], dispatch: [], delivery: [], email: [] };
+  const values = Object.fromEntries(STAGES.map((name) => [name, [] as number[]])) as Record<StageName, number[]>;
   for (let i = 0; i < measured.length; i += 500) {
     const slice = measured.slice(i, i + 500);
-    const jobs = await Promise.all(slice.map(([, , , commandId]) => commands.getJob(commandId)));
+    const jobs = await Promise.all(slice.map(([, , , commandId]) => queues.commands.getJob(commandId)));
+    const deliveryJobs = await Promise.all(
+      slice.map(([orderId]) => {
+        const deliveryId = byOrder.get(orderId)?.delivery_id;
+        return deliveryId ? queues.webhooks.getJob(deliveryId) : Promise.resolve(undefined);
+      }),
+    );
     slice.forEach(([orderId, due], index) => {
       const job = jobs[index];
       const row = byOrder.get(orderId);
@@ -85,7 +95,11 @@ export async function stageBreakdown(
       values.relay.push(claimed - processed);
       if (row.mailed !== null) values.email.push(Number(row.mailed) - claimed);
       if (row.attempted === null) return;
-      values.dispatch.push(Number(row.attempted) - claimed);
+      const deliveryJob = deliveryJobs[index];
+      if (!deliveryJob?.processedOn) return;
+      values.enqueue.push(deliveryJob.timestamp - claimed);
+      values.pickup.push(deliveryJob.processedOn - deliveryJob.timestamp);
+      values.prepare.push(Number(row.attempted) - deliveryJob.processedOn);
       const got = receivedAt.get(orderId);
       if (got !== undefined) values.delivery.push(got - Number(row.attempted));
     });
