@@ -4,7 +4,7 @@ import type { GetCommandStatus } from '../../application/commerce/queries/get-co
 import type { ReadModel } from '../../application/commerce/queries/read-model.js';
 import type { WatchCommand } from '../../application/commerce/queries/watch-command.js';
 import type { LiveRequests } from '../live.js';
-import { problemResponses, sendProblem } from '../problem.js';
+import { notFound, problemResponses } from '../problem.js';
 import {
   BEARER_SECURITY,
   commandStatusDto,
@@ -150,12 +150,3 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     },
   );
 };
-
-function notFound(
-  request: Parameters<typeof sendProblem>[0],
-  reply: Parameters<typeof sendProblem>[1],
-  what: string,
-  id: string,
-) {
-  return sendProblem(request, reply, { status: 404, detail: `There is no ${what} ${id}.` });
-}
