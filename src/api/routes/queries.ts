@@ -11,6 +11,7 @@ import {
   orderDto,
   orderPageDto,
   orderSummaryDto,
+  pageParam,
   productDto,
   uuidParam,
 } from '../schemas.js';
@@ -100,8 +101,8 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
         security: BEARER_SECURITY,
         params: z.object({ userId: uuidParam() }),
         querystring: z.object({
-          page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-          pageSize: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+          page: pageParam(1_000_000, 1),
+          pageSize: pageParam(MAX_PAGE_SIZE, 20),
         }),
         response: { 200: orderPageDto, ...problemResponses(400, 401) },
       },
