@@ -6,113 +6,102 @@
 // Paths are matched relative to the directory dependency-cruiser runs from (the repo root;
 // test/layers/layer-rule.test.ts sets `baseDir` to a fixture laid out the same way).
 
+/**
+ * A forbidden dependency. Every rule is an error: only errors fail `npm run layers`.
+ * @param {string} name
+ * @param {string} comment what the rule keeps out, and what to do instead (printed with a violation)
+ * @param {import('dependency-cruiser').IFromRestriction} from
+ * @param {import('dependency-cruiser').IToRestriction} to
+ * @returns {import('dependency-cruiser').IForbiddenRuleType}
+ */
+const forbid = (name, comment, from, to) => ({ name, severity: 'error', comment, from, to });
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'domain-imports-only-domain',
-      severity: 'error',
-      comment:
-        'src/domain is plain TypeScript: it may import nothing outside src/domain - no npm ' +
+    forbid(
+      'domain-imports-only-domain',
+      'src/domain is plain TypeScript: it may import nothing outside src/domain - no npm ' +
         'package (ORM, zod, ...), no node: builtin, no other layer. Map entities from ' +
         'src/infrastructure instead.',
-      from: { path: '^src/domain/' },
-      to: { pathNot: '^src/domain/' },
-    },
-    {
-      name: 'application-not-to-outer-layers',
-      severity: 'error',
-      comment:
-        'src/application (use cases, queries, ports) may depend on src/domain only among the ' +
+      { path: '^src/domain/' },
+      { pathNot: '^src/domain/' },
+    ),
+    forbid(
+      'application-not-to-outer-layers',
+      'src/application (use cases, queries, ports) may depend on src/domain only among the ' +
         'layers; it must not import infrastructure, api, the composition root, queues/ or ' +
         'workers/. Declare a port in src/application/<capability> and implement it in infrastructure.',
-      from: { path: '^src/application/' },
-      to: { path: '^(src/(infrastructure|api|main)|queues|workers)/' },
-    },
-    {
-      name: 'infrastructure-not-to-api-or-workers',
-      severity: 'error',
-      comment: 'Adapters in src/infrastructure must not import the HTTP edge (src/api) or workers/.',
-      from: { path: '^src/infrastructure/' },
-      to: { path: '^(src/api|workers)/' },
-    },
-    {
-      name: 'src-not-to-workers',
-      severity: 'error',
-      comment:
-        'Only the composition root (src/main) may import workers/; the rest of src/ must not ' +
+      { path: '^src/application/' },
+      { path: '^(src/(infrastructure|api|main)|queues|workers)/' },
+    ),
+    forbid(
+      'infrastructure-not-to-api-or-workers',
+      'Adapters in src/infrastructure must not import the HTTP edge (src/api) or workers/.',
+      { path: '^src/infrastructure/' },
+      { path: '^(src/api|workers)/' },
+    ),
+    forbid(
+      'src-not-to-workers',
+      'Only the composition root (src/main) may import workers/; the rest of src/ must not ' +
         'know about worker entry points or processors.',
-      from: { path: '^src/', pathNot: '^src/main/' },
-      to: { path: '^workers/' },
-    },
-    {
-      name: 'queues-only-contract',
-      severity: 'error',
-      comment:
-        'queues/ is the contract between processes: queue and job names, zod payloads, job ' +
+      { path: '^src/', pathNot: '^src/main/' },
+      { path: '^workers/' },
+    ),
+    forbid(
+      'queues-only-contract',
+      'queues/ is the contract between processes: queue and job names, zod payloads, job ' +
         'options. It may import src/domain, zod and bullmq (types only, see the next rule); ' +
         'no adapter (ioredis, src/infrastructure), no other layer, no other package.',
-      from: { path: '^queues/' },
-      to: { pathNot: ['^queues/', '^src/domain/', 'node_modules/(zod|bullmq)/'] },
-    },
-    {
-      name: 'queues-bullmq-types-only',
-      severity: 'error',
-      comment:
-        'queues/ describes jobs with bullmq types (DefaultJobOptions, BackoffStrategy) but runs ' +
+      { path: '^queues/' },
+      { pathNot: ['^queues/', '^src/domain/', 'node_modules/(zod|bullmq)/'] },
+    ),
+    forbid(
+      'queues-bullmq-types-only',
+      'queues/ describes jobs with bullmq types (DefaultJobOptions, BackoffStrategy) but runs ' +
         'nothing of it: use `import type`.',
-      from: { path: '^queues/' },
-      to: { path: 'node_modules/bullmq/', dependencyTypesNot: ['type-only'] },
-    },
-    {
-      name: 'workers-not-to-main',
-      severity: 'error',
-      comment:
-        'workers/ holds processors, thin adapters from a job to a use case; the composition ' +
+      { path: '^queues/' },
+      { path: 'node_modules/bullmq/', dependencyTypesNot: ['type-only'] },
+    ),
+    forbid(
+      'workers-not-to-main',
+      'workers/ holds processors, thin adapters from a job to a use case; the composition ' +
         'root (src/main) builds them and hands them their dependencies, never the reverse.',
-      from: { path: '^workers/' },
-      to: { path: '^src/main/' },
-    },
-    {
-      name: 'main-only-from-main',
-      severity: 'error',
-      comment:
-        'src/main is the composition root: it wires the other layers, which must not know it. ' +
+      { path: '^workers/' },
+      { path: '^src/main/' },
+    ),
+    forbid(
+      'main-only-from-main',
+      'src/main is the composition root: it wires the other layers, which must not know it. ' +
         'Pass what a module needs as an argument instead of importing it from src/main.',
-      from: { pathNot: '^src/main/' },
-      to: { path: '^src/main/' },
-    },
-    {
-      name: 'entries-not-imported',
-      severity: 'error',
-      comment:
-        'src/main/entries/* are process entry points (Procfile): they run on import. Import the ' +
+      { pathNot: '^src/main/' },
+      { path: '^src/main/' },
+    ),
+    forbid(
+      'entries-not-imported',
+      'src/main/entries/* are process entry points (Procfile): they run on import. Import the ' +
         'role\'s root from src/main/roles instead.',
-      from: {},
-      to: { path: '^src/main/entries/' },
-    },
-    {
-      name: 'no-circular',
-      severity: 'error',
-      comment:
-        'This module is part of an import cycle. Break it (move the shared piece down a ' +
+      {},
+      { path: '^src/main/entries/' },
+    ),
+    forbid(
+      'no-circular',
+      'This module is part of an import cycle. Break it (move the shared piece down a ' +
         'layer, or invert the dependency with a port). Cycles made only of `import type` are ' +
         'erased at compile time and are not reported.',
-      from: {},
-      to: {
+      {},
+      {
         circular: true,
         viaOnly: { dependencyTypesNot: ['type-only'] },
       },
-    },
-    {
-      name: 'not-to-unresolvable',
-      severity: 'error',
-      comment:
-        'This import does not resolve to a file on disk (a missing npm package, a typo, or a ' +
+    ),
+    forbid(
+      'not-to-unresolvable',
+      'This import does not resolve to a file on disk (a missing npm package, a typo, or a ' +
         'relative import whose target was moved).',
-      from: {},
-      to: { couldNotResolve: true },
-    },
+      {},
+      { couldNotResolve: true },
+    ),
   ],
   options: {
     doNotFollow: { path: ['node_modules'] },

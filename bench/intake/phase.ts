@@ -48,19 +48,27 @@ export interface IntakeResult {
 }
 
 /**
+ * What an intake measurement needs, for `phase`: a database seeded with 100 users and 100
+ * products, a stage, the PlaceOrder body to post, and a ready web process on a free port (tracked).
+ */
+export async function startIntakeWeb(context: BenchContext, phase: string) {
+  const databaseUrl = await context.dbs.create(phase);
+  const catalog = await seedCatalog(databaseUrl, { users: 100, products: 100 });
+  const stage = await newStage(context, phase, databaseUrl);
+  const body = JSON.stringify(orderBody(catalog));
+  const port = await freePort();
+  const web = await startRole('web', stage, { port, nodeFlags: context.nodeFlags });
+  context.track(web.process);
+  return { stage, body, port, web };
+}
+
+/**
  * Intake: POST /v1/orders accepted per second by the web process under autocannon (64
  * connections), against the same server with a no-op CommandSender and a bare queue.add loop.
  * The three run in turn, `rounds` times, so a burst of load from elsewhere hits all of them.
  */
 export async function intakePhase(context: BenchContext): Promise<IntakeResult> {
-  const databaseUrl = await context.dbs.create('intake');
-  const catalog = await seedCatalog(databaseUrl, { users: 100, products: 100 });
-  const stage = await newStage(context, 'intake', databaseUrl);
-  const body = JSON.stringify(orderBody(catalog));
-
-  const realPort = await freePort();
-  const web = await startRole('web', stage, { port: realPort, nodeFlags: context.nodeFlags });
-  context.track(web.process);
+  const { stage, body, port: realPort, web } = await startIntakeWeb(context, 'intake');
   const noopPort = await freePort();
   const noopStage = { ...stage, queuePrefix: `${stage.queuePrefix}-noop` };
   const noop = startNode('noop-web', benchEntry('intake/noop-web.js'), {

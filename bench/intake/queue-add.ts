@@ -7,6 +7,7 @@ import { createRedisConnection } from '../../src/infrastructure/redis/connection
 import { commandJob, type CommandPayload } from '../../queues/commands.js';
 import { QUEUES } from '../../queues/names.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
+import { closedLoop } from '../lib/load.js';
 import { printResult } from '../lib/processes.js';
 
 const [seconds = '5', inFlight = '64'] = process.argv.slice(2);
@@ -20,24 +21,10 @@ await queue.waitUntilReady();
 // The request body the intake phase posts (a valid PlaceOrder, built by the bench).
 const body = JSON.parse(process.env.BENCH_BODY ?? '{}') as Omit<CommandPayload<'PlaceOrder'>, 'commandId' | 'orderId'>;
 
-const warmUpEnd = performance.now() + 1000;
-let cpuAtWarmUpEnd: NodeJS.CpuUsage | undefined;
-const end = warmUpEnd + Number(seconds) * 1000;
-let added = 0;
-async function slot(): Promise<void> {
-  for (;;) {
-    const job = commandJob('PlaceOrder', { ...body, commandId: uuidv7(), orderId: uuidv7() });
-    await queue.add(job.name, job.data, job.opts);
-    const now = performance.now();
-    if (now > end) return;
-    if (now > warmUpEnd) {
-      cpuAtWarmUpEnd ??= process.cpuUsage();
-      added += 1;
-    }
-  }
-}
-await Promise.all(Array.from({ length: Number(inFlight) }, slot));
-const cpu = process.cpuUsage(cpuAtWarmUpEnd);
-printResult({ added, addedPerSecond: added / Number(seconds), cpuMsPerCommand: (cpu.user + cpu.system) / 1000 / added });
+const { count: added, cpuMs } = await closedLoop(Number(inFlight), Number(seconds), async () => {
+  const job = commandJob('PlaceOrder', { ...body, commandId: uuidv7(), orderId: uuidv7() });
+  await queue.add(job.name, job.data, job.opts);
+});
+printResult({ added, addedPerSecond: added / Number(seconds), cpuMsPerCommand: cpuMs / added });
 await queue.close();
 connection.disconnect();

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import type { BenchContext } from '../lib/context.js';
-import { clearStage, newStage } from '../lib/context.js';
+import { clearStage } from '../lib/context.js';
 import { benchEntry } from '../lib/paths.js';
 import { cpuSeconds, runToResult, sleep, startNode, type NodeProcess } from '../lib/processes.js';
-import { orderBody, seedCatalog } from '../lib/seed.js';
 import { summarize, type Summary } from '../lib/stats.js';
-import { API_KEY, freePort, startRole } from '../lib/system.js';
-import { INTAKE_CONNECTIONS } from '../intake/phase.js';
+import { API_KEY } from '../lib/system.js';
+import { INTAKE_CONNECTIONS, startIntakeWeb } from '../intake/phase.js';
 import { socketsOf, type Sockets } from './sockets.js';
 
 /** Idle followers of the web process while intake is measured: event streams and ?wait= requests. */
@@ -45,14 +44,8 @@ interface HttpRun {
  * turn, `rounds` times; the idle web process's CPU and connections are sampled in both states.
  */
 export async function livePhase(context: BenchContext): Promise<LiveResult> {
-  const databaseUrl = await context.dbs.create('live');
-  const catalog = await seedCatalog(databaseUrl, { users: 100, products: 100 });
-  const stage = await newStage(context, 'live', databaseUrl);
-  const body = JSON.stringify(orderBody(catalog));
-  const port = await freePort();
+  const { stage, body, port, web } = await startIntakeWeb(context, 'live');
   const base = `http://127.0.0.1:${port}`;
-  const web = await startRole('web', stage, { port, nodeFlags: context.nodeFlags });
-  context.track(web.process);
   const followed = await scheduleCommands(base, FOLLOWED_COMMANDS);
   context.log(`live: web pid ${web.process.pid}; ${followed.length} commands scheduled a day ahead to follow`);
 

@@ -6,13 +6,13 @@
 // DATABASE_URL, BENCH_CAPTURE and BENCH_CATALOG from the env. Prints RESULT with the commit
 // time of every order (epoch ms), so lag is measured from the real COMMIT.
 import pg from 'pg';
-import { printResult, sleep } from '../lib/processes.js';
+import { epochMs as now, paced } from '../lib/load.js';
+import { printResult } from '../lib/processes.js';
 import { placeOrder, replayFromEnv } from '../processing/replay.js';
 
 const [mode = 'paced', first = '500', second = '10'] = process.argv.slice(2);
 const replay = replayFromEnv();
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 32 });
-const now = () => performance.timeOrigin + performance.now();
 
 /** orderId → [scheduled, committed] epoch ms. */
 const commits: [string, number, number][] = [];
@@ -34,19 +34,7 @@ async function commitOne(scheduled: number): Promise<void> {
 const started = now();
 if (mode === 'paced') {
   const rate = Number(first);
-  const total = Math.round(rate * Number(second));
-  const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < total; ) {
-    const due = started + (i * 1000) / rate;
-    if (now() >= due) {
-      const done: Promise<void> = commitOne(due).finally(() => inFlight.delete(done));
-      inFlight.add(done);
-      i += 1;
-    } else {
-      await sleep(Math.max(0, Math.min(1, due - now())));
-    }
-  }
-  await Promise.all(inFlight);
+  await paced(started, rate, Math.round(rate * Number(second)), commitOne);
 } else {
   let left = Number(first);
   await Promise.all(

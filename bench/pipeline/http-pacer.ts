@@ -4,7 +4,8 @@
 // <perSecond> <seconds>`; BENCH_CATALOG in the env. Prints RESULT with, per accepted order,
 // its id, the time it was due to be sent and the time its 202 arrived (epoch ms), and its command id.
 import { Agent, request } from 'undici';
-import { printResult, sleep } from '../lib/processes.js';
+import { epochMs as now, paced } from '../lib/load.js';
+import { printResult } from '../lib/processes.js';
 import { orderBody, type Catalog } from '../lib/seed.js';
 import { latencies } from '../lib/stats.js';
 import { API_KEY } from '../lib/system.js';
@@ -12,7 +13,6 @@ import { API_KEY } from '../lib/system.js';
 const [url = '', perSecond = '200', seconds = '10'] = process.argv.slice(2);
 const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
 const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
-const now = () => performance.timeOrigin + performance.now();
 const rate = Number(perSecond);
 const total = Math.round(rate * Number(seconds));
 
@@ -44,17 +44,6 @@ async function post(due: number): Promise<void> {
 }
 
 const started = now();
-const inFlight = new Set<Promise<void>>();
-for (let i = 0; i < total; ) {
-  const due = started + (i * 1000) / rate;
-  if (now() >= due) {
-    const done: Promise<void> = post(due).finally(() => inFlight.delete(done));
-    inFlight.add(done);
-    i += 1;
-  } else {
-    await sleep(Math.max(0, Math.min(1, due - now())));
-  }
-}
-await Promise.all(inFlight);
+await paced(started, rate, total, post);
 printResult({ accepted, statuses, responseMs: latencies(responseMs), seconds: (now() - started) / 1000 });
 await agent.close();

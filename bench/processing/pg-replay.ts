@@ -4,6 +4,7 @@
 // BullMQ, MikroORM, the domain and logging. `node pg-replay.js <seconds> <concurrency>`;
 // DATABASE_URL, BENCH_CAPTURE and BENCH_CATALOG (JSON) from the environment.
 import pg from 'pg';
+import { closedLoop } from '../lib/load.js';
 import { printResult } from '../lib/processes.js';
 import { placeOrder, replayFromEnv } from './replay.js';
 
@@ -12,32 +13,18 @@ const replay = replayFromEnv();
 // The worker's pool: MikroORM's, sized max(concurrency + 2, 10) by openOrm (src/main/infrastructure.ts).
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Math.max(Number(concurrency) + 2, 10) });
 
-const warmUpEnd = performance.now() + 1000;
-const end = warmUpEnd + Number(seconds) * 1000;
-let committed = 0;
-let cpuAtWarmUpEnd: NodeJS.CpuUsage | undefined;
-async function slot(): Promise<void> {
-  for (;;) {
-    const client = await pool.connect();
-    try {
-      await placeOrder(client, replay.statementsFor(replay.ids()));
-    } finally {
-      client.release();
-    }
-    const now = performance.now();
-    if (now > end) return;
-    if (now > warmUpEnd) {
-      cpuAtWarmUpEnd ??= process.cpuUsage();
-      committed += 1;
-    }
+const { count: committed, cpuMs } = await closedLoop(Number(concurrency), Number(seconds), async () => {
+  const client = await pool.connect();
+  try {
+    await placeOrder(client, replay.statementsFor(replay.ids()));
+  } finally {
+    client.release();
   }
-}
-await Promise.all(Array.from({ length: Number(concurrency) }, slot));
-const cpu = process.cpuUsage(cpuAtWarmUpEnd);
+});
 printResult({
   committed,
   perSecond: committed / Number(seconds),
-  cpuMsPerCommand: (cpu.user + cpu.system) / 1000 / committed,
+  cpuMsPerCommand: cpuMs / committed,
   statements: replay.statementCount,
 });
 await pool.end();

@@ -56,6 +56,12 @@ function envPrincipal(digest: Buffer, index: number): Principal {
   };
 }
 
+/** 401 with a Bearer challenge (RFC 6750 §3), naming the `error` when a key was presented. */
+function unauthorized(request: FastifyRequest, reply: FastifyReply, detail: string, error?: 'invalid_token') {
+  const challenge = error === undefined ? 'Bearer realm="conveyor"' : `Bearer realm="conveyor", error="${error}"`;
+  return sendProblem(request, reply, { status: 401, detail }, { 'www-authenticate': challenge });
+}
+
 /**
  * `Authorization: Bearer <key>` with a key of the `api_keys` table (`directory`) or one of
  * `apiKeys` (API_KEYS, for development); 401 with a Bearer challenge otherwise. Sets
@@ -66,26 +72,12 @@ export function bearerAuth(apiKeys: readonly string[], directory?: PrincipalDire
   const envPrincipals = digests.map(envPrincipal);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const key = BEARER.exec(request.headers.authorization ?? '')?.[1];
-    if (key === undefined) {
-      return sendProblem(
-        request,
-        reply,
-        { status: 401, detail: 'Send an API key as "Authorization: Bearer <key>".' },
-        { 'www-authenticate': 'Bearer realm="conveyor"' },
-      );
-    }
+    if (key === undefined) return unauthorized(request, reply, 'Send an API key as "Authorization: Bearer <key>".');
     const hex = hashApiKey(key);
     const presented = Buffer.from(hex, 'hex');
     const envIndex = matchIndex(presented, digests);
     const principal = envIndex >= 0 ? envPrincipals[envIndex] : directory?.lookup(hex);
-    if (principal === undefined) {
-      return sendProblem(
-        request,
-        reply,
-        { status: 401, detail: 'The API key is not valid, or it was revoked.' },
-        { 'www-authenticate': 'Bearer realm="conveyor", error="invalid_token"' },
-      );
-    }
+    if (principal === undefined) return unauthorized(request, reply, 'The API key is not valid, or it was revoked.', 'invalid_token');
     request.callerId = hex;
     request.principal = principal;
     request.log = request.log.child({ apiKeyName: principal.name });

@@ -88,6 +88,11 @@ export function sendProblem(
   return reply.code(init.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
+/** 404 for a `what` (command, order, product) the read side does not know. */
+export function notFound(request: FastifyRequest, reply: FastifyReply, what: string, id: string): FastifyReply {
+  return sendProblem(request, reply, { status: 404, detail: `There is no ${what} ${id}.` });
+}
+
 type Location = FieldError['in'];
 
 interface ValidationIssue {

@@ -24,6 +24,9 @@ import { COMMAND_STATUSES } from '../application/commerce/queries/get-command-st
 /** An id in a path: any RFC 9562 UUID, normalised to lower case as the domain stores it. */
 export const uuidParam = () => z.uuid().toLowerCase();
 
+/** A page size (or number) in a query string: a whole number from 1 to `max`, `fallback` when left out. */
+export const pageParam = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
 const uuid = () => z.uuid();
 const timestamp = () => z.string().describe('ISO 8601 date-time');
 
@@ -232,13 +235,7 @@ export const webhookDeliveryListDto = z.object({
 
 export const webhookDeliveriesQuery = z.object({
   status: z.enum(WEBHOOK_DELIVERY_STATUSES).optional().describe('only deliveries in this status'),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_DELIVERY_PAGE)
-    .default(DEFAULT_DELIVERY_PAGE)
-    .describe('how many of the latest deliveries'),
+  limit: pageParam(MAX_DELIVERY_PAGE, DEFAULT_DELIVERY_PAGE).describe('how many of the latest deliveries'),
 });
 
 export const replayDeliveriesBody = z.strictObject({
@@ -323,7 +320,7 @@ export const scheduleRunListDto = z.object({
 });
 
 export const scheduleRunsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_RUNS_PAGE).default(DEFAULT_RUNS_PAGE).describe('how many of the latest runs'),
+  limit: pageParam(MAX_RUNS_PAGE, DEFAULT_RUNS_PAGE).describe('how many of the latest runs'),
 });
 
 // ---- emails (docs/design.md §3): what an operator needs to follow an email, never its body.
@@ -344,7 +341,7 @@ export const emailsQuery = z
       .optional()
       .describe('only emails created at or after this ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z'),
     cursor: cursorParam().optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_EMAIL_PAGE).default(DEFAULT_EMAIL_PAGE).describe('emails per page'),
+    limit: pageParam(MAX_EMAIL_PAGE, DEFAULT_EMAIL_PAGE).describe('emails per page'),
   })
   .describe('filters of the email listing; an unknown parameter is refused');
 

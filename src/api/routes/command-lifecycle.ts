@@ -5,7 +5,7 @@ import type { GetCommandStatus } from '../../application/commerce/queries/get-co
 import type { StatusChange, WatchCommand } from '../../application/commerce/queries/watch-command.js';
 import type { CancelCommand } from '../../application/commerce/use-cases/cancel-command.js';
 import type { LiveRequests } from '../live.js';
-import { problemResponses, problemType, sendProblem } from '../problem.js';
+import { notFound, problemResponses, problemType, sendProblem } from '../problem.js';
 import { BEARER_SECURITY, commandStatusDto, uuidParam } from '../schemas.js';
 
 export interface CommandLifecycleRoutesOptions {
@@ -86,7 +86,7 @@ export const commandLifecycleRoutes: FastifyPluginAsyncZod<CommandLifecycleRoute
     async (request, reply) => {
       const { commandId } = request.params;
       if (!(await commandStatus.execute(commandId))) {
-        return sendProblem(request, reply, { status: 404, detail: `There is no command ${commandId}.` });
+        return notFound(request, reply, 'command', commandId);
       }
       const lastEventId = request.headers['last-event-id'];
       const after = typeof lastEventId === 'string' ? Number(lastEventId) : -1;

@@ -6,7 +6,7 @@ import { DEFAULT_COMMAND_PAGE, MAX_COMMAND_PAGE, type CommandListItem } from '..
 import { LISTED_COMMAND_STATUSES, type CommandFilter } from '../../application/commerce/triage/ports.js';
 import { COMMAND_TYPES } from '../../../queues/index.js';
 import { problemResponses } from '../problem.js';
-import { BEARER_SECURITY, uuidParam } from '../schemas.js';
+import { BEARER_SECURITY, pageParam, uuidParam } from '../schemas.js';
 
 export interface CommandTriageRoutesOptions {
   triage: CommandTriage;
@@ -44,7 +44,7 @@ const UNTIL_BEFORE_SINCE = { message: 'must not be before "since"', path: ['unti
 export const listCommandsQuery = z
   .strictObject({
     ...filterFields,
-    limit: z.coerce.number().int().min(1).max(MAX_COMMAND_PAGE).default(DEFAULT_COMMAND_PAGE).describe('commands per page'),
+    limit: pageParam(MAX_COMMAND_PAGE, DEFAULT_COMMAND_PAGE).describe('commands per page'),
     cursor: z
       .string()
       .max(MAX_CURSOR_LENGTH)

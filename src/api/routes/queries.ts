@@ -4,13 +4,14 @@ import type { GetCommandStatus } from '../../application/commerce/queries/get-co
 import type { ReadModel } from '../../application/commerce/queries/read-model.js';
 import type { WatchCommand } from '../../application/commerce/queries/watch-command.js';
 import type { LiveRequests } from '../live.js';
-import { problemResponses, sendProblem } from '../problem.js';
+import { notFound, problemResponses } from '../problem.js';
 import {
   BEARER_SECURITY,
   commandStatusDto,
   orderDto,
   orderPageDto,
   orderSummaryDto,
+  pageParam,
   productDto,
   uuidParam,
 } from '../schemas.js';
@@ -100,8 +101,8 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
         security: BEARER_SECURITY,
         params: z.object({ userId: uuidParam() }),
         querystring: z.object({
-          page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-          pageSize: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+          page: pageParam(1_000_000, 1),
+          pageSize: pageParam(MAX_PAGE_SIZE, 20),
         }),
         response: { 200: orderPageDto, ...problemResponses(400, 401) },
       },
@@ -150,12 +151,3 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     },
   );
 };
-
-function notFound(
-  request: Parameters<typeof sendProblem>[0],
-  reply: Parameters<typeof sendProblem>[1],
-  what: string,
-  id: string,
-) {
-  return sendProblem(request, reply, { status: 404, detail: `There is no ${what} ${id}.` });
-}

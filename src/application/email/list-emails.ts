@@ -1,3 +1,4 @@
+import { pageLimit } from '../page-limit.js';
 import type { EmailLog, EmailLogEntry, EmailLogFilter, EmailLogPosition } from './ports.js';
 
 export const DEFAULT_EMAIL_PAGE = 50;
@@ -26,7 +27,7 @@ export class ListEmails {
   constructor(private readonly log: EmailLog) {}
 
   async execute(input: ListEmailsInput): Promise<EmailPage> {
-    const limit = Math.min(Math.max(Math.trunc(input.limit ?? DEFAULT_EMAIL_PAGE), 1), MAX_EMAIL_PAGE);
+    const limit = pageLimit(input.limit, DEFAULT_EMAIL_PAGE, MAX_EMAIL_PAGE);
     const filter: EmailLogFilter = { status: input.status, to: input.to, since: input.since };
     // One row more than the page says whether another page follows.
     const rows = await this.log.list(filter, input.after ?? null, limit + 1);

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { validateDeliveryRate } from './delivery-rate.js';
 import { InvalidEventTypesError, InvalidWebhookUrlError, WebhookUrlNotAllowedError } from './errors.js';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, isWebhookEventType } from './event-types.js';
-import type { WebhookEndpointRepository, WebhookUrlGuard } from './ports.js';
+import type { NewWebhookEndpoint, WebhookEndpointRepository, WebhookUrlGuard } from './ports.js';
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
@@ -13,17 +13,8 @@ export interface CreateWebhookEndpointInput {
   deliveryRate?: number | null | undefined;
 }
 
-export interface CreatedWebhookEndpoint {
-  id: string;
-  /** The URL as parsed (WHATWG normalisation: lower-case host, default port dropped). */
-  url: string;
-  eventTypes: string[];
-  /** `whsec_…`: returned here once and never again. */
-  secret: string;
-  /** Null: the default rate. */
-  deliveryRate: number | null;
-  createdAt: Date;
-}
+/** The endpoint as it was stored; its `secret` (`whsec_…`) is returned here once and never again. */
+export type CreatedWebhookEndpoint = NewWebhookEndpoint;
 
 /**
  * Registers a webhook endpoint.

@@ -1,3 +1,4 @@
+import { pageLimit } from '../page-limit.js';
 import { WebhookEndpointNotFoundError } from './errors.js';
 import type { WebhookDeliveryStatus, WebhookDeliveryView, WebhookEndpointRepository } from './ports.js';
 
@@ -21,7 +22,7 @@ export class ListWebhookDeliveries {
 
   async execute(input: ListWebhookDeliveriesInput): Promise<WebhookDeliveryView[]> {
     if (!(await this.endpoints.findById(input.endpointId))) throw new WebhookEndpointNotFoundError(input.endpointId);
-    const limit = Math.min(Math.max(Math.trunc(input.limit ?? DEFAULT_DELIVERY_PAGE), 1), MAX_DELIVERY_PAGE);
+    const limit = pageLimit(input.limit, DEFAULT_DELIVERY_PAGE, MAX_DELIVERY_PAGE);
     return this.endpoints.listDeliveries(input.endpointId, { status: input.status, limit });
   }
 }

@@ -58,8 +58,10 @@ export interface WebhookEndpointChanges {
 
 export interface NewWebhookEndpoint {
   id: string;
+  /** The URL as parsed (WHATWG normalisation: lower-case host, default port dropped). */
   url: string;
   eventTypes: string[];
+  /** `whsec_…`, in plain text: the repository encrypts it at rest. */
   secret: string;
   /** Null: the default rate. */
   deliveryRate: number | null;

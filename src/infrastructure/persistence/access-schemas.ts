@@ -1,11 +1,10 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { primaryUuid, varchar, integer, json, timestamp } from './columns.js';
 
 // API keys (docs/adr/0011-api-keys-and-scopes.md): principals of the intake API. Only the
 // SHA-256 of a key is stored; `prefix` is its visible start, for people to tell keys apart.
 // Used through plain SQL (src/infrastructure/access/pg-api-keys.ts); mapped here so the schema
 // check and `db:migration:create` know the table.
-
-const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
 
 export class ApiKeyRecord {
   id!: string;
@@ -25,15 +24,15 @@ export const ApiKeySchema = new EntitySchema<ApiKeyRecord>({
   class: ApiKeyRecord,
   tableName: 'api_keys',
   properties: {
-    id: { type: 'uuid', primary: true },
-    name: { type: 'string', length: 100 },
-    prefix: { type: 'string', length: 32, unique: 'api_keys_prefix_unique' },
-    keyHash: { type: 'string', length: 64, unique: 'api_keys_key_hash_unique' },
-    scopes: { type: 'json' },
-    rateLimitPerMinute: { type: 'integer', nullable: true },
-    createdAt: { ...timestamp },
-    lastUsedAt: { ...timestamp, nullable: true },
-    revokedAt: { ...timestamp, nullable: true },
+    id: primaryUuid(),
+    name: varchar(100),
+    prefix: varchar(32, { unique: 'api_keys_prefix_unique' }),
+    keyHash: varchar(64, { unique: 'api_keys_key_hash_unique' }),
+    scopes: json(),
+    rateLimitPerMinute: integer({ nullable: true }),
+    createdAt: timestamp(),
+    lastUsedAt: timestamp({ nullable: true }),
+    revokedAt: timestamp({ nullable: true }),
   },
 });
 

@@ -1,9 +1,8 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { primaryUuid, uuid, varchar, text, integer, json, timestamp } from './columns.js';
 
 // Tables of the delivery side (relay, mailer, webhooks). They are records of infrastructure
 // work, not domain aggregates; the workers mostly use them through plain SQL.
-
-const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 export type EmailStatus = 'pending' | 'sent' | 'failed';
@@ -39,19 +38,19 @@ export const WebhookEndpointSchema = new EntitySchema<WebhookEndpointRecord>({
   class: WebhookEndpointRecord,
   tableName: 'webhook_endpoints',
   properties: {
-    id: { type: 'uuid', primary: true },
-    url: { type: 'text' },
-    eventTypes: { type: 'json' },
-    secret: { type: 'text' },
-    previousSecret: { type: 'text', nullable: true },
-    previousSecretExpiresAt: { ...timestamp, nullable: true },
+    id: primaryUuid(),
+    url: text(),
+    eventTypes: json(),
+    secret: text(),
+    previousSecret: text({ nullable: true }),
+    previousSecretExpiresAt: timestamp({ nullable: true }),
     enabled: { type: 'boolean', default: true },
-    disabledReason: { type: 'text', nullable: true },
-    disabledAt: { ...timestamp, nullable: true },
-    failingSince: { ...timestamp, nullable: true },
+    disabledReason: text({ nullable: true }),
+    disabledAt: timestamp({ nullable: true }),
+    failingSince: timestamp({ nullable: true }),
     deliveryRate: { type: 'double', nullable: true },
-    createdAt: { ...timestamp },
-    deletedAt: { ...timestamp, nullable: true },
+    createdAt: timestamp(),
+    deletedAt: timestamp({ nullable: true }),
   },
 });
 
@@ -83,20 +82,20 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDeliveryRecord>({
   class: WebhookDeliveryRecord,
   tableName: 'webhook_deliveries',
   properties: {
-    id: { type: 'uuid', primary: true },
-    endpointId: { type: 'uuid' },
-    eventId: { type: 'uuid' },
-    eventType: { type: 'string', length: 64 },
-    body: { type: 'text' },
-    status: { type: 'string', length: 16, default: 'pending' },
-    attempts: { type: 'integer', default: 0 },
-    nextAttemptAt: { ...timestamp, nullable: true },
-    lastStatusCode: { type: 'integer', nullable: true },
-    lastError: { type: 'text', nullable: true },
-    createdAt: { ...timestamp },
-    deliveredAt: { ...timestamp, nullable: true },
-    attemptId: { type: 'uuid', nullable: true },
-    attemptStartedAt: { ...timestamp, nullable: true },
+    id: primaryUuid(),
+    endpointId: uuid(),
+    eventId: uuid(),
+    eventType: varchar(64),
+    body: text(),
+    status: varchar(16, { default: 'pending' }),
+    attempts: integer({ default: 0 }),
+    nextAttemptAt: timestamp({ nullable: true }),
+    lastStatusCode: integer({ nullable: true }),
+    lastError: text({ nullable: true }),
+    createdAt: timestamp(),
+    deliveredAt: timestamp({ nullable: true }),
+    attemptId: uuid({ nullable: true }),
+    attemptStartedAt: timestamp({ nullable: true }),
   },
   uniques: [{ name: 'webhook_deliveries_endpoint_event_unique', properties: ['endpointId', 'eventId'] }],
   indexes: [
@@ -129,12 +128,12 @@ export const WebhookAttemptSchema = new EntitySchema<WebhookAttemptRecord>({
   class: WebhookAttemptRecord,
   tableName: 'webhook_delivery_attempts',
   properties: {
-    id: { type: 'uuid', primary: true },
-    deliveryId: { type: 'uuid', index: 'webhook_delivery_attempts_delivery_index' },
-    attemptedAt: { ...timestamp },
-    statusCode: { type: 'integer', nullable: true },
-    durationMs: { type: 'integer' },
-    error: { type: 'text', nullable: true },
+    id: primaryUuid(),
+    deliveryId: uuid({ index: 'webhook_delivery_attempts_delivery_index' }),
+    attemptedAt: timestamp(),
+    statusCode: integer({ nullable: true }),
+    durationMs: integer(),
+    error: text({ nullable: true }),
   },
 });
 
@@ -162,19 +161,19 @@ export const EmailMessageSchema = new EntitySchema<EmailMessageRecord>({
   class: EmailMessageRecord,
   tableName: 'email_messages',
   properties: {
-    id: { type: 'uuid', primary: true },
-    eventId: { type: 'uuid' },
-    template: { type: 'string', length: 32 },
-    toAddress: { type: 'string', length: 254 },
-    messageId: { type: 'string', length: 255 },
-    status: { type: 'string', length: 16, default: 'pending' },
-    attempts: { type: 'integer', default: 0 },
-    lastResponse: { type: 'text', nullable: true },
-    nextAttemptAt: { ...timestamp, nullable: true },
-    createdAt: { ...timestamp },
-    sentAt: { ...timestamp, nullable: true },
-    subject: { type: 'string', length: 998, nullable: true },
-    finishedAt: { ...timestamp, nullable: true },
+    id: primaryUuid(),
+    eventId: uuid(),
+    template: varchar(32),
+    toAddress: varchar(254),
+    messageId: varchar(255),
+    status: varchar(16, { default: 'pending' }),
+    attempts: integer({ default: 0 }),
+    lastResponse: text({ nullable: true }),
+    nextAttemptAt: timestamp({ nullable: true }),
+    createdAt: timestamp(),
+    sentAt: timestamp({ nullable: true }),
+    subject: varchar(998, { nullable: true }),
+    finishedAt: timestamp({ nullable: true }),
   },
   uniques: [{ name: 'email_messages_event_template_unique', properties: ['eventId', 'template'] }],
   indexes: [

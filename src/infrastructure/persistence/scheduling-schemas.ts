@@ -1,10 +1,9 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { primaryUuid, uuid, varchar, integer, json, timestamp } from './columns.js';
 
 // Tables of the scheduling capability (docs/adr/0007-recurring-schedules-and-order-expiry.md):
 // the definition of every recurring schedule (PostgreSQL keeps it, so a Redis that lost its job
 // schedulers gets them back) and the runs each one started. Used through plain SQL.
-
-const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
 
 export class ScheduleRecord {
   id!: string;
@@ -25,14 +24,14 @@ export const ScheduleSchema = new EntitySchema<ScheduleRecord>({
   class: ScheduleRecord,
   tableName: 'schedules',
   properties: {
-    id: { type: 'uuid', primary: true },
-    name: { type: 'string', length: 200 },
-    everySeconds: { type: 'integer', nullable: true },
-    cron: { type: 'string', length: 200, nullable: true },
-    timezone: { type: 'string', length: 64, nullable: true },
-    commandType: { type: 'string', length: 64 },
-    commandBody: { type: 'json' },
-    createdAt: { ...timestamp },
+    id: primaryUuid(),
+    name: varchar(200),
+    everySeconds: integer({ nullable: true }),
+    cron: varchar(200, { nullable: true }),
+    timezone: varchar(64, { nullable: true }),
+    commandType: varchar(64),
+    commandBody: json(),
+    createdAt: timestamp(),
   },
 });
 
@@ -49,10 +48,10 @@ export const ScheduleRunSchema = new EntitySchema<ScheduleRunRecord>({
   class: ScheduleRunRecord,
   tableName: 'schedule_runs',
   properties: {
-    commandId: { type: 'uuid', primary: true },
-    scheduleId: { type: 'uuid' },
-    dueAt: { ...timestamp },
-    createdAt: { ...timestamp },
+    commandId: primaryUuid(),
+    scheduleId: uuid(),
+    dueAt: timestamp(),
+    createdAt: timestamp(),
   },
   indexes: [{ name: 'schedule_runs_schedule_due_index', properties: ['scheduleId', 'dueAt'] }],
 });

@@ -1,8 +1,9 @@
-import { BigIntType, EntitySchema, type Constructor } from '@mikro-orm/core';
+import { EntitySchema, type Constructor } from '@mikro-orm/core';
 import { Order, Product, User, type OrderItem, type OrderStatus } from '../../domain/index.js';
 import { accessEntities } from './access-schemas.js';
 import { deliveryEntities } from './delivery-schemas.js';
 import { schedulingEntities } from './scheduling-schemas.js';
+import { primaryUuid, uuid, varchar, text, integer, json, timestamp, money } from './columns.js';
 
 // The domain keeps its state in private fields; the mapping names them here. These shapes
 // are the persisted view of each aggregate and exist only in infrastructure.
@@ -37,17 +38,15 @@ interface OrderRow {
 // Aggregates have private constructors (they are created through factories such as
 // Order.place); the ORM hydrates loaded rows without calling the constructor.
 const asClass = <T>(cls: unknown) => cls as Constructor<T>;
-const money = () => new BigIntType('number');
-const timestamp = { type: 'datetime', columnType: 'timestamptz(3)' } as const;
 
 export const UserSchema = new EntitySchema<UserRow>({
   class: asClass<UserRow>(User),
   tableName: 'users',
   properties: {
-    id: { type: 'uuid', primary: true },
-    email: { type: 'string', length: 254, unique: 'users_email_unique' },
-    name: { type: 'string', length: 200 },
-    createdAt: { ...timestamp },
+    id: primaryUuid(),
+    email: varchar(254, { unique: 'users_email_unique' }),
+    name: varchar(200),
+    createdAt: timestamp(),
   },
 });
 
@@ -55,14 +54,14 @@ export const ProductSchema = new EntitySchema<ProductRow>({
   class: asClass<ProductRow>(Product),
   tableName: 'products',
   properties: {
-    id: { type: 'uuid', primary: true },
-    sku: { type: 'string', length: 64, unique: 'products_sku_unique' },
-    name: { type: 'string', length: 200 },
-    priceMinor: { type: money(), fieldName: 'price_minor' },
-    currency: { type: 'string', length: 3, columnType: 'char(3)' },
-    stockLevel: { type: 'integer', fieldName: 'stock' },
-    createdAt: { ...timestamp },
-    updatedAt: { ...timestamp },
+    id: primaryUuid(),
+    sku: varchar(64, { unique: 'products_sku_unique' }),
+    name: varchar(200),
+    priceMinor: money({ fieldName: 'price_minor' }),
+    currency: varchar(3, { columnType: 'char(3)' }),
+    stockLevel: integer({ fieldName: 'stock' }),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   },
   // A last line of defence under the domain rule: stock can never be stored below zero.
   checks: [{ name: 'products_stock_non_negative', expression: 'stock >= 0' }],
@@ -72,17 +71,17 @@ export const OrderSchema = new EntitySchema<OrderRow>({
   class: asClass<OrderRow>(Order),
   tableName: 'orders',
   properties: {
-    id: { type: 'uuid', primary: true },
-    userId: { type: 'uuid' },
-    state: { type: 'string', length: 16, fieldName: 'status' },
+    id: primaryUuid(),
+    userId: uuid(),
+    state: varchar(16, { fieldName: 'status' }),
     // Order lines are value objects inside the aggregate, never loaded on their own: one JSONB
     // column keeps the aggregate one row (see docs/adr/0002-persistence.md).
-    lines: { type: 'json', fieldName: 'items' },
-    totalMinor: { type: money(), fieldName: 'total_minor' },
-    currency: { type: 'string', length: 3, columnType: 'char(3)' },
-    placedAt: { ...timestamp },
-    updatedAt: { ...timestamp },
-    cancelReason: { type: 'text', nullable: true },
+    lines: json({ fieldName: 'items' }),
+    totalMinor: money({ fieldName: 'total_minor' }),
+    currency: varchar(3, { columnType: 'char(3)' }),
+    placedAt: timestamp(),
+    updatedAt: timestamp(),
+    cancelReason: text({ nullable: true }),
   },
   indexes: [{ name: 'orders_user_id_placed_at_index', properties: ['userId', 'placedAt'] }],
 });
@@ -105,15 +104,15 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
   class: OutboxMessage,
   tableName: 'outbox_messages',
   properties: {
-    id: { type: 'uuid', primary: true },
-    type: { type: 'string', length: 64 },
-    aggregateType: { type: 'string', length: 32 },
-    aggregateId: { type: 'uuid' },
-    payload: { type: 'json' },
-    occurredAt: { ...timestamp },
-    publishedAt: { ...timestamp, nullable: true },
-    commandId: { type: 'uuid', nullable: true },
-    traceContext: { type: 'json', nullable: true },
+    id: primaryUuid(),
+    type: varchar(64),
+    aggregateType: varchar(32),
+    aggregateId: uuid(),
+    payload: json(),
+    occurredAt: timestamp(),
+    publishedAt: timestamp({ nullable: true }),
+    commandId: uuid({ nullable: true }),
+    traceContext: json({ nullable: true }),
   },
   // The relay scans only unpublished rows, oldest (UUIDv7 = time order) first.
   indexes: [
@@ -154,16 +153,16 @@ export const ProcessedCommandSchema = new EntitySchema<ProcessedCommand>({
   class: ProcessedCommand,
   tableName: 'processed_commands',
   properties: {
-    commandId: { type: 'uuid', primary: true },
-    commandType: { type: 'string', length: 64 },
-    status: { type: 'string', length: 16 },
-    result: { type: 'json', nullable: true },
-    error: { type: 'json', nullable: true },
-    processedAt: { ...timestamp },
-    attempts: { type: 'integer', nullable: true },
-    aggregateKey: { type: 'string', length: 64, nullable: true },
-    sentByKeyId: { type: 'string', length: 64, nullable: true },
-    sentBy: { type: 'string', length: 100, nullable: true },
+    commandId: primaryUuid(),
+    commandType: varchar(64),
+    status: varchar(16),
+    result: json({ nullable: true }),
+    error: json({ nullable: true }),
+    processedAt: timestamp(),
+    attempts: integer({ nullable: true }),
+    aggregateKey: varchar(64, { nullable: true }),
+    sentByKeyId: varchar(64, { nullable: true }),
+    sentBy: varchar(100, { nullable: true }),
   },
   // Retention walks the oldest outcomes first (docs/adr/0010-retention.md); the command listing
   // walks them newest first. Failures have their own index, so a listing of failures does not
@@ -200,14 +199,14 @@ export const GaveUpCommandSchema = new EntitySchema<GaveUpCommand>({
   class: GaveUpCommand,
   tableName: 'gave_up_commands',
   properties: {
-    commandId: { type: 'uuid', primary: true },
-    commandType: { type: 'string', length: 64 },
-    aggregateKey: { type: 'string', length: 64, nullable: true },
-    payload: { type: 'json' },
-    error: { type: 'json' },
-    attempts: { type: 'integer' },
-    gaveUpAt: { ...timestamp },
-    retriedAt: { ...timestamp, nullable: true },
+    commandId: primaryUuid(),
+    commandType: varchar(64),
+    aggregateKey: varchar(64, { nullable: true }),
+    payload: json(),
+    error: json(),
+    attempts: integer(),
+    gaveUpAt: timestamp(),
+    retriedAt: timestamp({ nullable: true }),
   },
   indexes: [{ name: 'gave_up_commands_gave_up_at_index', properties: ['gaveUpAt', 'commandId'] }],
 });
@@ -229,11 +228,11 @@ export const ScheduledCommandSchema = new EntitySchema<ScheduledCommand>({
   class: ScheduledCommand,
   tableName: 'scheduled_commands',
   properties: {
-    commandId: { type: 'uuid', primary: true },
-    commandType: { type: 'string', length: 64 },
-    payload: { type: 'json' },
-    runAt: { ...timestamp, index: 'scheduled_commands_run_at_index' },
-    createdAt: { ...timestamp },
+    commandId: primaryUuid(),
+    commandType: varchar(64),
+    payload: json(),
+    runAt: timestamp({ index: 'scheduled_commands_run_at_index' }),
+    createdAt: timestamp(),
   },
 });
 

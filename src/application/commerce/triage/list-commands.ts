@@ -1,3 +1,4 @@
+import { pageLimit } from '../../page-limit.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { CommandFilter, CommandRecords, ListedCommand } from './ports.js';
 
@@ -44,7 +45,7 @@ export class ListCommands {
   constructor(private readonly records: Pick<CommandRecords, 'list'>) {}
 
   async execute(input: ListCommandsInput): Promise<CommandPage> {
-    const limit = Math.min(Math.max(Math.trunc(input.limit ?? DEFAULT_COMMAND_PAGE), 1), MAX_COMMAND_PAGE);
+    const limit = pageLimit(input.limit, DEFAULT_COMMAND_PAGE, MAX_COMMAND_PAGE);
     const after = input.cursor === undefined ? null : decodeCursor(input.cursor);
     if (input.cursor !== undefined && !after) throw new InvalidCursorError();
     // One more than the page: whether there is a next page, without a count.
