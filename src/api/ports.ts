@@ -6,8 +6,16 @@ import type { CommandPayload, CommandType, SentBy } from '../../queues/index.js'
 
 /** Puts a validated command on the queue. Adding the same commandId twice must leave one job. */
 export interface CommandSender {
-  /** `runAt`: a scheduled command (Run-At), due then; without it the command runs as soon as a worker takes it. */
-  send(type: CommandType, payload: CommandPayload, options?: { runAt?: Date | undefined; sentBy?: SentBy | undefined }): Promise<void>;
+  /**
+   * `runAt`: a scheduled command (Run-At), due then; without it the command runs as soon as a
+   * worker takes it. `newAggregate`: the aggregate's id was assigned by this request, so no
+   * command of its ordering key can be ahead of it.
+   */
+  send(
+    type: CommandType,
+    payload: CommandPayload,
+    options?: { runAt?: Date | undefined; sentBy?: SentBy | undefined; newAggregate?: boolean | undefined },
+  ): Promise<void>;
 }
 
 /**

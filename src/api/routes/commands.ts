@@ -141,7 +141,7 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
         const runAtText = request.headers['run-at'];
         const runAt = typeof runAtText === 'string' ? (parseRfc3339(runAtText) ?? undefined) : undefined;
         const enqueue = (payload: CommandPayload) =>
-          trySend(request, reply, () => commands.send(route.type, payload, { runAt, sentBy: sentBy(request) }));
+          trySend(request, reply, () => commands.send(route.type, payload, { runAt, sentBy: sentBy(request), newAggregate: !route.idInPath }));
 
         const key = request.headers['idempotency-key'];
         const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { commandJob, orderingKey, type CommandPayload, type CommandType, type SentBy } from '../../../queues/commands.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { takePlaceInLine } from './bullmq-command-ordering.js';
+import { startLine, takePlaceInLine } from './bullmq-command-ordering.js';
 
 export interface BullMqCommandSenderOptions {
   /**
@@ -22,6 +22,11 @@ export interface SendOptions {
   runAt?: Date | undefined;
   /** The API key that sent the command, recorded with it. */
   sentBy?: SentBy | undefined;
+  /**
+   * The command's aggregate id was assigned by the request that sends it (RegisterUser,
+   * AddProduct, PlaceOrder): no command of its key can be ahead of it in line.
+   */
+  newAggregate?: boolean | undefined;
 }
 
 /**
@@ -67,6 +72,10 @@ export class BullMqCommandSender {
     // command at once if Redis goes away, so add() cannot hang here.
     // A scheduled command takes no place in its key's line: it is ordered by when it runs
     // (ADR 0006, point 6), or one due tomorrow would hold back every later command of its key.
+    if (this.ordering && !options.runAt && options.newAggregate) {
+      await this.sendFirstOfLine(this.ordering, type, payload, options.sentBy);
+      return;
+    }
     const after =
       this.ordering && !options.runAt
         ? await takePlaceInLine(this.ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, this.ordering.ttlSeconds)
@@ -75,6 +84,22 @@ export class BullMqCommandSender {
     // has no job; the worker lets it go ahead after a grace period (ADR 0006).
     const job = commandJob(type, payload, { after, sentBy: options.sentBy });
     await this.queue.add(job.name, job.data, { ...job.opts, ...(options.runAt ? dueAt(options.runAt) : {}) });
+  }
+
+  /**
+   * The first command of a new aggregate starts its line and is added in the same round trip:
+   * both are sent at once, on the one connection, so Redis runs them in that order. The add
+   * decides the answer: if it failed the client is refused (503) as before, a line started for
+   * it is what a process dying between the two leaves too (ADR 0006); if only starting the line
+   * failed, the command is queued and is answered 202 — its successors then do not wait for it.
+   */
+  private async sendFirstOfLine(ordering: NonNullable<BullMqCommandSenderOptions['ordering']>, type: CommandType, payload: CommandPayload, sentBy: SentBy | undefined) {
+    const job = commandJob(type, payload, { sentBy });
+    const [, added] = await Promise.allSettled([
+      startLine(ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, ordering.ttlSeconds),
+      this.queue.add(job.name, job.data, job.opts),
+    ]);
+    if (added.status === 'rejected') throw added.reason;
   }
 
   private waitUntilReady(): Promise<void> {

@@ -67,6 +67,7 @@ interface QueueSender {
 interface SendOptions {
   runAt?: Date | undefined;
   sentBy?: SentBy | undefined;
+  newAggregate?: boolean | undefined;
 }
 
 /**

@@ -116,6 +116,18 @@ describe('BullMqCommandSender with per-aggregate ordering', () => {
     expect(await Promise.all([a, b, c].map(afterOf))).toEqual([undefined, a.commandId, b.commandId]);
   });
 
+  test('the first command of a new aggregate starts its line without reading it: what follows names it, and its retry moves nothing', async () => {
+    const [first, second, third] = [onOrder(ORDER_E), onOrder(ORDER_E), onOrder(ORDER_E)];
+    await ordered.send('ConfirmOrder', first, { newAggregate: true });
+    await ordered.send('ConfirmOrder', second);
+    // A retried intake of the first (same command id) after the second was accepted.
+    await ordered.send('ConfirmOrder', first, { newAggregate: true });
+    await ordered.send('ConfirmOrder', third);
+    expect(await Promise.all([first, second, third].map(afterOf))).toEqual([undefined, first.commandId, second.commandId]);
+    expect((await queue.getJob(first.commandId))?.data).toEqual(first);
+    expect(await queue.count()).toBe(3);
+  });
+
   test('a retry of a command whose job was never added keeps the predecessor it took the first time', async () => {
     const [a, b] = [onOrder(ORDER_C), onOrder(ORDER_C)];
     await ordered.send('ConfirmOrder', a);
@@ -131,6 +143,7 @@ const ORDER_A = '01930000-0000-7000-8000-00000000a001';
 const ORDER_B = '01930000-0000-7000-8000-00000000b001';
 const ORDER_C = '01930000-0000-7000-8000-00000000c001';
 const ORDER_D = '01930000-0000-7000-8000-00000000d001';
+const ORDER_E = '01930000-0000-7000-8000-00000000e001';
 
 describe('BullMqCommandJobs', () => {
   test('unknown command → null', async () => {
