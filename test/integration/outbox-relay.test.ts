@@ -112,6 +112,17 @@ describe('OutboxRelay', () => {
     expect(await count('select count(*) as n from outbox_messages where published_at is null')).toBe(0);
   });
 
+  it('relays a batch larger than one claim in several, each event once, and refuses a batch size that is not a positive integer', async () => {
+    const subscriber = await user();
+    await endpoint(['user.registered']);
+    for (let i = 0; i < 7; i += 1) await event('user.registered', { userId: subscriber.id, email: subscriber.email });
+    expect(await relay({ batchSize: 3 }).drain()).toBe(7);
+    expect(await count('select count(*) as n from webhook_deliveries')).toBe(7);
+    expect(await count("select count(*) as n from outbox_messages where published_at is null")).toBe(0);
+    expect(await webhooks.count()).toBe(7);
+    for (const batchSize of [0, 2.5, Number.NaN]) expect(() => relay({ batchSize })).toThrow(RangeError);
+  });
+
   it('re-running an interrupted batch adds no second row and no second job', async () => {
     await endpoint(['*']);
     const ann = await user();

@@ -76,6 +76,17 @@ interface Endpoint {
   deletedAt: Date | null;
 }
 
+interface ClaimedRow {
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+  command_id: string | null;
+  trace_context: TraceCarrier | null;
+}
+
 interface CreatedRow {
   id: string;
   kind: 'email' | 'webhook';
@@ -108,6 +119,8 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 200;
+    // Written into the claim's SQL text (a simple query has no parameters).
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.messageIdDomain = options.messageIdDomain ?? 'conveyor.local';
   }
@@ -249,24 +262,23 @@ export class OutboxRelay {
     await this.options.commands.queue.addBulk(commandJobs.map((entry) => entry.job));
   }
 
+  /**
+   * The claim transaction in four round trips: BEGIN with the claim and the endpoints (one
+   * simple query of three statements), the users the emails go to (only when an email goes to
+   * a user), one statement that inserts the deliveries and the emails and returns every pending
+   * row of the batch's events, and COMMIT. A batch with nothing to claim costs two.
+   */
   private async claimAndCreateRows(): Promise<{ events: OutboxEvent[]; rows: CreatedRow[] }> {
     const client = await this.options.pool.connect();
     try {
-      await client.query('begin');
-      const claimed = await client.query<{
-        id: string;
-        type: string;
-        aggregate_type: string;
-        aggregate_id: string;
-        payload: Record<string, unknown>;
-        occurred_at: Date;
-        command_id: string | null;
-        trace_context: TraceCarrier | null;
-      }>(
-        `select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context from outbox_messages
-          where published_at is null order by id limit $1 for update skip locked`,
-        [this.batchSize],
-      );
+      // No parameters, so the three statements go as one simple query; the limit is the
+      // relay's own integer.
+      const [, claimed, endpoints] = (await client.query(
+        `begin;
+         select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context from outbox_messages
+          where published_at is null order by id limit ${this.batchSize} for update skip locked;
+         select id, event_types as "eventTypes", enabled, deleted_at as "deletedAt" from webhook_endpoints where deleted_at is null`,
+      )) as unknown as [pg.QueryResult, pg.QueryResult<ClaimedRow>, pg.QueryResult<Endpoint>];
       const events: OutboxEvent[] = claimed.rows.map((row) => ({
         id: row.id,
         type: row.type,
@@ -281,18 +293,49 @@ export class OutboxRelay {
         await client.query('commit');
         return { events, rows: [] };
       }
-      await this.insertDeliveries(client, events);
-      await this.insertEmails(client, events);
-      await client.query('commit');
-      // Rows of these events that are still pending: new ones and those of an earlier,
-      // interrupted run of the same batch.
-      const eventIds = events.map((event) => event.id);
-      const pending = await this.options.pool.query<CreatedRow>(
-        `select id, 'webhook' as kind, event_id as "eventId" from webhook_deliveries where event_id = any($1::uuid[]) and status = 'pending'
+      const deliveries = this.deliveriesOf(events, endpoints.rows);
+      const emails = await this.emailsOf(client, events);
+      // Deleted endpoints were left out only to keep the read small: which endpoints get an
+      // event is the policy's decision. The pending rows of these events are the new ones and
+      // those of an earlier, interrupted run of the same batch (the select sees the table as it
+      // was before this statement, so a new row is listed once, by its insert).
+      const pending = await client.query<CreatedRow>(
+        `with deliveries as (
+           insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
+           select id, endpoint_id, event_id, event_type, body, 'pending', 0, now()
+             from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+               as t(id, endpoint_id, event_id, event_type, body)
+           on conflict (endpoint_id, event_id) do nothing
+           returning id, event_id),
+         emails as (
+           insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at)
+           select id, event_id, template, to_address, message_id, 'pending', 0, now()
+             from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[])
+               as t(id, event_id, template, to_address, message_id)
+           on conflict (event_id, template) do nothing
+           returning id, event_id)
+         select id, 'webhook' as kind, event_id as "eventId" from deliveries
          union all
-         select id, 'email' as kind, event_id as "eventId" from email_messages where event_id = any($1::uuid[]) and status = 'pending'`,
-        [eventIds],
+         select id, 'email' as kind, event_id as "eventId" from emails
+         union all
+         select id, 'webhook' as kind, event_id as "eventId" from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
+         union all
+         select id, 'email' as kind, event_id as "eventId" from email_messages where event_id = any($11::uuid[]) and status = 'pending'`,
+        [
+          deliveries.ids,
+          deliveries.endpointIds,
+          deliveries.eventIds,
+          deliveries.types,
+          deliveries.bodies,
+          emails.map((row) => row.id),
+          emails.map((row) => row.eventId),
+          emails.map((row) => row.template),
+          emails.map((row) => row.to),
+          emails.map((row) => row.messageId),
+          events.map((event) => event.id),
+        ],
       );
+      await client.query('commit');
       return { events, rows: pending.rows };
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
@@ -302,45 +345,29 @@ export class OutboxRelay {
     }
   }
 
-  private async insertDeliveries(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
-    // Deleted endpoints are left out only to keep the read small: which endpoints get an
-    // event is the policy's decision.
-    const endpoints = await client.query<Endpoint>(
-      `select id, event_types as "eventTypes", enabled, deleted_at as "deletedAt" from webhook_endpoints where deleted_at is null`,
-    );
-    if (endpoints.rows.length === 0) return;
-    const ids: string[] = [];
-    const endpointIds: string[] = [];
-    const eventIds: string[] = [];
-    const types: string[] = [];
-    const bodies: string[] = [];
+  /** The deliveries the events imply, one per matching endpoint, as the insert's columns. */
+  private deliveriesOf(events: OutboxEvent[], endpoints: Endpoint[]) {
+    const columns = { ids: [] as string[], endpointIds: [] as string[], eventIds: [] as string[], types: [] as string[], bodies: [] as string[] };
+    if (endpoints.length === 0) return columns;
     for (const event of events) {
-      const matching = endpointsForEvent(event.type, endpoints.rows);
+      const matching = endpointsForEvent(event.type, endpoints);
       if (matching.length === 0) continue;
       const body = this.options.policies.buildWebhookBody(event);
       for (const endpoint of matching) {
-        ids.push(uuidv7());
-        endpointIds.push(endpoint.id);
-        eventIds.push(event.id);
-        types.push(event.type);
-        bodies.push(body);
+        columns.ids.push(uuidv7());
+        columns.endpointIds.push(endpoint.id);
+        columns.eventIds.push(event.id);
+        columns.types.push(event.type);
+        columns.bodies.push(body);
       }
     }
-    if (ids.length === 0) return;
-    await client.query(
-      `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
-       select id, endpoint_id, event_id, event_type, body, 'pending', 0, now()
-         from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
-           as t(id, endpoint_id, event_id, event_type, body)
-       on conflict (endpoint_id, event_id) do nothing`,
-      [ids, endpointIds, eventIds, types, bodies],
-    );
+    return columns;
   }
 
-  private async insertEmails(client: pg.PoolClient, events: OutboxEvent[]): Promise<void> {
+  /** The emails the events imply, with their addresses (the users' read in one query). */
+  private async emailsOf(client: pg.PoolClient, events: OutboxEvent[]) {
     const wanted = events.flatMap((event) => emailsForEvent(event).map((email) => ({ event, ...email })));
-    if (wanted.length === 0) return;
-    // The addresses of the users the emails go to, in one query.
+    if (wanted.length === 0) return [];
     const userIds = [...new Set(wanted.flatMap(({ to }) => (to && 'userId' in to ? [to.userId] : [])))];
     const users =
       userIds.length === 0
@@ -348,7 +375,7 @@ export class OutboxRelay {
         : (await client.query<{ id: string; email: string }>('select id, email from users where id = any($1::uuid[])', [userIds]))
             .rows;
     const emailOf = new Map(users.map((user) => [user.id, user.email]));
-    const rows = wanted.flatMap(({ event, template, to }) => {
+    return wanted.flatMap(({ event, template, to }) => {
       const address = to === null ? undefined : 'address' in to ? to.address : emailOf.get(to.userId);
       if (!address) {
         this.options.logger.warn({ eventId: event.id, template }, 'no recipient for email; skipped');
@@ -357,21 +384,6 @@ export class OutboxRelay {
       const id = uuidv7();
       return [{ id, eventId: event.id, template, to: address, messageId: `<${id}@${this.messageIdDomain}>` }];
     });
-    if (rows.length === 0) return;
-    await client.query(
-      `insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at)
-       select id, event_id, template, to_address, message_id, 'pending', 0, now()
-         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
-           as t(id, event_id, template, to_address, message_id)
-       on conflict (event_id, template) do nothing`,
-      [
-        rows.map((row) => row.id),
-        rows.map((row) => row.eventId),
-        rows.map((row) => row.template),
-        rows.map((row) => row.to),
-        rows.map((row) => row.messageId),
-      ],
-    );
   }
 
   private async enqueue(rows: CreatedRow[], spans: ReadonlyMap<string, ContinuedSpan>): Promise<void> {
