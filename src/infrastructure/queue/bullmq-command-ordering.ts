@@ -29,8 +29,46 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return tail or ''
 `;
 
-type WithTakePlace = { conveyorTakePlace(orderingKey: string, jobKey: string, commandId: string, ttl: number): Promise<string | null> };
+/**
+ * KEYS[1] the key's ordering hash. ARGV[1] the command id, ARGV[2] the hash's time to live in
+ * seconds. Starts the line of an aggregate whose id the command's own request assigned: nothing
+ * can be ahead of it, so nothing needs to be read back. HSETNX: a retried intake (whose line
+ * started the first time, perhaps with later commands behind it by now) leaves the line as it is.
+ */
+const START_LINE_LUA = `
+if redis.call('HSETNX', KEYS[1], 'tail', ARGV[1]) == 1 then redis.call('HSET', KEYS[1], 'before', '') end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS[1] a command's waiters set. Returns its members and deletes it: the commands parked
+ * behind the command, each to be promoted once (one script, no MULTI, for the one call every
+ * command makes when it is done).
+ */
+const TAKE_WAITERS_LUA = `
+local waiting = redis.call('SMEMBERS', KEYS[1])
+if #waiting > 0 then redis.call('DEL', KEYS[1]) end
+return waiting
+`;
+
+interface OrderingScripts {
+  conveyorTakePlace(orderingKey: string, jobKey: string, commandId: string, ttl: number): Promise<string | null>;
+  conveyorStartLine(orderingKey: string, commandId: string, ttl: number): Promise<number>;
+  conveyorTakeWaiters(waitersKey: string): Promise<string[]>;
+}
 const scripted = new WeakSet<RedisConnection>();
+
+/** The connection with the ordering's scripts defined on it (once per connection). */
+function scripts(redis: RedisConnection): OrderingScripts {
+  if (!scripted.has(redis)) {
+    redis.defineCommand('conveyorTakePlace', { numberOfKeys: 2, lua: TAKE_PLACE_LUA });
+    redis.defineCommand('conveyorStartLine', { numberOfKeys: 1, lua: START_LINE_LUA });
+    redis.defineCommand('conveyorTakeWaiters', { numberOfKeys: 1, lua: TAKE_WAITERS_LUA });
+    scripted.add(redis);
+  }
+  return redis as unknown as OrderingScripts;
+}
 
 /** Redis keys of the ordering, under the queue's prefix (one hash slot with a hash-tagged prefix). */
 export function orderingKeys(queue: Pick<Queue, 'toKey'>) {
@@ -52,11 +90,7 @@ export async function takePlaceInLine(
   commandId: string,
   ttlSeconds: number,
 ): Promise<string | undefined> {
-  if (!scripted.has(redis)) {
-    redis.defineCommand('conveyorTakePlace', { numberOfKeys: 2, lua: TAKE_PLACE_LUA });
-    scripted.add(redis);
-  }
-  const predecessor = await (redis as unknown as WithTakePlace).conveyorTakePlace(
+  const predecessor = await scripts(redis).conveyorTakePlace(
     orderingKeys(queue).tail(orderingKey),
     queue.toKey(commandId),
     commandId,
@@ -64,20 +98,6 @@ export async function takePlaceInLine(
   );
   return predecessor ? predecessor : undefined;
 }
-
-/**
- * KEYS[1] the key's ordering hash. ARGV[1] the command id, ARGV[2] the hash's time to live in
- * seconds. Starts the line of an aggregate whose id the command's own request assigned: nothing
- * can be ahead of it, so nothing needs to be read back. HSETNX: a retried intake (whose line
- * started the first time, perhaps with later commands behind it by now) leaves the line as it is.
- */
-const START_LINE_LUA = `
-if redis.call('HSETNX', KEYS[1], 'tail', ARGV[1]) == 1 then redis.call('HSET', KEYS[1], 'before', '') end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-type WithStartLine = { conveyorStartLine(orderingKey: string, commandId: string, ttl: number): Promise<number> };
 
 /**
  * Starts the line of a new aggregate with its first command (no predecessor). Unlike
@@ -91,13 +111,8 @@ export async function startLine(
   commandId: string,
   ttlSeconds: number,
 ): Promise<void> {
-  if (!scriptedStart.has(redis)) {
-    redis.defineCommand('conveyorStartLine', { numberOfKeys: 1, lua: START_LINE_LUA });
-    scriptedStart.add(redis);
-  }
-  await (redis as unknown as WithStartLine).conveyorStartLine(orderingKeys(queue).tail(orderingKey), commandId, ttlSeconds);
+  await scripts(redis).conveyorStartLine(orderingKeys(queue).tail(orderingKey), commandId, ttlSeconds);
 }
-const scriptedStart = new WeakSet<RedisConnection>();
 
 /** The progress a parked job shows (Bull Board, the status route): who it waits for, and how often it parked. */
 export interface WaitingProgress {
@@ -216,8 +231,7 @@ export class BullMqCommandOrdering {
    */
   async release(commandId: string): Promise<void> {
     const key = orderingKeys(this.queue()).waiters(commandId);
-    const replies = await this.redis.multi().smembers(key).del(key).exec();
-    const waiting = (replies?.[0]?.[1] as string[] | undefined) ?? [];
+    const waiting = await scripts(this.redis).conveyorTakeWaiters(key);
     await Promise.all(waiting.map((jobId) => this.promote(jobId)));
   }
 
