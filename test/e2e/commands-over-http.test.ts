@@ -1,46 +1,24 @@
 // End to end: the web and worker processes as they run in production, driven over HTTP only.
 // The database and the queue are read directly for what the API does not show (job attempts).
 import type { Queue } from 'bullmq';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
-import { REDIS_URL } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, type Accepted, type CommandStatus } from '../support/api-client.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
-let drop: () => Promise<void>;
-// A client rather than a pool: end() resolves once the connection is closed, so dropping the
-// database afterwards cannot kill it under our feet.
-let db: pg.Client;
-let connection: RedisConnection;
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let commandsQueue: Queue;
-const processes = new ProcessGroup();
 let api: ApiClient;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
-  const env = stackEnv(database.url, { WORKER_CONCURRENCY: '4' });
-  connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
-  commandsQueue = createQueue('commands', { connection, prefix: env.QUEUE_PREFIX ?? '' });
+  const env = stackEnv(system.url, { WORKER_CONCURRENCY: '4' });
+  ({ commands: commandsQueue } = system.commandsQueue(env));
   const [web] = await Promise.all([processes.startWeb(env), processes.startWorker('worker', env)]);
   api = new ApiClient(web.baseUrl);
 });
 
-afterAll(async () => {
-  await processes.stopAll();
-  await commandsQueue?.close();
-  await connection?.quit();
-  await db?.end();
-  await drop?.();
-});
-
-const count = async (sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n);
+const count = async (sql: string, params: unknown[] = []) => Number((await system.db.query<{ n: string }>(sql, params)).rows[0]?.n);
 
 /** POSTs a command, checks the 202 and returns its answer. */
 async function send(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Accepted> {
