@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
 import { commandJob } from '../../queues/commands.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
 
@@ -20,13 +19,10 @@ const GAP_GRACE_MS = 3000;
 
 let infra: Infrastructure;
 let worker: RunningWorker;
-let dropDb: () => Promise<void>;
 let jobs: BullMqCommandJobs;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url), 'test');
+  infra = await infrastructureOnFreshDatabase();
   worker = startCommandWorker(infra, { ordering: { recheckMs: RECHECK_MS, gapGraceMs: GAP_GRACE_MS } });
   jobs = new BullMqCommandJobs(infra.queues.commands);
 });
@@ -34,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker.stop(5000);
   await infra.close();
-  await dropDb();
 });
 
 async function send<T extends CommandType>(type: T, payload: CommandPayload<T>, after?: string, delay?: number): Promise<Job> {

@@ -9,12 +9,11 @@ import { BullMqCommandRequeue } from '../../src/infrastructure/queue/bullmq-comm
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { Sweeper } from '../../src/infrastructure/relay/sweeper.js';
 import { PgCommandRecords } from '../../src/infrastructure/triage/pg-command-records.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,15 +25,12 @@ import { waitFor } from '../support/wait.js';
 let infra: Infrastructure;
 let worker: RunningWorker;
 let events: QueueEvents;
-let dropDb: () => Promise<void>;
 let records: PgCommandRecords;
 let list: ListCommands;
 let retry: RetryCommands;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url, { COMMAND_ATTEMPTS: '2' }), 'test');
+  infra = await infrastructureOnFreshDatabase({ COMMAND_ATTEMPTS: '2' });
   worker = startCommandWorker(infra);
   events = new QueueEvents('commands', {
     connection: createRedisConnection({ url: infra.config.redisUrl, role: 'worker' }),
@@ -50,7 +46,6 @@ afterAll(async () => {
   await worker?.stop(5000);
   await events?.close();
   await infra?.close();
-  await dropDb?.();
 });
 
 const sql = async <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>

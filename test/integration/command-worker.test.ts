@@ -1,23 +1,19 @@
 import { QueueEvents, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
-import { createTestDatabase } from '../support/database.js';
-import { testConfig } from '../support/config.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 
 let infra: Infrastructure;
 let worker: RunningWorker;
 let events: QueueEvents;
-let dropDb: () => Promise<void>;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url), 'test');
+  infra = await infrastructureOnFreshDatabase();
   worker = startCommandWorker(infra);
   events = new QueueEvents('commands', { connection: createRedisConnection({ url: infra.config.redisUrl, role: 'worker' }), prefix: infra.config.queuePrefix });
   await events.waitUntilReady();
@@ -27,7 +23,6 @@ afterAll(async () => {
   await worker.stop(5000);
   await events.close();
   await infra.close();
-  await dropDb();
 });
 
 const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>

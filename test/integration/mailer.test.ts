@@ -11,7 +11,7 @@ import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 
 // A real SMTP server on a random loopback port; what it does with a recipient depends on the
@@ -64,15 +64,10 @@ async function startSmtpServer(): Promise<number> {
 let infra: Infrastructure;
 let mailer: RunningWorker;
 let events: QueueEvents;
-let dropDb: () => Promise<void>;
-let databaseUrl: string;
 
 beforeAll(async () => {
   const port = await startSmtpServer();
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  databaseUrl = db.url;
-  infra = await createInfrastructure(testConfig(db.url, { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM }), 'test');
+  infra = await infrastructureOnFreshDatabase({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM });
   mailer = startMailer(infra);
   events = await queueEvents(infra);
 });
@@ -81,7 +76,6 @@ afterAll(async () => {
   await mailer.stop(5000);
   await events.close();
   await infra.close();
-  await dropDb();
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });
 
@@ -277,7 +271,7 @@ describe('mailer (SMTP)', () => {
 describe('mailer (development, no SMTP_URL)', () => {
   it('writes the message as <emailId>.eml under MAIL_DIR', async () => {
     const mailDir = path.join(await mkdtemp(path.join(tmpdir(), 'conveyor-mail-')), 'nested', 'mail');
-    const dev = await createInfrastructure(testConfig(databaseUrl, { MAIL_DIR: mailDir, MAIL_FROM }), 'test-dev');
+    const dev = await createInfrastructure(testConfig(infra.config.databaseUrl, { MAIL_DIR: mailDir, MAIL_FROM }), 'test-dev');
     const devMailer = startMailer(dev);
     const devEvents = await queueEvents(dev);
     try {

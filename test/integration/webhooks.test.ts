@@ -10,7 +10,7 @@ import { createWebhookManagement, startWebhooks } from '../../src/main/roles/web
 import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../queues/webhooks.js';
 import { buildWebhookBody } from '../../src/infrastructure/webhooks/payload.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { testConfig, testSecretCipher } from '../support/config.js';
 import { newId } from '../support/orm.js';
 
@@ -72,21 +72,13 @@ class Receiver {
   }
 }
 
-let dropDb: () => Promise<void>;
-let databaseUrl: string;
 let infra: Infrastructure;
 let webhooks: RunningWorker;
 let management: WebhookManagement;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  databaseUrl = db.url;
-  infra = await createInfrastructure(
-    testConfig(db.url, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: SCHEDULE, WORKER_CONCURRENCY: '4' }),
-    'test',
-  );
+  infra = await infrastructureOnFreshDatabase({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: SCHEDULE, WORKER_CONCURRENCY: '4' });
   webhooks = startWebhooks(infra, { senderOptions: { timeoutMs: TIMEOUT_MS } });
   management = createWebhookManagement(infra);
 });
@@ -98,7 +90,6 @@ afterEach(async () => {
 afterAll(async () => {
   await webhooks.stop(5000);
   await infra.close();
-  await dropDb();
 });
 
 const sql = <T = Record<string, unknown>>(target: Infrastructure, query: string, params: unknown[] = []) =>
@@ -328,7 +319,7 @@ describe('webhooks role without WEBHOOK_ALLOW_PRIVATE', () => {
   let strictWorker: RunningWorker;
 
   beforeAll(async () => {
-    strict = await createInfrastructure(testConfig(databaseUrl, { WEBHOOK_RETRY_SCHEDULE: '0' }), 'test-strict');
+    strict = await createInfrastructure(testConfig(infra.config.databaseUrl, { WEBHOOK_RETRY_SCHEDULE: '0' }), 'test-strict');
     strictWorker = startWebhooks(strict, { senderOptions: { timeoutMs: TIMEOUT_MS } });
   });
 
