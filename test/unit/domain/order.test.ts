@@ -17,6 +17,7 @@ import {
 } from '../../../src/domain/index.js';
 import { domainErrorOf } from '../support/errors.js';
 import { newId } from '../support/ids.js';
+import { twoRedMugsPlaced } from '../support/orders.js';
 
 const placedAt = new Date('2025-03-14T09:26:53.000Z');
 const later = new Date('2025-03-14T11:00:00.000Z');
@@ -138,21 +139,7 @@ describe('Order.place', () => {
         aggregateType: 'order',
         aggregateId: id,
         occurredAt: placedAt,
-        payload: {
-          orderId: id,
-          userId,
-          status: 'pending',
-          items: [
-            {
-              productId: mug.id,
-              sku: mug.sku,
-              name: 'Red mug',
-              quantity: 2,
-              unitPrice: { amount: '12.50', currency: 'EUR' },
-            },
-          ],
-          total: { amount: '25.00', currency: 'EUR' },
-        },
+        payload: twoRedMugsPlaced(id, userId, mug),
       },
     ]);
   });

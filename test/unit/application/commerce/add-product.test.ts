@@ -39,20 +39,13 @@ describe('AddProduct', () => {
     await t.useCase.execute(cmd);
 
     expect(t.uow.outbox).toEqual([
-      {
-        type: 'product.added',
-        aggregateType: 'product',
-        aggregateId: cmd.productId,
-        occurredAt: t.clock.now(),
-        payload: {
-          productId: cmd.productId,
-          sku: 'MUG-RED-01',
-          name: 'Red mug',
-          price: { amount: '12.50', currency: 'EUR' },
-          stock: 10,
-        },
-        commandId: cmd.commandId,
-      },
+      t.outboxRow('product.added', cmd.productId, cmd.commandId, {
+        productId: cmd.productId,
+        sku: 'MUG-RED-01',
+        name: 'Red mug',
+        price: { amount: '12.50', currency: 'EUR' },
+        stock: 10,
+      }),
     ]);
   });
 

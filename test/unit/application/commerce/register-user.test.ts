@@ -30,14 +30,7 @@ describe('RegisterUser', () => {
     await t.useCase.execute(cmd);
 
     expect(t.uow.outbox).toEqual([
-      {
-        type: 'user.registered',
-        aggregateType: 'user',
-        aggregateId: cmd.userId,
-        occurredAt: t.clock.now(),
-        payload: { userId: cmd.userId, email: 'ann@example.com', name: 'Ann Smith' },
-        commandId: cmd.commandId,
-      },
+      t.outboxRow('user.registered', cmd.userId, cmd.commandId, { userId: cmd.userId, email: 'ann@example.com', name: 'Ann Smith' }),
     ]);
   });
 

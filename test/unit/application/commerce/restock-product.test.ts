@@ -24,14 +24,7 @@ describe('RestockProduct', () => {
     await t.useCase.execute({ commandId, productId: product.id, quantity: 6 });
 
     expect(t.uow.outbox).toEqual([
-      {
-        type: 'product.restocked',
-        aggregateType: 'product',
-        aggregateId: product.id,
-        occurredAt: t.clock.now(),
-        payload: { productId: product.id, quantity: 6, stock: 10 },
-        commandId,
-      },
+      t.outboxRow('product.restocked', product.id, commandId, { productId: product.id, quantity: 6, stock: 10 }),
     ]);
   });
 
