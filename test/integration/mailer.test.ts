@@ -2,16 +2,15 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { QueueEvents, type Job } from 'bullmq';
+import type { Job, QueueEvents } from 'bullmq';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
-import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { testConfig } from '../support/config.js';
-import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
+import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 
 // A real SMTP server on a random loopback port; what it does with a recipient depends on the
@@ -79,14 +78,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });
 
-async function queueEvents(of: Infrastructure): Promise<QueueEvents> {
-  const queueEvents = new QueueEvents('emails', {
-    connection: createRedisConnection({ url: of.config.redisUrl, role: 'worker' }),
-    prefix: of.config.queuePrefix,
-  });
-  await queueEvents.waitUntilReady();
-  return queueEvents;
-}
+const queueEvents = (of: Infrastructure) => queueEventsOf(of, 'emails');
 
 const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
   infra.orm.em.fork().getConnection().execute<T[]>(query, params);
@@ -136,16 +128,7 @@ function enqueue(of: Infrastructure, emailId: string, jobId = emailId): Promise<
   return of.queues.emails.add(EMAIL_JOB_NAME, { emailId }, { ...emailJobOptions, jobId });
 }
 
-async function settle(of: Infrastructure, on: QueueEvents, job: Job): Promise<{ state: string; job: Job }> {
-  try {
-    await job.waitUntilFinished(on, 20_000);
-  } catch {
-    // a failed job rejects; its state is read below
-  }
-  const fresh = await of.queues.emails.getJob(job.id ?? '');
-  if (!fresh) throw new Error(`job ${job.id} is gone`);
-  return { state: await fresh.getState(), job: fresh };
-}
+const settle = (of: Infrastructure, on: QueueEvents, job: Job) => settledJob(of.queues.emails, on, job, 20_000);
 
 async function emailRow(emailId: string) {
   const [row] = await sql<{

@@ -1,6 +1,9 @@
 // The in-process roles of the integration tests: what `createInfrastructure` opens, on a
 // database of their own.
+import { QueueEvents, type Job, type Queue } from 'bullmq';
 import type pg from 'pg';
+import type { QueueName } from '../../queues/names.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { createInfrastructure, type Infrastructure, type InfrastructureOptions } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { RunningRelay } from '../../src/main/roles/relay.js';
@@ -59,4 +62,26 @@ export async function publishRestocks(pool: pg.Pool, n: number): Promise<void> {
     [ids],
   );
   await pool.query('notify outbox');
+}
+
+/** The events of `infra`'s queue `name` (on a connection of its own), once they are being read. */
+export async function queueEventsOf(infra: Infrastructure, name: QueueName): Promise<QueueEvents> {
+  const events = new QueueEvents(name, {
+    connection: createRedisConnection({ url: infra.config.redisUrl, role: 'worker' }),
+    prefix: infra.config.queuePrefix,
+  });
+  await events.waitUntilReady();
+  return events;
+}
+
+/** Waits (up to `timeoutMs`) for `job` of `queue` to settle; answers its final state and the job as stored then. */
+export async function settledJob(queue: Queue, events: QueueEvents, job: Job, timeoutMs: number): Promise<{ state: string; job: Job }> {
+  try {
+    await job.waitUntilFinished(events, timeoutMs);
+  } catch {
+    // a failed job rejects; its state is read below
+  }
+  const fresh = await queue.getJob(job.id ?? '');
+  if (!fresh) throw new Error(`job ${job.id} is gone`);
+  return { state: await fresh.getState(), job: fresh };
 }
