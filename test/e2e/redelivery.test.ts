@@ -51,6 +51,16 @@ async function accepted(path: string, body: unknown): Promise<Accepted> {
 
 const placeOrder = (items: { productId: string; quantity: number }[]) => accepted('/v1/orders', { userId, items });
 
+/** Places, one after the other, `first` and `second` of the plenty product, then one of each product. */
+const placeThreeOrders = async (first: number, second: number): Promise<Accepted[]> => [
+  await placeOrder([{ productId: plentyId, quantity: first }]),
+  await placeOrder([{ productId: plentyId, quantity: second }]),
+  await placeOrder([
+    { productId: plentyId, quantity: 1 },
+    { productId: scarceId, quantity: 1 },
+  ]),
+];
+
 const count = async (sql: string, params: unknown[] = []) => Number((await system.db.query<{ n: string }>(sql, params)).rows[0]?.n);
 const stockOf = (productId: string) => count('select stock as n from products where id = $1', [productId]);
 
@@ -131,12 +141,7 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
       const worker = await processes.startWorker('worker', { ...env, REDIS_URL: proxy.rewrite(REDIS_URL) }, 'worker-acks-lost');
       const lock = await lockProduct(plentyId);
       const orders = [
-        await placeOrder([{ productId: plentyId, quantity: 2 }]),
-        await placeOrder([{ productId: plentyId, quantity: 3 }]),
-        await placeOrder([
-          { productId: plentyId, quantity: 1 },
-          { productId: scarceId, quantity: 1 },
-        ]),
+        ...(await placeThreeOrders(2, 3)),
         // More of the scarce product than there is: fails with insufficient_stock.
         await placeOrder([
           { productId: plentyId, quantity: 1 },
@@ -209,15 +214,8 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
     const lock = await lockProduct(plentyId);
     let ids: string[];
     try {
-      const orders = [
-        await placeOrder([{ productId: plentyId, quantity: 4 }]),
-        await placeOrder([{ productId: plentyId, quantity: 5 }]),
-        // The scarce product is sold out by now.
-        await placeOrder([
-          { productId: plentyId, quantity: 1 },
-          { productId: scarceId, quantity: 1 },
-        ]),
-      ];
+      // The scarce product is sold out by now: the third fails.
+      const orders = await placeThreeOrders(4, 5);
       ids = orders.map((order) => order.commandId);
       // The 4 jobs of the first test that its dead worker still holds, and these 3, blocked
       // behind the row lock (in a transaction, or queued in the worker for the next one).

@@ -49,18 +49,22 @@ async function finished(commandId: string, timeoutMs = 15_000): Promise<Job> {
   );
 }
 
+/** Sends AddProduct for a product 'W' at 1.00 EUR with `stock` units, its SKU `<skuPrefix>-…`. */
+const addProduct = (productId: string, skuPrefix: string, stock: number) =>
+  send('AddProduct', {
+    commandId: newId(),
+    productId,
+    sku: `${skuPrefix}-${productId.slice(-12)}`,
+    name: 'W',
+    price: { amount: '1.00', currency: 'EUR' },
+    stock,
+  });
+
 /** A placed order (committed) to confirm. */
 async function placedOrder(): Promise<string> {
   const [userId, productId, orderId] = [newId(), newId(), newId()];
   const user = await send('RegisterUser', { commandId: newId(), userId, email: `${userId}@example.com`, name: 'Ann' });
-  const product = await send('AddProduct', {
-    commandId: newId(),
-    productId,
-    sku: `O-${productId.slice(-12)}`,
-    name: 'W',
-    price: { amount: '1.00', currency: 'EUR' },
-    stock: 5,
-  });
+  const product = await addProduct(productId, 'O', 5);
   await Promise.all([finished(user.id!), finished(product.id!)]);
   const place = await send('PlaceOrder', { commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] });
   expect((await finished(place.id!)).returnvalue).toMatchObject({ orderId });
@@ -130,14 +134,7 @@ describe('command worker with per-aggregate ordering', () => {
 
   it('runs a chain of 40 commands on one key link after link, each once', async () => {
     const productId = newId();
-    const add = await send('AddProduct', {
-      commandId: newId(),
-      productId,
-      sku: `C-${productId.slice(-12)}`,
-      name: 'W',
-      price: { amount: '1.00', currency: 'EUR' },
-      stock: 0,
-    });
+    const add = await addProduct(productId, 'C', 0);
     await finished(add.id!);
     const ids = Array.from({ length: 40 }, () => newId());
     // Added at once, each naming the one before: most are taken while their predecessor runs
