@@ -44,6 +44,18 @@ describe('commands over HTTP with a worker process', () => {
   let gadgetId: string;
   let firstOrderId: string;
 
+  /** Sends PlaceOrder for the user: `widgets` widgets and `gadgets` gadgets. */
+  const placeOrder = (widgets: number, gadgets: number) =>
+    send('/v1/orders', {
+      userId,
+      items: [
+        { productId: widgetId, quantity: widgets },
+        { productId: gadgetId, quantity: gadgets },
+      ],
+    });
+  /** The stock of the widget and of the gadget, as the API shows it. */
+  const stocks = async () => [(await api.get(`/v1/products/${widgetId}`)).body.stock, (await api.get(`/v1/products/${gadgetId}`)).body.stock];
+
   it('registers a user and adds products through the queue', async () => {
     const user = await send('/v1/users', { email: 'ada@example.com', name: 'Ada Lovelace' });
     const widget = await send('/v1/products', { sku: 'WIDGET-1', name: 'Widget', price: { amount: '19.99', currency: 'EUR' }, stock: 10 });
@@ -63,13 +75,7 @@ describe('commands over HTTP with a worker process', () => {
   });
 
   it('places an order: exact total, captured prices, stock decremented', async () => {
-    const placed = await send('/v1/orders', {
-      userId,
-      items: [
-        { productId: widgetId, quantity: 3 },
-        { productId: gadgetId, quantity: 7 },
-      ],
-    });
+    const placed = await placeOrder(3, 7);
     firstOrderId = placed.orderId ?? '';
     // 3 × 19.99 + 7 × 0.10 = 60.67 exactly (in binary floating point it is 60.670000000000016).
     const outcome = await settled(placed.commandId, 'succeeded');
@@ -85,35 +91,14 @@ describe('commands over HTTP with a worker process', () => {
       cancellationReason: null,
     });
     expect(order.body.items).toEqual([
-      {
-        productId: widgetId,
-        sku: 'WIDGET-1',
-        name: 'Widget',
-        quantity: 3,
-        unitPrice: { amount: '19.99', currency: 'EUR' },
-        lineTotal: { amount: '59.97', currency: 'EUR' },
-      },
-      {
-        productId: gadgetId,
-        sku: 'GADGET-1',
-        name: 'Gadget',
-        quantity: 7,
-        unitPrice: { amount: '0.10', currency: 'EUR' },
-        lineTotal: { amount: '0.70', currency: 'EUR' },
-      },
+      { productId: widgetId, sku: 'WIDGET-1', name: 'Widget', quantity: 3, unitPrice: { amount: '19.99', currency: 'EUR' }, lineTotal: { amount: '59.97', currency: 'EUR' } },
+      { productId: gadgetId, sku: 'GADGET-1', name: 'Gadget', quantity: 7, unitPrice: { amount: '0.10', currency: 'EUR' }, lineTotal: { amount: '0.70', currency: 'EUR' } },
     ]);
-    expect((await api.get(`/v1/products/${widgetId}`)).body.stock).toBe(7);
-    expect((await api.get(`/v1/products/${gadgetId}`)).body.stock).toBe(1);
+    expect(await stocks()).toEqual([7, 1]);
   });
 
   it('fails an order for more than the stock with insufficient_stock, once, and changes nothing', async () => {
-    const placed = await send('/v1/orders', {
-      userId,
-      items: [
-        { productId: widgetId, quantity: 1 },
-        { productId: gadgetId, quantity: 2 },
-      ],
-    });
+    const placed = await placeOrder(1, 2);
     const outcome = await settled(placed.commandId, 'failed');
     expect(outcome).toMatchObject({ type: 'PlaceOrder', attempts: 1, error: { code: 'insufficient_stock' } });
     expect(outcome.error?.message).toMatch(/stock/i);
@@ -129,8 +114,7 @@ describe('commands over HTTP with a worker process', () => {
 
     expect((await api.get(`/v1/orders/${placed.orderId}`)).status).toBe(404);
     // All or nothing: the widget line could have been served, and was not taken either.
-    expect((await api.get(`/v1/products/${widgetId}`)).body.stock).toBe(7);
-    expect((await api.get(`/v1/products/${gadgetId}`)).body.stock).toBe(1);
+    expect(await stocks()).toEqual([7, 1]);
     expect(await count(`select count(*) as n from processed_commands where command_id = $1 and status = 'failed'`, [placed.commandId])).toBe(1);
   });
 
