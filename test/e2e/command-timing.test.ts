@@ -4,36 +4,25 @@
 // through Redis.
 import type { Queue } from 'bullmq';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { ApiClient, type Accepted, type ServerSentEvent } from '../support/api-client.js';
-import { REDIS_URL } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 import { deleteKeys } from '../support/redis-keys.js';
 import { sleep, waitFor } from '../support/wait.js';
 
-let drop: () => Promise<void>;
-let databaseUrl: string;
-let db: pg.Client;
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let connection: RedisConnection;
 let commands: Queue;
 let env: Record<string, string>;
-const processes = new ProcessGroup();
 /** The replica commands are sent to, and the one they are followed on. */
 let intake: ApiClient;
 let follower: ApiClient;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  databaseUrl = database.url;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
-  env = stackEnv(database.url, { WORKER_CONCURRENCY: '4', SWEEP_INTERVAL_MS: '500', SWEEP_GRACE_MS: '0' });
-  connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
-  commands = createQueue('commands', { connection, prefix: env.QUEUE_PREFIX ?? '' });
+  env = stackEnv(system.url, { WORKER_CONCURRENCY: '4', SWEEP_INTERVAL_MS: '500', SWEEP_GRACE_MS: '0' });
+  ({ commands, connection } = system.commandsQueue(env));
   const [webA, webB] = await Promise.all([
     processes.startWeb(env, 'web-a'),
     processes.startWeb(env, 'web-b'),
@@ -42,14 +31,6 @@ beforeAll(async () => {
   ]);
   intake = new ApiClient(webA.baseUrl);
   follower = new ApiClient(webB.baseUrl);
-});
-
-afterAll(async () => {
-  await processes.stopAll();
-  await commands?.close();
-  await connection?.quit();
-  await db?.end();
-  await drop?.();
 });
 
 const output = () => processes.output();
@@ -62,7 +43,7 @@ async function send(path: string, body: unknown, headers: Record<string, string>
 }
 
 async function processedAt(commandId: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ processed_at: Date }>('select processed_at from processed_commands where command_id = $1', [commandId]);
+  const { rows } = await system.db.query<{ processed_at: Date }>('select processed_at from processed_commands where command_id = $1', [commandId]);
   return rows[0]?.processed_at.getTime();
 }
 
@@ -73,7 +54,7 @@ describe('a running command, followed on the other replica', () => {
     const product = await send('/v1/products', { sku: 'HELD-1', name: 'Held', price: { amount: '1.00', currency: 'EUR' }, stock: 1 });
     expect((await follower.get(`/v1/commands/${product.commandId}?wait=15`)).body).toMatchObject({ status: 'succeeded' });
     // The test holds the product's row, so the restock runs until the test lets it go.
-    const lock = new pg.Client({ connectionString: databaseUrl });
+    const lock = new pg.Client({ connectionString: system.url });
     await lock.connect();
     try {
       await lock.query('begin');
@@ -162,7 +143,7 @@ describe('scheduled commands', () => {
     await waitFor(async () => (await commands.getJobState(accepted.commandId)) === 'failed', 10_000, () => `the copy to be refused\n${output()}`);
     expect((await commands.getJob(accepted.commandId))?.failedReason).toMatch(/^command_cancelled: /);
     await sleep(1000); // past the Run-At too
-    expect((await db.query('select 1 from users where email = $1', [email])).rowCount).toBe(0);
+    expect((await system.db.query('select 1 from users where email = $1', [email])).rowCount).toBe(0);
     expect((await intake.get(`/v1/commands/${accepted.commandId}`)).body).toMatchObject({ status: 'cancelled', attempts: 0 });
   });
 

@@ -1,46 +1,24 @@
 // End to end: the web and worker processes as they run in production, driven over HTTP only.
 // The database and the queue are read directly for what the API does not show (job attempts).
 import type { Queue } from 'bullmq';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
-import { REDIS_URL } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, type Accepted, type CommandStatus } from '../support/api-client.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
-let drop: () => Promise<void>;
-// A client rather than a pool: end() resolves once the connection is closed, so dropping the
-// database afterwards cannot kill it under our feet.
-let db: pg.Client;
-let connection: RedisConnection;
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let commandsQueue: Queue;
-const processes = new ProcessGroup();
 let api: ApiClient;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
-  const env = stackEnv(database.url, { WORKER_CONCURRENCY: '4' });
-  connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
-  commandsQueue = createQueue('commands', { connection, prefix: env.QUEUE_PREFIX ?? '' });
+  const env = stackEnv(system.url, { WORKER_CONCURRENCY: '4' });
+  ({ commands: commandsQueue } = system.commandsQueue(env));
   const [web] = await Promise.all([processes.startWeb(env), processes.startWorker('worker', env)]);
   api = new ApiClient(web.baseUrl);
 });
 
-afterAll(async () => {
-  await processes.stopAll();
-  await commandsQueue?.close();
-  await connection?.quit();
-  await db?.end();
-  await drop?.();
-});
-
-const count = async (sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n);
+const count = async (sql: string, params: unknown[] = []) => Number((await system.db.query<{ n: string }>(sql, params)).rows[0]?.n);
 
 /** POSTs a command, checks the 202 and returns its answer. */
 async function send(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Accepted> {
@@ -66,6 +44,18 @@ describe('commands over HTTP with a worker process', () => {
   let gadgetId: string;
   let firstOrderId: string;
 
+  /** Sends PlaceOrder for the user: `widgets` widgets and `gadgets` gadgets. */
+  const placeOrder = (widgets: number, gadgets: number) =>
+    send('/v1/orders', {
+      userId,
+      items: [
+        { productId: widgetId, quantity: widgets },
+        { productId: gadgetId, quantity: gadgets },
+      ],
+    });
+  /** The stock of the widget and of the gadget, as the API shows it. */
+  const stocks = async () => [(await api.get(`/v1/products/${widgetId}`)).body.stock, (await api.get(`/v1/products/${gadgetId}`)).body.stock];
+
   it('registers a user and adds products through the queue', async () => {
     const user = await send('/v1/users', { email: 'ada@example.com', name: 'Ada Lovelace' });
     const widget = await send('/v1/products', { sku: 'WIDGET-1', name: 'Widget', price: { amount: '19.99', currency: 'EUR' }, stock: 10 });
@@ -85,13 +75,7 @@ describe('commands over HTTP with a worker process', () => {
   });
 
   it('places an order: exact total, captured prices, stock decremented', async () => {
-    const placed = await send('/v1/orders', {
-      userId,
-      items: [
-        { productId: widgetId, quantity: 3 },
-        { productId: gadgetId, quantity: 7 },
-      ],
-    });
+    const placed = await placeOrder(3, 7);
     firstOrderId = placed.orderId ?? '';
     // 3 × 19.99 + 7 × 0.10 = 60.67 exactly (in binary floating point it is 60.670000000000016).
     const outcome = await settled(placed.commandId, 'succeeded');
@@ -107,35 +91,14 @@ describe('commands over HTTP with a worker process', () => {
       cancellationReason: null,
     });
     expect(order.body.items).toEqual([
-      {
-        productId: widgetId,
-        sku: 'WIDGET-1',
-        name: 'Widget',
-        quantity: 3,
-        unitPrice: { amount: '19.99', currency: 'EUR' },
-        lineTotal: { amount: '59.97', currency: 'EUR' },
-      },
-      {
-        productId: gadgetId,
-        sku: 'GADGET-1',
-        name: 'Gadget',
-        quantity: 7,
-        unitPrice: { amount: '0.10', currency: 'EUR' },
-        lineTotal: { amount: '0.70', currency: 'EUR' },
-      },
+      { productId: widgetId, sku: 'WIDGET-1', name: 'Widget', quantity: 3, unitPrice: { amount: '19.99', currency: 'EUR' }, lineTotal: { amount: '59.97', currency: 'EUR' } },
+      { productId: gadgetId, sku: 'GADGET-1', name: 'Gadget', quantity: 7, unitPrice: { amount: '0.10', currency: 'EUR' }, lineTotal: { amount: '0.70', currency: 'EUR' } },
     ]);
-    expect((await api.get(`/v1/products/${widgetId}`)).body.stock).toBe(7);
-    expect((await api.get(`/v1/products/${gadgetId}`)).body.stock).toBe(1);
+    expect(await stocks()).toEqual([7, 1]);
   });
 
   it('fails an order for more than the stock with insufficient_stock, once, and changes nothing', async () => {
-    const placed = await send('/v1/orders', {
-      userId,
-      items: [
-        { productId: widgetId, quantity: 1 },
-        { productId: gadgetId, quantity: 2 },
-      ],
-    });
+    const placed = await placeOrder(1, 2);
     const outcome = await settled(placed.commandId, 'failed');
     expect(outcome).toMatchObject({ type: 'PlaceOrder', attempts: 1, error: { code: 'insufficient_stock' } });
     expect(outcome.error?.message).toMatch(/stock/i);
@@ -151,8 +114,7 @@ describe('commands over HTTP with a worker process', () => {
 
     expect((await api.get(`/v1/orders/${placed.orderId}`)).status).toBe(404);
     // All or nothing: the widget line could have been served, and was not taken either.
-    expect((await api.get(`/v1/products/${widgetId}`)).body.stock).toBe(7);
-    expect((await api.get(`/v1/products/${gadgetId}`)).body.stock).toBe(1);
+    expect(await stocks()).toEqual([7, 1]);
     expect(await count(`select count(*) as n from processed_commands where command_id = $1 and status = 'failed'`, [placed.commandId])).toBe(1);
   });
 

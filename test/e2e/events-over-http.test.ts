@@ -2,14 +2,12 @@
 // separate processes of the Procfile; the test is the client (HTTP), the mail server (SMTP) and
 // the webhook receivers (HTTP on 127.0.0.1). An order placed over HTTP must come out as a signed
 // `order.placed` webhook and as emails whose Message-IDs are the ones recorded in PostgreSQL.
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 import { HttpReceiver, startSmtpCapture, type ReceivedRequest, type SmtpCapture } from '../support/receivers.js';
 import { ApiClient, type Accepted } from '../support/api-client.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 
 // Retries 1 s, 1 s and 2 s (± 20 %) after the first attempt: 4 attempts in all. The last gap is
 // longer so the test can reopen its receiver in between without racing the retry.
@@ -18,13 +16,10 @@ const RETRY_SCHEDULE = '1,1,2';
 // make it configurable), so a receiver that hangs costs the test that long.
 const SENDER_TIMEOUT_MS = 10_000;
 
-let drop: () => Promise<void>;
-// A client rather than a pool: end() resolves once the connection is closed, so dropping the
-// database afterwards cannot kill it under our feet.
-let db: pg.Client;
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let smtp: SmtpCapture;
 const receivers: HttpReceiver[] = [];
-const processes = new ProcessGroup();
 let api: ApiClient;
 
 const USER = { email: 'ada@example.com', name: 'Ada Lovelace' };
@@ -32,12 +27,8 @@ let userId: string;
 let productId: string;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
   smtp = await startSmtpCapture();
-  const env = stackEnv(database.url, {
+  const env = stackEnv(system.url, {
     SMTP_URL: smtp.url,
     MAIL_FROM: 'Conveyor Shop <shop@conveyor.test>',
     WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -53,12 +44,11 @@ beforeAll(async () => {
   api = new ApiClient(web.baseUrl);
 });
 
+// Before the receivers close, the processes that talk to them stop (the fixture's afterAll runs after this one).
 afterAll(async () => {
   await processes.stopAll();
   await Promise.all(receivers.map((receiver) => receiver.close()));
   await smtp?.close();
-  await db?.end();
-  await drop?.();
 });
 
 async function newReceiver(): Promise<HttpReceiver> {
@@ -185,7 +175,7 @@ describe('events of an order placed over HTTP', () => {
       20_000,
       `two emails to ${USER.email}\n${processes.output()}`,
     );
-    const { rows } = await db.query<{ template: string; message_id: string; status: string; attempts: number }>(
+    const { rows } = await system.db.query<{ template: string; message_id: string; status: string; attempts: number }>(
       'select template, message_id, status, attempts from email_messages where to_address = $1 order by template',
       [USER.email],
     );
@@ -203,7 +193,7 @@ describe('events of an order placed over HTTP', () => {
       expect(mail?.mailFrom).toBe('shop@conveyor.test');
     }
     await waitFor(
-      async () => (await db.query(`select 1 from email_messages where to_address = $1 and status <> 'sent'`, [USER.email])).rowCount === 0,
+      async () => (await system.db.query(`select 1 from email_messages where to_address = $1 and status <> 'sent'`, [USER.email])).rowCount === 0,
       5_000,
       'the email rows to be recorded sent',
     );
@@ -287,7 +277,7 @@ describe('events of an order placed over HTTP', () => {
     expect(requestsFor(gone, second.orderId)).toEqual([]);
     expect(gone.requests).toHaveLength(1);
     expect(await deliveries(endpoint.id)).toHaveLength(1);
-    const { rowCount } = await db.query('select 1 from webhook_deliveries where endpoint_id = $1', [endpoint.id]);
+    const { rowCount } = await system.db.query('select 1 from webhook_deliveries where endpoint_id = $1', [endpoint.id]);
     expect(rowCount).toBe(1);
   }, 60_000);
 });

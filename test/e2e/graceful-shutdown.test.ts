@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/application/clock.js';
 import { AddProduct } from '../../src/application/commerce/use-cases/add-product.js';
@@ -13,21 +12,18 @@ import { startProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 let db: OrmFixture;
-let pool: pg.Pool;
 let connection: RedisConnection;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  pool = new pg.Pool({ connectionString: db.url });
   connection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
 });
 afterAll(async () => {
-  await pool.end();
   await connection.quit();
   await db.close();
 });
 
-const count = async (sql: string, params: unknown[] = []) => Number((await pool.query<{ n: string }>(sql, params)).rows[0]?.n);
+const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: string }>(sql, params)).rows[0]?.n);
 
 describe('command worker process', () => {
   it('finishes its in-flight jobs on SIGTERM, leaves nothing active and exits 0', async () => {
@@ -58,7 +54,7 @@ describe('command worker process', () => {
     );
 
     // Hold the product's row lock so the worker's jobs pile up in flight, blocked on it.
-    const blocker = await pool.connect();
+    const blocker = await db.pool.connect();
     await blocker.query('begin');
     await blocker.query('select 1 from products where id = $1 for update', [productId]);
 

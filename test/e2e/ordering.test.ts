@@ -3,29 +3,22 @@
 // back, for 1,000 orders at once. Two worker processes take the commands; one is SIGKILLed
 // in the middle of the run. Every command must succeed: Confirm never runs before Place has
 // committed, Ship never before Confirm.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 const ROUNDS = 1000;
 const CLIENTS = 25;
 
-let drop: () => Promise<void>;
-let db: pg.Client;
-const processes = new ProcessGroup();
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let api: ApiClient;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
   // A short lock: the jobs the killed worker held go to the other one within seconds.
-  env = stackEnv(database.url, { WORKER_CONCURRENCY: '16', WORKER_LOCK_MS: '3000' });
+  env = stackEnv(system.url, { WORKER_CONCURRENCY: '16', WORKER_LOCK_MS: '3000' });
   const [web] = await Promise.all([
     processes.startWeb(env),
     processes.startWorker('worker', env, 'worker-1'),
@@ -33,12 +26,6 @@ beforeAll(async () => {
   ]);
   api = new ApiClient(web.baseUrl);
 }, 90_000);
-
-afterAll(async () => {
-  await processes.stopAll();
-  await db?.end();
-  await drop?.();
-});
 
 const send = (path: string, body: unknown = {}) => api.accept(path, body);
 
@@ -52,7 +39,7 @@ describe('commands on one order, sent back to back', () => {
     );
     const setUp = [user, ...products].map((accepted) => accepted.commandId);
     await waitFor(
-      async () => Number((await db.query('select count(*) as n from processed_commands')).rows[0].n) === setUp.length,
+      async () => Number((await system.db.query('select count(*) as n from processed_commands')).rows[0].n) === setUp.length,
       30_000,
       () => `the set-up commands\n${processes.output()}`,
     );
@@ -82,7 +69,7 @@ describe('commands on one order, sent back to back', () => {
 
     const commandIds = rounds.flatMap((round) => round.commands);
     const outcomes = async () => {
-      const { rows } = await db.query<{ status: string; n: string }>(
+      const { rows } = await system.db.query<{ status: string; n: string }>(
         'select status, count(*) as n from processed_commands where command_id = any($1::uuid[]) group by status',
         [commandIds],
       );
@@ -97,18 +84,18 @@ describe('commands on one order, sent back to back', () => {
 
     // Every command applied, in order: each one's outcome was committed no earlier than its
     // predecessor's (one group transaction may commit both at once).
-    const { rows: late } = await db.query<{ n: string }>(
+    const { rows: late } = await system.db.query<{ n: string }>(
       `select count(*) as n from unnest($1::uuid[], $2::uuid[]) as link(before_id, after_id)
          join processed_commands b on b.command_id = link.before_id
          join processed_commands a on a.command_id = link.after_id
         where a.processed_at < b.processed_at`,
       [rounds.flatMap((r) => [r.commands[0], r.commands[1]]), rounds.flatMap((r) => [r.commands[1], r.commands[2]])],
     );
-    const { rows: statuses } = await db.query<{ status: string; n: string }>(
+    const { rows: statuses } = await system.db.query<{ status: string; n: string }>(
       'select status, count(*) as n from orders where id = any($1::uuid[]) group by status',
       [rounds.map((round) => round.orderId)],
     );
-    const failures = await db.query<{ command_type: string; error: unknown }>(
+    const failures = await system.db.query<{ command_type: string; error: unknown }>(
       `select command_type, error from processed_commands where command_id = any($1::uuid[]) and status = 'failed' limit 5`,
       [commandIds],
     );

@@ -8,39 +8,25 @@
 // job ids, which is what the processor sees on a redelivery. The kill itself is real.
 import type { Job, Queue } from 'bullmq';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue } from '../../src/infrastructure/queue/queues.js';
-import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
-import { type Proc, ProcessGroup, stackEnv, stopProcess } from '../support/processes.js';
+import { type Proc, stackEnv, stopProcess, systemOnFreshDatabase } from '../support/processes.js';
 import { ApiClient, type Accepted } from '../support/api-client.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
-let drop: () => Promise<void>;
-let databaseUrl: string;
-// A client rather than a pool: end() resolves once the connection is closed, so dropping the
-// database afterwards cannot kill it under our feet.
-let db: pg.Client;
-let connection: RedisConnection;
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let commands: Queue;
 let env: Record<string, string>;
 let api: ApiClient;
-const processes = new ProcessGroup();
 let userId: string;
 let plentyId: string; // stock 100
 let scarceId: string; // stock 1
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  databaseUrl = database.url;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
-  env = stackEnv(database.url, { WORKER_CONCURRENCY: '8' });
-  connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
-  commands = createQueue('commands', { connection, prefix: env.QUEUE_PREFIX ?? '' });
+  env = stackEnv(system.url, { WORKER_CONCURRENCY: '8' });
+  ({ commands } = system.commandsQueue(env));
   const [web, setupWorker] = await Promise.all([processes.startWeb(env), processes.startWorker('worker', env, 'setup-worker')]);
   api = new ApiClient(web.baseUrl);
 
@@ -57,14 +43,6 @@ beforeAll(async () => {
   await stopProcess(setupWorker);
 });
 
-afterAll(async () => {
-  await processes.stopAll();
-  await commands?.close();
-  await connection?.quit();
-  await db?.end();
-  await drop?.();
-});
-
 async function accepted(path: string, body: unknown): Promise<Accepted> {
   const response = await api.post<Accepted>(path, body);
   expect(response.status, JSON.stringify(response.body)).toBe(202);
@@ -73,7 +51,17 @@ async function accepted(path: string, body: unknown): Promise<Accepted> {
 
 const placeOrder = (items: { productId: string; quantity: number }[]) => accepted('/v1/orders', { userId, items });
 
-const count = async (sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n);
+/** Places, one after the other, `first` and `second` of the plenty product, then one of each product. */
+const placeThreeOrders = async (first: number, second: number): Promise<Accepted[]> => [
+  await placeOrder([{ productId: plentyId, quantity: first }]),
+  await placeOrder([{ productId: plentyId, quantity: second }]),
+  await placeOrder([
+    { productId: plentyId, quantity: 1 },
+    { productId: scarceId, quantity: 1 },
+  ]),
+];
+
+const count = async (sql: string, params: unknown[] = []) => Number((await system.db.query<{ n: string }>(sql, params)).rows[0]?.n);
 const stockOf = (productId: string) => count('select stock as n from products where id = $1', [productId]);
 
 interface ProcessedRow {
@@ -84,7 +72,7 @@ interface ProcessedRow {
 }
 
 async function processed(commandIds: string[]): Promise<Map<string, ProcessedRow>> {
-  const { rows } = await db.query<ProcessedRow>(
+  const { rows } = await system.db.query<ProcessedRow>(
     'select command_id, status, result, error from processed_commands where command_id = any($1::uuid[])',
     [commandIds],
   );
@@ -97,7 +85,7 @@ const lockWaiters = () =>
 
 /** Holds the row lock of a product in a transaction of its own until `release()`. */
 async function lockProduct(productId: string): Promise<{ release: () => Promise<void> }> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: system.url });
   await client.connect();
   await client.query('begin');
   await client.query('select 1 from products where id = $1 for update', [productId]);
@@ -153,12 +141,7 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
       const worker = await processes.startWorker('worker', { ...env, REDIS_URL: proxy.rewrite(REDIS_URL) }, 'worker-acks-lost');
       const lock = await lockProduct(plentyId);
       const orders = [
-        await placeOrder([{ productId: plentyId, quantity: 2 }]),
-        await placeOrder([{ productId: plentyId, quantity: 3 }]),
-        await placeOrder([
-          { productId: plentyId, quantity: 1 },
-          { productId: scarceId, quantity: 1 },
-        ]),
+        ...(await placeThreeOrders(2, 3)),
         // More of the scarce product than there is: fails with insufficient_stock.
         await placeOrder([
           { productId: plentyId, quantity: 1 },
@@ -231,15 +214,8 @@ describe('a command worker killed with SIGKILL while jobs are in flight', () => 
     const lock = await lockProduct(plentyId);
     let ids: string[];
     try {
-      const orders = [
-        await placeOrder([{ productId: plentyId, quantity: 4 }]),
-        await placeOrder([{ productId: plentyId, quantity: 5 }]),
-        // The scarce product is sold out by now.
-        await placeOrder([
-          { productId: plentyId, quantity: 1 },
-          { productId: scarceId, quantity: 1 },
-        ]),
-      ];
+      // The scarce product is sold out by now: the third fails.
+      const orders = await placeThreeOrders(4, 5);
       ids = orders.map((order) => order.commandId);
       // The 4 jobs of the first test that its dead worker still holds, and these 3, blocked
       // behind the row lock (in a transaction, or queued in the worker for the next one).

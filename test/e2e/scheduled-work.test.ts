@@ -1,34 +1,25 @@
 // Work the platform starts by itself, over HTTP against the Procfile processes (issue 12, parts
 // 3 and 4): a recurring schedule with two web and two worker processes side by side, and an
 // order that expires when nobody confirms it.
-import { Queue } from 'bullmq';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULE_TICK_JOB } from '../../queues/schedules.js';
-import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { expireOrderCommandId } from '../../src/infrastructure/queue/derived-ids.js';
 import { ApiClient, type Accepted } from '../support/api-client.js';
-import { createTestDatabase } from '../support/database.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 /** Short enough for a test, long enough to confirm an order on a busy machine first. */
 const CONFIRMATION_TIMEOUT_S = 4;
 
-let drop: () => Promise<void>;
-let db: pg.Client;
-let redis: RedisConnection;
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let commands: Queue;
-const processes = new ProcessGroup();
 let web1: ApiClient;
 let web2: ApiClient;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
-  const env = stackEnv(database.url, { ORDER_CONFIRMATION_TIMEOUT: String(CONFIRMATION_TIMEOUT_S) });
+  const env = stackEnv(system.url, { ORDER_CONFIRMATION_TIMEOUT: String(CONFIRMATION_TIMEOUT_S) });
   const [a, b] = await Promise.all([
     processes.startWeb(env, 'web-1'),
     processes.startWeb(env, 'web-2'),
@@ -38,16 +29,7 @@ beforeAll(async () => {
   ]);
   web1 = new ApiClient(a.baseUrl);
   web2 = new ApiClient(b.baseUrl);
-  redis = createRedisConnection({ url: env.REDIS_URL ?? '', role: 'worker' });
-  commands = new Queue('commands', { connection: redis, prefix: env.QUEUE_PREFIX });
-});
-
-afterAll(async () => {
-  await processes.stopAll();
-  await commands?.close();
-  await redis?.quit();
-  await db?.end();
-  await drop?.();
+  ({ commands } = system.commandsQueue(env, 'worker'));
 });
 
 async function succeeded(api: ApiClient, path: string, body: unknown): Promise<Accepted> {
@@ -67,7 +49,7 @@ async function newProduct(api: ApiClient, stock: number): Promise<string> {
 const stockOf = async (api: ApiClient, productId: string): Promise<number> => (await api.get(`/v1/products/${productId}`)).body.stock;
 
 const restocks = async () =>
-  Number((await db.query(`select count(*) as n from processed_commands where command_type = 'RestockProduct'`)).rows[0].n);
+  Number((await system.db.query(`select count(*) as n from processed_commands where command_type = 'RestockProduct'`)).rows[0].n);
 
 describe('a schedule every second, two web and two worker processes', () => {
   it('runs exactly one command per tick over ten seconds, and no more once deleted', async () => {
@@ -180,15 +162,15 @@ describe(`orders with ORDER_CONFIRMATION_TIMEOUT=${CONFIRMATION_TIMEOUT_S}`, () 
 
     // order.cancelled is published by the relay, and becomes the cancellation notice to Grace.
     const published = await waitFor(async () => {
-      const { rows } = await db.query(
+      const { rows } = await system.db.query(
         `select o.id from outbox_messages o where o.type = 'order.cancelled' and o.aggregate_id = $1 and o.published_at is not null`,
         [left.orderId],
       );
       return rows[0]?.id as string | undefined;
     }, 10_000);
-    const { rows: mails } = await db.query('select template, to_address from email_messages where event_id = $1', [published]);
+    const { rows: mails } = await system.db.query('select template, to_address from email_messages where event_id = $1', [published]);
     expect(mails).toEqual([{ template: 'cancellation_notice', to_address: 'grace@example.com' }]);
-    const cancelledEvents = await db.query(`select count(*)::int as n from outbox_messages where type = 'order.cancelled'`);
+    const cancelledEvents = await system.db.query(`select count(*)::int as n from outbox_messages where type = 'order.cancelled'`);
     expect(cancelledEvents.rows[0].n).toBe(1);
   });
 });

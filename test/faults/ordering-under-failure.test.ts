@@ -6,29 +6,22 @@
 // - meanwhile orders of other keys keep flowing (their time to settle is measured);
 // - ConfirmOrder fails for good (the order was cancelled): ShipOrder still runs afterwards and
 //   fails with its own invalid_transition, it does not hang.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, type CommandStatus } from '../support/api-client.js';
-import { ProcessGroup, stackEnv } from '../support/processes.js';
+import { stackEnv, systemOnFreshDatabase } from '../support/processes.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const REFUSAL_MS = 4000;
 const OTHER_ROUNDS = 100;
 
-let drop: () => Promise<void>;
-let db: pg.Client;
-const processes = new ProcessGroup();
+const system = systemOnFreshDatabase();
+const { processes } = system;
 let api: ApiClient;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
   // While a row is in confirm_refusals, confirming an order fails as if the database had
   // aborted the transaction (SQLSTATE 40001): an infrastructure error, retried with backoff.
-  await db.query(`
+  await system.db.query(`
     create table confirm_refusals (order_id uuid primary key);
     create function refuse_confirm() returns trigger language plpgsql as $$
     begin
@@ -39,23 +32,17 @@ beforeAll(async () => {
     end $$;
     create trigger refuse_confirm before update on orders for each row execute function refuse_confirm();
   `);
-  const env = stackEnv(database.url, { WORKER_CONCURRENCY: '8' });
+  const env = stackEnv(system.url, { WORKER_CONCURRENCY: '8' });
   const [web] = await Promise.all([processes.startWeb(env), processes.startWorker('worker', env)]);
   api = new ApiClient(web.baseUrl);
 }, 90_000);
-
-afterAll(async () => {
-  await processes.stopAll();
-  await db?.end();
-  await drop?.();
-});
 
 const send = (path: string, body: unknown = {}) => api.accept(path, body);
 
 /** The outcomes recorded for these commands. */
 const settledIn = async (commandIds: string[]) =>
   (
-    await db.query<{ command_id: string; at: Date; status: string }>(
+    await system.db.query<{ command_id: string; at: Date; status: string }>(
       'select command_id, processed_at as at, status from processed_commands where command_id = any($1::uuid[])',
       [commandIds],
     )
@@ -85,7 +72,7 @@ describe('per-aggregate ordering under failure', () => {
     const { place } = await shop();
     const placed = await place();
     const orderId = placed.orderId!;
-    await db.query('insert into confirm_refusals values ($1)', [orderId]);
+    await system.db.query('insert into confirm_refusals values ($1)', [orderId]);
     const refusedAt = Date.now();
     const confirm = await send(`/v1/orders/${orderId}/confirm`);
     const ship = await send(`/v1/orders/${orderId}/ship`);
@@ -127,7 +114,7 @@ describe('per-aggregate ordering under failure', () => {
     expect((await settledIn([confirm.commandId, ship.commandId])).length).toBe(0);
 
     await sleep(Math.max(0, REFUSAL_MS - (Date.now() - refusedAt)));
-    await db.query('delete from confirm_refusals');
+    await system.db.query('delete from confirm_refusals');
     const liftedAt = Date.now();
     const [confirmed, shipped] = [await api.settled(confirm.commandId, 90_000), await api.settled(ship.commandId, 90_000)];
     const shipDoneAfterLiftMs = Date.now() - liftedAt;

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
 import { commandJob } from '../../queues/commands.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
 
@@ -20,13 +19,10 @@ const GAP_GRACE_MS = 3000;
 
 let infra: Infrastructure;
 let worker: RunningWorker;
-let dropDb: () => Promise<void>;
 let jobs: BullMqCommandJobs;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url), 'test');
+  infra = await infrastructureOnFreshDatabase();
   worker = startCommandWorker(infra, { ordering: { recheckMs: RECHECK_MS, gapGraceMs: GAP_GRACE_MS } });
   jobs = new BullMqCommandJobs(infra.queues.commands);
 });
@@ -34,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker.stop(5000);
   await infra.close();
-  await dropDb();
 });
 
 async function send<T extends CommandType>(type: T, payload: CommandPayload<T>, after?: string, delay?: number): Promise<Job> {
@@ -54,18 +49,22 @@ async function finished(commandId: string, timeoutMs = 15_000): Promise<Job> {
   );
 }
 
+/** Sends AddProduct for a product 'W' at 1.00 EUR with `stock` units, its SKU `<skuPrefix>-…`. */
+const addProduct = (productId: string, skuPrefix: string, stock: number) =>
+  send('AddProduct', {
+    commandId: newId(),
+    productId,
+    sku: `${skuPrefix}-${productId.slice(-12)}`,
+    name: 'W',
+    price: { amount: '1.00', currency: 'EUR' },
+    stock,
+  });
+
 /** A placed order (committed) to confirm. */
 async function placedOrder(): Promise<string> {
   const [userId, productId, orderId] = [newId(), newId(), newId()];
   const user = await send('RegisterUser', { commandId: newId(), userId, email: `${userId}@example.com`, name: 'Ann' });
-  const product = await send('AddProduct', {
-    commandId: newId(),
-    productId,
-    sku: `O-${productId.slice(-12)}`,
-    name: 'W',
-    price: { amount: '1.00', currency: 'EUR' },
-    stock: 5,
-  });
+  const product = await addProduct(productId, 'O', 5);
   await Promise.all([finished(user.id!), finished(product.id!)]);
   const place = await send('PlaceOrder', { commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] });
   expect((await finished(place.id!)).returnvalue).toMatchObject({ orderId });
@@ -135,14 +134,7 @@ describe('command worker with per-aggregate ordering', () => {
 
   it('runs a chain of 40 commands on one key link after link, each once', async () => {
     const productId = newId();
-    const add = await send('AddProduct', {
-      commandId: newId(),
-      productId,
-      sku: `C-${productId.slice(-12)}`,
-      name: 'W',
-      price: { amount: '1.00', currency: 'EUR' },
-      stock: 0,
-    });
+    const add = await addProduct(productId, 'C', 0);
     await finished(add.id!);
     const ids = Array.from({ length: 40 }, () => newId());
     // Added at once, each naming the one before: most are taken while their predecessor runs

@@ -1,4 +1,4 @@
-import { QueueEvents, type Job } from 'bullmq';
+import type { Job, QueueEvents } from 'bullmq';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/application/clock.js';
@@ -6,15 +6,13 @@ import { ListCommands } from '../../src/application/commerce/triage/list-command
 import type { CommandFilter, ListedCommand } from '../../src/application/commerce/triage/ports.js';
 import { RetryCommands } from '../../src/application/commerce/triage/retry-commands.js';
 import { BullMqCommandRequeue } from '../../src/infrastructure/queue/bullmq-command-requeue.js';
-import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { Sweeper } from '../../src/infrastructure/relay/sweeper.js';
 import { PgCommandRecords } from '../../src/infrastructure/triage/pg-command-records.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase, queueEventsOf } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,21 +24,14 @@ import { waitFor } from '../support/wait.js';
 let infra: Infrastructure;
 let worker: RunningWorker;
 let events: QueueEvents;
-let dropDb: () => Promise<void>;
 let records: PgCommandRecords;
 let list: ListCommands;
 let retry: RetryCommands;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url, { COMMAND_ATTEMPTS: '2' }), 'test');
+  infra = await infrastructureOnFreshDatabase({ COMMAND_ATTEMPTS: '2' });
   worker = startCommandWorker(infra);
-  events = new QueueEvents('commands', {
-    connection: createRedisConnection({ url: infra.config.redisUrl, role: 'worker' }),
-    prefix: infra.config.queuePrefix,
-  });
-  await events.waitUntilReady();
+  events = await queueEventsOf(infra, 'commands');
   records = new PgCommandRecords(infra.pool);
   list = new ListCommands(records);
   retry = new RetryCommands(records, new BullMqCommandRequeue(infra.queues.commands), systemClock);
@@ -50,7 +41,6 @@ afterAll(async () => {
   await worker?.stop(5000);
   await events?.close();
   await infra?.close();
-  await dropDb?.();
 });
 
 const sql = async <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>

@@ -1,33 +1,26 @@
-import { QueueEvents, type Job } from 'bullmq';
+import type { Job, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
-import { createTestDatabase } from '../support/database.js';
-import { testConfig } from '../support/config.js';
+import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
-import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 
 let infra: Infrastructure;
 let worker: RunningWorker;
 let events: QueueEvents;
-let dropDb: () => Promise<void>;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url), 'test');
+  infra = await infrastructureOnFreshDatabase();
   worker = startCommandWorker(infra);
-  events = new QueueEvents('commands', { connection: createRedisConnection({ url: infra.config.redisUrl, role: 'worker' }), prefix: infra.config.queuePrefix });
-  await events.waitUntilReady();
+  events = await queueEventsOf(infra, 'commands');
 });
 
 afterAll(async () => {
   await worker.stop(5000);
   await events.close();
   await infra.close();
-  await dropDb();
 });
 
 const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
@@ -38,16 +31,7 @@ async function send<T extends CommandType>(type: T, payload: CommandPayload<T>, 
 }
 
 /** Waits for the job to settle; returns its final state. */
-async function settle(job: Job): Promise<{ state: string; job: Job }> {
-  try {
-    await job.waitUntilFinished(events, 15_000);
-  } catch {
-    // failed jobs reject; their state is read below
-  }
-  const fresh = await infra.queues.commands.getJob(job.id ?? '');
-  if (!fresh) throw new Error(`job ${job.id} is gone`);
-  return { state: await fresh.getState(), job: fresh };
-}
+const settle = (job: Job) => settledJob(infra.queues.commands, events, job, 15_000);
 
 async function seed(stock: number) {
   const userId = newId();

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startRelay, type RunningRelay } from '../../src/main/roles/relay.js';
 import { buildWeb, type RunningWeb } from '../../src/main/roles/web.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase, stopRoles } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { startSmtpCapture, type SmtpCapture } from '../support/receivers.js';
 import { waitFor } from '../support/wait.js';
@@ -20,24 +19,17 @@ let infra: Infrastructure;
 let web: RunningWeb;
 let workers: RunningWorker[];
 let relay: RunningRelay;
-let dropDb: () => Promise<void>;
 
 beforeAll(async () => {
   smtp = await startSmtpCapture();
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url, { SMTP_URL: smtp.url }), 'all');
+  infra = await infrastructureOnFreshDatabase({ SMTP_URL: smtp.url }, 'all');
   web = await buildWeb(infra);
   workers = [startCommandWorker(infra), startMailer(infra)];
   relay = await startRelay(infra, { pollIntervalMs: 200 });
 });
 
 afterAll(async () => {
-  await web.stop();
-  await Promise.all([...workers.map((worker) => worker.stop(5000)), relay.stop()]);
-  for (const queue of Object.values(infra.queues)) await queue.obliterate({ force: true });
-  await infra.close();
-  await dropDb();
+  await stopRoles(infra, { web, workers, relay });
   await smtp.close();
 });
 

@@ -2,16 +2,15 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { QueueEvents, type Job } from 'bullmq';
+import type { Job, QueueEvents } from 'bullmq';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
-import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 
 // A real SMTP server on a random loopback port; what it does with a recipient depends on the
@@ -64,15 +63,10 @@ async function startSmtpServer(): Promise<number> {
 let infra: Infrastructure;
 let mailer: RunningWorker;
 let events: QueueEvents;
-let dropDb: () => Promise<void>;
-let databaseUrl: string;
 
 beforeAll(async () => {
   const port = await startSmtpServer();
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  databaseUrl = db.url;
-  infra = await createInfrastructure(testConfig(db.url, { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM }), 'test');
+  infra = await infrastructureOnFreshDatabase({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM });
   mailer = startMailer(infra);
   events = await queueEvents(infra);
 });
@@ -81,18 +75,10 @@ afterAll(async () => {
   await mailer.stop(5000);
   await events.close();
   await infra.close();
-  await dropDb();
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });
 
-async function queueEvents(of: Infrastructure): Promise<QueueEvents> {
-  const queueEvents = new QueueEvents('emails', {
-    connection: createRedisConnection({ url: of.config.redisUrl, role: 'worker' }),
-    prefix: of.config.queuePrefix,
-  });
-  await queueEvents.waitUntilReady();
-  return queueEvents;
-}
+const queueEvents = (of: Infrastructure) => queueEventsOf(of, 'emails');
 
 const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
   infra.orm.em.fork().getConnection().execute<T[]>(query, params);
@@ -142,16 +128,7 @@ function enqueue(of: Infrastructure, emailId: string, jobId = emailId): Promise<
   return of.queues.emails.add(EMAIL_JOB_NAME, { emailId }, { ...emailJobOptions, jobId });
 }
 
-async function settle(of: Infrastructure, on: QueueEvents, job: Job): Promise<{ state: string; job: Job }> {
-  try {
-    await job.waitUntilFinished(on, 20_000);
-  } catch {
-    // a failed job rejects; its state is read below
-  }
-  const fresh = await of.queues.emails.getJob(job.id ?? '');
-  if (!fresh) throw new Error(`job ${job.id} is gone`);
-  return { state: await fresh.getState(), job: fresh };
-}
+const settle = (of: Infrastructure, on: QueueEvents, job: Job) => settledJob(of.queues.emails, on, job, 20_000);
 
 async function emailRow(emailId: string) {
   const [row] = await sql<{
@@ -277,7 +254,7 @@ describe('mailer (SMTP)', () => {
 describe('mailer (development, no SMTP_URL)', () => {
   it('writes the message as <emailId>.eml under MAIL_DIR', async () => {
     const mailDir = path.join(await mkdtemp(path.join(tmpdir(), 'conveyor-mail-')), 'nested', 'mail');
-    const dev = await createInfrastructure(testConfig(databaseUrl, { MAIL_DIR: mailDir, MAIL_FROM }), 'test-dev');
+    const dev = await createInfrastructure(testConfig(infra.config.databaseUrl, { MAIL_DIR: mailDir, MAIL_FROM }), 'test-dev');
     const devMailer = startMailer(dev);
     const devEvents = await queueEvents(dev);
     try {

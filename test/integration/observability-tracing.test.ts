@@ -5,15 +5,14 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mailer, OutgoingEmail } from '../../src/application/email/ports.js';
 import { startTracing, type Tracing } from '../../src/infrastructure/observability/tracing.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import { startRelay, type RunningRelay } from '../../src/main/roles/relay.js';
 import { buildWeb, type RunningWeb } from '../../src/main/roles/web.js';
 import { startWebhooks } from '../../src/main/roles/webhooks.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase, stopRoles } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 
 // OpenTelemetry across the whole flow, every role in this process (as `npm start` runs them)
@@ -33,7 +32,6 @@ const capturingMailer: Mailer = {
 const received: IncomingHttpHeaders[] = [];
 
 let tracing: Tracing;
-let dropDb: () => Promise<void>;
 let infra: Infrastructure;
 let web: RunningWeb;
 let workers: RunningWorker[];
@@ -42,11 +40,7 @@ let receiver: Server;
 
 beforeAll(async () => {
   tracing = startTracing({ serviceName: 'conveyor-test', role: 'all', spanProcessor: new SimpleSpanProcessor({ exporter }) });
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0' }), 'all', {
-    tracing,
-  });
+  infra = await infrastructureOnFreshDatabase({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0' }, 'all', { tracing });
   receiver = createServer((req, res) => {
     received.push(req.headers);
     req.resume();
@@ -59,14 +53,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await web.stop();
-  await Promise.all([...workers.map((worker) => worker.stop(5000)), relay.stop()]);
-  for (const queue of Object.values(infra.queues)) await queue.obliterate({ force: true });
-  await infra.close();
+  await stopRoles(infra, { web, workers, relay });
   await tracing.shutdown();
   receiver.closeAllConnections();
   await new Promise<void>((resolve) => receiver.close(() => resolve()));
-  await dropDb();
 });
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

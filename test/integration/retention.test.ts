@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { commandJob, type CommandPayload, type CommandType } from '../../queues/commands.js';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
@@ -20,22 +19,19 @@ import { waitFor } from '../support/wait.js';
 // processed-command window protects: a redelivered command job.
 
 let db: OrmFixture;
-let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  pool = new pg.Pool({ connectionString: db.url });
 });
 
 afterAll(async () => {
-  await pool.end();
   await db.close();
 });
 
 const TABLES = ['email_messages', 'webhook_delivery_attempts', 'webhook_deliveries', 'outbox_messages', 'processed_commands'];
 
 beforeEach(async () => {
-  await pool.query(`truncate ${TABLES.join(', ')}`);
+  await db.pool.query(`truncate ${TABLES.join(', ')}`);
 });
 
 const DAY = 86_400_000;
@@ -46,7 +42,7 @@ const ago = (days: number | null) => (days === null ? 'null' : `now() - interval
 
 async function outbox(published: number | null, occurred = published ?? 20): Promise<string> {
   const id = newId();
-  await pool.query(
+  await db.pool.query(
     `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at, published_at)
      values ($1, 'order.placed', 'order', $1, '{}', ${ago(occurred)}, ${ago(published)})`,
     [id],
@@ -56,7 +52,7 @@ async function outbox(published: number | null, occurred = published ?? 20): Pro
 
 async function email(status: string, created: number, finished: number | null, eventId = newId()): Promise<string> {
   const id = newId();
-  await pool.query(
+  await db.pool.query(
     `insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at, finished_at)
      values ($1, $2, 'welcome', 'ann@example.com', $3, $4, 1, ${ago(created)}, ${ago(finished)})`,
     [id, eventId, `<${id}@conveyor.local>`, status],
@@ -66,7 +62,7 @@ async function email(status: string, created: number, finished: number | null, e
 
 async function delivery(status: string, created: number, attempts: number[], eventId = newId()): Promise<{ id: string; attempts: string[] }> {
   const id = newId();
-  await pool.query(
+  await db.pool.query(
     `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
      values ($1, $2, $3, 'order.placed', '{}', $4, $5, ${ago(created)})`,
     [id, newId(), eventId, status, attempts.length],
@@ -75,7 +71,7 @@ async function delivery(status: string, created: number, attempts: number[], eve
   for (const at of attempts) {
     const attemptId = newId();
     attemptIds.push(attemptId);
-    await pool.query(
+    await db.pool.query(
       `insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms)
        values ($1, $2, ${ago(at)}, 500, 12)`,
       [attemptId, id],
@@ -85,7 +81,7 @@ async function delivery(status: string, created: number, attempts: number[], eve
 }
 
 async function processed(days: number, count = 1): Promise<string[]> {
-  const { rows } = await pool.query<{ command_id: string }>(
+  const { rows } = await db.pool.query<{ command_id: string }>(
     `insert into processed_commands (command_id, command_type, status, result, processed_at)
      select gen_random_uuid(), 'RegisterUser', 'succeeded', '{}', ${ago(days)} from generate_series(1, $1)
      returning command_id`,
@@ -96,11 +92,11 @@ async function processed(days: number, count = 1): Promise<string[]> {
 
 async function ids(table: string): Promise<string[]> {
   const key = table === 'processed_commands' ? 'command_id' : 'id';
-  const { rows } = await pool.query<{ id: string }>(`select ${key} as id from ${table} order by 1`);
+  const { rows } = await db.pool.query<{ id: string }>(`select ${key} as id from ${table} order by 1`);
   return rows.map((row) => row.id);
 }
 
-const prune = (ages: RetentionAges = TEN_DAYS, batchSize = 1000, store: RetentionStore = new PgRetentionStore(pool)) =>
+const prune = (ages: RetentionAges = TEN_DAYS, batchSize = 1000, store: RetentionStore = new PgRetentionStore(db.pool)) =>
   new PruneExpiredRecords(store, ages, systemClock, { batchSize }).execute();
 
 describe('a retention run', () => {
@@ -126,11 +122,11 @@ describe('a retention run', () => {
     const heldByPendingDelivery = await outbox(11);
     const pendingDelivery = await delivery('pending', 20, [], heldByPendingDelivery);
     const heldByEmail = await outbox(11);
-    await pool.query('update email_messages set event_id = $1 where id = $2', [heldByEmail, resent]);
+    await db.pool.query('update email_messages set event_id = $1 where id = $2', [heldByEmail, resent]);
     const freedByEmail = await outbox(11);
-    await pool.query('update email_messages set event_id = $1 where id = $2', [freedByEmail, sentOld]);
+    await db.pool.query('update email_messages set event_id = $1 where id = $2', [freedByEmail, sentOld]);
     const deliveredOnly = await outbox(11);
-    await pool.query('update webhook_deliveries set event_id = $1 where id = $2', [deliveredOnly, deliveredYoung.id]);
+    await db.pool.query('update webhook_deliveries set event_id = $1 where id = $2', [deliveredOnly, deliveredYoung.id]);
     const unpublished = await outbox(null, 20);
     const publishedYoung = await outbox(9);
 
@@ -166,7 +162,7 @@ describe('a retention run', () => {
     await processed(40, 2345);
     const young = await processed(1, 10);
     // 1,500 events still needed by their (young) emails, published before 400 that are not.
-    await pool.query(
+    await db.pool.query(
       `with events as (
          insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at, published_at)
          select id, 'user.registered', 'user', id, '{}', now() - interval '40 days', now() - interval '40 days' + n * interval '1 ms'
@@ -175,14 +171,14 @@ describe('a retention run', () => {
        insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at, finished_at)
        select gen_random_uuid(), id, 'welcome', 'ann@example.com', '<' || id || '@x>', 'sent', 1, now(), now() from events`,
     );
-    await pool.query(
+    await db.pool.query(
       `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at, published_at)
        select gen_random_uuid(), 'product.added', 'product', gen_random_uuid(), '{}', now() - interval '39 days', now() - interval '39 days'
          from generate_series(1, 400)`,
     );
 
     const batches: Partial<Record<RetentionKind, number>> = {};
-    const real = new PgRetentionStore(pool);
+    const real = new PgRetentionStore(db.pool);
     const counting: RetentionStore = {
       exclusively: (run) => real.exclusively(run),
       pruneBatch: (kind, ...rest) => {
@@ -196,13 +192,13 @@ describe('a retention run', () => {
     expect(batches.processedCommands).toBe(3);
     expect(batches.outbox).toBe(2);
     expect(await ids('processed_commands')).toEqual([...young].sort());
-    expect((await pool.query('select count(*)::int as n from outbox_messages')).rows[0]).toEqual({ n: 1500 });
+    expect((await db.pool.query('select count(*)::int as n from outbox_messages')).rows[0]).toEqual({ n: 1500 });
   });
 
   it('skips a row someone holds locked, and takes it in a later run', async () => {
     const busy = await email('failed', 20, 20);
     await email('failed', 20, 20);
-    const holder = await pool.connect();
+    const holder = await db.pool.connect();
     try {
       await holder.query('begin');
       await holder.query('select id from email_messages where id = $1 for update', [busy]);
@@ -219,7 +215,7 @@ describe('a retention run', () => {
 
   it('does nothing while another process runs one (the advisory lock)', async () => {
     await email('sent', 20, 20);
-    const other = await pool.connect();
+    const other = await db.pool.connect();
     try {
       await other.query('select pg_advisory_lock(1668247158, 1919251566)');
       await expect(prune()).resolves.toEqual({ outcome: 'skipped' });
@@ -332,7 +328,7 @@ describe('the processed-command window', () => {
       await commands.add(job.name, job.data, job.opts);
       await waitFor(async () => (await commands.getJobState(job.opts.jobId)) === 'completed', 15_000, `${type} completed`);
     };
-    const stock = async () => (await pool.query<{ stock: number }>('select stock from products where id = $1', [productId])).rows[0]?.stock;
+    const stock = async () => (await db.pool.query<{ stock: number }>('select stock from products where id = $1', [productId])).rows[0]?.stock;
 
     const added = { commandId: newId(), productId, sku: `SKU-${productId.slice(-8)}`, name: 'Mug', price: { amount: '12.50', currency: 'EUR' }, stock: 10 };
     const withinWindow = { commandId: newId(), productId, quantity: 5 };
@@ -343,11 +339,11 @@ describe('the processed-command window', () => {
     expect(await stock()).toBe(22);
 
     // The default window is 30 days: one outcome is 29 days old, the other 31.
-    await pool.query(`update processed_commands set processed_at = now() - interval '29 days' where command_id = $1`, [withinWindow.commandId]);
-    await pool.query(`update processed_commands set processed_at = now() - interval '31 days' where command_id = $1`, [pastWindow.commandId]);
+    await db.pool.query(`update processed_commands set processed_at = now() - interval '29 days' where command_id = $1`, [withinWindow.commandId]);
+    await db.pool.query(`update processed_commands set processed_at = now() - interval '31 days' where command_id = $1`, [pastWindow.commandId]);
     const { retention } = infra.config;
     await new PruneExpiredRecords(
-      new PgRetentionStore(pool),
+      new PgRetentionStore(db.pool),
       { emails: retention.emailsMs, webhookDeliveries: retention.webhookDeliveriesMs, outbox: retention.outboxMs, processedCommands: retention.processedCommandsMs },
       systemClock,
       { batchSize: retention.batchSize },

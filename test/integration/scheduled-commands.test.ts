@@ -7,12 +7,11 @@ import { CommandCancelledError, User } from '../../src/domain/index.js';
 import { PgCommandOutcomes } from '../../src/infrastructure/persistence/pg-command-outcomes.js';
 import { PgScheduledCommands } from '../../src/infrastructure/scheduling/pg-scheduled-commands.js';
 import { ScheduledCommandSweeper } from '../../src/infrastructure/scheduling/scheduled-command-sweeper.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { buildWeb, type RunningWeb } from '../../src/main/roles/web.js';
-import { createTestDatabase } from '../support/database.js';
-import { testConfig } from '../support/config.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
 
@@ -20,12 +19,9 @@ let infra: Infrastructure;
 let web: RunningWeb;
 let app: FastifyInstance;
 let worker: RunningWorker;
-let dropDb: () => Promise<void>;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url), 'test');
+  infra = await infrastructureOnFreshDatabase();
   web = await buildWeb(infra);
   app = web.app;
   worker = startCommandWorker(infra);
@@ -35,7 +31,6 @@ afterAll(async () => {
   await worker?.stop(5000);
   await web?.stop();
   await infra?.close();
-  await dropDb?.();
 });
 
 const auth = { authorization: 'Bearer test-key' };

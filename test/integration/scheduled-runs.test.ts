@@ -8,26 +8,22 @@ import type { ScheduleManagement } from '../../src/application/scheduling/manage
 import type { Schedule } from '../../src/application/scheduling/schedule.js';
 import { derivedId } from '../../src/infrastructure/queue/derived-ids.js';
 import { BullMqScheduler } from '../../src/infrastructure/scheduling/bullmq-scheduler.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { createScheduleManagement, scheduleRestorer, scheduleTickProcessor } from '../../src/main/roles/scheduling.js';
 import { SCHEDULE_TICK_JOB } from '../../queues/schedules.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
-import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 let infra: Infrastructure;
 let worker: RunningWorker | undefined;
 let management: ScheduleManagement;
-let dropDb: () => Promise<void>;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  infra = await createInfrastructure(testConfig(db.url), 'test');
+  infra = await infrastructureOnFreshDatabase();
   management = createScheduleManagement(infra);
 });
 
@@ -35,7 +31,6 @@ afterAll(async () => {
   await worker?.stop(5000);
   await infra.queues.commands.obliterate({ force: true });
   await infra.close();
-  await dropDb();
 });
 
 const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>

@@ -22,6 +22,19 @@ const name = `conveyor_test_upgrade_${process.pid}_${Date.now()}`;
 const url = withDatabase(name);
 let orm: MikroORM;
 
+/** The migrations added after conveyor 0.1.0, in the order they run. */
+const ADDED_SINCE_0_1_0 = [
+  'Migration20261201000000-webhook-running-attempt',
+  'Migration20261202010521-scheduled-commands',
+  'Migration20261202010709-schedules',
+  'Migration20261202100000-webhook-endpoint-lifecycle',
+  'Migration20261202110000-email-status-and-retention',
+  'Migration20261202130000-command-triage',
+  'Migration20261202140000-webhook-delivery-rate',
+  'Migration20261202150000-webhook-secrets-at-rest',
+  'Migration20261202160000-api-keys',
+];
+
 async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -43,32 +56,14 @@ afterAll(async () => {
 
 describe('a database migrated by conveyor 0.1.0 (MikroORM 6)', () => {
   it('applies only the migrations added since, and its schema then matches the mapping exactly', async () => {
-    expect(await migrate(url)).toEqual([
-      'Migration20261201000000-webhook-running-attempt',
-      'Migration20261202010521-scheduled-commands',
-      'Migration20261202010709-schedules',
-      'Migration20261202100000-webhook-endpoint-lifecycle',
-      'Migration20261202110000-email-status-and-retention',
-      'Migration20261202130000-command-triage',
-      'Migration20261202140000-webhook-delivery-rate',
-      'Migration20261202150000-webhook-secrets-at-rest',
-      'Migration20261202160000-api-keys',
-    ]);
+    expect(await migrate(url)).toEqual(ADDED_SINCE_0_1_0);
     orm = await createOrm({ databaseUrl: url, poolSize: 4 });
     expect(await orm.migrator.getPending()).toEqual([]);
     expect((await orm.migrator.getExecuted()).map((row) => row.name)).toEqual([
       'Migration20261122000718-initial',
       'Migration20261122001740-deliveries',
       'Migration20261122004956-outbox-trace-context',
-      'Migration20261201000000-webhook-running-attempt',
-      'Migration20261202010521-scheduled-commands',
-      'Migration20261202010709-schedules',
-      'Migration20261202100000-webhook-endpoint-lifecycle',
-      'Migration20261202110000-email-status-and-retention',
-      'Migration20261202130000-command-triage',
-      'Migration20261202140000-webhook-delivery-rate',
-      'Migration20261202150000-webhook-secrets-at-rest',
-      'Migration20261202160000-api-keys',
+      ...ADDED_SINCE_0_1_0,
     ]);
     // MikroORM 7 reads the old schema as its mapping would create it: no drift to migrate.
     expect((await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe('');

@@ -7,17 +7,14 @@ import { startRelay, type RunningRelay } from '../../src/main/roles/relay.js';
 import { buildWeb, type RunningWeb } from '../../src/main/roles/web.js';
 import { createWebhookManagement, startWebhooks } from '../../src/main/roles/webhooks.js';
 import { testConfig } from '../support/config.js';
-import { createTestDatabase } from '../support/database.js';
-import { newId } from '../support/orm.js';
-import { HttpReceiver, type ReceivedRequest } from '../support/receivers.js';
+import { infrastructureOnFreshDatabase, publishRestocks } from '../support/infrastructure.js';
+import { HttpReceiver, type ReceivedRequest, verifies } from '../support/receivers.js';
 import { waitFor } from '../support/wait.js';
 
 // The endpoint lifecycle on the real wiring: the web app (buildWeb, through app.inject), the
 // relay turning outbox rows into deliveries, the webhooks worker sending them to real HTTP
 // receivers on 127.0.0.1, all on real PostgreSQL and Redis.
 
-let drop: () => Promise<void>;
-let databaseUrl: string;
 let infra: Infrastructure;
 let web: RunningWeb;
 let relay: RunningRelay;
@@ -25,12 +22,9 @@ let worker: RunningWorker;
 const receivers: HttpReceiver[] = [];
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  databaseUrl = db.url;
   // One retry, at once: a failing receiver fails a delivery after two attempts.
-  infra = await createInfrastructure(
-    testConfig(db.url, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0', WORKER_CONCURRENCY: '8' }),
+  infra = await infrastructureOnFreshDatabase(
+    { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0', WORKER_CONCURRENCY: '8' },
     'test-lifecycle',
   );
   web = await buildWeb(infra);
@@ -49,7 +43,6 @@ afterAll(async () => {
   await relay.stop();
   await web.stop();
   await infra.close();
-  await drop();
 });
 
 const headers = { authorization: 'Bearer test-key' };
@@ -75,29 +68,9 @@ const endpointJson = async (id: string) => (await call('GET', `/v1/webhook-endpo
 const count = async (query: string, params: unknown[] = []) =>
   Number((await infra.pool.query<{ n: string }>(query, params)).rows[0]?.n);
 
-/** Commits `n` product.restocked events to the outbox, as a command would, and wakes the relay. */
-async function publish(n: number): Promise<void> {
-  const ids = Array.from({ length: n }, () => newId());
-  await infra.pool.query(
-    `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at)
-     select id, 'product.restocked', 'product', id, jsonb_build_object('productId', id, 'quantity', 1), now()
-       from unnest($1::uuid[]) as t(id)`,
-    [ids],
-  );
-  await infra.pool.query('notify outbox');
-}
+const publish = (n: number) => publishRestocks(infra.pool, n);
 
 const allPublished = () => waitFor(async () => (await count('select count(*) as n from outbox_messages where published_at is null')) === 0);
-
-/** Whether a receiver that knows only `secret` accepts the request (Standard Webhooks reference library). */
-function verifies(secret: string, request: ReceivedRequest): boolean {
-  try {
-    new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const signatures = (request: ReceivedRequest) => String(request.headers['webhook-signature']).split(' ');
 
@@ -283,7 +256,7 @@ describe('WEBHOOK_DISABLE_AFTER', () => {
   beforeAll(async () => {
     // Every attempt fails for 2 s → disabled; a retry about every second (± 20 %).
     strict = await createInfrastructure(
-      testConfig(databaseUrl, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_DISABLE_AFTER: '2s', WEBHOOK_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1' }),
+      testConfig(infra.config.databaseUrl, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_DISABLE_AFTER: '2s', WEBHOOK_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1' }),
       'test-disable-after',
     );
     strictWorker = startWebhooks(strict);

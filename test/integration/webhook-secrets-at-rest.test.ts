@@ -4,22 +4,21 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { createLogger } from '../../src/infrastructure/logger.js';
 import { WebhookSecretCipher } from '../../src/infrastructure/webhooks/secret-cipher.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
-import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startRelay, type RunningRelay } from '../../src/main/roles/relay.js';
 import { buildWeb, type RunningWeb } from '../../src/main/roles/web.js';
 import { startWebhooks } from '../../src/main/roles/webhooks.js';
 import { CapturedLogs } from '../unit/support/api.js';
-import { testConfig } from '../support/config.js';
-import { adminQuery, createTestDatabase, withDatabase } from '../support/database.js';
+import { adminQuery, withDatabase } from '../support/database.js';
+import { infrastructureOnFreshDatabase, publishRestocks } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
-import { HttpReceiver, type ReceivedRequest } from '../support/receivers.js';
+import { HttpReceiver, verifies } from '../support/receivers.js';
 import { waitFor } from '../support/wait.js';
 
 // Webhook secrets encrypted at rest (docs/adr/0015-webhook-secrets-at-rest.md), on the real
@@ -42,8 +41,6 @@ const Z = `zz:${KEY_Z.toString('base64')}`;
 const keys = (value: string) => loadConfig({ NODE_ENV: 'test', WEBHOOK_SECRET_KEYS: value }).webhookSecretKeys;
 const cipher = (value: string) => new WebhookSecretCipher(keys(value));
 
-let drop: () => Promise<void>;
-let databaseUrl: string;
 let infra: Infrastructure;
 let web: RunningWeb;
 let relay: RunningRelay;
@@ -52,12 +49,9 @@ const logs = new CapturedLogs();
 const receivers: HttpReceiver[] = [];
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  databaseUrl = db.url;
   // One retry, at once: a delivery that cannot be sent fails after two attempts.
-  infra = await createInfrastructure(
-    testConfig(db.url, { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0', WEBHOOK_SECRET_KEYS: A }),
+  infra = await infrastructureOnFreshDatabase(
+    { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '0', WEBHOOK_SECRET_KEYS: A },
     'test-secrets',
   );
   // The web and webhooks processes log at debug into `logs`, through the production logger.
@@ -78,7 +72,6 @@ afterAll(async () => {
   await relay?.stop();
   await web?.stop();
   await infra?.close();
-  await drop?.();
 });
 
 /** Replaces the webhooks worker by one whose WEBHOOK_SECRET_KEYS is `value` (a restart with a new environment). */
@@ -126,33 +119,13 @@ const stored = async (id: string) =>
 /** The base64 part of a `whsec_` secret: what must never be found at rest. */
 const material = (secret: string) => secret.slice('whsec_'.length);
 
-/** Commits `n` product.restocked events to the outbox, as a command would, and wakes the relay. */
-async function publish(n = 1): Promise<void> {
-  const ids = Array.from({ length: n }, () => newId());
-  await infra.pool.query(
-    `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at)
-     select id, 'product.restocked', 'product', id, jsonb_build_object('productId', id, 'quantity', 1), now()
-       from unnest($1::uuid[]) as t(id)`,
-    [ids],
-  );
-  await infra.pool.query('notify outbox');
-}
-
-/** Whether a receiver that knows only `secret` accepts the request (Standard Webhooks reference library). */
-function verifies(secret: string, request: ReceivedRequest): boolean {
-  try {
-    new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const publish = (n = 1) => publishRestocks(infra.pool, n);
 
 /** Runs an entry point as a real process (through tsx) on this file's database; its exit code and output. */
 async function run(entry: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...env },
+    env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: infra.config.databaseUrl, LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

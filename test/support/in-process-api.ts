@@ -34,6 +34,7 @@ import { BullMqQueueDepth } from '../../src/infrastructure/queue/bullmq-queue-de
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { REDIS_URL, TEST_RATE_LIMIT_PER_MINUTE } from './config.js';
 import { deleteKeys, uniquePrefix } from './redis-keys.js';
+import { unwiredUseCases } from './unwired.js';
 
 export const API_KEY = 'test-key-1';
 export const OTHER_API_KEY = 'test-key-2';
@@ -119,33 +120,10 @@ export class InMemoryCommandOutcomes implements CommandOutcomes {
 function unwired(): never {
   throw new Error('these use cases are not wired in this test: pass `webhooks`, `schedules`, `emails` or `commandTriage` to startApi');
 }
-const UNWIRED_WEBHOOKS: WebhookManagement = {
-  createEndpoint: { execute: async () => unwired() },
-  listEndpoints: { execute: async () => unwired() },
-  getEndpoint: { execute: async () => unwired() },
-  deleteEndpoint: { execute: async () => unwired() },
-  updateEndpoint: { execute: async () => unwired() },
-  rotateSecret: { execute: async () => unwired() },
-  sendTest: { execute: async () => unwired() },
-  listDeliveries: { execute: async () => unwired() },
-  replayDelivery: { execute: async () => unwired() },
-  replayDeliveries: { execute: async () => unwired() },
-};
-const UNWIRED_SCHEDULES: ScheduleManagement = {
-  createSchedule: { execute: async () => unwired() },
-  listSchedules: { execute: async () => unwired() },
-  getSchedule: { execute: async () => unwired() },
-  deleteSchedule: { execute: async () => unwired() },
-  listRuns: { execute: async () => unwired() },
-};
-const UNWIRED_EMAILS: EmailManagement = {
-  listEmails: { execute: async () => unwired() },
-  resendEmail: { execute: async () => unwired() },
-};
-const UNWIRED_TRIAGE: CommandTriage = {
-  listCommands: { execute: async () => unwired() },
-  retryCommands: { execute: async () => unwired() },
-};
+const UNWIRED_WEBHOOKS = unwiredUseCases<WebhookManagement>(async () => unwired());
+const UNWIRED_SCHEDULES = unwiredUseCases<ScheduleManagement>(async () => unwired());
+const UNWIRED_EMAILS = unwiredUseCases<EmailManagement>(async () => unwired());
+const UNWIRED_TRIAGE = unwiredUseCases<CommandTriage>(async () => unwired());
 
 /** What dependencies built by the test can use: the app's config and its queues. */
 export interface ApiContext {

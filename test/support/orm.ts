@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { createOrm, type MikroORM } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { createTestDatabase } from './database.js';
@@ -5,6 +7,8 @@ import { createTestDatabase } from './database.js';
 export interface OrmFixture {
   orm: MikroORM;
   url: string;
+  /** A plain pg pool on the database, as the relay and the delivery workers use (it connects only once used). */
+  pool: pg.Pool;
   /** Runs one SQL statement on a fresh fork of the ORM's connection; answers with its rows. */
   sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -14,12 +18,24 @@ export interface OrmFixture {
 export async function ormOnFreshDatabase(poolSize = 10): Promise<OrmFixture> {
   const db = await createTestDatabase();
   const orm = await createOrm({ databaseUrl: db.url, poolSize });
+  const pool = new pg.Pool({ connectionString: db.url });
+  // pool.end() resolves before its connections have closed: close() waits for each, so that
+  // dropping the database cannot kill one under our feet (an unhandled 57P01).
+  const connections = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    connections.add(client);
+    client.once('end', () => connections.delete(client));
+  });
   return {
     orm,
     url: db.url,
+    pool,
     sql: <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
       orm.em.fork().getConnection().execute<T[]>(query, params),
     close: async () => {
+      const closing = [...connections].map((client) => once(client, 'end'));
+      await pool.end();
+      await Promise.all(closing);
       await orm.close(true);
       await db.drop();
     },

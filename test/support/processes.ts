@@ -5,8 +5,14 @@ import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Queue } from 'bullmq';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createQueue } from '../../src/infrastructure/queue/queues.js';
+import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { E2E_API_KEY } from './api-client.js';
 import { REDIS_URL, TEST_RATE_LIMIT_PER_MINUTE } from './config.js';
+import { createTestDatabase } from './database.js';
 import { freePort } from './net.js';
 import { uniquePrefix } from './redis-keys.js';
 import { READY_MESSAGE, ROLE_ENTRIES, type Role, type WorkerRole } from './roles.js';
@@ -227,6 +233,60 @@ export class ProcessGroup {
   private throwIfExited(proc: Proc, name: string): void {
     if (!isRunning(proc)) throw new Error(`${name} exited during start-up\n${this.output()}`);
   }
+}
+
+/** What `systemOnFreshDatabase` gives a test file. */
+export interface SystemFixture {
+  /** The file's processes: all stopped after the tests, before anything below is closed. */
+  readonly processes: ProcessGroup;
+  /** The URL of the file's database (set before all tests). */
+  url: string;
+  /**
+   * A client on it. A client rather than a pool: end() resolves once the connection is closed,
+   * so dropping the database afterwards cannot kill it under our feet.
+   */
+  db: pg.Client;
+  /** A connection of its own to `env`'s Redis and the commands queue under its QUEUE_PREFIX; both closed after the processes. */
+  commandsQueue(env: Record<string, string>, role?: 'producer' | 'worker'): { connection: RedisConnection; commands: Queue };
+}
+
+/**
+ * For a whole test file of real processes: a fresh database with a client on it before all
+ * tests (call it before the file's own beforeAll, which runs after this one); after all tests,
+ * every process the group started is stopped, then the queues are closed, the client ended and
+ * the database dropped.
+ */
+export function systemOnFreshDatabase(): SystemFixture {
+  let drop: (() => Promise<void>) | undefined;
+  const queues: { queue: Queue; connection: RedisConnection }[] = [];
+  const fixture: SystemFixture = {
+    processes: new ProcessGroup(),
+    url: '',
+    db: undefined as unknown as pg.Client,
+    commandsQueue(env, role = 'producer') {
+      const connection = createRedisConnection({ url: env.REDIS_URL ?? REDIS_URL, role });
+      const commands = createQueue('commands', { connection, prefix: env.QUEUE_PREFIX ?? '' });
+      queues.push({ queue: commands, connection });
+      return { connection, commands };
+    },
+  };
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    fixture.url = database.url;
+    fixture.db = new pg.Client({ connectionString: database.url });
+    await fixture.db.connect();
+  });
+  afterAll(async () => {
+    await fixture.processes.stopAll();
+    for (const { queue, connection } of queues) {
+      await queue.close();
+      await connection.quit();
+    }
+    await fixture.db?.end();
+    await drop?.();
+  });
+  return fixture;
 }
 
 /**

@@ -3,6 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { Webhook } from 'standardwebhooks';
 
 /** One message accepted by the capture server. */
 export interface CapturedMail {
@@ -75,6 +76,16 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   receivedAt: number;
+}
+
+/** Whether a receiver that knows only `secret` accepts the request (Standard Webhooks reference library). */
+export function verifies(secret: string, request: ReceivedRequest): boolean {
+  try {
+    new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

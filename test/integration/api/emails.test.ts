@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { EMAIL_JOB_NAME } from '../../../queues/emails.js';
 import { createEmailManagement } from '../../../src/main/roles/mailer.js';
@@ -10,20 +9,17 @@ import { type TestApi, allJobs, auth, expectProblem, startApi } from '../../supp
 // and the mailer leave them.
 
 let db: OrmFixture;
-let pool: pg.Pool;
 let api: TestApi;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  pool = new pg.Pool({ connectionString: db.url });
-  api = await startApi(({ queues }) => ({ emails: createEmailManagement({ pool, readPool: pool, queues }) }), undefined, {
+  api = await startApi(({ queues }) => ({ emails: createEmailManagement({ pool: db.pool, readPool: db.pool, queues }) }), undefined, {
     DATABASE_URL: db.url,
   });
 });
 
 afterAll(async () => {
   await api.close();
-  await pool.end();
   await db.close();
 });
 

@@ -29,6 +29,13 @@ function anOrder(n: number, overrides: Partial<OrderDto> = {}): OrderDto {
 
 const get = (url: string) => api.app.inject({ method: 'GET', url, headers: auth });
 
+/** GETs `url`, expects the answer `status` with a problem body, and answers that body. */
+async function problemOf(url: string, status: 400 | 404) {
+  const response = await get(url);
+  expect(response.statusCode).toBe(status);
+  return expectProblem(response);
+}
+
 describe('GET /v1/commands/:commandId', () => {
   test('a queued command', async () => {
     const accepted = await api.app.inject({
@@ -67,23 +74,17 @@ describe('GET /v1/commands/:commandId', () => {
   });
 
   test('an unknown command → 404 problem', async () => {
-    const response = await get(`/v1/commands/${UNKNOWN_ID}`);
-    expect(response.statusCode).toBe(404);
-    expect(expectProblem(response)).toMatchObject({ status: 404, instance: `/v1/commands/${UNKNOWN_ID}` });
+    expect(await problemOf(`/v1/commands/${UNKNOWN_ID}`, 404)).toMatchObject({ status: 404, instance: `/v1/commands/${UNKNOWN_ID}` });
   });
 
   test('a bad id → 400', async () => {
-    const response = await get('/v1/commands/42');
-    expect(response.statusCode).toBe(400);
-    expect(expectProblem(response).errors).toEqual([{ in: 'params', path: 'commandId', message: expect.any(String) }]);
+    expect((await problemOf('/v1/commands/42', 400)).errors).toEqual([{ in: 'params', path: 'commandId', message: expect.any(String) }]);
   });
 });
 
 describe('GET /v1/orders/:orderId', () => {
   test('404 until the order is placed, then the order', async () => {
-    const missing = await get(`/v1/orders/${orderId(1)}`);
-    expect(missing.statusCode).toBe(404);
-    expectProblem(missing);
+    await problemOf(`/v1/orders/${orderId(1)}`, 404);
 
     api.readModel.orders.set(orderId(1), anOrder(1));
     const found = await get(`/v1/orders/${orderId(1)}`);
@@ -92,9 +93,7 @@ describe('GET /v1/orders/:orderId', () => {
   });
 
   test('a bad id → 400', async () => {
-    const response = await get('/v1/orders/not-a-uuid');
-    expect(response.statusCode).toBe(400);
-    expectProblem(response);
+    await problemOf('/v1/orders/not-a-uuid', 400);
   });
 });
 
@@ -114,9 +113,7 @@ describe('GET /v1/products/:productId', () => {
     expect(found.statusCode).toBe(200);
     expect(found.json()).toEqual(product);
 
-    const missing = await get(`/v1/products/${UNKNOWN_ID}`);
-    expect(missing.statusCode).toBe(404);
-    expectProblem(missing);
+    await problemOf(`/v1/products/${UNKNOWN_ID}`, 404);
   });
 });
 
@@ -155,15 +152,11 @@ describe('GET /v1/users/:userId/orders', () => {
     ['pageSize=101', 'pageSize'],
     ['pageSize=ten', 'pageSize'],
   ])('%s → 400', async (query, path) => {
-    const response = await get(`/v1/users/${USER_ID}/orders?${query}`);
-    expect(response.statusCode).toBe(400);
-    expect(expectProblem(response).errors).toEqual([{ in: 'querystring', path, message: expect.any(String) }]);
+    expect((await problemOf(`/v1/users/${USER_ID}/orders?${query}`, 400)).errors).toEqual([{ in: 'querystring', path, message: expect.any(String) }]);
   });
 
   test('a bad user id → 400', async () => {
-    const response = await get('/v1/users/nobody/orders');
-    expect(response.statusCode).toBe(400);
-    expectProblem(response);
+    await problemOf('/v1/users/nobody/orders', 400);
   });
 });
 
@@ -197,8 +190,6 @@ describe('GET /v1/users/:userId/order-summary', () => {
     ['a date without a time', 'from=2026-01-01', 'from'],
     ['not a date', 'to=yesterday', 'to'],
   ])('%s → 400', async (_name, query, path) => {
-    const response = await get(`/v1/users/${USER_ID}/order-summary?${query}`);
-    expect(response.statusCode).toBe(400);
-    expect(expectProblem(response).errors?.map((error) => error.path)).toEqual([path]);
+    expect((await problemOf(`/v1/users/${USER_ID}/order-summary?${query}`, 400)).errors?.map((error) => error.path)).toEqual([path]);
   });
 });

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue } from '../../../src/infrastructure/queue/queues.js';
 import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
@@ -13,18 +12,15 @@ import { type TestApi, UUID_V7, auth, expectProblem, startApi } from '../../supp
 // stay delayed, the runs are written by hand).
 
 let db: OrmFixture;
-let pool: pg.Pool;
 let api: TestApi;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  pool = new pg.Pool({ connectionString: db.url });
-  api = await startApi(({ queues }) => ({ schedules: createScheduleManagement({ pool, queues }) }));
+  api = await startApi(({ queues }) => ({ schedules: createScheduleManagement({ pool: db.pool, queues }) }));
 });
 
 afterAll(async () => {
   await api.close();
-  await pool.end();
   await db.close();
 });
 
@@ -72,7 +68,7 @@ describe('POST /v1/schedules', () => {
     const tick = await api.commands.getJob(`repeat:${body.id}:${next}`);
     expect(tick?.name).toBe(SCHEDULE_TICK_JOB);
     expect(await tick?.getState()).toBe('waiting');
-    const [row] = (await pool.query('select name, every_seconds, cron, command_type, command_body from schedules where id = $1', [body.id])).rows;
+    const [row] = (await db.pool.query('select name, every_seconds, cron, command_type, command_body from schedules where id = $1', [body.id])).rows;
     expect(row).toEqual({ name: 'restock widgets', every_seconds: 60, cron: null, command_type: 'RestockProduct', command_body: command.body });
   });
 
@@ -132,7 +128,7 @@ describe('POST /v1/schedules', () => {
   });
 
   it('refuses a missing or blank name, and creates nothing when it refuses', async () => {
-    const before = (await pool.query('select count(*)::int as n from schedules')).rows[0].n as number;
+    const before = (await db.pool.query('select count(*)::int as n from schedules')).rows[0].n as number;
     const schedulers = await api.commands.getJobSchedulersCount();
 
     for (const name of [undefined, '   ']) {
@@ -141,7 +137,7 @@ describe('POST /v1/schedules', () => {
       expect(expectProblem(response).errors?.map((error) => error.path)).toContain('name');
     }
 
-    expect((await pool.query('select count(*)::int as n from schedules')).rows[0].n).toBe(before);
+    expect((await db.pool.query('select count(*)::int as n from schedules')).rows[0].n).toBe(before);
     expect(await api.commands.getJobSchedulersCount()).toBe(schedulers);
   });
 
@@ -150,8 +146,8 @@ describe('POST /v1/schedules', () => {
     dead.on('error', () => undefined);
     const deadQueue = createQueue(QUEUES.commands, { connection: dead, prefix: api.prefix });
     deadQueue.on('error', () => undefined);
-    const offline = await startApi(() => ({ schedules: createScheduleManagement({ pool, queues: { commands: deadQueue } }) }));
-    const before = (await pool.query('select count(*)::int as n from schedules')).rows[0].n as number;
+    const offline = await startApi(() => ({ schedules: createScheduleManagement({ pool: db.pool, queues: { commands: deadQueue } }) }));
+    const before = (await db.pool.query('select count(*)::int as n from schedules')).rows[0].n as number;
     try {
       const response = await offline.app.inject({
         method: 'POST',
@@ -162,7 +158,7 @@ describe('POST /v1/schedules', () => {
 
       expect(response.statusCode, response.body).toBe(503);
       expect(response.headers['retry-after']).toBe('5');
-      expect((await pool.query('select count(*)::int as n from schedules')).rows[0].n).toBe(before);
+      expect((await db.pool.query('select count(*)::int as n from schedules')).rows[0].n).toBe(before);
     } finally {
       await offline.close();
       await deadQueue.close();
@@ -197,7 +193,7 @@ describe('GET, runs and DELETE /v1/schedules/{id}', () => {
       [older, '2026-01-01T10:00:00.000Z'],
       [newer, '2026-01-01T10:01:00.000Z'],
     ] as const) {
-      await pool.query('insert into schedule_runs (command_id, schedule_id, due_at, created_at) values ($1, $2, $3, now())', [
+      await db.pool.query('insert into schedule_runs (command_id, schedule_id, due_at, created_at) values ($1, $2, $3, now())', [
         commandId,
         schedule.id,
         dueAt,

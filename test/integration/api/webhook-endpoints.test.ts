@@ -1,6 +1,5 @@
 import type { LookupAddress } from 'node:dns';
 import { Worker } from 'bullmq';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { QUEUES } from '../../../queues/index.js';
 import { createRedisConnection } from '../../../src/infrastructure/redis/connection.js';
@@ -15,13 +14,12 @@ import { SsrfUrlGuard } from '../../../src/infrastructure/webhooks/ssrf.js';
 import { REDIS_URL, testConfig, testSecretCipher } from '../../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../../support/orm.js';
 import { type ApiContext, type TestApi, UUID_V7, allJobs, auth, expectProblem, postRaw, startApi } from '../../support/in-process-api.js';
+import { newEndpointView } from '../../support/webhook-endpoints.js';
 
 // The webhook routes on the real use cases (createWebhookManagement) over a fresh PostgreSQL
 // database and real BullMQ queues in Redis under a unique prefix.
 
 let db: OrmFixture;
-/** The repository's pg pool (the delivery worker's statements; the routes do not use it). */
-let pool: pg.Pool;
 /** WEBHOOK_ALLOW_PRIVATE=false with the system resolver, as in production. */
 let api: TestApi;
 /** WEBHOOK_ALLOW_PRIVATE=true. */
@@ -49,15 +47,14 @@ const PUBLIC_URL = 'https://93.184.216.34/hooks/conveyor';
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  pool = new pg.Pool({ connectionString: db.url });
   const env = (allowPrivate: boolean) => ({ DATABASE_URL: db.url, WEBHOOK_ALLOW_PRIVATE: String(allowPrivate) });
-  const real = ({ config, queues }: ApiContext) => ({ webhooks: createWebhookManagement({ config, pool, queues }) });
+  const real = ({ config, queues }: ApiContext) => ({ webhooks: createWebhookManagement({ config, pool: db.pool, queues }) });
   api = await startApi(real, undefined, env(false));
   permissive = await startApi(real, undefined, env(true));
   fakeDns = await startApi(
     ({ config, queues }) => ({
       webhooks: createWebhookManagement(
-        { config, pool, queues },
+        { config, pool: db.pool, queues },
         { urlGuard: new SsrfUrlGuard({ allowPrivate: false, lookup: fakeLookup }) },
       ),
     }),
@@ -70,7 +67,6 @@ afterAll(async () => {
   await api.close();
   await permissive.close();
   await fakeDns.close();
-  await pool.end();
   await db.close();
 });
 
@@ -117,18 +113,9 @@ describe('POST /v1/webhook-endpoints', () => {
     // Neither the endpoint nor the list shows the secret again.
     const one = await send(api, 'GET', String(response.headers.location));
     expect(one.statusCode).toBe(200);
-    expect(one.json()).toEqual({
-      id: body.id,
-      url: PUBLIC_URL,
-      eventTypes: ['order.placed', 'order.shipped'],
-      enabled: true,
-      disabledReason: null,
-      disabledAt: null,
-      failingSince: null,
-      previousSecretExpiresAt: null,
-      deliveryRate: null,
-      createdAt: body.createdAt,
-    });
+    expect(one.json()).toEqual(
+      newEndpointView({ id: body.id, url: PUBLIC_URL, eventTypes: ['order.placed', 'order.shipped'], createdAt: body.createdAt }),
+    );
     const list = await send(api, 'GET', '/v1/webhook-endpoints');
     expect(list.statusCode).toBe(200);
     expect(list.json<{ items: { id: string }[] }>().items.map((item) => item.id)).toContain(body.id);
@@ -605,7 +592,7 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
     const { id } = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z', attempts: FAILED_ATTEMPTS });
     // The worker's claim, as DeliverWebhook makes it before sending; its job is not in the
     // queue, so only the row says that an attempt is running.
-    const repository = new PostgresWebhookRepository(pool, testSecretCipher());
+    const repository = new PostgresWebhookRepository(db.pool, testSecretCipher());
     const claimed = await repository.claimForSending(id, new Date());
     expect(claimed?.attemptId).toEqual(expect.stringMatching(UUID_V7));
 
@@ -635,7 +622,7 @@ describe('POST /v1/webhook-deliveries/:deliveryId/replay', () => {
 
   test('a claim older than the lease (its worker died mid-attempt) does not hold a replay off', async () => {
     const { id } = await insertDelivery(await createEndpoint(['*']), { status: 'pending', createdAt: '2026-03-08T00:00:00.000Z' });
-    const repository = new PostgresWebhookRepository(pool, testSecretCipher());
+    const repository = new PostgresWebhookRepository(db.pool, testSecretCipher());
     await repository.claimForSending(id, new Date(Date.now() - attemptLeaseMs(api.config.webhookTimeoutMs) - 1000));
     expect((await replay(id)).statusCode).toBe(202);
     const [row] = await sql<{ attempt_id: string | null }>('select attempt_id from webhook_deliveries where id = ?', [id]);
@@ -916,7 +903,7 @@ describe('POST /v1/webhook-endpoints/:id/replay', () => {
     const held = await insertDelivery(endpointId, { status: 'pending', createdAt: '2026-05-03T00:00:00.000Z' });
     // Two jobs of one delivery (a duplicate): both claim it; the first records the last attempt
     // of the schedule, so the row is failed while the duplicate's attempt is still running.
-    const repository = new PostgresWebhookRepository(pool, testSecretCipher());
+    const repository = new PostgresWebhookRepository(db.pool, testSecretCipher());
     const first = await repository.claimForSending(held.id, new Date());
     await repository.claimForSending(held.id, new Date());
     await repository.recordAttempt({

@@ -12,6 +12,14 @@ import { API_KEY, inMemoryApi } from '../support/api.js';
 const listed: ListCommandsInput[] = [];
 const retried: RetryCommandsInput[] = [];
 const commandId = uuidv7();
+/** What the listed command is, as the use case has it and as the API answers it. */
+const GAVE_UP = {
+  commandId,
+  type: 'PlaceOrder',
+  status: 'gave_up',
+  attempts: 40,
+  error: { code: 'infrastructure_error', message: 'connect ECONNREFUSED' },
+} as const;
 const triage: CommandTriage = {
   listCommands: {
     execute: async (input) => {
@@ -19,11 +27,7 @@ const triage: CommandTriage = {
       return {
         items: [
           {
-            commandId,
-            type: 'PlaceOrder',
-            status: 'gave_up',
-            attempts: 40,
-            error: { code: 'infrastructure_error', message: 'connect ECONNREFUSED' },
+            ...GAVE_UP,
             aggregate: 'order:0193a5b0-0000-7000-8000-00000000000a',
             finishedAt: new Date('2026-12-02T13:00:00.000Z'),
             retriedAt: null,
@@ -80,11 +84,7 @@ describe('GET /v1/commands', () => {
     expect(response.json()).toEqual({
       items: [
         {
-          commandId,
-          type: 'PlaceOrder',
-          status: 'gave_up',
-          attempts: 40,
-          error: { code: 'infrastructure_error', message: 'connect ECONNREFUSED' },
+          ...GAVE_UP,
           aggregateType: 'order',
           aggregateId: '0193a5b0-0000-7000-8000-00000000000a',
           acceptedAt: '2026-12-02T12:30:00.000Z',

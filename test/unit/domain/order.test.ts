@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CurrencyMismatchError,
+  DomainError,
   InsufficientStockError,
   InvalidTransitionError,
   InvalidValueError,
@@ -17,6 +18,7 @@ import {
 } from '../../../src/domain/index.js';
 import { domainErrorOf } from '../support/errors.js';
 import { newId } from '../support/ids.js';
+import { twoRedMugsPlaced } from '../support/orders.js';
 
 const placedAt = new Date('2025-03-14T09:26:53.000Z');
 const later = new Date('2025-03-14T11:00:00.000Z');
@@ -53,6 +55,21 @@ function place(
     products: options.products ?? catalogue(...lines.map((line) => line.product)),
     now: placedAt,
   });
+}
+
+/** Places `lines`, expects a `type` DomainError with `code`, and answers it. */
+function refusedPlacing(lines: Parameters<typeof place>[0], type: new (...args: never[]) => DomainError, code: string): DomainError {
+  const error = domainErrorOf(() => place(lines));
+  expect(error).toBeInstanceOf(type);
+  expect(error.code).toBe(code);
+  return error;
+}
+
+/** Expects `order` to have recorded one event since it was drained: order.cancelled at `later`, with `reason`. */
+function expectOneCancelledEvent(order: Order, reason: string): void {
+  const events = order.pullEvents();
+  expect(events).toHaveLength(1);
+  expect(events[0]).toMatchObject({ type: 'order.cancelled', occurredAt: later, payload: { orderId: order.id, status: 'cancelled', reason } });
 }
 
 describe('Order.place', () => {
@@ -138,21 +155,7 @@ describe('Order.place', () => {
         aggregateType: 'order',
         aggregateId: id,
         occurredAt: placedAt,
-        payload: {
-          orderId: id,
-          userId,
-          status: 'pending',
-          items: [
-            {
-              productId: mug.id,
-              sku: mug.sku,
-              name: 'Red mug',
-              quantity: 2,
-              unitPrice: { amount: '12.50', currency: 'EUR' },
-            },
-          ],
-          total: { amount: '25.00', currency: 'EUR' },
-        },
+        payload: twoRedMugsPlaced(id, userId, mug),
       },
     ]);
   });
@@ -169,15 +172,8 @@ describe('Order.place', () => {
     const mug = product({ stock: 10 });
     const plate = product({ stock: 1 });
 
-    const error = domainErrorOf(() =>
-      place([
-        { product: mug, quantity: 2 },
-        { product: plate, quantity: 2 },
-      ]),
-    );
+    const error = refusedPlacing([{ product: mug, quantity: 2 }, { product: plate, quantity: 2 }], InsufficientStockError, 'insufficient_stock');
 
-    expect(error).toBeInstanceOf(InsufficientStockError);
-    expect(error.code).toBe('insufficient_stock');
     expect(error).toMatchObject({ productId: plate.id, requested: 2, available: 1 });
     expect(plate.stock).toBe(1);
     // Every line is checked before any stock is taken: a refused order changes nothing.
@@ -203,15 +199,8 @@ describe('Order.place', () => {
   it('refuses two lines for the same product', () => {
     const mug = product({ stock: 10 });
 
-    const error = domainErrorOf(() =>
-      place([
-        { product: mug, quantity: 1 },
-        { product: mug, quantity: 2 },
-      ]),
-    );
+    const error = refusedPlacing([{ product: mug, quantity: 1 }, { product: mug, quantity: 2 }], InvalidValueError, 'invalid_value');
 
-    expect(error).toBeInstanceOf(InvalidValueError);
-    expect(error.code).toBe('invalid_value');
     expect(error.message).toContain(mug.id);
     expect(mug.stock).toBe(10);
   });
@@ -239,10 +228,7 @@ describe('Order.place', () => {
   });
 
   it('refuses an order without lines', () => {
-    const error = domainErrorOf(() => place([]));
-
-    expect(error).toBeInstanceOf(InvalidValueError);
-    expect(error.code).toBe('invalid_value');
+    refusedPlacing([], InvalidValueError, 'invalid_value');
   });
 
   it(`accepts ${MAX_ORDER_LINES} lines and refuses ${MAX_ORDER_LINES + 1}`, () => {
@@ -270,15 +256,8 @@ describe('Order.place', () => {
     const mug = product({ currency: 'EUR', stock: 10 });
     const cup = product({ currency: 'USD', stock: 10 });
 
-    const error = domainErrorOf(() =>
-      place([
-        { product: mug, quantity: 1 },
-        { product: cup, quantity: 1 },
-      ]),
-    );
+    refusedPlacing([{ product: mug, quantity: 1 }, { product: cup, quantity: 1 }], CurrencyMismatchError, 'currency_mismatch');
 
-    expect(error).toBeInstanceOf(CurrencyMismatchError);
-    expect(error.code).toBe('currency_mismatch');
     expect([mug.stock, cup.stock]).toEqual([10, 10]);
   });
 
@@ -465,13 +444,7 @@ describe('Order.cancel', () => {
     order.cancel('  wrong size  ', products, later);
 
     expect(order.cancellationReason).toBe('wrong size');
-    const events = order.pullEvents();
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({
-      type: 'order.cancelled',
-      occurredAt: later,
-      payload: { orderId: order.id, status: 'cancelled', reason: 'wrong size' },
-    });
+    expectOneCancelledEvent(order, 'wrong size');
   });
 
   it(`accepts a reason of ${MAX_REASON_LENGTH} characters`, () => {
@@ -531,13 +504,7 @@ describe('Order.expire', () => {
     expect(order.cancellationReason).toBe(EXPIRY_REASON);
     expect(EXPIRY_REASON).toBe('not confirmed in time');
     expect(mug.stock).toBe(10);
-    const events = order.pullEvents();
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({
-      type: 'order.cancelled',
-      occurredAt: later,
-      payload: { orderId: order.id, status: 'cancelled', reason: 'not confirmed in time' },
-    });
+    expectOneCancelledEvent(order, 'not confirmed in time');
   });
 
   it.each<OrderStatus>(['confirmed', 'shipped', 'delivered', 'cancelled'])(

@@ -140,26 +140,38 @@ describe('InMemoryUnitOfWork', () => {
     });
   });
 
+  /**
+   * Two runs that each add through `add`: one a key that is `taken` already, one the same new key
+   * twice. Both are refused with `error`.
+   */
+  async function expectTakenKeysRefused<K>(
+    uow: InMemoryUnitOfWork,
+    add: (repos: Repositories, key: K) => void,
+    [taken, twice]: [K, K],
+    error: abstract new (...args: never[]) => Error,
+  ): Promise<void> {
+    const refusal = (work: (repos: Repositories) => void) =>
+      domainRejectionOf(
+        uow.run(command(), async (repos) => {
+          work(repos);
+          return null;
+        }),
+      );
+    const committed = await refusal((repos) => add(repos, taken));
+    const sameRun = await refusal((repos) => {
+      add(repos, twice);
+      add(repos, twice);
+    });
+    expect(committed).toBeInstanceOf(error);
+    expect(sameRun).toBeInstanceOf(error);
+  }
+
   it('refuses a taken email, whether committed or added in the same run', async () => {
     const uow = new InMemoryUnitOfWork();
     seedUser(uow, 'ann@example.com');
 
-    const committed = await domainRejectionOf(
-      uow.run(command(), async ({ users }) => {
-        users.add(newUser('ANN@example.com'));
-        return null;
-      }),
-    );
-    const sameRun = await domainRejectionOf(
-      uow.run(command(), async ({ users }) => {
-        users.add(newUser('bob@example.com'));
-        users.add(newUser('bob@example.com'));
-        return null;
-      }),
-    );
+    await expectTakenKeysRefused(uow, ({ users }, email: string) => users.add(newUser(email)), ['ANN@example.com', 'bob@example.com'], EmailTakenError);
 
-    expect(committed).toBeInstanceOf(EmailTakenError);
-    expect(sameRun).toBeInstanceOf(EmailTakenError);
     expect(uow.storedUsers().map((user) => user.email)).toEqual(['ann@example.com']);
   });
 
@@ -167,22 +179,8 @@ describe('InMemoryUnitOfWork', () => {
     const uow = new InMemoryUnitOfWork();
     seedProduct(uow, { sku: 'MUG' });
 
-    const committed = await domainRejectionOf(
-      uow.run(command(), async ({ products }) => {
-        products.add(newProduct('MUG'));
-        return null;
-      }),
-    );
-    const sameRun = await domainRejectionOf(
-      uow.run(command(), async ({ products }) => {
-        products.add(newProduct('CUP'));
-        products.add(newProduct('CUP'));
-        return null;
-      }),
-    );
+    await expectTakenKeysRefused(uow, ({ products }, sku: string) => products.add(newProduct(sku)), ['MUG', 'CUP'], SkuTakenError);
 
-    expect(committed).toBeInstanceOf(SkuTakenError);
-    expect(sameRun).toBeInstanceOf(SkuTakenError);
     expect(uow.storedProducts().map((product) => product.sku)).toEqual(['MUG']);
   });
 

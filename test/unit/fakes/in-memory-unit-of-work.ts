@@ -194,16 +194,11 @@ export class InMemoryUnitOfWork implements UnitOfWork {
   private repositories(tx: Transaction): Repositories {
     const users: UserRepository = {
       findById: async (id) => this.load(tx, tx.users, this.users, id) ?? null,
-      add: (user) => {
-        if (this.users.has(user.id) || tx.users.has(user.id)) {
-          throw new DuplicateIdError(`user id ${user.id} is taken`);
-        }
-        const taken = (other: User): boolean => other.email === user.email;
-        if ([...this.users.values()].some(taken) || [...tx.users.values()].some(taken)) {
-          throw new EmailTakenError(user.email);
-        }
-        this.track(tx, tx.users, user);
-      },
+      add: (user) =>
+        this.add(tx, tx.users, this.users, 'user', user, {
+          taken: (other) => other.email === user.email,
+          error: () => new EmailTakenError(user.email),
+        }),
     };
     const products: ProductRepository = {
       findManyForUpdate: async (ids) => {
@@ -214,25 +209,15 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         }
         return found;
       },
-      add: (product) => {
-        if (this.products.has(product.id) || tx.products.has(product.id)) {
-          throw new DuplicateIdError(`product id ${product.id} is taken`);
-        }
-        const taken = (other: Product): boolean => other.sku === product.sku;
-        if ([...this.products.values()].some(taken) || [...tx.products.values()].some(taken)) {
-          throw new SkuTakenError(product.sku);
-        }
-        this.track(tx, tx.products, product);
-      },
+      add: (product) =>
+        this.add(tx, tx.products, this.products, 'product', product, {
+          taken: (other) => other.sku === product.sku,
+          error: () => new SkuTakenError(product.sku),
+        }),
     };
     const orders: OrderRepository = {
       findByIdForUpdate: async (id) => this.load(tx, tx.orders, this.orders, id) ?? null,
-      add: (order) => {
-        if (this.orders.has(order.id) || tx.orders.has(order.id)) {
-          throw new DuplicateIdError(`order id ${order.id} is taken`);
-        }
-        this.track(tx, tx.orders, order);
-      },
+      add: (order) => this.add(tx, tx.orders, this.orders, 'order', order),
     };
     return { users, products, orders };
   }
@@ -251,6 +236,27 @@ export class InMemoryUnitOfWork implements UnitOfWork {
     const loaded = copy(row);
     this.track(tx, working, loaded);
     return loaded;
+  }
+
+  /**
+   * A repository's add: a taken id is a DuplicateIdError; `unique`, when given, is the other key
+   * the store keeps unique (its `error` when a stored or pending aggregate has it).
+   */
+  private add<T extends AggregateRoot>(
+    tx: Transaction,
+    working: Map<string, T>,
+    stored: Map<string, T>,
+    kind: string,
+    aggregate: T,
+    unique?: { taken: (other: T) => boolean; error: () => Error },
+  ): void {
+    if (stored.has(aggregate.id) || working.has(aggregate.id)) {
+      throw new DuplicateIdError(`${kind} id ${aggregate.id} is taken`);
+    }
+    if (unique && ([...stored.values()].some(unique.taken) || [...working.values()].some(unique.taken))) {
+      throw unique.error();
+    }
+    this.track(tx, working, aggregate);
   }
 
   private track<T extends AggregateRoot>(tx: Transaction, working: Map<string, T>, aggregate: T): void {

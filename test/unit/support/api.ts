@@ -11,6 +11,7 @@ import type { CommandJobs, ReadModel } from '../../../src/application/commerce/q
 import { loadConfig } from '../../../src/infrastructure/config.js';
 import { createLogger, type Logger } from '../../../src/infrastructure/logger.js';
 import type { CommandPayload, CommandType } from '../../../queues/index.js';
+import { unwiredUseCases } from '../../support/unwired.js';
 
 /** Every line a logger wrote, parsed. */
 export class CapturedLogs {
@@ -70,30 +71,10 @@ const readModel: ReadModel = {
 const commandJobs: CommandJobs & CommandQueue = { find: nothing, remove: async () => false };
 const commandOutcomes: CommandOutcomes = { cancel: unused };
 const commandEvents: CommandEvents = { subscribe: () => () => undefined };
-const webhooks: WebhookManagement = {
-  createEndpoint: { execute: unused },
-  listEndpoints: { execute: unused },
-  getEndpoint: { execute: unused },
-  deleteEndpoint: { execute: unused },
-  updateEndpoint: { execute: unused },
-  rotateSecret: { execute: unused },
-  sendTest: { execute: unused },
-  listDeliveries: { execute: unused },
-  replayDelivery: { execute: unused },
-  replayDeliveries: { execute: unused },
-};
-const schedules: ScheduleManagement = {
-  createSchedule: { execute: unused },
-  listSchedules: { execute: unused },
-  getSchedule: { execute: unused },
-  deleteSchedule: { execute: unused },
-  listRuns: { execute: unused },
-};
-const emails: EmailManagement = { listEmails: { execute: unused }, resendEmail: { execute: unused } };
-const commandTriage: CommandTriage = {
-  listCommands: { execute: unused },
-  retryCommands: { execute: unused },
-};
+const webhooks = unwiredUseCases<WebhookManagement>(unused);
+const schedules = unwiredUseCases<ScheduleManagement>(unused);
+const emails = unwiredUseCases<EmailManagement>(unused);
+const commandTriage = unwiredUseCases<CommandTriage>(unused);
 
 /** Bull Board logins never throttled: unit tests do not exercise the board. */
 const unthrottledLogins: LoginThrottle = { blockedFor: async () => 0, recordFailure: async () => 0 };

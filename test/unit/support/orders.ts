@@ -37,3 +37,14 @@ export async function storedOrderIn(uow: InMemoryUnitOfWork, clock: Clock, statu
   const seen = uow.outbox.length;
   return { orderId, productId: product.id, newOutboxRows: () => uow.outbox.slice(seen) };
 }
+
+/** The order.placed payload of a pending order `orderId` of `userId` for two 'Red mug's at 12.50 EUR. */
+export function twoRedMugsPlaced(orderId: string, userId: string, mug: { id: string; sku: string }) {
+  return {
+    orderId,
+    userId,
+    status: 'pending',
+    items: [{ productId: mug.id, sku: mug.sku, name: 'Red mug', quantity: 2, unitPrice: { amount: '12.50', currency: 'EUR' } }],
+    total: { amount: '25.00', currency: 'EUR' },
+  };
+}

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { SendEmailInput, SendEmailOutput } from '../../../src/application/email/send-email.js';
 import { emailJobOptions } from '../../../queues/emails.js';
 import { createEmailProcessor, type EmailOutcome } from '../../../workers/email-processor.js';
+import { processorOver } from '../support/processor.js';
 
 const emailId = '01936a5e-7c1d-7000-8000-000000000001';
 const claimed = { eventId: 'event-1', template: 'welcome' };
@@ -13,18 +14,10 @@ function job(attemptsMade = 0, data: unknown = { emailId }): Job {
 }
 
 /** The processor over a use case that answers `output`, remembering what it was asked and counted. */
-function setup(output: SendEmailOutput) {
-  const inputs: SendEmailInput[] = [];
-  const counted: EmailOutcome[] = [];
-  const sendEmail = {
-    execute: async (input: SendEmailInput) => {
-      inputs.push(input);
-      return output;
-    },
-  };
-  const process = createEmailProcessor(sendEmail, pino({ level: 'silent' }), { countEmail: (outcome) => counted.push(outcome) });
-  return { process, inputs, counted };
-}
+const setup = (output: SendEmailOutput) =>
+  processorOver<SendEmailInput, SendEmailOutput, EmailOutcome, ReturnType<typeof createEmailProcessor>>(output, (sendEmail, countEmail) =>
+    createEmailProcessor(sendEmail, pino({ level: 'silent' }), { countEmail }),
+  );
 
 describe('email processor', () => {
   it.each<[string, SendEmailOutput, unknown]>([

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeliverWebhookInput, DeliverWebhookOutput } from '../../../src/application/webhooks/deliver-webhook.js';
 import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { createWebhookProcessor, type WebhookOutcome } from '../../../workers/webhook-processor.js';
+import { processorOver } from '../support/processor.js';
 
 const deliveryId = '01936a5e-7c1d-7000-8000-000000000001';
 const ids = { eventId: 'event-1', endpointId: 'endpoint-1' };
@@ -22,18 +23,11 @@ function job(data: Record<string, unknown> = { deliveryId }, attemptsMade = 0) {
   return { job: fake as unknown as Job, calls };
 }
 
-function setup(output: DeliverWebhookOutput) {
-  const inputs: DeliverWebhookInput[] = [];
-  const counted: WebhookOutcome[] = [];
-  const deliver = {
-    execute: async (input: DeliverWebhookInput) => {
-      inputs.push(input);
-      return output;
-    },
-  };
-  const process = createWebhookProcessor(deliver, pino({ level: 'silent' }), { countWebhook: (outcome) => counted.push(outcome) });
-  return { process, inputs, counted };
-}
+/** The processor over a use case that answers `output`, remembering what it was asked and counted. */
+const setup = (output: DeliverWebhookOutput) =>
+  processorOver<DeliverWebhookInput, DeliverWebhookOutput, WebhookOutcome, ReturnType<typeof createWebhookProcessor>>(output, (deliver, countWebhook) =>
+    createWebhookProcessor(deliver, pino({ level: 'silent' }), { countWebhook }),
+  );
 
 describe('webhook processor, a delivery over its endpoint rate', () => {
   const throttled: DeliverWebhookOutput = { outcome: 'throttled', ...ids, delayMs: 1200, nextAttemptAt: new Date() };

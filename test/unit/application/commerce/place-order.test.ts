@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PlaceOrder, type PlaceOrderInput } from '../../../../src/application/commerce/use-cases/place-order.js';
 import { RestockProduct } from '../../../../src/application/commerce/use-cases/restock-product.js';
-import { RecordedFailureError } from '../../../../src/domain/index.js';
+import { RecordedFailureError, type DomainError } from '../../../../src/domain/index.js';
 import { useCaseUnderTest } from '../../support/use-case.js';
 import { domainRejectionOf } from '../../support/errors.js';
 import { newId } from '../../support/ids.js';
 import { seedProduct, seedUser } from '../../support/seed.js';
+import { twoRedMugsPlaced } from '../../support/orders.js';
 
 describe('PlaceOrder', () => {
   const t = useCaseUnderTest((uow, clock) => new PlaceOrder(uow, clock));
@@ -16,6 +17,13 @@ describe('PlaceOrder', () => {
 
   function stockOf(...productIds: string[]): (number | undefined)[] {
     return productIds.map((id) => t.uow.storedProduct(id)?.stock);
+  }
+
+  /** Runs `cmd` and expects it refused with `code`, with no order stored and no outbox row; answers the error. */
+  async function refusal(cmd: PlaceOrderInput, code: string): Promise<DomainError> {
+    const error = await t.refusal(cmd, code);
+    expect(t.uow.storedOrders()).toEqual([]);
+    return error;
   }
 
   it('stores a pending order with the captured prices and answers with id and total', async () => {
@@ -64,28 +72,7 @@ describe('PlaceOrder', () => {
     await t.useCase.execute(cmd);
 
     expect(t.uow.outbox).toEqual([
-      {
-        type: 'order.placed',
-        aggregateType: 'order',
-        aggregateId: cmd.orderId,
-        occurredAt: t.clock.now(),
-        commandId: cmd.commandId,
-        payload: {
-          orderId: cmd.orderId,
-          userId: user.id,
-          status: 'pending',
-          items: [
-            {
-              productId: mug.id,
-              sku: mug.sku,
-              name: 'Red mug',
-              quantity: 2,
-              unitPrice: { amount: '12.50', currency: 'EUR' },
-            },
-          ],
-          total: { amount: '25.00', currency: 'EUR' },
-        },
-      },
+      t.outboxRow('order.placed', cmd.orderId, cmd.commandId, twoRedMugsPlaced(cmd.orderId, user.id, mug)),
     ]);
   });
 
@@ -93,28 +80,23 @@ describe('PlaceOrder', () => {
     const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(newId(), [{ productId: mug.id, quantity: 1 }]);
 
-    const error = await domainRejectionOf(t.useCase.execute(cmd));
-
-    expect(error.code).toBe('user_not_found');
+    await refusal(cmd, 'user_not_found');
     expect(stockOf(mug.id)).toEqual([10]);
-    expect(t.uow.storedOrders()).toEqual([]);
-    expect(t.uow.outbox).toEqual([]);
   });
 
-  it('refuses an unknown product with product_not_found and leaves the other lines alone', async () => {
+  it.each([
+    ['an unknown product with product_not_found and leaves the other lines alone', 'product_not_found', () => newId()],
+    ['two lines for the same product, reserving nothing', 'invalid_value', (mugId: string) => mugId],
+  ])('refuses %s', async (_what, code, secondProductId) => {
     const user = seedUser(t.uow);
     const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(user.id, [
       { productId: mug.id, quantity: 1 },
-      { productId: newId(), quantity: 1 },
+      { productId: secondProductId(mug.id), quantity: 1 },
     ]);
 
-    const error = await domainRejectionOf(t.useCase.execute(cmd));
-
-    expect(error.code).toBe('product_not_found');
+    await refusal(cmd, code);
     expect(stockOf(mug.id)).toEqual([10]);
-    expect(t.uow.storedOrders()).toEqual([]);
-    expect(t.uow.outbox).toEqual([]);
   });
 
   it('fails the whole order when a later line cannot be served, and no stock is lost', async () => {
@@ -126,14 +108,11 @@ describe('PlaceOrder', () => {
       { productId: plate.id, quantity: 2 },
     ]);
 
-    const error = await domainRejectionOf(t.useCase.execute(cmd));
+    const error = await refusal(cmd, 'insufficient_stock');
 
-    expect(error.code).toBe('insufficient_stock');
     expect(error.message).toBe(`product ${plate.id} has 1 in stock, 2 requested`);
     // Order.place had already reserved the mug line in memory; the rollback discards it.
     expect(stockOf(mug.id, plate.id)).toEqual([10, 1]);
-    expect(t.uow.storedOrders()).toEqual([]);
-    expect(t.uow.outbox).toEqual([]);
     expect(t.uow.processed(cmd.commandId)).toMatchObject({
       commandType: 'PlaceOrder',
       status: 'failed',
@@ -146,36 +125,13 @@ describe('PlaceOrder', () => {
     const mug = seedProduct(t.uow, { currency: 'EUR', stock: 10 });
     const cup = seedProduct(t.uow, { currency: 'USD', stock: 10 });
 
-    const error = await domainRejectionOf(
-      t.useCase.execute(
-        input(user.id, [
-          { productId: mug.id, quantity: 1 },
-          { productId: cup.id, quantity: 1 },
-        ]),
-      ),
-    );
+    const cmd = input(user.id, [
+      { productId: mug.id, quantity: 1 },
+      { productId: cup.id, quantity: 1 },
+    ]);
 
-    expect(error.code).toBe('currency_mismatch');
+    await refusal(cmd, 'currency_mismatch');
     expect(stockOf(mug.id, cup.id)).toEqual([10, 10]);
-    expect(t.uow.storedOrders()).toEqual([]);
-  });
-
-  it('refuses two lines for the same product, reserving nothing', async () => {
-    const user = seedUser(t.uow);
-    const mug = seedProduct(t.uow, { stock: 10 });
-
-    const error = await domainRejectionOf(
-      t.useCase.execute(
-        input(user.id, [
-          { productId: mug.id, quantity: 1 },
-          { productId: mug.id, quantity: 1 },
-        ]),
-      ),
-    );
-
-    expect(error.code).toBe('invalid_value');
-    expect(stockOf(mug.id)).toEqual([10]);
-    expect(t.uow.storedOrders()).toEqual([]);
   });
 
   it('refuses an order without items', async () => {
@@ -244,10 +200,8 @@ describe('PlaceOrder', () => {
     const mug = seedProduct(t.uow, { stock: 10 });
     const cmd = input(user.id, [{ productId: mug.id, quantity: 4 }]);
 
-    const first = await t.useCase.execute(cmd);
-    const again = await t.useCase.execute(cmd);
+    await t.executedTwice(cmd);
 
-    expect(again).toEqual(first);
     expect(stockOf(mug.id)).toEqual([6]);
     expect(t.uow.storedOrders()).toHaveLength(1);
     expect(t.uow.outbox).toHaveLength(1);

@@ -20,6 +20,14 @@ const order = {
   total: { amount: '27.49', currency: 'EUR' },
 };
 
+/** The confirmation of `order` with one line instead: `quantity` × `name` (SKU S) at `unitPrice`, `total` in its currency. */
+const oneLineConfirmation = (name: string, quantity: number, unitPrice: { amount: string; currency: string }, total: string) =>
+  renderEmail('order_confirmation', {
+    ...order,
+    items: [{ productId: 'p', sku: 'S', name, quantity, unitPrice }],
+    total: { amount: total, currency: unitPrice.currency },
+  });
+
 describe('email templates', () => {
   it('names only known templates', () => {
     expect(EMAIL_TEMPLATES.every(isEmailTemplateName)).toBe(true);
@@ -49,20 +57,12 @@ describe('renderEmail', () => {
   });
 
   it('computes line amounts exactly, without floating-point error', () => {
-    const email = renderEmail('order_confirmation', {
-      ...order,
-      items: [{ productId: 'p', sku: 'S', name: 'Cent', quantity: 3, unitPrice: { amount: '0.10', currency: 'EUR' } }],
-      total: { amount: '0.30', currency: 'EUR' },
-    });
+    const email = oneLineConfirmation('Cent', 3, { amount: '0.10', currency: 'EUR' }, '0.30');
     expect(email.text).toContain('3 x Cent (S) at 0.10 EUR: 0.30 EUR');
   });
 
   it('shows amounts with the currency’s own minor digits', () => {
-    const email = renderEmail('order_confirmation', {
-      ...order,
-      items: [{ productId: 'p', sku: 'S', name: 'Tea', quantity: 2, unitPrice: { amount: '500', currency: 'JPY' } }],
-      total: { amount: '1000', currency: 'JPY' },
-    });
+    const email = oneLineConfirmation('Tea', 2, { amount: '500', currency: 'JPY' }, '1000');
     expect(email.text).toContain('2 x Tea (S) at 500 JPY: 1000 JPY');
     expect(email.subject).toContain('1000 JPY');
   });

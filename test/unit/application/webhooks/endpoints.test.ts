@@ -6,6 +6,7 @@ import { ListWebhookDeliveries } from '../../../../src/application/webhooks/list
 import { ListWebhookEndpoints } from '../../../../src/application/webhooks/list-webhook-endpoints.js';
 import { ReplayWebhookDelivery } from '../../../../src/application/webhooks/replay-webhook-delivery.js';
 import type { WebhookUrlGuard } from '../../../../src/application/webhooks/ports.js';
+import { newEndpointView } from '../../../support/webhook-endpoints.js';
 import { InMemoryWebhooks, RecordingQueue, fixedClock } from './fakes.js';
 
 let store: InMemoryWebhooks;
@@ -41,18 +42,7 @@ describe('CreateWebhookEndpoint', () => {
       createdAt: new Date('2026-03-01T12:00:00.000Z'),
     });
     expect(await new ListWebhookEndpoints(store).execute()).toEqual([
-      {
-        id: 'id-1',
-        url: 'https://hooks.example.com/in',
-        eventTypes: ['order.placed', 'order.shipped'],
-        enabled: true,
-        disabledReason: null,
-        disabledAt: null,
-        failingSince: null,
-        previousSecretExpiresAt: null,
-        deliveryRate: null,
-        createdAt: created.createdAt,
-      },
+      newEndpointView({ id: 'id-1', url: 'https://hooks.example.com/in', eventTypes: ['order.placed', 'order.shipped'], createdAt: created.createdAt }),
     ]);
     expect(JSON.stringify(await new GetWebhookEndpoint(store).execute('id-1'))).not.toContain('whsec_');
   });

@@ -6,31 +6,26 @@ const smtpError = (code: string, responseCode: number | undefined, response?: st
 
 describe('classifySendError', () => {
   it.each([
-    ['mailbox unavailable', smtpError('EENVELOPE', 550, '550 5.1.1 <x@example.com>: Recipient address rejected')],
-    ['message rejected', smtpError('EMESSAGE', 554, '554 5.7.1 Message refused')],
-    ['too large', smtpError('EMESSAGE', 552, '552 5.3.4 Message size exceeds fixed limit')],
-    ['bad address syntax', smtpError('EENVELOPE', 501, '501 5.1.3 Bad recipient address syntax')],
-    ['no recipients (before any reply)', smtpError('EENVELOPE', undefined)],
-  ])('%s is permanent', (_name, error) => {
-    expect(classifySendError(error).kind).toBe('permanent');
-  });
-
-  it.each([
-    ['greylisted', smtpError('EENVELOPE', 451, '451 4.7.1 Greylisted, try again later')],
-    ['mailbox busy', smtpError('EMESSAGE', 450, '450 4.2.1 Mailbox busy')],
-    ['service not available', smtpError('ECONNECTION', 421, '421 4.3.2 Service shutting down')],
-    ['bad sequence (503)', smtpError('EPROTOCOL', 503, '503 5.5.1 Bad sequence of commands')],
-    ['connection refused', smtpError('ESOCKET', undefined)],
-    ['connection closed', smtpError('ECONNECTION', undefined)],
-    ['timeout', smtpError('ETIMEDOUT', undefined)],
-    ['DNS', smtpError('EDNS', undefined)],
+    ['mailbox unavailable', 'permanent', smtpError('EENVELOPE', 550, '550 5.1.1 <x@example.com>: Recipient address rejected')],
+    ['message rejected', 'permanent', smtpError('EMESSAGE', 554, '554 5.7.1 Message refused')],
+    ['too large', 'permanent', smtpError('EMESSAGE', 552, '552 5.3.4 Message size exceeds fixed limit')],
+    ['bad address syntax', 'permanent', smtpError('EENVELOPE', 501, '501 5.1.3 Bad recipient address syntax')],
+    ['no recipients (before any reply)', 'permanent', smtpError('EENVELOPE', undefined)],
+    ['greylisted', 'temporary', smtpError('EENVELOPE', 451, '451 4.7.1 Greylisted, try again later')],
+    ['mailbox busy', 'temporary', smtpError('EMESSAGE', 450, '450 4.2.1 Mailbox busy')],
+    ['service not available', 'temporary', smtpError('ECONNECTION', 421, '421 4.3.2 Service shutting down')],
+    ['bad sequence (503)', 'temporary', smtpError('EPROTOCOL', 503, '503 5.5.1 Bad sequence of commands')],
+    ['connection refused', 'temporary', smtpError('ESOCKET', undefined)],
+    ['connection closed', 'temporary', smtpError('ECONNECTION', undefined)],
+    ['timeout', 'temporary', smtpError('ETIMEDOUT', undefined)],
+    ['DNS', 'temporary', smtpError('EDNS', undefined)],
     // Our credentials or TLS set-up, not this message: an operator fix lets it through.
-    ['authentication failed (535)', smtpError('EAUTH', 535, '535 5.7.8 Authentication credentials invalid')],
-    ['TLS failure', smtpError('ETLS', undefined)],
-    ['an unexpected error', new Error('something else')],
-    ['a thrown string', 'weird'],
-  ])('%s is temporary', (_name, error) => {
-    expect(classifySendError(error).kind).toBe('temporary');
+    ['authentication failed (535)', 'temporary', smtpError('EAUTH', 535, '535 5.7.8 Authentication credentials invalid')],
+    ['TLS failure', 'temporary', smtpError('ETLS', undefined)],
+    ['an unexpected error', 'temporary', new Error('something else')],
+    ['a thrown string', 'temporary', 'weird'],
+  ])('%s is %s', (_name, kind, error) => {
+    expect(classifySendError(error).kind).toBe(kind);
   });
 
   it('carries the reply code and the server’s response text', () => {
