@@ -30,6 +30,8 @@ const SECRET_HEADERS = ['authorization', 'cookie', 'x-api-key', 'set-cookie'];
 
 const SECRET_FIELD_SET: ReadonlySet<string> = new Set([...SECRET_FIELDS, ...SECRET_HEADERS]);
 const URL_FIELD_SET: ReadonlySet<string> = new Set(URL_FIELDS);
+/** The non-enumerable fields of an error that lead to more errors. */
+const ERROR_LINKS = ['cause', 'errors'];
 /** A field is looked for at the top of a line and down to this many levels below it. */
 const DEPTH = 2;
 
@@ -63,7 +65,11 @@ function redact(value: unknown, level: number): unknown {
   }
   const source = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
-  for (const key of Object.keys(source)) {
+  // An error's cause (and an AggregateError's errors) are own but not enumerable: pino's
+  // error serializer writes them all the same, so they are walked too.
+  const own = Object.keys(source);
+  const keys = isError ? [...own, ...ERROR_LINKS.filter((key) => Object.hasOwn(source, key) && !own.includes(key))] : own;
+  for (const key of keys) {
     const current = source[key];
     const next = !isArray && (SECRET_FIELD_SET.has(key) || URL_FIELD_SET.has(key)) ? censor(key, current) : redact(current, level + 1);
     if (next === current) continue;

@@ -3,7 +3,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/infrastructure/config.js';
-import { withoutCredentials } from '../../src/infrastructure/logger.js';
+import { redacted, withoutCredentials } from '../../src/infrastructure/logger.js';
 import { startTracing, type Tracing } from '../../src/infrastructure/observability/tracing.js';
 import { API_KEY, CapturedLogs, capturingLogger, inMemoryApi } from './support/api.js';
 
@@ -74,9 +74,13 @@ describe('log redaction', () => {
     logger.error(error);
     logger.info(payload, 'array and headers');
     logger.child({ job: { databaseUrl: 'postgres://app:child-db-pw@db:5432/x' } }).child({ ids: [1, 2] }).warn('grandchild');
+    logger.error({ err: new Error('outer', { cause: Object.assign(new Error('inner'), { password: 'cause-pw' }) }) }, 'with a cause');
 
     const text = logs.text();
-    for (const secret of ['err-nested-pw', 'whsec_in_array', 'header-key', 'child-db-pw']) expect(text).not.toContain(secret);
+    for (const secret of ['err-nested-pw', 'whsec_in_array', 'header-key', 'child-db-pw', 'cause-pw']) expect(text).not.toContain(secret);
+    // pino writes a cause into the message and stack only; a serializer that writes its fields gets them censored.
+    const withCause = redacted({ err: new Error('outer', { cause: Object.assign(new Error('inner'), { password: 'cause-pw' }) }) });
+    expect((withCause.err.cause as { password?: unknown }).password).toBe('[redacted]');
     // The error is still written as an error, with its class, message, stack and other fields.
     expect(logs.lines[0]?.err).toMatchObject({ type: 'TypeError', message: 'connect failed', context: { password: '[redacted]', host: 'db' } });
     expect(String((logs.lines[0]?.err as { stack?: unknown }).stack)).toContain('connect failed');
