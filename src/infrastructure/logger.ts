@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
@@ -47,51 +48,69 @@ function censor(field: string, value: unknown): unknown {
 
 /**
  * `value` with every secret field at `level` and below (to DEPTH) censored; the same object
- * when it holds none, so the common line costs a walk of its few keys and no copy. Plain
- * objects, arrays and errors are walked (an error keeps its class, message and stack, so the
- * error serializer writes it as before); other class instances are left to their serializers.
+ * when it holds none, so the common line costs a walk of its few keys and no copy. Any object
+ * is walked — plain ones, arrays, errors and class instances alike (a raw request's `headers`,
+ * a client's `options.password`) — except binary data; a copy keeps its prototype and its
+ * other properties, so serializers and `toJSON` see what they saw before.
  *
  * Not pino's `redact` option: its redactor (@pinojs/redact 0.4) parses every path again on
  * each call, once for every top-level key of every line and child binding — about 50 µs a
  * line or child with these ~50 paths, against a few µs for this walk (docs/benchmarks.md).
  */
 function redact(value: unknown, level: number): unknown {
-  if (typeof value !== 'object' || value === null || level > DEPTH) return value;
+  if (typeof value !== 'object' || value === null || level > DEPTH || ArrayBuffer.isView(value)) return value;
   const isArray = Array.isArray(value);
-  const isError = value instanceof Error;
-  if (!isArray && !isError) {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return value;
-  }
   const source = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
   // An error's cause (and an AggregateError's errors) are own but not enumerable: pino's
   // error serializer writes them all the same, so they are walked too.
   const own = Object.keys(source);
-  const keys = isError ? [...own, ...ERROR_LINKS.filter((key) => Object.hasOwn(source, key) && !own.includes(key))] : own;
+  const keys = value instanceof Error ? [...own, ...ERROR_LINKS.filter((key) => Object.hasOwn(source, key) && !own.includes(key))] : own;
   for (const key of keys) {
     const current = source[key];
     const next = !isArray && (SECRET_FIELD_SET.has(key) || URL_FIELD_SET.has(key)) ? censor(key, current) : redact(current, level + 1);
     if (next === current) continue;
-    copy ??= isArray ? ([...(source as unknown as unknown[])] as unknown as Record<string, unknown>) : cloneOf(source, isError);
+    copy ??= isArray ? ([...(source as unknown as unknown[])] as unknown as Record<string, unknown>) : cloneOf(source);
     copy[key] = next;
   }
   return copy ?? value;
 }
 
-function cloneOf(source: Record<string, unknown>, isError: boolean): Record<string, unknown> {
-  if (!isError) return { ...source };
-  // Own properties with their descriptors (message is not enumerable). V8's stack is an
-  // accessor bound to the original error, so its value is copied instead.
-  const copy = Object.create(Object.getPrototypeOf(source) as object, Object.getOwnPropertyDescriptors(source)) as Record<string, unknown>;
-  Object.defineProperty(copy, 'stack', { value: source.stack, writable: true, configurable: true, enumerable: false });
+function cloneOf(source: Record<string, unknown>): Record<string, unknown> {
+  const proto: unknown = Object.getPrototypeOf(source);
+  if (proto === Object.prototype || proto === null) return { ...source };
+  // Every own property with its descriptor (an error's message is not enumerable, a request's
+  // fields may be symbols), made writable: a frozen or read-only original must not make the
+  // log call throw. V8's stack is an accessor bound to the original error: its value is copied.
+  const descriptors = Object.getOwnPropertyDescriptors(source);
+  for (const descriptor of Object.values(descriptors)) {
+    descriptor.configurable = true;
+    if ('value' in descriptor) descriptor.writable = true;
+  }
+  const copy = Object.create(proto as object, descriptors) as Record<string, unknown>;
+  if (source instanceof Error) Object.defineProperty(copy, 'stack', { value: source.stack, writable: true, configurable: true, enumerable: false });
   return copy;
+}
+
+/** pino's own test for a raw request or response as a line's object, and its mapping of them. */
+function asHttpMessage(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const message = value as { method?: unknown; headers?: unknown; socket?: unknown; setHeader?: unknown };
+  if (message.method && message.headers && message.socket) return pino.stdSerializers.mapHttpRequest(value as IncomingMessage);
+  if (typeof message.setHeader === 'function') return pino.stdSerializers.mapHttpResponse(value as ServerResponse);
+  return value;
 }
 
 /** What a log call or a child's bindings are written as: the secrets in them censored. */
 export function redacted<T>(value: T): T {
-  // An error logged on its own is written under `err`: its fields are one level down.
-  return redact(value, value instanceof Error ? 1 : 0) as T;
+  try {
+    // An error logged on its own is written under `err`: its fields are one level down.
+    return redact(value, value instanceof Error ? 1 : 0) as T;
+  } catch {
+    // A getter that throws, an exotic object: the line loses this argument rather than the
+    // log call throwing into its caller or writing what could not be checked.
+    return '[not logged: could not be checked for secrets]' as T;
+  }
 }
 
 /** `redis://user:pw@host:6379/0` → `redis://user:***@host:6379/0`; several comma-separated URLs each. */
@@ -131,6 +150,9 @@ export function createLogger(options: { level: string; role: string; destination
       mixin: traceFields,
       hooks: {
         logMethod(args, method) {
+          // A raw request or response logged on its own is written through pino's serializer
+          // (its headers from a getter): serialized here first, so the walk sees those headers.
+          args[0] = asHttpMessage(args[0]);
           for (let i = 0; i < args.length; i += 1) if (typeof args[i] === 'object') args[i] = redacted(args[i]);
           return method.apply(this, args);
         },

@@ -1,6 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/infrastructure/config.js';
 import { redacted, withoutCredentials } from '../../src/infrastructure/logger.js';
@@ -90,6 +92,30 @@ describe('log redaction', () => {
     // What the caller logged is not changed.
     expect(error.context.password).toBe('err-nested-pw');
     expect(payload.attempts[0]?.secret).toBe('whsec_in_array');
+  });
+
+  it('redacts inside class instances and raw requests, and a locked-down error neither leaks nor makes the log call throw', () => {
+    const logs = new CapturedLogs();
+    const logger = capturingLogger(logs);
+    class Client {
+      readonly options = { host: 'db', password: 'client-pw' };
+    }
+    const raw = new IncomingMessage(new Socket());
+    raw.method = 'GET';
+    raw.url = '/v1/orders';
+    raw.headers = { authorization: 'Bearer raw-incoming', accept: 'json' };
+    const frozen = Object.freeze(Object.assign(new Error('frozen'), { password: 'frozen-pw' }));
+
+    logger.info({ connection: new Client() }, 'a client');
+    logger.info(raw, 'a raw request');
+    expect(() => logger.error({ err: frozen }, 'frozen')).not.toThrow();
+
+    const text = logs.text();
+    for (const secret of ['client-pw', 'raw-incoming', 'frozen-pw']) expect(text).not.toContain(secret);
+    expect(logs.lines[0]?.connection).toEqual({ options: { host: 'db', password: '[redacted]' } });
+    // pino still recognises the request and writes it through its request serializer.
+    expect(logs.lines[1]?.req).toMatchObject({ method: 'GET', url: '/v1/orders', headers: { authorization: '[redacted]', accept: 'json' } });
+    expect(logs.lines[2]?.err).toMatchObject({ message: 'frozen', password: '[redacted]' });
   });
 
   it('strips only the password from connection URLs', () => {

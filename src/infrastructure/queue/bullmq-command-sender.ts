@@ -14,7 +14,12 @@ export interface BullMqCommandSenderOptions {
    * Per-aggregate ordering (docs/adr/0006-per-aggregate-ordering.md): the queue's Redis
    * connection and how long a key's line is remembered. Without it, commands are not ordered.
    */
-  ordering?: { redis: RedisConnection; ttlSeconds: number };
+  ordering?: {
+    redis: RedisConnection;
+    ttlSeconds: number;
+    /** A queued first command whose line could not be started (the caller logs it). */
+    onLineNotStarted?: (failure: { commandId: string; orderingKey: string; error: unknown }) => void;
+  };
 }
 
 export interface SendOptions {
@@ -87,19 +92,26 @@ export class BullMqCommandSender {
   }
 
   /**
-   * The first command of a new aggregate starts its line and is added in the same round trip:
-   * both are sent at once, on the one connection, so Redis runs them in that order. The add
-   * decides the answer: if it failed the client is refused (503) as before, a line started for
-   * it is what a process dying between the two leaves too (ADR 0006); if only starting the line
-   * failed, the command is queued and is answered 202 — its successors then do not wait for it.
+   * The first command of a new aggregate starts its line and is added in the same round trip
+   * (both are sent at once; nothing depends on which Redis runs first). The add decides the
+   * answer: if it failed the client is refused (503) as before, and a line started for it is
+   * what a process dying between the two steps leaves too (ADR 0006). If only starting the
+   * line failed, the command is queued, so it is started once more (HSETNX: repeating it is
+   * safe); should that fail too, the command stays accepted and the loss is reported — its
+   * successors would not wait for it.
    */
   private async sendFirstOfLine(ordering: NonNullable<BullMqCommandSenderOptions['ordering']>, type: CommandType, payload: CommandPayload, sentBy: SentBy | undefined) {
     const job = commandJob(type, payload, { sentBy });
-    const [, added] = await Promise.allSettled([
-      startLine(ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, ordering.ttlSeconds),
-      this.queue.add(job.name, job.data, job.opts),
-    ]);
+    const key = orderingKey(type, payload);
+    const start = () => startLine(ordering.redis, this.queue, key, payload.commandId, ordering.ttlSeconds);
+    const [line, added] = await Promise.allSettled([start(), this.queue.add(job.name, job.data, job.opts)]);
     if (added.status === 'rejected') throw added.reason;
+    if (line.status === 'fulfilled') return;
+    try {
+      await start();
+    } catch (error) {
+      ordering.onLineNotStarted?.({ commandId: payload.commandId, orderingKey: key, error });
+    }
   }
 
   private waitUntilReady(): Promise<void> {

@@ -75,7 +75,16 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     // Commands with Run-At are also written to PostgreSQL (docs/adr/0008-scheduled-commands-cancellation-live-status.md).
     commands: new DurablyScheduledCommandSender(
       new BullMqCommandSender(infra.queues.commands, {
-        ...(config.commandOrdering ? { ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_LINE_TTL_SECONDS } } : {}),
+        ...(config.commandOrdering
+          ? {
+              ordering: {
+                redis: infra.producerConnection,
+                ttlSeconds: ORDERING_LINE_TTL_SECONDS,
+                onLineNotStarted: ({ commandId, orderingKey, error }) =>
+                  logger.error({ err: error, commandId, orderingKey }, 'command queued, but its ordering line could not be started: its successors will not wait for it'),
+              },
+            }
+          : {}),
       }),
       new PgScheduledCommands(infra.pool),
     ),

@@ -128,6 +128,23 @@ describe('BullMqCommandSender with per-aggregate ordering', () => {
     expect(await queue.count()).toBe(3);
   });
 
+  test('a first command whose line cannot be started is still queued (it was accepted), and the failure is reported', async () => {
+    const dead = createRedisConnection({ url: 'redis://127.0.0.1:1', role: 'producer' });
+    dead.on('error', () => undefined);
+    const reported: { commandId: string; orderingKey: string }[] = [];
+    const sender = new BullMqCommandSender(queue, {
+      ordering: { redis: dead, ttlSeconds: 60, onLineNotStarted: ({ commandId, orderingKey }) => reported.push({ commandId, orderingKey }) },
+    });
+    try {
+      const first = onOrder(ORDER_F);
+      await sender.send('ConfirmOrder', first, { newAggregate: true });
+      expect((await queue.getJob(first.commandId))?.data).toEqual(first);
+      expect(reported).toEqual([{ commandId: first.commandId, orderingKey: `order:${ORDER_F}` }]);
+    } finally {
+      dead.disconnect();
+    }
+  });
+
   test('a retry of a command whose job was never added keeps the predecessor it took the first time', async () => {
     const [a, b] = [onOrder(ORDER_C), onOrder(ORDER_C)];
     await ordered.send('ConfirmOrder', a);
@@ -144,6 +161,7 @@ const ORDER_B = '01930000-0000-7000-8000-00000000b001';
 const ORDER_C = '01930000-0000-7000-8000-00000000c001';
 const ORDER_D = '01930000-0000-7000-8000-00000000d001';
 const ORDER_E = '01930000-0000-7000-8000-00000000e001';
+const ORDER_F = '01930000-0000-7000-8000-00000000f001';
 
 describe('BullMqCommandJobs', () => {
   test('unknown command → null', async () => {

@@ -13,7 +13,8 @@ import { Migration20261202010521_scheduled_commands } from './Migration202612020
 
 // Every migration, in order. `npm run db:migration:create <name>` writes a new file beside
 // this one (against a migrated database); add its class to the end of the list. A migration's
-// name (recorded in mikro_orm_migrations) is its file's: the class name with `-` for `_`.
+// name (recorded in mikro_orm_migrations) is its file's: the class name with `-` for `_`
+// (test/unit/infrastructure/persistence/migrations-list.test.ts holds every name to its file).
 const migrations = [
   Migration20261122000718_initial,
   Migration20261122001740_deliveries,
