@@ -32,8 +32,11 @@ export async function infrastructureOnFreshDatabase(
   return {
     ...infra,
     close: async () => {
-      await infra.close();
-      await db.drop();
+      try {
+        await infra.close();
+      } finally {
+        await db.drop();
+      }
     },
   };
 }

@@ -33,11 +33,15 @@ export async function ormOnFreshDatabase(poolSize = 10): Promise<OrmFixture> {
     sql: <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
       orm.em.fork().getConnection().execute<T[]>(query, params),
     close: async () => {
-      const closing = [...connections].map((client) => once(client, 'end'));
-      await pool.end();
-      await Promise.all(closing);
-      await orm.close(true);
-      await db.drop();
+      // The database is dropped however the closing went: a test leaves nothing behind.
+      try {
+        const closing = [...connections].map((client) => once(client, 'end').catch(() => undefined));
+        await pool.end();
+        await Promise.all(closing);
+        await orm.close(true);
+      } finally {
+        await db.drop();
+      }
     },
   };
 }

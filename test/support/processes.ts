@@ -277,14 +277,21 @@ export function systemOnFreshDatabase(): SystemFixture {
     fixture.db = new pg.Client({ connectionString: database.url });
     await fixture.db.connect();
   });
+  // Each step runs however the one before it went: the database is dropped in the end.
   afterAll(async () => {
-    await fixture.processes.stopAll();
-    for (const { queue, connection } of queues) {
-      await queue.close();
-      await connection.quit();
+    try {
+      await fixture.processes.stopAll();
+    } finally {
+      try {
+        for (const { queue, connection } of queues) {
+          await queue.close();
+          await connection.quit();
+        }
+        await fixture.db?.end();
+      } finally {
+        await drop?.();
+      }
     }
-    await fixture.db?.end();
-    await drop?.();
   });
   return fixture;
 }
