@@ -151,6 +151,19 @@ export const commandJobFields = z.strictObject({
 /** Who sent a command: the API key's id and its name when it was sent. */
 export type SentBy = NonNullable<z.output<typeof commandJobFields>['sentBy']>;
 
+/** How a command is put on the queue, besides its type and payload. */
+export interface SendOptions {
+  /** When the command is to run (Run-At, a scheduled command); absent: as soon as a worker takes it. */
+  runAt?: Date | undefined;
+  /** The API key that sent the command, recorded with it. */
+  sentBy?: SentBy | undefined;
+  /**
+   * The command's aggregate id was assigned by the request that sends it (RegisterUser,
+   * AddProduct, PlaceOrder): no command of its ordering key can be ahead of it in line.
+   */
+  newAggregate?: boolean | undefined;
+}
+
 /** The job's own fields (`after`, `sentBy`). */
 export type CommandJobFields = z.output<typeof commandJobFields>;
 

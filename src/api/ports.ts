@@ -1,21 +1,12 @@
 import type { Principal } from '../application/access/principal.js';
-import type { CommandPayload, CommandType, SentBy } from '../../queues/index.js';
+import type { CommandPayload, CommandType, SendOptions } from '../../queues/index.js';
 
 // Ports of the HTTP edge. Their adapters live in src/infrastructure (which may not import
 // src/api), so they satisfy these interfaces structurally; the composition root checks that.
 
 /** Puts a validated command on the queue. Adding the same commandId twice must leave one job. */
 export interface CommandSender {
-  /**
-   * `runAt`: a scheduled command (Run-At), due then; without it the command runs as soon as a
-   * worker takes it. `newAggregate`: the aggregate's id was assigned by this request, so no
-   * command of its ordering key can be ahead of it.
-   */
-  send(
-    type: CommandType,
-    payload: CommandPayload,
-    options?: { runAt?: Date | undefined; sentBy?: SentBy | undefined; newAggregate?: boolean | undefined },
-  ): Promise<void>;
+  send(type: CommandType, payload: CommandPayload, options?: SendOptions): Promise<void>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { commandJob, orderingKey, type CommandPayload, type CommandType, type SentBy } from '../../../queues/commands.js';
+import { commandJob, orderingKey, type CommandPayload, type CommandType, type SendOptions, type SentBy } from '../../../queues/commands.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { startLine, takePlaceInLine } from './bullmq-command-ordering.js';
 
@@ -20,18 +20,6 @@ export interface BullMqCommandSenderOptions {
     /** A queued first command whose line could not be started (the caller logs it). */
     onLineNotStarted?: (failure: { commandId: string; orderingKey: string; error: unknown }) => void;
   };
-}
-
-export interface SendOptions {
-  /** When the command is to run (Run-At); absent: now. */
-  runAt?: Date | undefined;
-  /** The API key that sent the command, recorded with it. */
-  sentBy?: SentBy | undefined;
-  /**
-   * The command's aggregate id was assigned by the request that sends it (RegisterUser,
-   * AddProduct, PlaceOrder): no command of its key can be ahead of it in line.
-   */
-  newAggregate?: boolean | undefined;
 }
 
 /**
@@ -77,10 +65,8 @@ export class BullMqCommandSender {
     // command at once if Redis goes away, so add() cannot hang here.
     // A scheduled command takes no place in its key's line: it is ordered by when it runs
     // (ADR 0006, point 6), or one due tomorrow would hold back every later command of its key.
-    if (this.ordering && !options.runAt && options.newAggregate) {
-      await this.sendFirstOfLine(this.ordering, type, payload, options.sentBy);
-      return;
-    }
+    // The first command of a new aggregate needs no answer from its line.
+    if (this.ordering && !options.runAt && options.newAggregate) return this.sendFirstOfLine(this.ordering, type, payload, options.sentBy);
     const after =
       this.ordering && !options.runAt
         ? await takePlaceInLine(this.ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, this.ordering.ttlSeconds)

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CommandPayload, CommandType, SentBy } from '../../../queues/commands.js';
+import type { CommandPayload, CommandType, SendOptions } from '../../../queues/commands.js';
 
 /** A scheduled command as PostgreSQL keeps it until it has an outcome. */
 export interface ScheduledCommandRow {
@@ -62,12 +62,6 @@ export class PgScheduledCommands {
 /** What actually puts a command on the queue (BullMqCommandSender). */
 interface QueueSender {
   send(type: CommandType, payload: CommandPayload, options?: SendOptions): Promise<void>;
-}
-
-interface SendOptions {
-  runAt?: Date | undefined;
-  sentBy?: SentBy | undefined;
-  newAggregate?: boolean | undefined;
 }
 
 /**
