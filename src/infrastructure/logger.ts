@@ -26,10 +26,11 @@ const SECRET_FIELDS = [
   'previous_secret',
 ];
 const URL_FIELDS = ['databaseUrl', 'databaseReadUrl', 'redisUrl', 'smtpUrl'];
-/** Header names that carry credentials (raw request headers logged by a hook, Fastify's own `req`). */
-const SECRET_HEADERS = ['authorization', 'cookie', 'x-api-key', 'set-cookie'];
+/** Header names that carry credentials besides `authorization` and `cookie` (raw request headers). */
+const SECRET_HEADERS = ['x-api-key', 'set-cookie'];
 
-const SECRET_FIELD_SET: ReadonlySet<string> = new Set([...SECRET_FIELDS, ...SECRET_HEADERS]);
+/** Every field that is censored; a URL field keeps its URL without the password (censor). */
+const CENSORED_FIELDS: ReadonlySet<string> = new Set([...SECRET_FIELDS, ...SECRET_HEADERS, ...URL_FIELDS]);
 const URL_FIELD_SET: ReadonlySet<string> = new Set(URL_FIELDS);
 /** The non-enumerable fields of an error that lead to more errors. */
 const ERROR_LINKS = ['cause', 'errors'];
@@ -68,7 +69,7 @@ function redact(value: unknown, level: number): unknown {
   const keys = value instanceof Error ? [...own, ...ERROR_LINKS.filter((key) => Object.hasOwn(source, key) && !own.includes(key))] : own;
   for (const key of keys) {
     const current = source[key];
-    const next = !isArray && (SECRET_FIELD_SET.has(key) || URL_FIELD_SET.has(key)) ? censor(key, current) : redact(current, level + 1);
+    const next = !isArray && CENSORED_FIELDS.has(key) ? censor(key, current) : redact(current, level + 1);
     if (next === current) continue;
     copy ??= isArray ? ([...(source as unknown as unknown[])] as unknown as Record<string, unknown>) : cloneOf(source);
     copy[key] = next;
