@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock } from '../../src/application/clock.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
-import { createOrm } from '../../src/infrastructure/persistence/mikro-orm.js';
+import { MikroORM, ormConfig } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { printResult } from '../lib/processes.js';
 import { placeOrderPayload, type Catalog } from '../lib/seed.js';
@@ -48,7 +48,10 @@ for (const pg of copies) {
 }
 
 const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
-const orm = await createOrm({ databaseUrl: process.env.DATABASE_URL ?? '', poolSize: 2 });
+// Statements one by one, as the baselines send them: the unit of work's pipelining (ADR 0016)
+// is off here (a plain pg client), so each statement is recorded on its own, not joined with
+// the writes held in front of it.
+const orm = await MikroORM.init({ ...ormConfig({ databaseUrl: process.env.DATABASE_URL ?? '', poolSize: 2 }), driverOptions: {} });
 const placeOrder = new PlaceOrder(new MikroOrmUnitOfWork(orm), systemClock);
 let statements: CapturedStatement[] = [];
 let input = placeOrderPayload(catalog);

@@ -159,6 +159,7 @@ const schema = z.object({
   COMMAND_GROUP_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
   COMMAND_ORDERING: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
+  COMMAND_PIPELINING: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
   // At most 1000: with the backoff capped at 60 s that is under 17 h of retries, inside the 24 h
   // an ordering line is remembered (ADR 0006).
   COMMAND_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(40),
@@ -252,6 +253,12 @@ export interface Config {
    */
   commandGroupMax: number;
   commandGroupTransactions: number;
+  /**
+   * Pipelined statements in the unit of work (docs/adr/0016-pipelined-statements.md): a
+   * transaction's writes travel with its next statement. Off only to measure what it saves
+   * or to rule it out.
+   */
+  commandPipelining: boolean;
   /**
    * Per-aggregate FIFO (docs/adr/0006-per-aggregate-ordering.md): commands on one order, user
    * or product run in the order the intake accepted them. Read by the web process; off only
@@ -492,6 +499,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: values.WORKER_CONCURRENCY,
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,
+    commandPipelining: values.COMMAND_PIPELINING,
     commandOrdering: values.COMMAND_ORDERING,
     commandAttempts: values.COMMAND_ATTEMPTS,
     webhookTimeoutMs: values.WEBHOOK_TIMEOUT_MS,

@@ -132,6 +132,7 @@ export async function openOrm(config: Config, resources: Resources): Promise<Pic
   const uow = new MikroOrmUnitOfWork(orm, undefined, {
     maxBatch: config.commandGroupMax,
     maxConcurrentBatches: config.commandGroupTransactions,
+    pipelined: config.commandPipelining,
   });
   return { orm, uow };
 }

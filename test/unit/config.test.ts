@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     expect(config.apiKeys).toEqual(['dev-key']);
     expect(config.webhookRetrySchedule).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000]);
     expect([config.commandGroupMax, config.commandGroupTransactions]).toEqual([32, 2]);
+    expect(config.commandPipelining).toBe(true);
+    expect(loadConfig({ COMMAND_PIPELINING: 'false' }).commandPipelining).toBe(false);
     expect(config.commandAttempts).toBe(40);
     expect(config.defaultsApplied.join(' ')).toMatch(/API_KEYS/);
     expect(config.defaultsApplied.join(' ')).toMatch(/ADMIN_PASSWORD/);

@@ -1,4 +1,5 @@
 import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { ROOT_CONTEXT, context, propagation, type Context } from '@opentelemetry/api';
 import { v7 as uuidv7 } from 'uuid';
 import {
@@ -14,6 +15,7 @@ import type { CommandContext, Json, UnitOfWork } from '../../application/commerc
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
+import { HELD, withPipelinedStatements } from './pipelined-statements.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
@@ -28,6 +30,11 @@ export interface UnitOfWorkOptions {
   maxBatch?: number;
   /** Group transactions running at once, each on its own connection. Default 2. */
   maxConcurrentBatches?: number;
+  /**
+   * A transaction's writes travel with its next statement instead of on their own
+   * (docs/adr/0016-pipelined-statements.md). Default true.
+   */
+  pipelined?: boolean;
   /** Called with the size of every group transaction that commits (metrics, tests). */
   onBatch?: (size: number, fellBack: boolean) => void;
 }
@@ -108,7 +115,11 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
     this.maxConcurrentBatches = Math.max(1, options.maxConcurrentBatches ?? 2);
+    this.transaction = options.pipelined === false ? (work) => work() : withPipelinedStatements;
   }
+
+  /** Opens the unit of work's transactions: with pipelined statements, unless turned off. */
+  private readonly transaction: <T>(work: () => Promise<T>) => Promise<T>;
 
   /**
    * Per-aggregate ordering (docs/adr/0006-per-aggregate-ordering.md): when the command worker
@@ -157,7 +168,9 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     }
     let settled: Map<string, Settled>;
     try {
-      settled = await this.orm.em.fork().transactional((em) => this.runGroup(em, [...byId.values()].map((items) => items[0]!)));
+      settled = await this.transaction(() =>
+        this.orm.em.fork().transactional((em) => this.runGroup(em, [...byId.values()].map((items) => items[0]!))),
+      );
     } catch {
       // Rolled back: nothing of the group is applied. Each command runs again on its own,
       // where a unique violation becomes its domain error and a lost race its replay.
@@ -248,7 +261,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     job: CommandJobContext | undefined,
   ): Promise<R> {
     try {
-      return await this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work, after, job));
+      return await this.transaction(() => this.orm.em.fork().transactional((em) => this.runInTransaction(em, command, work, after, job)));
     } catch (error) {
       const translated = translate(error);
       if (translated instanceof RaceLost) {
@@ -293,12 +306,13 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
 
   /**
    * One statement: the outbox rows, the processed-command rows and the NOTIFY (delivered by
-   * PostgreSQL only when, and if, the transaction commits). Each outbox row carries the trace
-   * context of its command's job (with tracing on), so the relay continues the trace.
+   * PostgreSQL only when, and if, the transaction commits). Its answer is not read, so it is
+   * held and travels with the COMMIT (ADR 0016). Each outbox row carries the trace context of
+   * its command's job (with tracing on), so the relay continues the trace.
    */
   private async writeBookkeeping(em: EntityManager, events: EventRow[], processed: ProcessedRow[]): Promise<void> {
     await em.execute(
-      `with outbox as (
+      `${HELD} with outbox as (
          insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context)
          select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context
            from jsonb_to_recordset(?::jsonb)
@@ -405,9 +419,15 @@ function outcomeOf<R>(done: OutcomeRow, commandId: string): R {
 
 class RaceLost extends Error {}
 
+/** PostgreSQL's SQLSTATE for unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
 /** Database facts become domain errors here, and only here. */
 function translate(error: unknown): unknown {
-  if (!(error instanceof UniqueConstraintViolationException)) return error;
+  // MikroORM converts the errors of the statements it sends; an error of a held statement
+  // reported by the COMMIT comes as pg's own (src/infrastructure/persistence/pipelined-statements.ts).
+  const unique = error instanceof UniqueConstraintViolationException || (error instanceof pg.DatabaseError && error.code === UNIQUE_VIOLATION);
+  if (!unique) return error;
   const { constraint, detail } = error as unknown as { constraint?: string; detail?: string };
   switch (constraint) {
     case 'processed_commands_pkey':

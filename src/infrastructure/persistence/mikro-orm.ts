@@ -2,6 +2,7 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './schemas.js';
 import { migrationsList } from './migrations/index.js';
+import { PipeliningClient } from './pipelined-statements.js';
 
 export interface OrmOptions {
   databaseUrl: string;
@@ -18,6 +19,8 @@ export function ormConfig(options: OrmOptions): Options {
     // Entities are mapped with EntitySchema: nothing to reflect, no decorators.
     discovery: { warnWhenNoEntities: true },
     pool: { min: 0, max: options.poolSize ?? 10 },
+    // A plain pg client unless the unit of work pipelines its statements (ADR 0016).
+    driverOptions: { Client: PipeliningClient },
     debug: options.debug ?? false,
     // Every unit of work forks its own EntityManager; the global one must never be used.
     allowGlobalContext: false,

@@ -1,0 +1,144 @@
+// Pipelined statements (ADR 0016): inside the unit of work's scope a transaction's writes are
+// held and travel with its next statement. What must
+// not change is what PostgreSQL ends up with and which error the caller sees; the round trips
+// are counted at pg's own Client.query, which the pipelining client calls once per trip.
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
+import { systemClock } from '../../src/application/clock.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { withPipelinedStatements } from '../../src/infrastructure/persistence/pipelined-statements.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
+import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+
+let db: OrmFixture;
+
+beforeAll(async () => {
+  db = await ormOnFreshDatabase(4);
+  await db.sql('create table pipelined_probe (id int primary key, note text not null)');
+});
+afterAll(() => db.close());
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await db.sql('delete from pipelined_probe');
+});
+
+/** Counts the trips to PostgreSQL: each is one call of pg's own Client.query. */
+function countTrips(): { readonly count: number; readonly texts: string[] } {
+  const texts: string[] = [];
+  const original = pg.Client.prototype.query;
+  vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+    if (typeof args[0] === 'string') texts.push(args[0]);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  });
+  return {
+    get count() {
+      return texts.length;
+    },
+    texts,
+  };
+}
+
+const probeNotes = async () =>
+  (await db.sql<{ id: number; note: string }>('select id, note from pipelined_probe order by id')).map((row) => `${row.id}:${row.note}`);
+
+describe('pipelined statements', () => {
+  it('holds a transaction’s writes and sends them with its next statement, in order, and commits them all', async () => {
+    const trips = countTrips();
+    const seen = await withPipelinedStatements(() =>
+      db.orm.em.fork().transactional(async (em) => {
+        await em.execute(`insert into pipelined_probe (id, note) values (1, 'a')`);
+        await em.execute(`update pipelined_probe set note = 'b' where id = 1`);
+        await em.execute(`insert into pipelined_probe (id, note) values (2, 'c')`);
+        return em.execute<{ n: string }[]>('select count(*) as n from pipelined_probe');
+      }),
+    );
+    // The select saw the held writes: they ran before it, in the same transaction.
+    expect(Number(seen[0]!.n)).toBe(2);
+    // BEGIN and the three writes went with the select: one trip, then the COMMIT.
+    expect(trips.count).toBe(2);
+    expect(trips.texts[0]).toMatch(/^begin;\ninsert .*;\nupdate .*;\ninsert .*;\nselect count/s);
+    expect(await probeNotes()).toEqual(['1:b', '2:c']);
+  });
+
+  it('reports a held write’s error at the transaction’s next statement, with PostgreSQL’s own code, and commits nothing', async () => {
+    await db.sql(`insert into pipelined_probe (id, note) values (1, 'kept')`);
+    const attempt = withPipelinedStatements(() =>
+      db.orm.em.fork().transactional(async (em) => {
+        await em.execute(`insert into pipelined_probe (id, note) values (2, 'new')`);
+        // Held: it resolves, although it will violate the primary key.
+        await em.execute(`insert into pipelined_probe (id, note) values (1, 'duplicate')`);
+        await em.execute('select 1');
+      }),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: '23505', constraint: 'pipelined_probe_pkey' });
+    expect(await probeNotes()).toEqual(['1:kept']);
+  });
+
+  it('reports a held write’s error at COMMIT when nothing follows it, and commits nothing', async () => {
+    await db.sql(`insert into pipelined_probe (id, note) values (1, 'kept')`);
+    const attempt = withPipelinedStatements(() =>
+      db.orm.em.fork().transactional(async (em) => {
+        await em.execute(`insert into pipelined_probe (id, note) values (2, 'new')`);
+        await em.execute(`insert into pipelined_probe (id, note) values (1, 'duplicate')`);
+      }),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: '23505', constraint: 'pipelined_probe_pkey' });
+    expect(await probeNotes()).toEqual(['1:kept']);
+    // The connection is clean for the next transaction: nothing held is left on it.
+    await withPipelinedStatements(() =>
+      db.orm.em.fork().transactional((em) => em.execute(`insert into pipelined_probe (id, note) values (3, 'after')`)),
+    );
+    expect(await probeNotes()).toEqual(['1:kept', '3:after']);
+  });
+
+  it('drops the held writes of a transaction that rolls back', async () => {
+    const attempt = withPipelinedStatements(() =>
+      db.orm.em.fork().transactional(async (em) => {
+        await em.execute(`insert into pipelined_probe (id, note) values (1, 'rolled back')`);
+        throw new Error('the work failed');
+      }),
+    );
+    await expect(attempt).rejects.toThrow('the work failed');
+    expect(await probeNotes()).toEqual([]);
+  });
+
+  it('holds nothing outside its scope: a write is sent at once and reports its row count', async () => {
+    const trips = countTrips();
+    const result = await db.orm.em
+      .fork()
+      .transactional((em) => em.execute(`insert into pipelined_probe (id, note) values (1, 'a'), (2, 'b')`, [], 'run'));
+    expect(result).toMatchObject({ affectedRows: 2 });
+    expect(trips.count).toBe(3); // BEGIN, the insert, COMMIT
+  });
+
+  it('places an order in two trips of its own within a group, with the same stock and rows as before', async () => {
+    const batches: number[] = [];
+    const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch: 16, maxConcurrentBatches: 1, onBatch: (size) => batches.push(size) });
+    const userId = await registerUserThrough(uow, {});
+    const productId = await addProductThrough(uow, 100, { amount: '2.00' });
+    batches.length = 0;
+    const place = new PlaceOrder(uow, systemClock);
+    const trips = countTrips();
+    // A first order keeps the one transaction allowed busy, so the next ten form one group.
+    const first = place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] });
+    const group = Array.from({ length: 10 }, () =>
+      place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 2 }] }),
+    );
+    await Promise.all([first, ...group]);
+    expect(batches).toEqual([1, 10]);
+    // Each transaction: BEGIN with the outcome read, two trips per order (its two reads, the
+    // first carrying the previous order's flush), and the last flush with the bookkeeping and
+    // the COMMIT. Sent one statement at a time, the same work took 8 + 44 trips.
+    expect(trips.count).toBe(4 + 22);
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(100 - 1 - 20);
+    const [counts] = await db.sql<{ orders: string; events: string; processed: string }>(
+      `select (select count(*) from orders where user_id = ?) as orders,
+              (select count(*) from outbox_messages where type = 'order.placed') as events,
+              (select count(*) from processed_commands where command_type = 'PlaceOrder' and status = 'succeeded') as processed`,
+      [userId],
+    );
+    expect(counts).toEqual({ orders: '11', events: '11', processed: '11' });
+  });
+});
