@@ -49,10 +49,10 @@ for (const pg of copies) {
 
 const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{}') as Catalog;
 // Statements one by one, as the baselines send them: the unit of work's pipelining (ADR 0016)
-// is off here (a plain pg client), so each statement is recorded on its own, not joined with
-// the writes held in front of it.
+// is off here (and the pg client a plain one), so each statement is recorded on its own, not
+// joined with the writes held in front of it or the reads asked with it.
 const orm = await MikroORM.init({ ...ormConfig({ databaseUrl: process.env.DATABASE_URL ?? '', poolSize: 2 }), driverOptions: {} });
-const placeOrder = new PlaceOrder(new MikroOrmUnitOfWork(orm), systemClock);
+const placeOrder = new PlaceOrder(new MikroOrmUnitOfWork(orm, undefined, { pipelined: false }), systemClock);
 let statements: CapturedStatement[] = [];
 let input = placeOrderPayload(catalog);
 // The first commands warm up the ORM (metadata, prepared mappers); the last one is kept.

@@ -8,6 +8,7 @@ import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order
 import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { withPipelinedStatements } from '../../src/infrastructure/persistence/pipelined-statements.js';
+import { mikroOrmRepositories } from '../../src/infrastructure/persistence/repositories.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
@@ -103,6 +104,46 @@ describe('pipelined statements', () => {
     expect(await probeNotes()).toEqual([]);
   });
 
+  it('sends a use case’s reads asked together as one trip, each with its own rows, and rejects them all when one fails', async () => {
+    const uow = new MikroOrmUnitOfWork(db.orm);
+    const userId = await registerUserThrough(uow, {});
+    const productId = await addProductThrough(uow, 7, { amount: '1.00' });
+    const trips = countTrips();
+    const [user, products] = await withPipelinedStatements(() =>
+      db.orm.em.fork().transactional((em) => {
+        const repos = mikroOrmRepositories(em, new Set());
+        return Promise.all([repos.users.findById(userId), repos.products.findManyForUpdate([productId])]);
+      }),
+    );
+    expect(user?.id).toBe(userId);
+    expect([...products.values()].map((product) => [product.id, product.stock])).toEqual([[productId, 7]]);
+    expect(trips.count).toBe(2); // BEGIN with both reads, then COMMIT
+
+    const failing = withPipelinedStatements(() =>
+      db.orm.em.fork().transactional((em) => {
+        const repos = mikroOrmRepositories(em, new Set());
+        return Promise.all([repos.users.findById(userId), repos.orders.findByIdForUpdate('not a uuid')]);
+      }),
+    );
+    await expect(failing).rejects.toMatchObject({ code: '22P02' });
+  });
+
+  it('sends every statement on its own with pipelining off, with the same outcome', async () => {
+    const uow = new MikroOrmUnitOfWork(db.orm, undefined, { pipelined: false });
+    const userId = await registerUserThrough(uow, {});
+    const productId = await addProductThrough(uow, 5, { amount: '1.00' });
+    const trips = countTrips();
+    const orderId = newId();
+    await expect(new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 2 }] })).resolves.toEqual({
+      orderId,
+      total: { amount: '2.00', currency: 'EUR' },
+    });
+    // BEGIN, outcome, user, products, order, stock, bookkeeping, COMMIT.
+    expect(trips.count).toBe(8);
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(3);
+  });
+
   it('holds nothing outside its scope: a write is sent at once and reports its row count', async () => {
     const trips = countTrips();
     const result = await db.orm.em
@@ -112,7 +153,7 @@ describe('pipelined statements', () => {
     expect(trips.count).toBe(3); // BEGIN, the insert, COMMIT
   });
 
-  it('places an order in two trips of its own within a group, with the same stock and rows as before', async () => {
+  it('places an order in one trip of its own within a group, with the same stock and rows as before', async () => {
     const batches: number[] = [];
     const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch: 16, maxConcurrentBatches: 1, onBatch: (size) => batches.push(size) });
     const userId = await registerUserThrough(uow, {});
@@ -127,17 +168,19 @@ describe('pipelined statements', () => {
     );
     await Promise.all([first, ...group]);
     expect(batches).toEqual([1, 10]);
-    // Each transaction: BEGIN with the outcome read, two trips per order (its two reads, the
-    // first carrying the previous order's flush), and the last flush with the bookkeeping and
-    // the COMMIT. Sent one statement at a time, the same work took 8 + 44 trips.
-    expect(trips.count).toBe(4 + 22);
+    // Each transaction: BEGIN with the outcome read, one trip per order (its two reads together,
+    // carrying the previous order's flush), and the last flush with the bookkeeping and the
+    // COMMIT. Sent one statement at a time, the same work took 8 + 44 trips.
+    expect(trips.count).toBe(3 + 12);
     const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(100 - 1 - 20);
     const [counts] = await db.sql<{ orders: string; events: string; processed: string }>(
       `select (select count(*) from orders where user_id = ?) as orders,
-              (select count(*) from outbox_messages where type = 'order.placed') as events,
-              (select count(*) from processed_commands where command_type = 'PlaceOrder' and status = 'succeeded') as processed`,
-      [userId],
+              (select count(*) from outbox_messages where type = 'order.placed'
+                  and aggregate_id in (select id from orders where user_id = ?)) as events,
+              (select count(*) from processed_commands where status = 'succeeded'
+                  and (result->>'orderId')::uuid in (select id from orders where user_id = ?)) as processed`,
+      [userId, userId, userId],
     );
     expect(counts).toEqual({ orders: '11', events: '11', processed: '11' });
   });

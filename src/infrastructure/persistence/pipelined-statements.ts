@@ -34,6 +34,17 @@ export function withPipelinedStatements<T>(work: () => Promise<T>): Promise<T> {
 /** Marks a statement whose answer its caller does not read: inside the scope, it is held. */
 export const HELD = '/* held */';
 
+/**
+ * Marks a query of several statements whose caller reads each one's rows: it is answered
+ * with `rows` holding one array of rows per statement (`readTogether` in repositories.ts).
+ */
+export const RESULTS = '/* results */';
+
+/** Whether the caller runs inside `withPipelinedStatements` (so RESULTS is understood). */
+export function pipelining(): boolean {
+  return scope.getStore() === true;
+}
+
 type Kind = 'begin' | 'end' | 'held' | 'other';
 
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
@@ -67,6 +78,12 @@ export class PipeliningClient extends pg.Client {
   // bound values is ever held or sent with held ones, every other form goes as it came.
   override query(...args: unknown[]): never {
     const [text, values, callback] = args;
+    if (typeof text === 'string' && text.startsWith(RESULTS) && callback === undefined && (values === undefined || (Array.isArray(values) && values.length === 0))) {
+      return this.send(text).then((results) => {
+        const each = Array.isArray(results) ? (results as pg.QueryResult[]) : [results as pg.QueryResult];
+        return { command: 'SELECT', rowCount: null, oid: 0, fields: [], rows: each.map((result): unknown[] => result.rows) };
+      }) as never;
+    }
     const simple =
       typeof text === 'string' &&
       callback === undefined &&

@@ -7,6 +7,7 @@ import type {
   UserRepository,
 } from '../../application/commerce/ports/repositories.js';
 import { OrderSchema, ProductSchema, UserSchema } from './schemas.js';
+import { RESULTS, pipelining } from './pipelined-statements.js';
 
 /** Aggregates touched in one unit of work, whose events become outbox rows on commit. */
 export type Tracked = Set<AggregateRoot>;
@@ -20,11 +21,53 @@ function track<T extends AggregateRoot | null>(tracked: Tracked, aggregate: T): 
 // of work still tracks and flushes their changes): MikroORM's query builder cost more CPU per
 // command than the queries themselves (docs/benchmarks.md).
 
+type Row = Record<string, unknown>;
+
+/**
+ * The reads of one unit of work. Reads asked in the same turn (a use case's `Promise.all`)
+ * travel to PostgreSQL as one query of several statements when the unit of work pipelines its
+ * statements (ADR 0016), each caller getting its own rows; otherwise, and for a read asked
+ * alone, each is one `em.execute`.
+ */
+class Reads {
+  private waiting: { sql: string; params: unknown[]; resolve: (rows: Row[]) => void; reject: (error: unknown) => void }[] = [];
+
+  constructor(private readonly em: EntityManager) {}
+
+  read(sql: string, params: unknown[]): Promise<Row[]> {
+    if (!pipelining()) return this.em.execute<Row[]>(sql, params);
+    return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) queueMicrotask(() => void this.send());
+      this.waiting.push({ sql, params, resolve, reject });
+    });
+  }
+
+  private async send(): Promise<void> {
+    const waiting = this.waiting;
+    this.waiting = [];
+    try {
+      if (waiting.length === 1) {
+        const [only] = waiting;
+        only!.resolve(await this.em.execute<Row[]>(only!.sql, only!.params));
+        return;
+      }
+      const each = await this.em.execute<Row[][]>(
+        `${RESULTS} ${waiting.map((item) => item.sql).join(';\n')}`,
+        waiting.flatMap((item) => item.params),
+      );
+      waiting.forEach((item, i) => item.resolve(each[i] ?? []));
+    } catch (error) {
+      for (const item of waiting) item.reject(error);
+    }
+  }
+}
+
 /** What the three repositories share: the entity manager, the aggregates the unit of work tracks, and how one is added or loaded. */
 abstract class MikroOrmRepository<T extends AggregateRoot> {
   constructor(
     protected readonly em: EntityManager,
     protected readonly tracked: Tracked,
+    protected readonly reads: Reads,
   ) {}
 
   add(aggregate: T): void {
@@ -33,7 +76,7 @@ abstract class MikroOrmRepository<T extends AggregateRoot> {
 
   /** Loads the one row `sql` selects by `id` as a managed, tracked aggregate; null when there is none. */
   protected async loadOne(schema: EntitySchema, sql: string, id: string): Promise<T | null> {
-    const [row] = await this.em.execute<Record<string, unknown>[]>(sql, [id]);
+    const [row] = await this.reads.read(sql, [id]);
     return row ? track(this.tracked, this.em.map(schema, row) as unknown as T) : null;
   }
 }
@@ -50,10 +93,7 @@ export class MikroOrmProductRepository extends MikroOrmRepository<Product> imple
     if (unique.length === 0) return new Map();
     // ORDER BY id with FOR UPDATE: PostgreSQL locks rows in the sorted order, so two
     // transactions that need the same products queue up instead of deadlocking.
-    const rows = await this.em.execute<Record<string, unknown>[]>(
-      `select * from products where id in (${unique.map(() => '?').join(', ')}) order by id for update`,
-      unique,
-    );
+    const rows = await this.reads.read(`select * from products where id in (${unique.map(() => '?').join(', ')}) order by id for update`, unique);
     const products = rows.map((row) => this.em.map(ProductSchema, row) as unknown as Product);
     return new Map(products.map((product) => [product.id, track(this.tracked, product)]));
   }
@@ -66,9 +106,10 @@ export class MikroOrmOrderRepository extends MikroOrmRepository<Order> implement
 }
 
 export function mikroOrmRepositories(em: EntityManager, tracked: Tracked): Repositories {
+  const reads = new Reads(em);
   return {
-    users: new MikroOrmUserRepository(em, tracked),
-    products: new MikroOrmProductRepository(em, tracked),
-    orders: new MikroOrmOrderRepository(em, tracked),
+    users: new MikroOrmUserRepository(em, tracked, reads),
+    products: new MikroOrmProductRepository(em, tracked, reads),
+    orders: new MikroOrmOrderRepository(em, tracked, reads),
   };
 }

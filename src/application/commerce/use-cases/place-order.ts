@@ -26,9 +26,12 @@ export class PlaceOrder extends CommerceUseCase {
     return this.uow.run(
       { commandId: input.commandId, commandType: 'PlaceOrder' },
       async ({ users, products, orders }) => {
-        const user = await users.findById(input.userId);
+        // Independent reads, asked together: the unit of work may send them in one round trip.
+        const [user, locked] = await Promise.all([
+          users.findById(input.userId),
+          products.findManyForUpdate(input.items.map((item) => item.productId)),
+        ]);
         if (!user) throw new NotFoundError('user', input.userId);
-        const locked = await products.findManyForUpdate(input.items.map((item) => item.productId));
         const order = Order.place({
           id: input.orderId,
           userId: user.id,
