@@ -161,8 +161,8 @@ async function refuseUnmigrated(orm: MikroORM): Promise<void> {
 }
 
 /** A plain pg pool on the primary, for the roles' plain SQL. */
-export function openPool(config: Config, logger: Logger, resources: Resources): pg.Pool {
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: poolSize(config) });
+export function openPool(config: Config, logger: Logger, resources: Resources, options: Pick<pg.PoolConfig, 'pipeline'> = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: poolSize(config), ...options });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   resources.add(() => pool.end());
   return pool;

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job, QueueEvents } from 'bullmq';
+import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
+import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
 import { testConfig } from '../support/config.js';
 import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
@@ -63,17 +65,23 @@ async function startSmtpServer(): Promise<number> {
 let infra: Infrastructure;
 let mailer: RunningWorker;
 let events: QueueEvents;
+// The mailer process's pool pipelines (startMailerProcess): the SMTP mailer here runs on one
+// too, so these tests go through the pipelined claim and outcome; the development mailer below
+// runs on the infrastructure's plain pool.
+let pipelined: pg.Pool;
 
 beforeAll(async () => {
   const port = await startSmtpServer();
   infra = await infrastructureOnFreshDatabase({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM });
-  mailer = startMailer(infra);
+  pipelined = new pg.Pool({ connectionString: infra.config.databaseUrl, max: 4, pipeline: true });
+  mailer = startMailer({ ...infra, pool: pipelined });
   events = await queueEvents(infra);
 });
 
 afterAll(async () => {
   await mailer.stop(5000);
   await events.close();
+  await pipelined.end();
   await infra.close();
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });
@@ -248,6 +256,38 @@ describe('mailer (SMTP)', () => {
     const { state, job } = await settle(infra, events, await enqueue(infra, emailId));
     expect(state).toBe('completed');
     expect(job.returnvalue).toEqual({ status: 'skipped', reason: 'missing' });
+  });
+});
+
+describe('SqlEmailMessageStore on a pipelining pool', () => {
+  const store = () => new SqlEmailMessageStore(pipelined);
+
+  it('leaves the row pending and unlocked when its outcome cannot be written', async () => {
+    const seeded = await seedOrderConfirmation('outcome');
+    // An interval out of range: the outcome's UPDATE fails, its COMMIT (sent with it) rolls back.
+    const failing = store().withPendingEmail(seeded.emailId, (_email, record) => record.retry('451 later', Number.POSITIVE_INFINITY, 's'));
+    await expect(failing).rejects.toThrow(/out of range/);
+    expect(await emailRow(seeded.emailId)).toMatchObject({ status: 'pending', attempts: 0, last_response: null });
+    // The connection went back to the pool outside any transaction: the row can be claimed again.
+    const again = await store().withPendingEmail(seeded.emailId, (email, record) => record.sent('250 ok', 'subject').then(() => email.id));
+    expect(again).toEqual({ claimed: true, value: seeded.emailId });
+    expect(await emailRow(seeded.emailId)).toMatchObject({ status: 'sent', attempts: 1, last_response: '250 ok' });
+  });
+
+  it('says why an email cannot be claimed: sent, missing, or locked by another sender', async () => {
+    const seeded = await seedOrderConfirmation('claims');
+    await store().withPendingEmail(seeded.emailId, (_email, record) => record.sent('250 ok', 's'));
+    expect(await store().withPendingEmail(seeded.emailId, async () => 'sent twice')).toEqual({ claimed: false, reason: 'sent' });
+    expect(await store().withPendingEmail(newId(), async () => 'no row')).toEqual({ claimed: false, reason: 'missing' });
+
+    const other = await seedOrderConfirmation('claims');
+    const inner = await store().withPendingEmail(other.emailId, async (_email, record) => {
+      const whileHeld = await store().withPendingEmail(other.emailId, async () => 'both at once');
+      await record.failed('550 no', 's');
+      return whileHeld;
+    });
+    expect(inner).toEqual({ claimed: true, value: { claimed: false, reason: 'locked' } });
+    expect(await emailRow(other.emailId)).toMatchObject({ status: 'failed', attempts: 1 });
   });
 });
 

@@ -53,7 +53,8 @@ export interface ClaimedEmail {
 
 /**
  * Records the outcome of the attempt on the claimed row, in the claiming transaction, with the
- * subject of the message attempted (what an operator sees in the email listing).
+ * subject of the message attempted (what an operator sees in the email listing). One outcome
+ * per attempt: recording it is the transaction's last step (the SQL store commits with it).
  */
 export interface EmailOutcomeRecorder {
   /** Accepted by the server: status sent, attempt counted. */

@@ -68,8 +68,11 @@ const REOPEN_SQL = `
 
 /**
  * email_messages through plain SQL on a client of the process's pg pool (no ORM: these rows
- * are records of infrastructure work, not aggregates). A claimed email costs four round trips:
- * BEGIN, the claim, the outcome, COMMIT; one that cannot be claimed, three.
+ * are records of infrastructure work, not aggregates). A claimed email costs four statements:
+ * BEGIN, the claim, the outcome, COMMIT; one that cannot be claimed, three. On a pipelining
+ * pool (pg's `pipeline: true`, the mailer's) BEGIN goes out with the claim and the outcome with
+ * COMMIT: two round trips either way, where each round trip was a good part of the mailer's
+ * CPU (the socket write and the wake-up of a loopback peer are charged to the writer).
  *
  * The row stays locked while the message is sent, which holds one pooled connection per
  * sending job; the mailer's timeouts bound how long.
@@ -84,10 +87,10 @@ export class SqlEmailMessageStore implements EmailStore {
     const client = await this.pool.connect();
     // Set when the connection may be unusable: the pool then discards it instead of reusing it.
     let broken: Error | undefined;
+    const transaction = { committed: false };
     try {
-      await client.query('begin');
-      const result = await this.claimAndAttempt(client, emailId, attempt);
-      await client.query(result.claimed ? 'commit' : 'rollback');
+      const result = await this.claimAndAttempt(client, emailId, attempt, transaction);
+      if (!transaction.committed) await client.query(result.claimed ? 'commit' : 'rollback');
       return result;
     } catch (error) {
       await client.query('rollback').catch((rollbackError: unknown) => {
@@ -112,10 +115,10 @@ export class SqlEmailMessageStore implements EmailStore {
     client: pg.PoolClient,
     emailId: string,
     attempt: (email: ClaimedEmail, record: EmailOutcomeRecorder) => Promise<T>,
+    transaction: { committed: boolean },
   ): Promise<ClaimResult<T>> {
-    const {
-      rows: [row],
-    } = await client.query<ClaimRow>(CLAIM_SQL, [emailId]);
+    const [, claim] = await inOrder(client, ['begin'], [CLAIM_SQL, [emailId]]);
+    const [row] = (claim?.rows ?? []) as ClaimRow[];
     if (!row || row.id === null) {
       // Not claimable: say why, for the log.
       const status = row?.current_status ?? null;
@@ -133,29 +136,46 @@ export class SqlEmailMessageStore implements EmailStore {
       event: row.event_type === null ? null : { type: row.event_type, payload: row.payload },
       recipientName: row.recipient_name,
     };
+    // The outcome is the transaction's last statement: it goes out with the COMMIT. Should it
+    // fail, the COMMIT of the aborted transaction rolls back and the error is thrown as before.
+    const recordAndCommit = async (sql: string, values: unknown[]) => {
+      if (transaction.committed) throw new Error(`the outcome of email ${emailId} is already recorded`);
+      transaction.committed = true;
+      await inOrder(client, [sql, values], ['commit']);
+    };
     const record: EmailOutcomeRecorder = {
-      sent: async (response, subject) => {
-        await client.query(
+      sent: (response, subject) =>
+        recordAndCommit(
           `update email_messages set status = 'sent', sent_at = now(), finished_at = now(), attempts = attempts + 1,
                   last_response = $1, subject = $2, next_attempt_at = null where id = $3`,
           [clip(response), clipSubject(subject), emailId],
-        );
-      },
-      retry: async (response, retryInMs, subject) => {
-        await client.query(
+        ),
+      retry: (response, retryInMs, subject) =>
+        recordAndCommit(
           `update email_messages set attempts = attempts + 1, last_response = $1, subject = $2,
                   next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) where id = $4`,
           [clip(response), clipSubject(subject), retryInMs, emailId],
-        );
-      },
-      failed: async (response, subject) => {
-        await client.query(
+        ),
+      failed: (response, subject) =>
+        recordAndCommit(
           `update email_messages set status = 'failed', finished_at = now(), attempts = attempts + $1::int,
                   last_response = $2, subject = coalesce($3, subject), next_attempt_at = null where id = $4`,
           [subject === null ? 0 : 1, clip(response), subject === null ? null : clipSubject(subject), emailId],
-        );
-      },
+        ),
     };
     return { claimed: true, value: await attempt(email, record) };
   }
+}
+
+/**
+ * Runs the statements on `client` in order and answers their results. A pipelining client sends
+ * them together (one round trip; each still has its own result or error, and after an error in
+ * a transaction the rest fail or, a COMMIT, roll back); any other client sends them one by one,
+ * as pg deprecates queueing a query behind another on such a client.
+ */
+async function inOrder(client: pg.PoolClient, ...statements: [sql: string, values?: unknown[]][]): Promise<pg.QueryResult[]> {
+  if (client.pipeline) return Promise.all(statements.map(([sql, values]) => client.query(sql, values)));
+  const results: pg.QueryResult[] = [];
+  for (const [sql, values] of statements) results.push(await client.query(sql, values));
+  return results;
 }

@@ -59,12 +59,13 @@ export function createEmailManagement(
 
 /**
  * The `mailer` process: a plain pg pool (the email store is plain SQL) and a blocking Redis
- * connection. No ORM pool: the migration check borrows one connection and gives it back.
+ * connection. No ORM pool: the migration check borrows one connection and gives it back. The
+ * pool pipelines: the email store sends BEGIN with its claim and its outcome with COMMIT.
  */
 export function startMailerProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'mailer', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources);
+    const pool = openPool(config, observability.logger, resources, { pipeline: true });
     return startMailer({ ...observability, pool, workerConnection: redis('worker') });
   });
 }
