@@ -160,6 +160,36 @@ describe('webhooks role', () => {
     );
   });
 
+  it('signs with the rotated secret at once, though the worker opened the old one a moment before (its cache is keyed by the stored value)', async () => {
+    const hook = await receiver((res) => res.writeHead(204).end());
+    const endpoint = await management.createEndpoint.execute({ url: hook.url, eventTypes: ['*'] });
+    const verifies = (secret: string, index: number) => {
+      const request = hook.received[index];
+      try {
+        new Webhook(secret).verify(request?.body ?? '', request?.headers as Record<string, string>);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const signatures = (index: number) => String(hook.received[index]?.headers['webhook-signature']).split(' ').length;
+    const sent = async (n: number) => {
+      const { id } = await deliver(infra, endpoint.id);
+      expect(await settled(endpoint.id, id)).toMatchObject({ status: 'delivered' });
+      expect(hook.received).toHaveLength(n);
+    };
+
+    await sent(1);
+    expect([verifies(endpoint.secret, 0), signatures(0)]).toEqual([true, 1]);
+    const second = await management.rotateSecret.execute(endpoint.id);
+    await sent(2);
+    // The overlap: the new secret and the previous one (now stored in previous_secret).
+    expect([verifies(second.secret, 1), verifies(endpoint.secret, 1), signatures(1)]).toEqual([true, true, 2]);
+    const third = await management.rotateSecret.execute(endpoint.id);
+    await sent(3);
+    expect([verifies(third.secret, 2), verifies(second.secret, 2), verifies(endpoint.secret, 2), signatures(2)]).toEqual([true, true, false, 2]);
+  });
+
   it('retries through a 500, a hang and a refused connection, and delivers on the fourth attempt', async () => {
     const hook = await receiver((res, _request, count) => {
       if (count === 1) res.writeHead(500).end('database is down');

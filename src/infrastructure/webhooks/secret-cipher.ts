@@ -57,12 +57,27 @@ export type StoredSecretKind =
   | { kind: 'encrypted'; keyId: string }
   | { kind: 'malformed' };
 
+/**
+ * Keeps what `open` returned for a while (the webhooks worker's, see `open`): at most
+ * `maxEntries` values, each for `ttlMs` after it was opened.
+ */
+export interface OpenCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+}
+
 export class WebhookSecretCipher {
   private readonly keys: ReadonlyMap<string, Buffer>;
   /** The id of the key new values are sealed with (the first of WEBHOOK_SECRET_KEYS). */
   readonly currentKeyId: string;
+  /** Plaintexts by place and stored value, oldest first (their expiry follows insertion). */
+  private readonly opened: Map<string, { plaintext: string; expiresAt: number }> | undefined;
 
-  constructor(keys: readonly SecretKey[]) {
+  constructor(
+    keys: readonly SecretKey[],
+    private readonly openCache?: OpenCacheOptions,
+    private readonly now: () => number = Date.now,
+  ) {
     const [first] = keys;
     if (!first) throw new Error('a webhook secret cipher needs at least one key');
     for (const { id, key } of keys) {
@@ -72,6 +87,7 @@ export class WebhookSecretCipher {
     this.keys = new Map(keys.map(({ id, key }) => [id, Buffer.from(key)]));
     if (this.keys.size !== keys.length) throw new Error('webhook secret key ids must be unique');
     this.currentKeyId = first.id;
+    if (openCache) this.opened = new Map();
   }
 
   /** The key ids this cipher can open, the sealing one first. */
@@ -95,8 +111,33 @@ export class WebhookSecretCipher {
    * names, for this place; a `whsec_…` value is one stored before secrets were encrypted
    * (it is returned as it is: the release step and the re-encrypt command seal it). Anything
    * else throws SecretUnreadableError.
+   *
+   * With an open cache (the webhooks worker: every delivery to an endpoint opens the same
+   * value), a value opened within `ttlMs` is answered from memory. It is keyed by the stored
+   * text and its place, so it can never answer for another value: a rotation or a
+   * re-encryption writes a new text (a fresh IV), which is opened afresh. Values that do not
+   * open are not kept, and a plaintext stays in memory `ttlMs` at most.
    */
   open(stored: string, place: SecretPlace): string {
+    const opened = this.opened;
+    if (!opened) return this.decrypt(stored, place);
+    const now = this.now();
+    // The oldest first: drop what expired, so no plaintext outlives its ttl by much.
+    for (const [key, entry] of opened) {
+      if (entry.expiresAt > now) break;
+      opened.delete(key);
+    }
+    const key = `${place.endpointId}/${place.column}/${stored}`;
+    const hit = opened.get(key);
+    if (hit) return hit.plaintext;
+    const plaintext = this.decrypt(stored, place);
+    const { ttlMs, maxEntries } = this.openCache as OpenCacheOptions;
+    if (opened.size >= maxEntries) opened.delete(opened.keys().next().value as string);
+    opened.set(key, { plaintext, expiresAt: now + ttlMs });
+    return plaintext;
+  }
+
+  private decrypt(stored: string, place: SecretPlace): string {
     const what = `the ${place.column} of webhook endpoint ${place.endpointId}`;
     const kind = this.inspect(stored);
     if (kind.kind === 'plaintext') return stored;

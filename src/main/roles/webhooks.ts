@@ -51,11 +51,18 @@ export interface WebhooksOverrides {
  */
 export type WebhooksDeps = QueueWorkerDeps & Pick<Infrastructure, 'pool'>;
 
+/**
+ * The worker opens each endpoint's secret once a minute, not once per delivery (ADR 0015):
+ * the cache is keyed by the stored ciphertext, so a rotation or re-encryption takes effect on
+ * the next delivery; the enabled flag, URL and rate are read from the row every time.
+ */
+export const DELIVERY_SECRET_CACHE = { ttlMs: 60_000, maxEntries: 1_000 };
+
 export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {
   const { config, logger } = infra;
   const { sender, close: closeSender } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
-    new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys)),
+    new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys, DELIVERY_SECRET_CACHE)),
     sender,
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,

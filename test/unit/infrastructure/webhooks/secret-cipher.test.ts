@@ -102,6 +102,57 @@ describe('WebhookSecretCipher', () => {
   });
 });
 
+describe('WebhookSecretCipher with an open cache (the webhooks worker)', () => {
+  function cached(options = { ttlMs: 60_000, maxEntries: 1_000 }) {
+    let now = 1_000_000;
+    const sealer = new WebhookSecretCipher([keyA]);
+    const cipher = new WebhookSecretCipher([keyA], options, () => now);
+    return { sealer, cipher, advance: (ms: number) => (now += ms) };
+  }
+
+  it('never answers for another stored value: a rotated or re-encrypted secret is opened afresh', () => {
+    const { sealer, cipher } = cached();
+    const before = sealer.seal(secret, place);
+    expect(cipher.open(before, place)).toBe(secret);
+    // A rotation writes a new secret; a re-encryption the same secret under a fresh IV.
+    const rotated = generateWebhookSecret();
+    expect(cipher.open(sealer.seal(rotated, place), place)).toBe(rotated);
+    expect(cipher.open(sealer.seal(secret, place), place)).toBe(secret);
+    // The value cached for one place does not open at another (its AAD is checked again).
+    expect(unreadable(() => cipher.open(before, { ...place, column: 'previous_secret' })).reason).toBe('tampered');
+    expect(unreadable(() => cipher.open(before, { ...place, endpointId: '01900000-0000-7000-8000-000000000002' })).reason).toBe('tampered');
+  });
+
+  it('answers a value opened within the ttl from memory, and opens it again after', () => {
+    const { sealer, cipher, advance } = cached({ ttlMs: 60_000, maxEntries: 1_000 });
+    const sealed = sealer.seal(secret, place);
+    expect(cipher.open(sealed, place)).toBe(secret);
+    // Proof of the cache: the key that opened it is gone from the keys map, yet it answers.
+    const keys = (cipher as unknown as { keys: Map<string, Buffer> }).keys;
+    const key = keys.get('a') as Buffer;
+    keys.delete('a');
+    advance(59_999);
+    expect(cipher.open(sealed, place)).toBe(secret);
+    advance(1);
+    expect(unreadable(() => cipher.open(sealed, place)).reason).toBe('unknown_key');
+    keys.set('a', key);
+  });
+
+  it('keeps no value that does not open, and no more than maxEntries', () => {
+    const { sealer, cipher } = cached({ ttlMs: 60_000, maxEntries: 2 });
+    const parts = sealer.seal(secret, place).split(':');
+    parts[5] = Buffer.from('altered').toString('base64url');
+    const altered = parts.join(':');
+    expect(unreadable(() => cipher.open(altered, place)).reason).toBe('tampered');
+    expect(unreadable(() => cipher.open(altered, place)).reason).toBe('tampered');
+    const values = [0, 1, 2].map(() => sealer.seal(generateWebhookSecret(), place));
+    for (const value of values) cipher.open(value, place);
+    const opened = (cipher as unknown as { opened: Map<string, unknown> }).opened;
+    expect(opened.size).toBe(2);
+    expect([...opened.keys()].map((entry) => entry.split('/').pop())).toEqual(values.slice(1));
+  });
+});
+
 describe('parseSecretKeys (WEBHOOK_SECRET_KEYS)', () => {
   const b64 = keyA.key.toString('base64');
 
