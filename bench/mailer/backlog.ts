@@ -20,13 +20,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { EMAIL_JOB_NAME } from '../../queues/emails.js';
 import { QUEUES } from '../../queues/names.js';
 import { BenchDatabases } from '../lib/database.js';
-import { benchEntry, RESULTS_DIR, systemEntry } from '../lib/paths.js';
+import { RESULTS_DIR, systemEntry } from '../lib/paths.js';
 import { startNode, waitFor, type NodeProcess } from '../lib/processes.js';
 import { deletePrefix } from '../lib/redis.js';
 import { seedCatalog, type Catalog } from '../lib/seed.js';
 import { summarize } from '../lib/stats.js';
 import { ROLES, systemEnv, withQueue, type Stage } from '../lib/system.js';
-import type { SmtpSinkReply } from '../pipeline/smtp-sink.js';
+import { SmtpSink } from '../pipeline/smtp-sink-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -87,34 +87,6 @@ async function seedEmails(client: pg.Client, catalog: Catalog, count: number): P
   return emailIds;
 }
 
-class Sink {
-  private constructor(
-    readonly process: NodeProcess,
-    readonly port: number,
-  ) {}
-
-  static async start(): Promise<Sink> {
-    const proc = startNode('smtp-sink', benchEntry('pipeline/smtp-sink.js'), { env: {}, logDir, ipc: true });
-    started.push(proc);
-    const port = await new Promise<number>((resolve) => {
-      proc.child.once('message', (message: SmtpSinkReply) => resolve(message.type === 'listening' ? message.port : Number.NaN));
-    });
-    return new Sink(proc, port);
-  }
-
-  count(): Promise<number> {
-    return new Promise((resolve) => {
-      const onMessage = (message: SmtpSinkReply) => {
-        if (message.type !== 'count') return;
-        this.process.child.off('message', onMessage);
-        resolve(message.count);
-      };
-      this.process.child.on('message', onMessage);
-      this.process.child.send({ type: 'count' });
-    });
-  }
-}
-
 interface Measured {
   cpuMsPerEmail: number;
   perSecond: number;
@@ -123,7 +95,7 @@ interface Measured {
 async function main(): Promise<void> {
   const databaseUrl = await dbs.create('mailer');
   const catalog = await seedCatalog(databaseUrl, { users: 1000, products: 100 });
-  const sink = await Sink.start();
+  const sink = await SmtpSink.start(logDir, (proc) => started.push(proc));
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const results = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
@@ -162,7 +134,7 @@ async function measure(
   round: number,
   client: pg.Client,
   catalog: Catalog,
-  sink: Sink,
+  sink: SmtpSink,
 ): Promise<Measured> {
   const profDir = values['cpu-prof'];
   const nodeFlags = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`, `--cpu-prof-name=${variant.name}-${round}.cpuprofile`] : [];

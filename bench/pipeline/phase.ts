@@ -9,7 +9,7 @@ import { freePort, roleAvailable, startRole, withQueue, type Role, type RunningR
 import type { CapturedStatement } from '../processing/capture.js';
 import type { Accepted } from './http-pacer.js';
 import type { Delivery, ReceiverReply, ReceiverRequest } from './receiver.js';
-import type { SmtpSinkReply } from './smtp-sink.js';
+import { SmtpSink } from './smtp-sink-process.js';
 import { stageBreakdown, type StageName } from './stages.js';
 
 /** Commits per second offered to the events path, and HTTP commands per second end to end. */
@@ -138,35 +138,6 @@ class Receiver {
   }
 }
 
-/** The SMTP server child (smtp-sink.ts). */
-class SmtpSink {
-  private constructor(
-    readonly process: NodeProcess,
-    readonly port: number,
-  ) {}
-
-  static async start(context: BenchContext): Promise<SmtpSink> {
-    const proc = startNode('smtp-sink', benchEntry('pipeline/smtp-sink.js'), { env: {}, logDir: context.logDir, ipc: true });
-    context.track(proc);
-    const port = await new Promise<number>((resolve) => {
-      proc.child.once('message', (message: SmtpSinkReply) => resolve(message.type === 'listening' ? message.port : Number.NaN));
-    });
-    return new SmtpSink(proc, port);
-  }
-
-  count(): Promise<number> {
-    return new Promise((resolve) => {
-      const onMessage = (message: SmtpSinkReply) => {
-        if (message.type !== 'count') return;
-        this.process.child.off('message', onMessage);
-        resolve(message.count);
-      };
-      this.process.child.on('message', onMessage);
-      this.process.child.send({ type: 'count' });
-    });
-  }
-}
-
 /**
  * Events and end to end, on one set of system processes (worker, relay, webhooks, mailer, and
  * web for end to end) and one local webhook receiver subscribed to order.placed.
@@ -175,7 +146,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
   const databaseUrl = await context.dbs.create('pipeline');
   const catalog = await seedCatalog(databaseUrl);
   // The mailer sends through a real SMTP server (smtp-sink.ts), not to .eml files.
-  const smtp = await SmtpSink.start(context);
+  const smtp = await SmtpSink.start(context.logDir, (proc) => context.track(proc));
   const stage: Stage = { ...(await newStage(context, 'pipeline', databaseUrl)), smtpUrl: `smtp://127.0.0.1:${smtp.port}` };
   const capture = await runToResult<{ statements: CapturedStatement[]; input: unknown }>('capture', benchEntry('processing/capture.js'), {
     env: { DATABASE_URL: databaseUrl, BENCH_CATALOG: JSON.stringify(catalog) },
