@@ -150,7 +150,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     rows.push([
       `  202 → use case running at ${hot.paced.offeredPerSecond}/s (${n(HOT_PACED_SHARE * 100)} %; p50 / p95 / p99)`,
       ms(hot.paced.toUseCaseMs),
-      `p99 per second: ${hot.paced.toUseCasePerSecond.map((s) => n(s.p99)).join(' · ')} ms`,
+      `p99 per second: ${hot.paced.toUseCasePerSecond.map((s) => n(s.p99)).join(' · ')} ms; before it, the fresh web process's first ${hot.coldStart.toUseCasePerSecond.length} s at this rate: p99 ${n(hot.coldStart.toUseCaseMs.p99)} ms`,
       '',
       `p99 < ${TARGETS.hotP99Ms} ms in every second after the 2nd: ${status(latencyMet)}`,
     ]);
