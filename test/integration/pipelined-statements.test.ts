@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { MikroORM, ormConfig } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { withPipelinedStatements } from '../../src/infrastructure/persistence/pipelined-statements.js';
 import { mikroOrmRepositories } from '../../src/infrastructure/persistence/repositories.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
@@ -58,7 +59,7 @@ describe('pipelined statements', () => {
     expect(Number(seen[0]!.n)).toBe(2);
     // BEGIN and the three writes went with the select: one trip, then the COMMIT.
     expect(trips.count).toBe(2);
-    expect(trips.texts[0]).toMatch(/^begin;\ninsert .*;\nupdate .*;\ninsert .*;\nselect count/s);
+    expect(trips.texts[0]).toMatch(/^begin\n;\ninsert .*\n;\nupdate .*\n;\ninsert .*\n;\nselect count/s);
     expect(await probeNotes()).toEqual(['1:b', '2:c']);
   });
 
@@ -93,15 +94,36 @@ describe('pipelined statements', () => {
     expect(await probeNotes()).toEqual(['1:kept', '3:after']);
   });
 
-  it('drops the held writes of a transaction that rolls back', async () => {
+  it('drops the held writes of a transaction that rolls back: the ROLLBACK goes alone, even when a held write would have failed', async () => {
+    await db.sql(`insert into pipelined_probe (id, note) values (1, 'kept')`);
+    const trips = countTrips();
     const attempt = withPipelinedStatements(() =>
       db.orm.em.fork().transactional(async (em) => {
-        await em.execute(`insert into pipelined_probe (id, note) values (1, 'rolled back')`);
+        await em.execute(`insert into pipelined_probe (id, note) values (2, 'rolled back')`);
+        await em.execute(`insert into pipelined_probe (id, note) values (1, 'would violate the key')`);
         throw new Error('the work failed');
       }),
     );
     await expect(attempt).rejects.toThrow('the work failed');
-    expect(await probeNotes()).toEqual([]);
+    // BEGIN and both inserts were held and never sent: one trip, the ROLLBACK.
+    expect(trips.texts.map((text) => text.trim().toLowerCase())).toEqual(['rollback']);
+    expect(await probeNotes()).toEqual(['1:kept']);
+  });
+
+  it('keeps what was held before a savepoint when the nested transaction rolls back, and drops what came after', async () => {
+    await withPipelinedStatements(() =>
+      db.orm.em.fork().transactional(async (em) => {
+        await em.execute(`insert into pipelined_probe (id, note) values (1, 'before the savepoint')`);
+        await em
+          .transactional(async (nested) => {
+            await nested.execute(`insert into pipelined_probe (id, note) values (2, 'inside, rolled back')`);
+            throw new Error('the nested work failed');
+          })
+          .catch(() => undefined);
+        await em.execute(`insert into pipelined_probe (id, note) values (3, 'after the savepoint')`);
+      }),
+    );
+    expect(await probeNotes()).toEqual(['1:before the savepoint', '3:after the savepoint']);
   });
 
   it('sends a use case’s reads asked together as one trip, each with its own rows, and rejects them all when one fails', async () => {
@@ -126,6 +148,34 @@ describe('pipelined statements', () => {
       }),
     );
     await expect(failing).rejects.toMatchObject({ code: '22P02' });
+
+    // Each read sent in the failing trip is rejected with that error, not only the first.
+    const settled = await withPipelinedStatements(() =>
+      db.orm.em
+        .fork()
+        .transactional((em) => {
+          const repos = mikroOrmRepositories(em, new Set());
+          return Promise.allSettled([repos.users.findById(userId), repos.orders.findByIdForUpdate('not a uuid')]);
+        })
+        .catch(() => undefined),
+    );
+    expect(settled?.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('does not pipeline on an ORM whose pool is not made of pipelining clients, and gets the same outcome', async () => {
+    const plainOrm = await MikroORM.init({ ...ormConfig({ databaseUrl: db.url, poolSize: 2 }), driverOptions: {} });
+    try {
+      const uow = new MikroOrmUnitOfWork(plainOrm);
+      const userId = await registerUserThrough(uow, {});
+      const productId = await addProductThrough(uow, 4, { amount: '1.00' });
+      const trips = countTrips();
+      const orderId = newId();
+      await expect(new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] })).resolves.toMatchObject({ orderId });
+      expect(trips.count).toBe(8);
+      await expect(new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId: newId(), userId: newId(), items: [{ productId, quantity: 1 }] })).rejects.toMatchObject({ code: 'user_not_found' });
+    } finally {
+      await plainOrm.close(true);
+    }
   });
 
   it('sends every statement on its own with pipelining off, with the same outcome', async () => {

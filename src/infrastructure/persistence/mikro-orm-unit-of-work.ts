@@ -15,7 +15,7 @@ import type { CommandContext, Json, UnitOfWork } from '../../application/commerc
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
-import { HELD, withPipelinedStatements } from './pipelined-statements.js';
+import { HELD, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
@@ -32,7 +32,8 @@ export interface UnitOfWorkOptions {
   maxConcurrentBatches?: number;
   /**
    * A transaction's writes travel with its next statement instead of on their own
-   * (docs/adr/0016-pipelined-statements.md). Default true.
+   * (docs/adr/0016-pipelined-statements.md). Default true; always off when the ORM's pool is not
+   * made of PipeliningClients (`ormConfig` makes it so).
    */
   pipelined?: boolean;
   /** Called with the size of every group transaction that commits (metrics, tests). */
@@ -115,7 +116,10 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
     this.maxConcurrentBatches = Math.max(1, options.maxConcurrentBatches ?? 2);
-    this.transaction = options.pipelined === false ? (work) => work() : withPipelinedStatements;
+    // Only on a pool of PipeliningClients (ormConfig's): a plain client would not hold writes
+    // and would answer reads sent together as nothing.
+    const pipelined = options.pipelined !== false && poolPipelines(orm.config.get('driverOptions'));
+    this.transaction = pipelined ? withPipelinedStatements : (work) => work();
   }
 
   /** Opens the unit of work's transactions: with pipelined statements, unless turned off. */

@@ -6,8 +6,9 @@ import pg from 'pg';
  *
  * Inside `withPipelinedStatements`, a transaction's BEGIN, its INSERT/UPDATE/DELETE statements
  * without RETURNING (MikroORM's flush) and statements that start with `HELD` (the outbox
- * bookkeeping) — statements whose answer nobody reads — are held: they resolve at once (with `rowCount:
- * null`) and go to PostgreSQL in front of the transaction's next statement, as one
+ * bookkeeping) — statements whose answer nobody reads — are held: they resolve at once (with
+ * no row count, which Kysely and MikroORM read as 0) and go to PostgreSQL in front of the
+ * transaction's next statement, as one
  * multi-statement simple query (MikroORM inlines the values, so a statement is plain text).
  * PostgreSQL runs them in order, in the same transaction, and stops at the first error, so what
  * commits is exactly what would have committed statement by statement. Only the moment an
@@ -17,7 +18,8 @@ import pg from 'pg';
  *
  * Why: every round trip costs a socket write and the backend's wake-up, the largest CPU cost
  * of the worker (docs/benchmarks.md). A PlaceOrder took 4 round trips of its own plus a share
- * of its group's 4; now it takes 2 (its two reads) plus a share of 2.
+ * of its group's 4; now it takes 1 (its two reads, sent together by the repositories with
+ * `RESULTS`) plus a share of 2.
  *
  * Never held: a statement with RETURNING or of several parts, anything with bound values, a
  * callback or a cursor, and anything outside `withPipelinedStatements` or outside a
@@ -50,11 +52,15 @@ type Kind = 'begin' | 'end' | 'held' | 'other';
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
 const END = /^\s*(commit|rollback|end|abort)\b/i;
 const ROLLBACK = /^\s*(rollback|abort)\b/i;
+const ROLLBACK_TO_SAVEPOINT = /^\s*rollback\s+to\b/i;
+/** Between statements sent together: on a line of its own, so a statement's trailing `--` comment cannot swallow it. */
+export const SEPARATOR = '\n;\n';
 const WRITE = /^\s*(insert|update|delete)\b/i;
 const RETURNING = /\breturning\b/i;
 
 function kindOf(text: string): Kind {
   if (BEGIN.test(text)) return 'begin';
+  if (ROLLBACK_TO_SAVEPOINT.test(text)) return 'other';
   if (END.test(text)) return 'end';
   if (text.startsWith(HELD) || (WRITE.test(text) && !RETURNING.test(text))) return 'held';
   return 'other';
@@ -78,19 +84,19 @@ export class PipeliningClient extends pg.Client {
   // bound values is ever held or sent with held ones, every other form goes as it came.
   override query(...args: unknown[]): never {
     const [text, values, callback] = args;
-    if (typeof text === 'string' && text.startsWith(RESULTS) && callback === undefined && (values === undefined || (Array.isArray(values) && values.length === 0))) {
+    const noValues = values === undefined || (Array.isArray(values) && values.length === 0);
+    if (typeof text === 'string' && text.startsWith(RESULTS) && callback === undefined && noValues) {
       return this.send(text).then((results) => {
         const each = Array.isArray(results) ? (results as pg.QueryResult[]) : [results as pg.QueryResult];
         return { command: 'SELECT', rowCount: null, oid: 0, fields: [], rows: each.map((result): unknown[] => result.rows) };
       }) as never;
     }
-    const simple =
-      typeof text === 'string' &&
-      callback === undefined &&
-      (values === undefined || (Array.isArray(values) && values.length === 0)) &&
-      !text.includes(';');
+    const simple = typeof text === 'string' && callback === undefined && noValues && !text.includes(';');
     if (!simple) return this.sendHeldFirst(args);
     const kind = kindOf(text);
+    // A rollback to a savepoint drops what was held since (it was issued after the savepoint,
+    // whose own statement sent everything before it); the transaction goes on.
+    if (ROLLBACK_TO_SAVEPOINT.test(text)) this.held = [];
     if (kind === 'begin') this.inTransaction = true;
     if (kind === 'end') {
       this.inTransaction = false;
@@ -110,7 +116,7 @@ export class PipeliningClient extends pg.Client {
     this.held = [];
     const plain = super.query.bind(this) as (text: string) => Promise<pg.QueryResult | pg.QueryResult[]>;
     if (held.length === 0) return plain(text);
-    return plain(`${held.join(';\n')};\n${text}`).then((results) => {
+    return plain(`${held.join(SEPARATOR)}${SEPARATOR}${text}`).then((results) => {
       // One result per statement: the held ones come first.
       const own = (results as pg.QueryResult[]).slice(held.length);
       return own.length === 1 ? own[0] : own;
@@ -121,23 +127,27 @@ export class PipeliningClient extends pg.Client {
   private sendHeldFirst(args: unknown[]): never {
     const plain = super.query.bind(this) as (...a: unknown[]) => never;
     if (this.held.length === 0) return plain(...args);
-    const held = this.held.join(';\n');
-    this.held = [];
-    const [text, , callback] = args;
-    if (typeof text === 'string' && callback === undefined) {
-      // Both go now (pg runs a client's queries in order); if a held statement failed, its
-      // error is the one reported, not the "current transaction is aborted" that follows it.
-      const first = plain(held) as Promise<unknown>;
-      const second = plain(...args) as Promise<unknown>;
-      return Promise.allSettled([first, second]).then(([a, b]) => {
-        if (a.status === 'rejected') throw a.reason;
-        if (b.status === 'rejected') throw b.reason;
-        return b.value;
-      }) as never;
+    const [text, values, callback] = args;
+    if (typeof text !== 'string' || typeof values === 'function' || callback !== undefined) {
+      // A cursor or a callback inside the unit of work: nothing sends one, and its answer could
+      // not carry a held statement's error. Refused rather than reported wrongly.
+      throw new Error('a cursor or callback query cannot follow statements held by the unit of work');
     }
-    // A cursor or a callback: pg runs a client's queries in order; if a held statement fails,
-    // the transaction is aborted and this query fails with it.
-    (plain(held) as Promise<unknown>).catch(() => undefined);
-    return plain(...args);
+    const held = this.held.join(SEPARATOR);
+    this.held = [];
+    // Both go now (pg runs a client's queries in order); if a held statement failed, its error
+    // is the one reported, not the "current transaction is aborted" that follows it.
+    const first = plain(held) as Promise<unknown>;
+    const second = plain(...args) as Promise<unknown>;
+    return Promise.allSettled([first, second]).then(([a, b]) => {
+      if (a.status === 'rejected') throw a.reason;
+      if (b.status === 'rejected') throw b.reason;
+      return b.value;
+    }) as never;
   }
+}
+
+/** Whether `orm`'s pool is made of PipeliningClients (the unit of work pipelines only then). */
+export function poolPipelines(driverOptions: unknown): boolean {
+  return (driverOptions as { Client?: unknown } | undefined)?.Client === PipeliningClient;
 }

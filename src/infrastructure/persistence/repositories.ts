@@ -7,7 +7,7 @@ import type {
   UserRepository,
 } from '../../application/commerce/ports/repositories.js';
 import { OrderSchema, ProductSchema, UserSchema } from './schemas.js';
-import { RESULTS, pipelining } from './pipelined-statements.js';
+import { RESULTS, SEPARATOR, pipelining } from './pipelined-statements.js';
 
 /** Aggregates touched in one unit of work, whose events become outbox rows on commit. */
 export type Tracked = Set<AggregateRoot>;
@@ -27,7 +27,9 @@ type Row = Record<string, unknown>;
  * The reads of one unit of work. Reads asked in the same turn (a use case's `Promise.all`)
  * travel to PostgreSQL as one query of several statements when the unit of work pipelines its
  * statements (ADR 0016), each caller getting its own rows; otherwise, and for a read asked
- * alone, each is one `em.execute`.
+ * alone, each is one `em.execute`. They run in the order they were asked: two reads that lock
+ * rows (`FOR UPDATE`) asked together lock in that order, so a use case keeps its lock order as
+ * it would awaiting them one by one.
  */
 class Reads {
   private waiting: { sql: string; params: unknown[]; resolve: (rows: Row[]) => void; reject: (error: unknown) => void }[] = [];
@@ -52,10 +54,14 @@ class Reads {
         return;
       }
       const each = await this.em.execute<Row[][]>(
-        `${RESULTS} ${waiting.map((item) => item.sql).join(';\n')}`,
+        `${RESULTS} ${waiting.map((item) => item.sql).join(SEPARATOR)}`,
         waiting.flatMap((item) => item.params),
       );
-      waiting.forEach((item, i) => item.resolve(each[i] ?? []));
+      // One array of rows per read, or the client did not understand RESULTS: never guess.
+      if (!Array.isArray(each) || each.length !== waiting.length || !each.every(Array.isArray)) {
+        throw new Error(`reads sent together came back as ${Array.isArray(each) ? each.length : typeof each} results for ${waiting.length}`);
+      }
+      waiting.forEach((item, i) => item.resolve(each[i]!));
     } catch (error) {
       for (const item of waiting) item.reject(error);
     }

@@ -138,6 +138,19 @@ describe('WebhookSecretCipher with an open cache (the webhooks worker)', () => {
     keys.set('a', key);
   });
 
+  it('keeps no plaintext past its ttl when the clock steps back', () => {
+    const { sealer, cipher, advance } = cached({ ttlMs: 60_000, maxEntries: 1_000 });
+    const sealed = sealer.seal(secret, place);
+    expect(cipher.open(sealed, place)).toBe(secret);
+    const keys = (cipher as unknown as { keys: Map<string, Buffer> }).keys;
+    const key = keys.get('a') as Buffer;
+    keys.delete('a');
+    // An hour back: the entry would look valid for another hour; it is opened afresh instead.
+    advance(-3_600_000);
+    expect(unreadable(() => cipher.open(sealed, place)).reason).toBe('unknown_key');
+    keys.set('a', key);
+  });
+
   it('keeps no value that does not open, and no more than maxEntries', () => {
     const { sealer, cipher } = cached({ ttlMs: 60_000, maxEntries: 2 });
     const parts = sealer.seal(secret, place).split(':');
