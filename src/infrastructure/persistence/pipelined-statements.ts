@@ -47,7 +47,7 @@ export function pipelining(): boolean {
   return scope.getStore() === true;
 }
 
-type Kind = 'begin' | 'end' | 'held' | 'other';
+type Kind = 'begin' | 'end' | 'rollback-to-savepoint' | 'held' | 'other';
 
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
 const END = /^\s*(commit|rollback|end|abort)\b/i;
@@ -60,7 +60,7 @@ const RETURNING = /\breturning\b/i;
 
 function kindOf(text: string): Kind {
   if (BEGIN.test(text)) return 'begin';
-  if (ROLLBACK_TO_SAVEPOINT.test(text)) return 'other';
+  if (ROLLBACK_TO_SAVEPOINT.test(text)) return 'rollback-to-savepoint';
   if (END.test(text)) return 'end';
   if (text.startsWith(HELD) || (WRITE.test(text) && !RETURNING.test(text))) return 'held';
   return 'other';
@@ -96,7 +96,7 @@ export class PipeliningClient extends pg.Client {
     const kind = kindOf(text);
     // A rollback to a savepoint drops what was held since (it was issued after the savepoint,
     // whose own statement sent everything before it); the transaction goes on.
-    if (ROLLBACK_TO_SAVEPOINT.test(text)) this.held = [];
+    if (kind === 'rollback-to-savepoint') this.held = [];
     if (kind === 'begin') this.inTransaction = true;
     if (kind === 'end') {
       this.inTransaction = false;
