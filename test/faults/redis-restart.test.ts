@@ -193,7 +193,9 @@ describe('Redis restarts under a running system', () => {
     let outage: { stoppedAt: number; startedAt: number } | undefined;
 
     // A careful client retries a 503 with the same Idempotency-Key: every registration (a
-    // duplicate would fail on its email) and half of the other commands carry one.
+    // duplicate would fail on its email), every confirmation (a duplicate would fail on its
+    // transition: the 503'd one may have run, see ranAfter503 below) and half of the other
+    // commands carry one.
     const commandFor = (i: number): [string, string, unknown, string | undefined] => {
       const key = `fault-${i}`;
       switch (i % 3) {
@@ -213,8 +215,7 @@ describe('Redis restarts under a running system', () => {
         if (answer.orderId) {
           // Confirmed right after its 202, without waiting: per-aggregate order must hold
           // across the restart (ConfirmOrder before PlaceOrder would fail with order_not_found).
-          const confirmKey = key ? `${key}-confirm` : undefined;
-          commandIds.push(await accepted(f.client, 'POST /v1/orders/:id/confirm', `/v1/orders/${answer.orderId}/confirm`, undefined, confirmKey));
+          commandIds.push(await accepted(f.client, 'POST /v1/orders/:id/confirm', `/v1/orders/${answer.orderId}/confirm`, undefined, `fault-${i}-confirm`));
         }
         await sleep(25);
       }
