@@ -15,17 +15,26 @@ import { PredecessorPendingError, runAfter } from '../ordering/predecessor.js';
 // never the command.
 
 /**
- * KEYS[1] the key's ordering hash, KEYS[2] the command's job hash. ARGV[1] the command id,
- * ARGV[2] the hash's time to live in seconds. Returns the predecessor's id, '' for none, or
- * nil when the job already exists (a retried intake: the job keeps the predecessor it has).
- * A retry of the command that is still the tail gets the predecessor it got the first time.
+ * KEYS[1] the key's ordering hash, KEYS[2] the command's job hash, KEYS[3] the command's place
+ * record. ARGV[1] the command id, ARGV[2] the time to live of the hash and of the record in
+ * seconds. Returns the predecessor's id, '' for none, or nil when the job already exists (a
+ * retried intake: the job keeps the predecessor it has).
+ *
+ * The place record keeps the predecessor a command got until its job is added (the sender
+ * deletes it then). A retry of a command whose add failed (a 503: Redis went away between the
+ * two steps) gets the same predecessor back, even when later commands took their places behind
+ * it meanwhile: placed again at the tail it would wait for its own successor, which waits for
+ * it — a cycle that held the rest of the key's line for ever.
  */
 const TAKE_PLACE_LUA = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
+local placed = redis.call('GET', KEYS[3])
+if placed then return placed end
 local tail = redis.call('HGET', KEYS[1], 'tail')
 if tail == ARGV[1] then return redis.call('HGET', KEYS[1], 'before') or '' end
 redis.call('HSET', KEYS[1], 'tail', ARGV[1], 'before', tail or '')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], tail or '', 'EX', ARGV[2])
 return tail or ''
 `;
 
@@ -53,7 +62,7 @@ return waiting
 `;
 
 interface OrderingScripts {
-  conveyorTakePlace(orderingKey: string, jobKey: string, commandId: string, ttl: number): Promise<string | null>;
+  conveyorTakePlace(orderingKey: string, jobKey: string, placeKey: string, commandId: string, ttl: number): Promise<string | null>;
   conveyorStartLine(orderingKey: string, commandId: string, ttl: number): Promise<number>;
   conveyorTakeWaiters(waitersKey: string): Promise<string[]>;
 }
@@ -62,7 +71,7 @@ const scripted = new WeakSet<RedisConnection>();
 /** The connection with the ordering's scripts defined on it (once per connection). */
 function scripts(redis: RedisConnection): OrderingScripts {
   if (!scripted.has(redis)) {
-    redis.defineCommand('conveyorTakePlace', { numberOfKeys: 2, lua: TAKE_PLACE_LUA });
+    redis.defineCommand('conveyorTakePlace', { numberOfKeys: 3, lua: TAKE_PLACE_LUA });
     redis.defineCommand('conveyorStartLine', { numberOfKeys: 1, lua: START_LINE_LUA });
     redis.defineCommand('conveyorTakeWaiters', { numberOfKeys: 1, lua: TAKE_WAITERS_LUA });
     scripted.add(redis);
@@ -75,6 +84,8 @@ export function orderingKeys(queue: Pick<Queue, 'toKey'>) {
   return {
     tail: (orderingKey: string) => queue.toKey(`ordering:${orderingKey}`),
     waiters: (commandId: string) => queue.toKey(`ordering-waiters:${commandId}`),
+    /** The predecessor a command got, kept until its job is added (TAKE_PLACE_LUA). */
+    place: (commandId: string) => queue.toKey(`ordering-place:${commandId}`),
   };
 }
 
@@ -90,13 +101,17 @@ export async function takePlaceInLine(
   commandId: string,
   ttlSeconds: number,
 ): Promise<string | undefined> {
-  const predecessor = await scripts(redis).conveyorTakePlace(
-    orderingKeys(queue).tail(orderingKey),
-    queue.toKey(commandId),
-    commandId,
-    ttlSeconds,
-  );
+  const keys = orderingKeys(queue);
+  const predecessor = await scripts(redis).conveyorTakePlace(keys.tail(orderingKey), queue.toKey(commandId), keys.place(commandId), commandId, ttlSeconds);
   return predecessor ? predecessor : undefined;
+}
+
+/**
+ * Forgets the place record of a command whose job is now added (the job keeps its predecessor
+ * from here on). Best effort: a record left behind expires with the line's time to live.
+ */
+export async function forgetPlace(redis: RedisConnection, queue: Pick<Queue, 'toKey'>, commandId: string): Promise<void> {
+  await redis.del(orderingKeys(queue).place(commandId));
 }
 
 /**

@@ -154,6 +154,21 @@ describe('BullMqCommandSender with per-aggregate ordering', () => {
     await ordered.send('ConfirmOrder', b);
     expect(await afterOf(b)).toBe(a.commandId);
   });
+
+  test('such a retry keeps its place also when later commands took theirs behind it meanwhile: no cycle in the line', async () => {
+    const [a, b, c] = [onOrder(ORDER_G), onOrder(ORDER_G), onOrder(ORDER_G)];
+    await ordered.send('ConfirmOrder', a);
+    // b's first try took its place and lost its add (a 503); c was accepted behind it.
+    expect(await takePlaceInLine(connection, queue, `order:${ORDER_G}`, b.commandId, 60)).toBe(a.commandId);
+    await ordered.send('ConfirmOrder', c);
+    expect(await afterOf(c)).toBe(b.commandId);
+    // The client's retry of b (same Idempotency-Key, same command id) goes behind a, not behind c,
+    // which waits for b: placed behind c, b and c would wait for each other for ever.
+    await ordered.send('ConfirmOrder', b);
+    expect(await afterOf(b)).toBe(a.commandId);
+    // Once a job holds its predecessor, the place records are gone: only the line itself is left.
+    expect(await connection.keys(queue.toKey('ordering-place:*'))).toEqual([]);
+  });
 });
 
 const ORDER_A = '01930000-0000-7000-8000-00000000a001';
@@ -162,6 +177,7 @@ const ORDER_C = '01930000-0000-7000-8000-00000000c001';
 const ORDER_D = '01930000-0000-7000-8000-00000000d001';
 const ORDER_E = '01930000-0000-7000-8000-00000000e001';
 const ORDER_F = '01930000-0000-7000-8000-00000000f001';
+const ORDER_G = '01930000-0000-7000-8000-00000000f002';
 
 describe('BullMqCommandJobs', () => {
   test('unknown command → null', async () => {
