@@ -64,7 +64,8 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     onUseNotRecorded: (error) => logger.warn({ err: error }, 'could not record when API keys were last used'),
   });
   await apiKeys.start();
-  // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the process.
+  // One QueueEvents (one blocking Redis connection) for every ?wait= and event stream of the
+  // process, reading the queue's events only while one of them is open.
   const commandEvents = await BullMqCommandEvents.open({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
   const app = await buildApp({
     config,

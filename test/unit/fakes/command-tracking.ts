@@ -76,12 +76,24 @@ export class FakeCommandJobs implements CommandJobs, CommandQueue {
 /** A queue event bus the test drives with `signal`. */
 export class FakeCommandEvents implements CommandEvents {
   private readonly listeners = new Map<string, Set<(signal: QueueSignal) => void>>();
+  private gate: Promise<void> | undefined;
 
-  subscribe(commandId: string, listener: (signal: QueueSignal) => void): () => void {
+  async subscribe(commandId: string, listener: (signal: QueueSignal) => void): Promise<() => void> {
     const set = this.listeners.get(commandId) ?? new Set();
     set.add(listener);
     this.listeners.set(commandId, set);
+    await this.gate;
     return () => set.delete(listener);
+  }
+
+  /** Subscriptions hold only once the returned function is called (a reader still starting). */
+  holdSubscriptions(): () => void {
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    return () => {
+      this.gate = undefined;
+      open();
+    };
   }
 
   signal(commandId: string, signal: QueueSignal): void {

@@ -70,7 +70,7 @@ const readModel: ReadModel = {
 };
 const commandJobs: CommandJobs & CommandQueue = { find: nothing, remove: async () => false };
 const commandOutcomes: CommandOutcomes = { cancel: unused };
-const commandEvents: CommandEvents = { subscribe: () => () => undefined };
+const commandEvents: CommandEvents = { subscribe: () => Promise.resolve(() => undefined) };
 const webhooks = unwiredUseCases<WebhookManagement>(unused);
 const schedules = unwiredUseCases<ScheduleManagement>(unused);
 const emails = unwiredUseCases<EmailManagement>(unused);

@@ -30,6 +30,10 @@ export interface CommandQueue {
  * one subscription per process, fanned out to however many watchers it has.
  */
 export interface CommandEvents {
-  /** Calls `listener` with each signal about the command's job until the returned function is called. */
-  subscribe(commandId: string, listener: (signal: QueueSignal) => void): () => void;
+  /**
+   * Calls `listener` with each signal about the command's job until the returned function is
+   * called. Resolves once every signal from then on will reach it (the events may only start
+   * being read for the first watcher), so a status read after it misses nothing.
+   */
+  subscribe(commandId: string, listener: (signal: QueueSignal) => void): Promise<() => void>;
 }

@@ -45,13 +45,21 @@ export class WatchCommand {
     let wake: (() => void) | undefined;
     // Subscribed before the first read, so nothing that happens after the read is missed.
     let told = ++this.tick;
-    const unsubscribe = this.events.subscribe(commandId, (signal) => {
+    const subscribed = this.events.subscribe(commandId, (signal) => {
       told = ++this.tick;
       pending.push(signal);
       wake?.();
     });
     const onStop = () => wake?.();
     stop.addEventListener('abort', onStop);
+    // Stopped before the subscription holds (its events connection may wait for Redis): the
+    // subscription is dropped once it does.
+    const unsubscribe = await Promise.race([subscribed, aborted(stop)]);
+    if (!unsubscribe) {
+      stop.removeEventListener('abort', onStop);
+      void subscribed.then((late) => late(), () => undefined);
+      return 'stopped';
+    }
     try {
       let last = after;
       let signals: QueueSignal[] = [];
@@ -110,6 +118,14 @@ export class WatchCommand {
     if (end === 'settled') return latest;
     return (await this.status.execute(commandId)) ?? latest;
   }
+}
+
+/** Resolves (with nothing) when `stop` is aborted. */
+function aborted(stop: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (stop.aborted) resolve(undefined);
+    else stop.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
 }
 
 function pause(ms: number, stop: AbortSignal): Promise<void> {

@@ -167,6 +167,20 @@ describe('WatchCommand', () => {
     expect(events.subscribers(ID)).toBe(0);
   });
 
+  it('stops when asked before its subscription holds, and drops the subscription once it does', async () => {
+    jobs.put(ID, 'queued');
+    const open = events.holdSubscriptions();
+    const stop = new AbortController();
+    const following = watch.follow(ID, -1, () => undefined, stop.signal);
+    await settleMicrotasks();
+    stop.abort();
+    expect(await following).toBe('stopped');
+    expect(events.subscribers(ID)).toBe(1);
+    open();
+    await settleMicrotasks();
+    expect(events.subscribers(ID)).toBe(0);
+  });
+
   it('wait answers as soon as the command settles', async () => {
     jobs.put(ID, 'running', 1);
     const started = Date.now();
