@@ -5,7 +5,9 @@
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
-import { commandJob } from '../../queues/commands.js';
+import { ORDERING_LINE_TTL_SECONDS, commandJob, orderingKey } from '../../queues/commands.js';
+import { takePlaceInLine } from '../../src/infrastructure/queue/bullmq-command-ordering.js';
+import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
 import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
@@ -130,6 +132,28 @@ describe('command worker with per-aggregate ordering', () => {
       await fast.stop(5000);
       await worker.worker.resume();
     }
+  });
+
+  it('runs a retried intake in its first place although a later command was accepted behind it meanwhile (no cycle)', async () => {
+    const productId = newId();
+    const add = await addProduct(productId, 'R', 0);
+    await finished(add.id!);
+    const sender = new BullMqCommandSender(infra.queues.commands, {
+      ordering: { redis: infra.producerConnection, ttlSeconds: ORDERING_LINE_TTL_SECONDS },
+    });
+    const [a, b, c] = [1, 2, 3].map((quantity) => ({ commandId: newId(), productId, quantity }));
+    await sender.send('RestockProduct', a!);
+    // b's first intake took its place in line, then its add failed (the API answered 503) …
+    const key = orderingKey('RestockProduct', b!);
+    await takePlaceInLine(infra.producerConnection, infra.queues.commands, key, b!.commandId, ORDERING_LINE_TTL_SECONDS);
+    // … c was accepted behind it, and then the client retried b with its Idempotency-Key.
+    await sender.send('RestockProduct', c!);
+    await sender.send('RestockProduct', b!);
+    // All three run, in intake order, long before the 20 s recheck: woken by their predecessors.
+    const done = await Promise.all([a, b, c].map((command) => finished(command!.commandId, 10_000)));
+    expect(done.map((job) => job.returnvalue)).toEqual([1, 3, 6].map((stock) => expect.objectContaining({ stock })));
+    // Each place record went with its command's outcome.
+    expect(await infra.producerConnection.keys(infra.queues.commands.toKey('ordering-place:*'))).toEqual([]);
   });
 
   it('runs a chain of 40 commands on one key link after link, each once', async () => {

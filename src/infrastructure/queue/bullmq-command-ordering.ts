@@ -20,8 +20,9 @@ import { PredecessorPendingError, runAfter } from '../ordering/predecessor.js';
  * seconds. Returns the predecessor's id, '' for none, or nil when the job already exists (a
  * retried intake: the job keeps the predecessor it has).
  *
- * The place record keeps the predecessor a command got until its job is added (the sender
- * deletes it then). A retry of a command whose add failed (a 503: Redis went away between the
+ * The place record keeps the predecessor a command got until the command has its final
+ * outcome (`release` deletes it, in the script it runs anyway; while the job exists the
+ * EXISTS check answers first). A retry of a command whose add failed (a 503: Redis went away between the
  * two steps) gets the same predecessor back, even when later commands took their places behind
  * it meanwhile: placed again at the tail it would wait for its own successor, which waits for
  * it — a cycle that held the rest of the key's line for ever.
@@ -51,20 +52,22 @@ return 1
 `;
 
 /**
- * KEYS[1] a command's waiters set. Returns its members and deletes it: the commands parked
- * behind the command, each to be promoted once (one script, no MULTI, for the one call every
- * command makes when it is done).
+ * KEYS[1] a command's waiters set, KEYS[2] its place record. Returns the set's members and
+ * deletes it: the commands parked behind the command, each to be promoted once; the place
+ * record is no longer needed either (one script, no MULTI, for the one call every command makes
+ * when it is done).
  */
 const TAKE_WAITERS_LUA = `
 local waiting = redis.call('SMEMBERS', KEYS[1])
 if #waiting > 0 then redis.call('DEL', KEYS[1]) end
+redis.call('DEL', KEYS[2])
 return waiting
 `;
 
 interface OrderingScripts {
   conveyorTakePlace(orderingKey: string, jobKey: string, placeKey: string, commandId: string, ttl: number): Promise<string | null>;
   conveyorStartLine(orderingKey: string, commandId: string, ttl: number): Promise<number>;
-  conveyorTakeWaiters(waitersKey: string): Promise<string[]>;
+  conveyorTakeWaiters(waitersKey: string, placeKey: string): Promise<string[]>;
 }
 const scripted = new WeakSet<RedisConnection>();
 
@@ -73,7 +76,7 @@ function scripts(redis: RedisConnection): OrderingScripts {
   if (!scripted.has(redis)) {
     redis.defineCommand('conveyorTakePlace', { numberOfKeys: 3, lua: TAKE_PLACE_LUA });
     redis.defineCommand('conveyorStartLine', { numberOfKeys: 1, lua: START_LINE_LUA });
-    redis.defineCommand('conveyorTakeWaiters', { numberOfKeys: 1, lua: TAKE_WAITERS_LUA });
+    redis.defineCommand('conveyorTakeWaiters', { numberOfKeys: 2, lua: TAKE_WAITERS_LUA });
     scripted.add(redis);
   }
   return redis as unknown as OrderingScripts;
@@ -84,7 +87,7 @@ export function orderingKeys(queue: Pick<Queue, 'toKey'>) {
   return {
     tail: (orderingKey: string) => queue.toKey(`ordering:${orderingKey}`),
     waiters: (commandId: string) => queue.toKey(`ordering-waiters:${commandId}`),
-    /** The predecessor a command got, kept until its job is added (TAKE_PLACE_LUA). */
+    /** The predecessor a command got, kept until it has its final outcome (TAKE_PLACE_LUA). */
     place: (commandId: string) => queue.toKey(`ordering-place:${commandId}`),
   };
 }
@@ -106,13 +109,6 @@ export async function takePlaceInLine(
   return predecessor ? predecessor : undefined;
 }
 
-/**
- * Forgets the place record of a command whose job is now added (the job keeps its predecessor
- * from here on). Best effort: a record left behind expires with the line's time to live.
- */
-export async function forgetPlace(redis: RedisConnection, queue: Pick<Queue, 'toKey'>, commandId: string): Promise<void> {
-  await redis.del(orderingKeys(queue).place(commandId));
-}
 
 /**
  * Starts the line of a new aggregate with its first command (no predecessor). Unlike
@@ -245,8 +241,8 @@ export class BullMqCommandOrdering {
    * itself after `recheckMs`.
    */
   async release(commandId: string): Promise<void> {
-    const key = orderingKeys(this.queue()).waiters(commandId);
-    const waiting = await scripts(this.redis).conveyorTakeWaiters(key);
+    const keys = orderingKeys(this.queue());
+    const waiting = await scripts(this.redis).conveyorTakeWaiters(keys.waiters(commandId), keys.place(commandId));
     await Promise.all(waiting.map((jobId) => this.promote(jobId)));
   }
 

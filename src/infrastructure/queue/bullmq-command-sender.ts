@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { commandJob, orderingKey, type CommandPayload, type CommandType, type SendOptions, type SentBy } from '../../../queues/commands.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { forgetPlace, startLine, takePlaceInLine } from './bullmq-command-ordering.js';
+import { startLine, takePlaceInLine } from './bullmq-command-ordering.js';
 
 export interface BullMqCommandSenderOptions {
   /**
@@ -67,17 +67,14 @@ export class BullMqCommandSender {
     // (ADR 0006, point 6), or one due tomorrow would hold back every later command of its key.
     // The first command of a new aggregate needs no answer from its line.
     if (this.ordering && !options.runAt && options.newAggregate) return this.sendFirstOfLine(this.ordering, type, payload, options.sentBy);
-    const ordering = this.ordering && !options.runAt ? this.ordering : undefined;
-    const after = ordering
-      ? await takePlaceInLine(ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, ordering.ttlSeconds)
-      : undefined;
+    const after =
+      this.ordering && !options.runAt
+        ? await takePlaceInLine(this.ordering.redis, this.queue, orderingKey(type, payload), payload.commandId, this.ordering.ttlSeconds)
+        : undefined;
     // If this process dies right here, the next command of the key names a predecessor that
     // has no job; the worker lets it go ahead after a grace period (ADR 0006).
     const job = commandJob(type, payload, { after, sentBy: options.sentBy });
     await this.queue.add(job.name, job.data, { ...job.opts, ...(options.runAt ? dueAt(options.runAt) : {}) });
-    // The job holds its predecessor now. A failure here is not the client's: the command is
-    // queued, and the record left behind expires with the line.
-    if (ordering) await forgetPlace(ordering.redis, this.queue, payload.commandId).catch(() => undefined);
   }
 
   /**
