@@ -6,6 +6,7 @@ import { BullMqCommandEvents } from '../../src/infrastructure/queue/bullmq-comma
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL } from '../support/config.js';
+import { startPrivateRedis } from '../support/private-redis.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { sleep, within } from '../support/wait.js';
 
@@ -71,17 +72,43 @@ describe('BullMqCommandEvents', () => {
     again.unsubscribe();
   });
 
-  test('a watcher arriving within the idle time keeps the reader', async () => {
-    const id = commandId();
-    const one = await watch(id);
-    one.unsubscribe();
-    await sleep(IDLE_MS / 4);
-    const two = await watch(id);
-    await sleep(IDLE_MS * 2);
-    expect(events.reading).toBe(true);
-    await queue.add('ConfirmOrder', {}, { jobId: id });
-    await within('the queued signal', 5000, async () => two.signals.includes('queued'));
-    two.unsubscribe();
-    await within('the reader to stop', 5000, async () => !events.reading);
+  test('a watcher coming and going within the idle time moves the stop to after the last one left', async () => {
+    const slow = await BullMqCommandEvents.open({ redisUrl: REDIS_URL, prefix, logger: createLogger({ level: 'silent', role: 'test' }), idleMs: 2000 });
+    try {
+      const id = commandId();
+      const one = await slow.subscribe(id, () => undefined);
+      one(); // the reader would stop 2000 ms from here …
+      await sleep(500);
+      const two = await slow.subscribe(id, () => undefined);
+      await sleep(500);
+      two(); // … but a watcher came and went: 2000 ms from here instead
+      await sleep(1500);
+      expect(slow.reading).toBe(true);
+      await within('the reader to stop', 5000, async () => !slow.reading);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('with Redis away a subscription waits, and close() ends it at once instead of waiting for Redis', async () => {
+    const redis = await startPrivateRedis({ appendonly: false });
+    try {
+      const away = await BullMqCommandEvents.open({ redisUrl: redis.url, prefix, logger: createLogger({ level: 'silent', role: 'test' }) });
+      await redis.stop('SIGKILL');
+      let outcome = 'pending';
+      const subscribing = away.subscribe(commandId(), () => undefined).then(
+        () => (outcome = 'held'),
+        () => (outcome = 'rejected'),
+      );
+      await sleep(500);
+      expect(outcome).toBe('pending');
+      const closedIn = performance.now();
+      await away.close();
+      await subscribing;
+      expect(outcome).toBe('rejected');
+      expect(performance.now() - closedIn).toBeLessThan(2000);
+    } finally {
+      await redis.cleanup();
+    }
   });
 });

@@ -35,6 +35,8 @@ interface Reader {
   /** Set once positioned (a reader stopped before that never gets one). */
   events?: QueueEvents;
   positioned: Promise<void>;
+  /** Rejects `positioned` (close(): a command queued while Redis is away would wait for it). */
+  cancel: (error: Error) => void;
 }
 
 /**
@@ -118,22 +120,30 @@ export class BullMqCommandEvents implements CommandEvents {
     this.listeners.clear();
     clearTimeout(this.idleTimer);
     await this.stopReader();
-    await this.connection.quit().catch(() => undefined);
+    // Not quit: while Redis is away it would wait in the offline queue. A reader still
+    // positioning is rejected by this, and its subscribers with it.
+    this.connection.disconnect();
   }
 
   private startReader(): Reader {
     const stream = new QueueKeys(this.options.prefix).toKey(COMMANDS_QUEUE, 'events');
+    let cancel!: (error: Error) => void;
     const reader: Reader = {
-      positioned: this.connection.xrevrange(stream, '+', '-', 'COUNT', 1).then(([last]) => {
-        if (this.reader !== reader) return;
-        // From the last entry there is ('0-0' for none yet): what is written after it is read.
-        const events = new QueueEvents(COMMANDS_QUEUE, { connection: this.connection, prefix: this.options.prefix, lastEventId: last?.[0] ?? '0-0' });
-        events.on('error', (error) => this.options.logger.warn({ err: error }, 'command events: Redis error'));
-        for (const [event, signal] of Object.entries(SIGNALS)) {
-          events.on(event as 'waiting', ({ jobId }: { jobId: string }) => this.dispatch(jobId, signal));
-        }
-        reader.events = events;
+      positioned: new Promise<void>((resolve, reject) => {
+        cancel = reject;
+        this.connection.xrevrange(stream, '+', '-', 'COUNT', 1).then(([last]) => {
+          if (this.reader !== reader) return resolve();
+          // From the last entry there is ('0-0' for none yet): what is written after it is read.
+          const events = new QueueEvents(COMMANDS_QUEUE, { connection: this.connection, prefix: this.options.prefix, lastEventId: last?.[0] ?? '0-0' });
+          events.on('error', (error) => this.options.logger.warn({ err: error }, 'command events: Redis error'));
+          for (const [event, signal] of Object.entries(SIGNALS)) {
+            events.on(event as 'waiting', ({ jobId }: { jobId: string }) => this.dispatch(jobId, signal));
+          }
+          reader.events = events;
+          resolve();
+        }, reject);
       }),
+      cancel: (error) => cancel(error),
     };
     reader.positioned.catch(() => {
       if (this.reader === reader) this.reader = undefined;
@@ -152,10 +162,17 @@ export class BullMqCommandEvents implements CommandEvents {
 
   private async stopReader(): Promise<void> {
     const reader = this.reader;
+    // A reader still positioning never starts: it is no longer `this.reader` when it is positioned.
     this.reader = undefined;
-    if (!reader) return;
-    await reader.positioned.catch(() => undefined);
-    await reader.events?.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'command events: could not close the reader'));
+    const events = reader?.events;
+    if (!events) {
+      reader?.cancel(new Error('command events: stopped before the reader started'));
+      return;
+    }
+    // Its signals end here (a read in flight would hand over events a next reader reads again).
+    events.removeAllListeners();
+    events.on('error', () => undefined);
+    await events.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'command events: could not close the reader'));
   }
 
   private dispatch(jobId: string, signal: QueueSignal): void {

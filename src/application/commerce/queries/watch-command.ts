@@ -43,23 +43,20 @@ export class WatchCommand {
   async follow(commandId: string, after: number, report: (change: StatusChange) => void, stop: AbortSignal): Promise<FollowEnd> {
     const pending: QueueSignal[] = [];
     let wake: (() => void) | undefined;
-    // Subscribed before the first read, so nothing that happens after the read is missed.
+    // Subscribed before the first read, so nothing that happens after the read is missed. The
+    // subscription may take a moment to hold (the process's events reader starts with its first
+    // watcher, and waits for Redis while Redis is away): the first read does not wait for it —
+    // a settled command is answered at once — and one that is not settled is read again once
+    // it holds.
     let told = ++this.tick;
     const subscribed = this.events.subscribe(commandId, (signal) => {
       told = ++this.tick;
       pending.push(signal);
       wake?.();
     });
+    let unsubscribe: (() => void) | undefined;
     const onStop = () => wake?.();
     stop.addEventListener('abort', onStop);
-    // Stopped before the subscription holds (its events connection may wait for Redis): the
-    // subscription is dropped once it does.
-    const unsubscribe = await Promise.race([subscribed, aborted(stop)]);
-    if (!unsubscribe) {
-      stop.removeEventListener('abort', onStop);
-      void subscribed.then((late) => late(), () => undefined);
-      return 'stopped';
-    }
     try {
       let last = after;
       let signals: QueueSignal[] = [];
@@ -73,6 +70,12 @@ export class WatchCommand {
           report({ sequence: last, status });
         }
         if (isSettled(current.status)) return 'settled';
+        if (!unsubscribe) {
+          unsubscribe = await unlessStopped(subscribed, stop);
+          if (!unsubscribe) return 'stopped';
+          told = ++this.tick; // a read from after the subscription held
+          continue;
+        }
         if (signals.includes('settled') && pending.length === 0 && rereads < SETTLE_REREADS_MS.length) {
           await pause(SETTLE_REREADS_MS[rereads++]!, stop);
           told = ++this.tick; // a fresh read, not one from before the pause
@@ -87,8 +90,9 @@ export class WatchCommand {
         signals = pending.splice(0);
       }
     } finally {
-      unsubscribe();
       stop.removeEventListener('abort', onStop);
+      if (unsubscribe) unsubscribe();
+      else void subscribed.then((late) => late(), () => undefined);
     }
   }
 
@@ -120,11 +124,22 @@ export class WatchCommand {
   }
 }
 
-/** Resolves (with nothing) when `stop` is aborted. */
-function aborted(stop: AbortSignal): Promise<undefined> {
-  return new Promise((resolve) => {
-    if (stop.aborted) resolve(undefined);
-    else stop.addEventListener('abort', () => resolve(undefined), { once: true });
+/** `promise`'s value, or undefined as soon as `stop` is aborted (whichever comes first). */
+function unlessStopped<T>(promise: Promise<T>, stop: AbortSignal): Promise<T | undefined> {
+  if (stop.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    stop.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        stop.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        stop.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
 }
 

@@ -171,14 +171,41 @@ describe('WatchCommand', () => {
     jobs.put(ID, 'queued');
     const open = events.holdSubscriptions();
     const stop = new AbortController();
-    const following = watch.follow(ID, -1, () => undefined, stop.signal);
+    const seen: string[] = [];
+    const following = watch.follow(ID, -1, (change) => seen.push(change.status.status), stop.signal);
     await settleMicrotasks();
+    // The first read did not wait for the subscription.
+    expect(seen).toEqual(['queued']);
     stop.abort();
     expect(await following).toBe('stopped');
     expect(events.subscribers(ID)).toBe(1);
     open();
     await settleMicrotasks();
     expect(events.subscribers(ID)).toBe(0);
+  });
+
+  it('answers a settled command at once while its subscription does not hold (Redis away)', async () => {
+    jobs.put(ID, 'running', 1);
+    records.settle(ID, 'RegisterUser', 'succeeded');
+    events.holdSubscriptions();
+    const seen: string[] = [];
+    // Never stopped: it ends only by reading the outcome.
+    expect(await watch.follow(ID, -1, (change) => seen.push(change.status.status), new AbortController().signal)).toBe('settled');
+    expect(seen).toEqual(['succeeded']);
+  });
+
+  it('reads again once its subscription holds: a command that settled meanwhile, with no signal, is seen', async () => {
+    jobs.put(ID, 'running', 1);
+    const open = events.holdSubscriptions();
+    const seen: string[] = [];
+    const following = watch.follow(ID, -1, (change) => seen.push(change.status.status), new AbortController().signal);
+    await settleMicrotasks();
+    expect(seen).toEqual(['running']);
+    // It settles before the subscription holds: no listener could be told.
+    records.settle(ID, 'RegisterUser', 'succeeded');
+    open();
+    expect(await following).toBe('settled');
+    expect(seen).toEqual(['running', 'succeeded']);
   });
 
   it('wait answers as soon as the command settles', async () => {
