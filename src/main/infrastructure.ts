@@ -11,6 +11,7 @@ import { createQueue } from '../infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../infrastructure/redis/connection.js';
 import { ALL_QUEUES, QUEUES, type QueueName } from '../../queues/names.js';
 import { StartupError, type RunningProcess } from './lifecycle.js';
+import { reportCheckedOutErrors } from '../infrastructure/persistence/pool-errors.js';
 
 // The adapters a process may open, each built on its own so that a role's composition root
 // (src/main/roles/*) opens only what that role uses, and closes it in reverse order.
@@ -164,6 +165,7 @@ async function refuseUnmigrated(orm: MikroORM): Promise<void> {
 export function openPool(config: Config, logger: Logger, resources: Resources, options: Pick<pg.PoolConfig, 'pipeline'> = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: poolSize(config), ...options });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  reportCheckedOutErrors(pool, (error) => logger.warn({ err: error }, 'PostgreSQL connection in use failed'));
   resources.add(() => pool.end());
   return pool;
 }

@@ -11,6 +11,7 @@ import type {
   ScheduledCommandDto,
 } from '../../application/commerce/queries/read-model.js';
 import { formatMinor, ORDER_STATUSES, type OrderStatus } from '../../domain/index.js';
+import { reportCheckedOutErrors } from '../persistence/pool-errors.js';
 
 /** The largest page `listUserOrders` serves (docs/design.md §3: pageSize ≤ 100). */
 export const MAX_PAGE_SIZE = 100;
@@ -50,6 +51,7 @@ export function createReadPool(url: string, max = 10, options: ReadPoolOptions =
     ...((options.readOnly ?? true) ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   pool.on('error', options.onError ?? (() => undefined));
+  reportCheckedOutErrors(pool, options.onError ?? (() => undefined));
   return pool;
 }
 

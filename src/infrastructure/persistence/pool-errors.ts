@@ -1,0 +1,15 @@
+import type pg from 'pg';
+
+/**
+ * pg emits 'error' on a client whose connection ends unexpectedly (PostgreSQL stopped, the
+ * backend terminated). pg-pool listens for that only while the client is idle: a client that
+ * is checked out when it happens has no listener, and the 'error' event ends the process.
+ * This gives every client of `pool` a listener of its own for its whole life. The query in
+ * flight still fails with its own error, and the pool drops the client when it is released
+ * (it is no longer queryable).
+ */
+export function reportCheckedOutErrors(pool: pg.Pool, onError: (error: Error) => void): void {
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+  });
+}
