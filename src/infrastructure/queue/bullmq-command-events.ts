@@ -128,24 +128,22 @@ export class BullMqCommandEvents implements CommandEvents {
   private startReader(): Reader {
     const stream = new QueueKeys(this.options.prefix).toKey(COMMANDS_QUEUE, 'events');
     let cancel!: (error: Error) => void;
-    const reader: Reader = {
-      positioned: new Promise<void>((resolve, reject) => {
-        cancel = reject;
-        this.connection.xrevrange(stream, '+', '-', 'COUNT', 1).then(([last]) => {
-          if (this.reader !== reader) return resolve();
-          // From the last entry there is ('0-0' for none yet): what is written after it is read.
-          const events = new QueueEvents(COMMANDS_QUEUE, { connection: this.connection, prefix: this.options.prefix, lastEventId: last?.[0] ?? '0-0' });
-          events.on('error', (error) => this.options.logger.warn({ err: error }, 'command events: Redis error'));
-          for (const [event, signal] of Object.entries(SIGNALS)) {
-            events.on(event as 'waiting', ({ jobId }: { jobId: string }) => this.dispatch(jobId, signal));
-          }
-          reader.events = events;
-          resolve();
-        }, reject);
-      }),
-      cancel: (error) => cancel(error),
-    };
-    reader.positioned.catch(() => {
+    const positioned = new Promise<void>((resolve, reject) => {
+      cancel = reject;
+      this.connection.xrevrange(stream, '+', '-', 'COUNT', 1).then(([last]) => {
+        if (this.reader !== reader) return resolve();
+        // From the last entry there is ('0-0' for none yet): what is written after it is read.
+        const events = new QueueEvents(COMMANDS_QUEUE, { connection: this.connection, prefix: this.options.prefix, lastEventId: last?.[0] ?? '0-0' });
+        events.on('error', (error) => this.options.logger.warn({ err: error }, 'command events: Redis error'));
+        for (const [event, signal] of Object.entries(SIGNALS)) {
+          events.on(event as 'waiting', ({ jobId }: { jobId: string }) => this.dispatch(jobId, signal));
+        }
+        reader.events = events;
+        resolve();
+      }, reject);
+    });
+    const reader: Reader = { positioned, cancel };
+    positioned.catch(() => {
       if (this.reader === reader) this.reader = undefined;
     });
     return reader;

@@ -109,7 +109,6 @@ export async function takePlaceInLine(
   return predecessor ? predecessor : undefined;
 }
 
-
 /**
  * Starts the line of a new aggregate with its first command (no predecessor). Unlike
  * takePlaceInLine its answer is not needed to build the job, so the caller sends it together

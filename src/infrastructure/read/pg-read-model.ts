@@ -50,8 +50,9 @@ export function createReadPool(url: string, max = 10, options: ReadPoolOptions =
     application_name: 'conveyor-read',
     ...((options.readOnly ?? true) ? { options: '-c default_transaction_read_only=on' } : {}),
   });
-  pool.on('error', options.onError ?? (() => undefined));
-  reportCheckedOutErrors(pool, options.onError ?? (() => undefined));
+  const onError = options.onError ?? (() => undefined);
+  pool.on('error', onError);
+  reportCheckedOutErrors(pool, onError);
   return pool;
 }
 

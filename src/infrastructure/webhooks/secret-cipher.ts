@@ -127,13 +127,13 @@ export class WebhookSecretCipher {
       if (entry.expiresAt > now) break;
       opened.delete(key);
     }
+    const { ttlMs, maxEntries } = this.openCache as OpenCacheOptions;
     const key = `${place.endpointId}/${place.column}/${stored}`;
     const hit = opened.get(key);
     // Checked on the hit too: a clock stepped back must not keep a plaintext past its ttl.
-    if (hit && hit.expiresAt > now && hit.expiresAt - now <= (this.openCache as OpenCacheOptions).ttlMs) return hit.plaintext;
+    if (hit && hit.expiresAt > now && hit.expiresAt - now <= ttlMs) return hit.plaintext;
     if (hit) opened.delete(key);
     const plaintext = this.decrypt(stored, place);
-    const { ttlMs, maxEntries } = this.openCache as OpenCacheOptions;
     if (opened.size >= maxEntries) opened.delete(opened.keys().next().value as string);
     opened.set(key, { plaintext, expiresAt: now + ttlMs });
     return plaintext;
