@@ -21,6 +21,12 @@ export function ormConfig(options: OrmOptions): Options {
     pool: { min: 0, max: options.poolSize ?? 10 },
     // A plain pg client unless the unit of work pipelines its statements (ADR 0016).
     driverOptions: { Client: PipeliningClient },
+    // One UPDATE per changed entity rather than one batched UPDATE per type: MikroORM ends a
+    // batched update with `returning <primary key>` (to map generated columns back), so it could
+    // not be held and cost a round trip of its own — on every order of two or more lines, its
+    // stock update. A plain update has no RETURNING, is held, and travels with the next
+    // statement (ADR 0016). PostgreSQL gets one short statement per row instead of one CASE.
+    useBatchUpdates: false,
     debug: options.debug ?? false,
     // Every unit of work forks its own EntityManager; the global one must never be used.
     allowGlobalContext: false,
