@@ -31,6 +31,7 @@ const { values } = parseArgs({
     'log-level': { type: 'string' },
     concurrency: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true },
   },
 });
 const only = new Set((values.only ?? PHASES.join(',')).split(',').map((name) => name.trim()) as Phase[]);
@@ -52,6 +53,7 @@ const context: BenchContext = {
   seconds: Number(values.seconds ?? (values.quick ? 3 : 5)),
   logLevel: values['log-level'] ?? 'warn',
   concurrency: Number(values.concurrency ?? 16),
+  env: parseEnv(values.env ?? []),
   nodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logDir, 'profiles')}`] : [],
   log: (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`),
   track: (proc) => {
@@ -91,7 +93,7 @@ try {
   if (!interrupted) await cleanUp();
 }
 machine.loadAverage.end = os.loadavg()[0] ?? Number.NaN;
-const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency };
+const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency, env: context.env };
 const { markdown, verdicts } = renderTable(machine, settings, results);
 const commit = gitCommit();
 const report = { runId, date: new Date().toISOString(), commit, machine, settings, verdicts, results };
@@ -104,6 +106,17 @@ const noise = renderNoise(results);
 if (noise) console.log(`\nNoise (each round; the median is reported):\n${noise}`);
 console.log(`\nTargets: ${verdicts.map((v) => `${v.figure} ${v.met ? 'met' : 'NOT met'}`).join(', ')}`);
 console.log(`Full results: ${path.relative(process.cwd(), jsonFile)}; process logs: ${path.relative(process.cwd(), logDir)}`);
+
+/** `--env KEY=VALUE` (repeatable): a setting of config.ts given to every system process. */
+function parseEnv(specs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const spec of specs) {
+    const at = spec.indexOf('=');
+    if (at < 1 || !/^[A-Z][A-Z0-9_]*$/.test(spec.slice(0, at))) throw new Error(`--env KEY=VALUE, not ${JSON.stringify(spec)}`);
+    env[spec.slice(0, at)] = spec.slice(at + 1);
+  }
+  return env;
+}
 
 function gitCommit(): string | undefined {
   try {

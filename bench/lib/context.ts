@@ -18,6 +18,8 @@ export interface BenchContext {
   logLevel: string;
   /** WORKER_CONCURRENCY of the worker roles (and the in-flight count of the bare baselines). */
   concurrency: number;
+  /** Settings given to every system process on top of the bench's own (`--env KEY=VALUE`). */
+  env: Record<string, string>;
   /** Extra node flags for the system's processes (e.g. --cpu-prof). */
   nodeFlags: string[];
   /** Progress lines on stderr. */
@@ -34,6 +36,7 @@ export async function newStage(context: BenchContext, phase: string, databaseUrl
     mailDir: `${context.tmpDir}/mail-${phase}`,
     logLevel: context.logLevel,
     workerConcurrency: context.concurrency,
+    env: context.env,
   };
 }
 

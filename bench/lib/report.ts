@@ -22,6 +22,8 @@ export interface Settings {
   seconds: number;
   logLevel: string;
   concurrency: number;
+  /** `--env` settings of the system's processes, if any. */
+  env?: Record<string, string>;
 }
 
 /** The targets, and whether each was met: what `npm run bench` judges. */
@@ -305,7 +307,8 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   const markdown = [
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; PostgreSQL ${machine.postgres}; Redis ${machine.redis}. ` +
       `Load average ${n(machine.loadAverage.start, 1)} at the start, ${n(machine.loadAverage.end ?? Number.NaN, 1)} at the end. ` +
-      `${settings.rounds} round(s) of ${settings.seconds} s per throughput figure; LOG_LEVEL=${settings.logLevel}; WORKER_CONCURRENCY=${settings.concurrency}.`,
+      `${settings.rounds} round(s) of ${settings.seconds} s per throughput figure; LOG_LEVEL=${settings.logLevel}; WORKER_CONCURRENCY=${settings.concurrency}` +
+      `${Object.entries(settings.env ?? {}).map(([key, value]) => `; ${key}=${value}`).join('')}.`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,

@@ -34,6 +34,8 @@ export interface Stage {
   /** LOG_LEVEL of the system's processes. */
   logLevel: string;
   workerConcurrency: number;
+  /** Settings on top of the bench's own (`--env KEY=VALUE`); a phase's own `extra` still wins. */
+  env?: Record<string, string>;
 }
 
 /** The environment of a system process: config.ts names, explicit values, no defaults applied. */
@@ -60,6 +62,7 @@ export function systemEnv(stage: Stage, extra: Record<string, string> = {}): Rec
     // (one rate-limit script call per request, one queue count per 500 ms), so their cost is measured.
     RATE_LIMIT_PER_MINUTE: '100000000',
     MAX_QUEUED_COMMANDS: '100000000',
+    ...stage.env,
     ...extra,
   };
 }
