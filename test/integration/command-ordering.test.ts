@@ -3,10 +3,11 @@
 // by its predecessor's final outcome (well before its own recheck), a predecessor that failed
 // without an outcome lets it go, and one that never came is given up after the grace period.
 import type { Job } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
 import { ORDERING_LINE_TTL_SECONDS, commandJob, orderingKey } from '../../queues/commands.js';
-import { takePlaceInLine } from '../../src/infrastructure/queue/bullmq-command-ordering.js';
+import { BullMqCommandOrdering, orderingKeys, takePlaceInLine } from '../../src/infrastructure/queue/bullmq-command-ordering.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
 import type { Infrastructure } from '../../src/main/infrastructure.js';
@@ -154,6 +155,40 @@ describe('command worker with per-aggregate ordering', () => {
     expect(done.map((job) => job.returnvalue)).toEqual([1, 3, 6].map((stock) => expect.objectContaining({ stock })));
     // Each place record went with its command's outcome.
     expect(await infra.producerConnection.keys(infra.queues.commands.toKey('ordering-place:*'))).toEqual([]);
+  });
+
+  it('wakes the waiters of commands released in the same turn with one script call, each its own', async () => {
+    const productId = newId();
+    await finished((await addProduct(productId, 'B', 0)).id!);
+    // Three commands ended together (as a group of the unit of work does), each with a command
+    // parked behind it for a minute and a place record.
+    const ended = [newId(), newId(), newId()];
+    const parked = await Promise.all(ended.map((_, i) => send('RestockProduct', { commandId: newId(), productId, quantity: i + 1 }, undefined, 60_000)));
+    const keys = orderingKeys(infra.queues.commands);
+    for (const [i, commandId] of ended.entries()) {
+      await infra.producerConnection.sadd(keys.waiters(commandId), parked[i]!.id!);
+      await infra.producerConnection.set(keys.place(commandId), '');
+    }
+    const connection = createRedisConnection({ url: infra.config.redisUrl, role: 'worker' });
+    try {
+      const ordering = new BullMqCommandOrdering(connection, () => Promise.resolve(true), infra.logger);
+      ordering.attach(worker.worker);
+      // A release on its own, with nothing waiting (it also loads the script: a first EVALSHA
+      // that Redis does not know yet is sent again as EVAL).
+      await expect(ordering.release(newId())).resolves.toBeUndefined();
+      const sent = vi.spyOn(connection, 'sendCommand');
+      await Promise.all(ended.map((commandId) => ordering.release(commandId)));
+      const scriptCalls = sent.mock.calls.filter(([command]) => /^eval/i.test(command.name));
+      expect(scriptCalls).toHaveLength(1);
+      // Each parked command was promoted and ran long before its delay.
+      const done = await Promise.all(parked.map((job) => finished(job.id!, 10_000)));
+      expect(done.every((job) => job.finishedOn! - job.timestamp < 30_000)).toBe(true);
+      for (const commandId of ended) {
+        expect(await infra.producerConnection.exists(keys.waiters(commandId), keys.place(commandId))).toBe(0);
+      }
+    } finally {
+      connection.disconnect();
+    }
   });
 
   it('runs a chain of 40 commands on one key link after link, each once', async () => {

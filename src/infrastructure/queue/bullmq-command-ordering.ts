@@ -52,22 +52,28 @@ return 1
 `;
 
 /**
- * KEYS[1] a command's waiters set, KEYS[2] its place record. Returns the set's members and
- * deletes it: the commands parked behind the command, each to be promoted once; the place
- * record is no longer needed either (one script, no MULTI, for the one call every command makes
- * when it is done).
+ * KEYS: per command, its waiters set then its place record. Returns, per command, the members
+ * of its set, and deletes the set and the record: the commands parked behind it, each to be
+ * promoted once; the place record is no longer needed either. One call serves every command
+ * that ended in the same turn of the event loop (a group of the unit of work commits and
+ * settles its commands together): one round trip for the group instead of one per command.
  */
 const TAKE_WAITERS_LUA = `
-local waiting = redis.call('SMEMBERS', KEYS[1])
-if #waiting > 0 then redis.call('DEL', KEYS[1]) end
-redis.call('DEL', KEYS[2])
-return waiting
+local taken = {}
+for i = 1, #KEYS, 2 do
+  local waiting = redis.call('SMEMBERS', KEYS[i])
+  if #waiting > 0 then redis.call('DEL', KEYS[i]) end
+  redis.call('DEL', KEYS[i + 1])
+  taken[#taken + 1] = waiting
+end
+return taken
 `;
 
 interface OrderingScripts {
   conveyorTakePlace(orderingKey: string, jobKey: string, placeKey: string, commandId: string, ttl: number): Promise<string | null>;
   conveyorStartLine(orderingKey: string, commandId: string, ttl: number): Promise<number>;
-  conveyorTakeWaiters(waitersKey: string, placeKey: string): Promise<string[]>;
+  /** `numberOfKeys` first: two keys per command. */
+  conveyorTakeWaiters(numberOfKeys: number, ...keys: string[]): Promise<string[][]>;
 }
 const scripted = new WeakSet<RedisConnection>();
 
@@ -76,7 +82,7 @@ function scripts(redis: RedisConnection): OrderingScripts {
   if (!scripted.has(redis)) {
     redis.defineCommand('conveyorTakePlace', { numberOfKeys: 3, lua: TAKE_PLACE_LUA });
     redis.defineCommand('conveyorStartLine', { numberOfKeys: 1, lua: START_LINE_LUA });
-    redis.defineCommand('conveyorTakeWaiters', { numberOfKeys: 2, lua: TAKE_WAITERS_LUA });
+    redis.defineCommand('conveyorTakeWaiters', { lua: TAKE_WAITERS_LUA });
     scripted.add(redis);
   }
   return redis as unknown as OrderingScripts;
@@ -163,6 +169,8 @@ export class BullMqCommandOrdering {
   private readonly localWaitMs: number;
   /** Commands running in this process: settled when their attempt ends, however it ends. */
   private readonly running = new Map<string, Promise<void>>();
+  /** Releases asked for in this turn of the event loop, sent together (`takeWaiters`). */
+  private readonly releasing: { commandId: string; resolve: (waiting: string[]) => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
     private readonly redis: RedisConnection,
@@ -237,12 +245,31 @@ export class BullMqCommandOrdering {
   /**
    * Wakes the commands waiting for `commandId`: called once it has its final outcome (a
    * result, a domain failure, or given up). Best effort: a parked command looks again by
-   * itself after `recheckMs`.
+   * itself after `recheckMs`. The releases asked for in one turn of the event loop go to Redis
+   * as one script call.
    */
   async release(commandId: string): Promise<void> {
-    const keys = orderingKeys(this.queue());
-    const waiting = await scripts(this.redis).conveyorTakeWaiters(keys.waiters(commandId), keys.place(commandId));
+    const waiting = await new Promise<string[]>((resolve, reject) => {
+      if (this.releasing.length === 0) process.nextTick(() => this.takeWaiters());
+      this.releasing.push({ commandId, resolve, reject });
+    });
     await Promise.all(waiting.map((jobId) => this.promote(jobId)));
+  }
+
+  /** Sends the releases asked for so far: `nextTick` runs once the current turn's promise callbacks are done. */
+  private takeWaiters(): void {
+    const batch = this.releasing.splice(0);
+    try {
+      const keys = orderingKeys(this.queue());
+      scripts(this.redis)
+        .conveyorTakeWaiters(2 * batch.length, ...batch.flatMap(({ commandId }) => [keys.waiters(commandId), keys.place(commandId)]))
+        .then(
+          (taken) => batch.forEach(({ resolve }, index) => resolve(taken[index] ?? [])),
+          (error: unknown) => batch.forEach(({ reject }) => reject(error)),
+        );
+    } catch (error) {
+      batch.forEach(({ reject }) => reject(error));
+    }
   }
 
   private async park(job: Job, token: string | undefined, after: string): Promise<void> {
