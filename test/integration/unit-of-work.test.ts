@@ -64,6 +64,29 @@ describe('MikroOrmUnitOfWork', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('replays a recorded success although the command would fail if it ran again, with new commands beside it', async () => {
+    const userId = await registerUser();
+    const productId = await addProduct(5);
+    const orderId = newId();
+    await new PlaceOrder(store.uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] });
+    const confirm = new ConfirmOrder(store.uow, systemClock);
+    const commandId = newId();
+    const first = await confirm.execute({ commandId, orderId });
+    expect(first).toEqual({ orderId, status: 'confirmed' });
+    // The redelivery comes first, so its work starts with its group's outcome read (and would
+    // fail: the order is confirmed already); the restocks arrive with it.
+    const restock = new RestockProduct(store.uow, systemClock);
+    const [again, ...restocked] = await Promise.all([
+      confirm.execute({ commandId, orderId }),
+      restock.execute({ commandId: newId(), productId, quantity: 1 }),
+      restock.execute({ commandId: newId(), productId, quantity: 1 }),
+    ]);
+    expect(again).toEqual(first);
+    expect(restocked.map((result) => result.stock).sort()).toEqual([5, 6]);
+    const confirmed = await store.sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [orderId, 'order.confirmed']);
+    expect(confirmed).toHaveLength(1);
+  });
+
   it('applies concurrent deliveries of one command once', async () => {
     const productId = await addProduct(0);
     const commandId = newId();

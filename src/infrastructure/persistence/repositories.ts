@@ -31,7 +31,7 @@ type Row = Record<string, unknown>;
  * rows (`FOR UPDATE`) asked together lock in that order, so a use case keeps its lock order as
  * it would awaiting them one by one.
  */
-class Reads {
+export class Reads {
   private waiting: { sql: string; params: unknown[]; resolve: (rows: Row[]) => void; reject: (error: unknown) => void }[] = [];
 
   constructor(private readonly em: EntityManager) {}
@@ -111,8 +111,8 @@ export class MikroOrmOrderRepository extends MikroOrmRepository<Order> implement
   }
 }
 
-export function mikroOrmRepositories(em: EntityManager, tracked: Tracked): Repositories {
-  const reads = new Reads(em);
+/** The repositories of one unit of work; `reads` may already hold a read of the caller's, to travel with theirs. */
+export function mikroOrmRepositories(em: EntityManager, tracked: Tracked, reads = new Reads(em)): Repositories {
   return {
     users: new MikroOrmUserRepository(em, tracked, reads),
     products: new MikroOrmProductRepository(em, tracked, reads),
