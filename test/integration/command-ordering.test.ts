@@ -173,8 +173,8 @@ describe('command worker with per-aggregate ordering', () => {
     try {
       const ordering = new BullMqCommandOrdering(connection, () => Promise.resolve(true), infra.logger);
       ordering.attach(worker.worker);
-      // A release on its own, with nothing waiting (it also loads the script: a first EVALSHA
-      // that Redis does not know yet is sent again as EVAL).
+      // A release on its own, with nothing waiting (it also loads the script: ioredis sends a
+      // script's first call on a connection as EVAL, the later ones as EVALSHA).
       await expect(ordering.release(newId())).resolves.toBeUndefined();
       const sent = vi.spyOn(connection, 'sendCommand');
       await Promise.all(ended.map((commandId) => ordering.release(commandId)));

@@ -256,20 +256,21 @@ export class BullMqCommandOrdering {
     await Promise.all(waiting.map((jobId) => this.promote(jobId)));
   }
 
-  /** Sends the releases asked for so far: `nextTick` runs once the current turn's promise callbacks are done. */
+  /**
+   * Sends the releases asked for so far. Called by `nextTick`: asked from promise callbacks (a
+   * group's commands settling), it runs once they are all done, so they go together.
+   */
   private takeWaiters(): void {
     const batch = this.releasing.splice(0);
-    try {
+    const settle = async () => {
       const keys = orderingKeys(this.queue());
-      scripts(this.redis)
-        .conveyorTakeWaiters(2 * batch.length, ...batch.flatMap(({ commandId }) => [keys.waiters(commandId), keys.place(commandId)]))
-        .then(
-          (taken) => batch.forEach(({ resolve }, index) => resolve(taken[index] ?? [])),
-          (error: unknown) => batch.forEach(({ reject }) => reject(error)),
-        );
-    } catch (error) {
-      batch.forEach(({ reject }) => reject(error));
-    }
+      const taken = await scripts(this.redis).conveyorTakeWaiters(
+        2 * batch.length,
+        ...batch.flatMap(({ commandId }) => [keys.waiters(commandId), keys.place(commandId)]),
+      );
+      batch.forEach(({ resolve }, index) => resolve(taken[index] ?? []));
+    };
+    settle().catch((error: unknown) => batch.forEach(({ reject }) => reject(error)));
   }
 
   private async park(job: Job, token: string | undefined, after: string): Promise<void> {
