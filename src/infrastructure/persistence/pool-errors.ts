@@ -6,7 +6,8 @@ import type pg from 'pg';
  * is checked out when it happens has no listener, and the 'error' event ends the process.
  * This gives every client of `pool` a listener of its own for its whole life. The query in
  * flight still fails with its own error, and the pool drops the client when it is released
- * (it is no longer queryable).
+ * (it is no longer queryable). MikroORM's own pool (the unit of work's) needs none of this:
+ * MikroORM 7 gives each of its clients a listener itself (PostgreSqlConnection.handlePoolErrors).
  */
 export function reportCheckedOutErrors(pool: pg.Pool, onError: (error: Error) => void): void {
   pool.on('connect', (client) => {
