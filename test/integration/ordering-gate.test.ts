@@ -83,6 +83,32 @@ describe.each([
   });
 });
 
+describe('the ordering gate and the early start of a group\'s first command', () => {
+  it('does not lock anything for a command that waits for its predecessor: it is refused at once while another transaction holds its order', async () => {
+    const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch: 32 });
+    const { place } = await shop(uow);
+    const orderId = newId();
+    await place(newId(), orderId);
+    // Another transaction (the predecessor's, say) holds the order row.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from orders where id = $1 for update', [orderId]);
+      const shipId = newId();
+      const started = performance.now();
+      await expect(runAfter(newId(), () => new ShipOrder(uow, systemClock).execute({ commandId: shipId, orderId }))).rejects.toBeInstanceOf(
+        PredecessorPendingError,
+      );
+      // Refused by the outcome read alone: it never queued for the order's lock.
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(await outcome(shipId)).toBeUndefined();
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+  });
+});
+
 describe('the ordering gate in one group transaction', () => {
   it('runs a chain that arrived backwards in the order of its links, all in one group', async () => {
     const batches: number[] = [];

@@ -7,6 +7,7 @@ import { RegisterUser } from '../../src/application/commerce/use-cases/register-
 import { RestockProduct } from '../../src/application/commerce/use-cases/restock-product.js';
 import { systemClock } from '../../src/application/clock.js';
 import { runCommandJob } from '../../src/infrastructure/ordering/predecessor.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId } from '../support/orm.js';
 import { unitOfWorkOnFreshDatabase } from '../support/unit-of-work.js';
@@ -64,25 +65,33 @@ describe('MikroOrmUnitOfWork', () => {
     expect(events).toHaveLength(1);
   });
 
-  it('replays a recorded success although the command would fail if it ran again, with new commands beside it', async () => {
-    const userId = await registerUser();
-    const productId = await addProduct(5);
+  it('replays a recorded success at the head of a group although running it again would fail, and the group goes on', async () => {
+    const batches: number[] = [];
+    const uow = new MikroOrmUnitOfWork(store.orm, undefined, { maxConcurrentBatches: 1, onBatch: (size, fellBack) => batches.push(fellBack ? -size : size) });
+    const userId = await registerUserThrough(uow, {});
+    const productId = await addProductThrough(uow, 5);
     const orderId = newId();
-    await new PlaceOrder(store.uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] });
-    const confirm = new ConfirmOrder(store.uow, systemClock);
+    await new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] });
+    const confirm = new ConfirmOrder(uow, systemClock);
     const commandId = newId();
     const first = await confirm.execute({ commandId, orderId });
     expect(first).toEqual({ orderId, status: 'confirmed' });
-    // The redelivery comes first, so its work starts with its group's outcome read (and would
-    // fail: the order is confirmed already); the restocks arrive with it.
-    const restock = new RestockProduct(store.uow, systemClock);
+    batches.length = 0;
+    // A restock keeps the one transaction allowed busy; the redelivery and two more restocks
+    // then form the next group, the redelivery first: its work starts with the group's outcome
+    // read (and fails — the order is confirmed already), and it is dropped for its outcome.
+    const restock = new RestockProduct(uow, systemClock);
+    const blocker = restock.execute({ commandId: newId(), productId, quantity: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
     const [again, ...restocked] = await Promise.all([
       confirm.execute({ commandId, orderId }),
       restock.execute({ commandId: newId(), productId, quantity: 1 }),
       restock.execute({ commandId: newId(), productId, quantity: 1 }),
     ]);
+    await blocker;
+    expect(batches).toEqual([1, 3]);
     expect(again).toEqual(first);
-    expect(restocked.map((result) => result.stock).sort()).toEqual([5, 6]);
+    expect(restocked.map((result) => result.stock)).toEqual([6, 7]);
     const confirmed = await store.sql('select 1 from outbox_messages where aggregate_id = ? and type = ?', [orderId, 'order.confirmed']);
     expect(confirmed).toHaveLength(1);
   });

@@ -7,6 +7,8 @@ export interface UnitOfWorkFixture {
   uow: MikroOrmUnitOfWork;
   /** Runs one SQL statement on the file's database. */
   sql: OrmFixture['sql'];
+  /** The ORM under `uow`, for a unit of work with options of its own. */
+  orm: OrmFixture['orm'];
 }
 
 /** For a whole test file: a fresh database and a unit of work on it before all tests; closed and dropped after all. */
@@ -17,6 +19,7 @@ export function unitOfWorkOnFreshDatabase(poolSize = 20): UnitOfWorkFixture {
     db = await ormOnFreshDatabase(poolSize);
     fixture.uow = new MikroOrmUnitOfWork(db.orm);
     fixture.sql = db.sql;
+    fixture.orm = db.orm;
   });
   afterAll(() => db?.close());
   return fixture;

@@ -14,8 +14,8 @@ import type { Repositories } from '../../application/commerce/ports/repositories
 import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
-import { Reads, mikroOrmRepositories, type Tracked } from './repositories.js';
-import { HELD, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
+import { Reads, ReadsClosedError, mikroOrmRepositories, type Tracked } from './repositories.js';
+import { HELD, pipelining, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
@@ -204,11 +204,12 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     const inGroup = new Set(items.map((item) => item.command.commandId));
     // The first command's work starts at once, so that its reads travel in the same round trip
     // as this read (ADR 0016). It only reads and locks until its flush, which waits for the
-    // answer: a command that turns out to have an outcome already, or to wait for its
-    // predecessor, is dropped unflushed (its locks go with the transaction). Not when its
-    // predecessor is later in this group: it waits for that one anyway.
+    // answer: a redelivered command (it has an outcome already) is dropped unflushed, and its
+    // locks go with the transaction. Only for a command without a predecessor: one that has a
+    // predecessor may well have to wait for it, and must not lock what its predecessor is about
+    // to need. Only with pipelined statements, the one way the reads travel together.
     const [first] = items;
-    let head = first && !(first.after !== undefined && inGroup.has(first.after)) ? this.startWork(em, first) : undefined;
+    let head = first && first.after === undefined && pipelining() ? this.startWork(em, first) : undefined;
     const outcomes = `select command_id, status, result, error from processed_commands
         where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`;
     // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
@@ -222,8 +223,15 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     }
     const hasOutcome = new Set(rows.map((row) => row.command_id));
     for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
-    if (head && first && (settled.has(first.command.commandId) || (first.after !== undefined && !hasOutcome.has(first.after)))) {
-      await head.work.catch(() => undefined);
+    if (head && first && settled.has(first.command.commandId)) {
+      // Dropped: what it reads from now on is refused at once. A database error of its own
+      // aborted the transaction: the group falls back as for any other command's.
+      head.reads.close();
+      const failure = await head.work.then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+      if (failure && !(failure instanceof DomainError) && !(failure instanceof ReadsClosedError)) throw failure;
       head = undefined;
     }
 

@@ -23,6 +23,14 @@ function track<T extends AggregateRoot | null>(tracked: Tracked, aggregate: T): 
 
 type Row = Record<string, unknown>;
 
+/** A read asked by work the unit of work has dropped (a redelivered command started early). */
+export class ReadsClosedError extends Error {
+  constructor() {
+    super('the unit of work dropped this work: it reads nothing more');
+    this.name = 'ReadsClosedError';
+  }
+}
+
 /**
  * The reads of one unit of work. Reads asked in the same turn (a use case's `Promise.all`)
  * travel to PostgreSQL as one query of several statements when the unit of work pipelines its
@@ -33,10 +41,17 @@ type Row = Record<string, unknown>;
  */
 export class Reads {
   private waiting: { sql: string; params: unknown[]; resolve: (rows: Row[]) => void; reject: (error: unknown) => void }[] = [];
+  private closed = false;
 
   constructor(private readonly em: EntityManager) {}
 
+  /** Refuses every later read (ReadsClosedError): the unit of work dropped the work reading. */
+  close(): void {
+    this.closed = true;
+  }
+
   read(sql: string, params: unknown[]): Promise<Row[]> {
+    if (this.closed) return Promise.reject(new ReadsClosedError());
     if (!pipelining()) return this.em.execute<Row[]>(sql, params);
     return new Promise((resolve, reject) => {
       if (this.waiting.length === 0) queueMicrotask(() => void this.send());
