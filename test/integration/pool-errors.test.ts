@@ -44,4 +44,23 @@ describe('openPool', () => {
       await resources.close();
     }
   });
+
+  test('an idle connection the server terminates is reported once, as idle', async () => {
+    const resources = new Resources();
+    const warnings: string[] = [];
+    const logger = createLogger({ level: 'warn', role: 'test' });
+    logger.warn = ((object: unknown, message?: string) => void warnings.push(message ?? String(object)));
+    const pool = openPool({ databaseUrl: db.url, workerConcurrency: 1 } as Config, logger, resources);
+    try {
+      // Checked out and back: the connection now waits idle in the pool.
+      const pid = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      await admin.pool!.query('select pg_terminate_backend($1)', [pid]);
+      await within('the failure to be reported', 5000, async () => warnings.length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(warnings).toEqual(['idle PostgreSQL connection failed']);
+      expect((await pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await resources.close();
+    }
+  });
 });
