@@ -24,13 +24,19 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** openPool with a logger whose warnings are collected. */
+function openWatchedPool() {
+  const resources = new Resources();
+  const warnings: string[] = [];
+  const logger = createLogger({ level: 'warn', role: 'test' });
+  logger.warn = ((object: unknown, message?: string) => void warnings.push(message ?? String(object)));
+  const pool = openPool({ databaseUrl: db.url, workerConcurrency: 1 } as Config, logger, resources);
+  return { pool, warnings, resources };
+}
+
 describe('openPool', () => {
   test('a checked-out connection the server terminates is reported, not fatal, and the pool goes on', async () => {
-    const resources = new Resources();
-    const warnings: string[] = [];
-    const logger = createLogger({ level: 'warn', role: 'test' });
-    logger.warn = ((object: unknown, message?: string) => void warnings.push(message ?? String(object)));
-    const pool = openPool({ databaseUrl: db.url, workerConcurrency: 1 } as Config, logger, resources);
+    const { pool, warnings, resources } = openWatchedPool();
     try {
       const client = await pool.connect();
       const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
@@ -46,11 +52,7 @@ describe('openPool', () => {
   });
 
   test('an idle connection the server terminates is reported once, as idle', async () => {
-    const resources = new Resources();
-    const warnings: string[] = [];
-    const logger = createLogger({ level: 'warn', role: 'test' });
-    logger.warn = ((object: unknown, message?: string) => void warnings.push(message ?? String(object)));
-    const pool = openPool({ databaseUrl: db.url, workerConcurrency: 1 } as Config, logger, resources);
+    const { pool, warnings, resources } = openWatchedPool();
     try {
       // Checked out and back: the connection now waits idle in the pool.
       const pid = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
