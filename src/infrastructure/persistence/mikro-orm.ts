@@ -3,6 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './schemas.js';
 import { migrationsList } from './migrations/index.js';
 import { PipeliningClient } from './pipelined-statements.js';
+import { ConveyorPostgreSqlDriver } from './driver.js';
 
 export interface OrmOptions {
   databaseUrl: string;
@@ -14,6 +15,8 @@ export interface OrmOptions {
 export function ormConfig(options: OrmOptions): Options {
   return {
     clientUrl: options.databaseUrl,
+    // MikroORM's PostgreSQL driver with a plain statement for the flush's update by primary key.
+    driver: ConveyorPostgreSqlDriver,
     entities,
     extensions: [Migrator],
     // Entities are mapped with EntitySchema: nothing to reflect, no decorators.

@@ -1,0 +1,95 @@
+import {
+  PostgreSqlDriver,
+  ReferenceKind,
+  Utils,
+  isRaw,
+  type EntityDictionary,
+  type EntityMetadata,
+  type EntityName,
+  type EntityProperty,
+  type FilterQuery,
+  type NativeInsertUpdateOptions,
+  type QueryResult,
+  type UpsertOptions,
+} from '@mikro-orm/postgresql';
+
+/**
+ * MikroORM's PostgreSQL driver, with the flush's UPDATE of one entity by its primary key
+ * written as a plain statement instead of through a QueryBuilder.
+ *
+ * Every changed entity of a flush becomes one `nativeUpdate` (`useBatchUpdates: false`, see
+ * `ormConfig`), and the driver builds each with a QueryBuilder: its criteria processing and
+ * compilation cost ~0.1 ms of CPU per statement — PlaceOrder's stock updates were a quarter of
+ * the worker's CPU per command (docs/benchmarks.md, seventh pass). For the update a flush sends
+ * — one entity of a simple table, by its primary key, scalar columns set to plain values — the
+ * statement is `update <table> set "a" = ?, "b" = ? where "pk" = ?`, which is what the
+ * QueryBuilder compiles (a test holds the two alike). The values go through the driver's own
+ * mapping (`mapDataToFieldNames`: field names, custom types), and the statement through the
+ * driver's own `execute` (parameter formatting, logging, error conversion), as before.
+ * Anything else — an upsert, a version or generated column to read back, inheritance, a
+ * relation, a raw fragment — goes to MikroORM's own `nativeUpdate`.
+ */
+export class ConveyorPostgreSqlDriver extends PostgreSqlDriver {
+  override nativeUpdate<T extends object>(
+    entityName: EntityName<T>,
+    where: FilterQuery<T>,
+    data: EntityDictionary<T>,
+    options: NativeInsertUpdateOptions<T> & UpsertOptions<T> = {},
+  ): Promise<QueryResult<T>> {
+    const statement = options.upsert || options.unionWhere?.length ? undefined : this.primaryKeyUpdate(this.metadata.get(entityName), where, data, options);
+    if (!statement) return super.nativeUpdate(entityName, where, data, options);
+    return this.execute<QueryResult<T>>(statement.sql, statement.params, 'run', options.ctx, options.loggerContext);
+  }
+
+  /** The plain UPDATE of one row by its primary key, or undefined where MikroORM's own path is needed. */
+  private primaryKeyUpdate<T extends object>(
+    meta: EntityMetadata<T>,
+    where: FilterQuery<T>,
+    data: EntityDictionary<T>,
+    options: NativeInsertUpdateOptions<T>,
+  ): { sql: string; params: unknown[] } | undefined {
+    if (meta.primaryKeys.length !== 1 || meta.inheritanceType || meta.discriminatorColumn || meta.versionProperty) return undefined;
+    const primary = meta.properties[meta.primaryKeys[0]!];
+    const id = primaryKeyOf(where, primary.name);
+    if (id === undefined || primary.fieldNames.length !== 1) return undefined;
+    // A generated column is read back with RETURNING: MikroORM's path does that.
+    if (meta.props.some((prop) => prop.generated && !prop.primary)) return undefined;
+    const keys = Object.keys(data);
+    if (keys.length === 0) return undefined;
+    for (const key of keys) {
+      const prop = (meta.properties as Record<string, EntityProperty<T> | undefined>)[key];
+      if (prop?.kind !== ReferenceKind.SCALAR || prop.fieldNames.length !== 1 || prop.embeddedProps || prop.hasConvertToDatabaseValueSQL || prop.primary) {
+        return undefined;
+      }
+    }
+    const columns = this.mapDataToFieldNames(data, true, meta.properties, options.convertCustomTypes ?? true);
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of Object.entries(columns)) {
+      if (!isPlainValue(value)) return undefined;
+      sets.push(`${this.platform.quoteIdentifier(column)} = ?`);
+      params.push(value);
+    }
+    params.push(id);
+    return {
+      sql: `update ${this.getTableName(meta, options)} set ${sets.join(', ')} where ${this.platform.quoteIdentifier(primary.fieldNames[0]!)} = ?`,
+      params,
+    };
+  }
+}
+
+/** The primary key value `where` names, alone or as `{ [pk]: value }`; undefined for any other condition. */
+function primaryKeyOf(where: unknown, name: string): unknown {
+  if (Utils.isPrimaryKey(where)) return where;
+  if (!Utils.isPlainObject(where)) return undefined;
+  const keys = Object.keys(where);
+  const value = (where as Record<string, unknown>)[name];
+  return keys.length === 1 && keys[0] === name && Utils.isPrimaryKey(value) ? value : undefined;
+}
+
+/** A value the driver formats as one parameter: not a raw fragment, an operator object or an array. */
+function isPlainValue(value: unknown): boolean {
+  if (value === null || value instanceof Date || Buffer.isBuffer(value)) return true;
+  if (isRaw(value)) return false;
+  return ['string', 'number', 'boolean', 'bigint'].includes(typeof value);
+}

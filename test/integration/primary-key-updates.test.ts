@@ -1,0 +1,107 @@
+// The flush's update of one entity by its primary key is a plain statement
+// (src/infrastructure/persistence/driver.ts) instead of MikroORM's QueryBuilder. It must send
+// what MikroORM's own driver sends, byte for byte, and leave the rows as MikroORM's would; an
+// update it does not cover goes to MikroORM's own path.
+import pg from 'pg';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
+import { systemClock } from '../../src/application/clock.js';
+import { Quantity } from '../../src/domain/index.js';
+import { ProductSchema } from '../../src/infrastructure/persistence/schemas.js';
+import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { MikroORM, ormConfig } from '../../src/infrastructure/persistence/mikro-orm.js';
+import { mikroOrmRepositories } from '../../src/infrastructure/persistence/repositories.js';
+import { addProductThrough, registerUserThrough } from '../support/commerce.js';
+import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+
+let db: OrmFixture;
+/** The same configuration on MikroORM's own PostgreSQL driver: the reference. */
+let reference: MikroORM;
+let uow: MikroOrmUnitOfWork;
+
+beforeAll(async () => {
+  db = await ormOnFreshDatabase(4);
+  reference = await MikroORM.init({ ...ormConfig({ databaseUrl: db.url, poolSize: 2 }), driver: PostgreSqlDriver });
+  uow = new MikroOrmUnitOfWork(db.orm);
+});
+afterAll(async () => {
+  await reference.close(true);
+  await db.close();
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** The UPDATE statements sent to PostgreSQL while `work` runs, as sent (values inlined by MikroORM). */
+async function updatesSentBy(work: () => Promise<void>): Promise<string[]> {
+  const texts: string[] = [];
+  const original = pg.Client.prototype.query;
+  const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+    if (typeof args[0] === 'string' && /^update /i.test(args[0])) texts.push(args[0]);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  });
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
+  return texts;
+}
+
+const NOW = new Date('2026-12-03T10:00:00.123Z');
+
+/** Reserves 3 of the product and cancels the order (its status, reason and time; the stock back), on `orm`, in one flush each. */
+async function reserveThenCancel(orm: MikroORM, productId: string, orderId: string): Promise<void> {
+  await orm.em.fork().transactional(async (em) => {
+    const { products } = mikroOrmRepositories(em, new Set());
+    (await products.findManyForUpdate([productId])).get(productId)!.reserve(Quantity.of(3), NOW);
+  });
+  await orm.em.fork().transactional(async (em) => {
+    const { products, orders } = mikroOrmRepositories(em, new Set());
+    const order = (await orders.findByIdForUpdate(orderId))!;
+    order.cancel('changed their mind; it’s "fine"', await products.findManyForUpdate([productId]), NOW);
+  });
+}
+
+const rowsOf = async (productId: string, orderId: string) => ({
+  product: await db.sql('select stock, updated_at from products where id = ?', [productId]),
+  order: await db.sql('select status, cancel_reason, items, total_minor, updated_at from orders where id = ?', [orderId]),
+});
+
+describe('the flush’s update by primary key', () => {
+  it('sends what MikroORM’s own driver sends and leaves the same rows', async () => {
+    const userId = await registerUserThrough(uow);
+    const productId = await addProductThrough(uow, 10);
+    const orderId = newId();
+    await new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 2 }] });
+    const before = await db.sql<Record<string, unknown>>('select * from orders where id = ?', [orderId]);
+    const placedStock = (await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]))[0]!.stock;
+
+    const sentByReference = await updatesSentBy(() => reserveThenCancel(reference, productId, orderId));
+    const rowsByReference = await rowsOf(productId, orderId);
+
+    // The same starting rows, then the same changes through conveyor's driver.
+    await db.sql(`update orders set status = 'pending', cancel_reason = null, updated_at = ? where id = ?`, [before[0]!.updated_at, orderId]);
+    await db.sql('update products set stock = ?, updated_at = ? where id = ?', [placedStock, before[0]!.updated_at, productId]);
+    const fallback = vi.spyOn(PostgreSqlDriver.prototype, 'nativeUpdate');
+    const sent = await updatesSentBy(() => reserveThenCancel(db.orm, productId, orderId));
+
+    expect(sentByReference).toHaveLength(3); // the reservation; the order and the stock given back
+    expect(sent).toEqual(sentByReference);
+    expect(await rowsOf(productId, orderId)).toEqual(rowsByReference);
+    // 3 reserved, the order's 2 given back.
+    expect(rowsByReference.product[0]!.stock).toBe(placedStock - 1);
+    expect(rowsByReference.order[0]).toMatchObject({ status: 'cancelled', cancel_reason: 'changed their mind; it’s "fine"' });
+    // None of them took MikroORM's QueryBuilder path.
+    expect(fallback).not.toHaveBeenCalled();
+  });
+
+  it('leaves an update by anything but the primary key to MikroORM’s own path', async () => {
+    const productId = await addProductThrough(uow, 10, { name: 'Old name' });
+    const [{ sku }] = (await db.sql<{ sku: string }>('select sku from products where id = ?', [productId])) as [{ sku: string }];
+    const fallback = vi.spyOn(PostgreSqlDriver.prototype, 'nativeUpdate');
+    const changed = await db.orm.em.fork().nativeUpdate(ProductSchema, { sku }, { name: 'New name' });
+    expect(changed).toBe(1);
+    expect(fallback).toHaveBeenCalledTimes(1);
+    expect(await db.sql('select name from products where id = ?', [productId])).toEqual([{ name: 'New name' }]);
+  });
+});
