@@ -3,12 +3,14 @@
 // what MikroORM's own driver sends, byte for byte, and leave the rows as MikroORM's would; an
 // update it does not cover goes to MikroORM's own path.
 import pg from 'pg';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { PostgreSqlDriver, raw } from '@mikro-orm/postgresql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { systemClock } from '../../src/application/clock.js';
 import { Quantity } from '../../src/domain/index.js';
 import { ProductSchema } from '../../src/infrastructure/persistence/schemas.js';
+import { WebhookEndpointSchema } from '../../src/infrastructure/persistence/delivery-schemas.js';
+import { ScheduleRunSchema } from '../../src/infrastructure/persistence/scheduling-schemas.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { MikroORM, ormConfig } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { mikroOrmRepositories } from '../../src/infrastructure/persistence/repositories.js';
@@ -93,6 +95,74 @@ describe('the flush’s update by primary key', () => {
     expect(rowsByReference.order[0]).toMatchObject({ status: 'cancelled', cancel_reason: 'changed their mind; it’s "fine"' });
     // None of them took MikroORM's QueryBuilder path.
     expect(fallback).not.toHaveBeenCalled();
+  });
+
+  it('sends the same for JSON, boolean, double and null columns and a renamed primary key', async () => {
+    const endpointId = newId();
+    const runId = newId();
+    const scheduleId = newId();
+    const reset = async () => {
+      await db.sql(`delete from webhook_endpoints where id = ?`, [endpointId]);
+      await db.sql(`delete from schedule_runs where command_id = ?`, [runId]);
+      await db.sql(
+        `insert into webhook_endpoints (id, url, event_types, secret, previous_secret, enabled, created_at)
+         values (?, 'http://127.0.0.1:1/hook', '["order.placed"]'::jsonb, 'enc:v1:a:b', 'enc:v1:a:old', true, now())`,
+        [endpointId],
+      );
+      await db.sql(`insert into schedule_runs (command_id, schedule_id, due_at, created_at) values (?, ?, now(), now())`, [runId, scheduleId]);
+    };
+    const change = (orm: MikroORM) =>
+      orm.em.fork().transactional(async (em) => {
+        const endpoint = await em.findOneOrFail(WebhookEndpointSchema, endpointId);
+        endpoint.eventTypes = ['order.placed', 'order.cancelled', 'it’s "quoted"; \\ too'];
+        endpoint.enabled = false;
+        endpoint.disabledReason = '410 Gone; it’s "over"';
+        endpoint.disabledAt = NOW;
+        endpoint.deliveryRate = 2.5;
+        endpoint.previousSecret = null;
+        (await em.findOneOrFail(ScheduleRunSchema, { commandId: runId })).dueAt = NOW;
+      });
+    const rows = async () => ({
+      endpoint: await db.sql('select * from webhook_endpoints where id = ?', [endpointId]),
+      run: await db.sql('select * from schedule_runs where command_id = ?', [runId]),
+    });
+
+    await reset();
+    const sentByReference = await updatesSentBy(() => change(reference));
+    const rowsByReference = await rows();
+    await reset();
+    const fallback = vi.spyOn(PostgreSqlDriver.prototype, 'nativeUpdate');
+    const sent = await updatesSentBy(() => change(db.orm));
+
+    expect(sentByReference).toHaveLength(2);
+    expect(sent).toEqual(sentByReference);
+    expect(fallback).not.toHaveBeenCalled();
+    const after = await rows();
+    expect({ ...after.endpoint[0], created_at: null }).toEqual({ ...rowsByReference.endpoint[0], created_at: null });
+    expect(after.endpoint[0]).toMatchObject({ event_types: ['order.placed', 'order.cancelled', 'it’s "quoted"; \\ too'], enabled: false, previous_secret: null, delivery_rate: 2.5 });
+    expect({ ...after.run[0], created_at: null }).toEqual({ ...rowsByReference.run[0], created_at: null });
+  });
+
+  it('answers with the row count MikroORM’s own driver answers', async () => {
+    const productId = await addProductThrough(uow, 10);
+    const update = (orm: MikroORM, id: string, name: string) => orm.em.fork().getDriver().nativeUpdate(ProductSchema, { id }, { name });
+    const [mine, theirs] = [await update(db.orm, productId, 'Mine'), await update(reference, productId, 'Theirs')];
+    expect(mine.affectedRows).toBe(1);
+    expect(mine).toEqual(theirs);
+    const [noneMine, noneTheirs] = [await update(db.orm, newId(), 'Nobody'), await update(reference, newId(), 'Nobody')];
+    expect(noneMine.affectedRows).toBe(0);
+    expect(noneMine).toEqual(noneTheirs);
+  });
+
+  it('leaves a condition beside the primary key (a raw guard) to MikroORM, which keeps it', async () => {
+    const productId = await addProductThrough(uow, 10, { name: 'Guarded' });
+    const fallback = vi.spyOn(PostgreSqlDriver.prototype, 'nativeUpdate');
+    const changed = await db.orm.em
+      .fork()
+      .nativeUpdate(ProductSchema, { id: productId, [raw('stock >= ?', [1000])]: [] }, { name: 'Should not be written' });
+    expect(changed).toBe(0);
+    expect(fallback).toHaveBeenCalledTimes(1);
+    expect(await db.sql('select name from products where id = ?', [productId])).toEqual([{ name: 'Guarded' }]);
   });
 
   it('leaves an update by anything but the primary key to MikroORM’s own path', async () => {

@@ -27,7 +27,8 @@ import {
  * mapping (`mapDataToFieldNames`: field names, custom types), and the statement through the
  * driver's own `execute` (parameter formatting, logging, error conversion), as before.
  * Anything else — an upsert, a version or generated column to read back, inheritance, a
- * relation, a raw fragment — goes to MikroORM's own `nativeUpdate`.
+ * relation, a raw fragment in the values or the condition, a query that can be aborted — goes
+ * to MikroORM's own `nativeUpdate`.
  */
 export class ConveyorPostgreSqlDriver extends PostgreSqlDriver {
   override nativeUpdate<T extends object>(
@@ -36,7 +37,9 @@ export class ConveyorPostgreSqlDriver extends PostgreSqlDriver {
     data: EntityDictionary<T>,
     options: NativeInsertUpdateOptions<T> & UpsertOptions<T> = {},
   ): Promise<QueryResult<T>> {
-    const statement = options.upsert || options.unionWhere?.length ? undefined : this.primaryKeyUpdate(this.metadata.get(entityName), where, data, options);
+    // An upsert, a union of conditions or a query that can be aborted (`signal`) is MikroORM's.
+    const mikroOrms = options.upsert || options.unionWhere?.length || options.signal != null || options.inflightQueryAbortStrategy != null;
+    const statement = mikroOrms ? undefined : this.primaryKeyUpdate(this.metadata.get(entityName), where, data, options);
     if (!statement) return super.nativeUpdate(entityName, where, data, options);
     return this.execute<QueryResult<T>>(statement.sql, statement.params, 'run', options.ctx, options.loggerContext);
   }
@@ -48,7 +51,10 @@ export class ConveyorPostgreSqlDriver extends PostgreSqlDriver {
     data: EntityDictionary<T>,
     options: NativeInsertUpdateOptions<T>,
   ): { sql: string; params: unknown[] } | undefined {
-    if (meta.primaryKeys.length !== 1 || meta.inheritanceType || meta.discriminatorColumn || meta.versionProperty) return undefined;
+    // Inheritance of any kind (a child of a single-table hierarchy has a root of its own and
+    // needs the discriminator in its WHERE), a composite key or a version column: MikroORM's.
+    if (meta.root !== meta || meta.tptParent || meta.inheritanceType || meta.discriminatorColumn || meta.versionProperty) return undefined;
+    if (meta.primaryKeys.length !== 1) return undefined;
     const primary = meta.properties[meta.primaryKeys[0]!];
     const id = primaryKeyOf(where, primary.name);
     if (id === undefined || primary.fieldNames.length !== 1) return undefined;
@@ -78,14 +84,22 @@ export class ConveyorPostgreSqlDriver extends PostgreSqlDriver {
   }
 }
 
-/** The primary key value `where` names, alone or as `{ [pk]: value }`; undefined for any other condition. */
+/**
+ * The primary key value `where` names, alone or as `{ [pk]: value }`; undefined for any other
+ * condition. Only a plain string or number counts as the value (not a raw fragment or a
+ * reference, which MikroORM would inline or unwrap), and a condition with a symbol key (a raw
+ * fragment as a key, e.g. `{ id, [sql`stock >= 1`]: [] }`) is another condition, not the key alone.
+ */
 function primaryKeyOf(where: unknown, name: string): unknown {
-  if (Utils.isPrimaryKey(where)) return where;
-  if (!Utils.isPlainObject(where)) return undefined;
+  if (isKeyValue(where)) return where;
+  if (!Utils.isPlainObject(where) || Object.getOwnPropertySymbols(where).length > 0) return undefined;
   const keys = Object.keys(where);
   const value = (where as Record<string, unknown>)[name];
-  return keys.length === 1 && keys[0] === name && Utils.isPrimaryKey(value) ? value : undefined;
+  return keys.length === 1 && keys[0] === name && isKeyValue(value) ? value : undefined;
 }
+
+const isKeyValue = (value: unknown): value is string | number | bigint =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint';
 
 /** A value the driver formats as one parameter: not a raw fragment, an operator object or an array. */
 function isPlainValue(value: unknown): boolean {
