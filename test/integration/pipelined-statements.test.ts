@@ -2,7 +2,6 @@
 // held and travel with its next statement. What must
 // not change is what PostgreSQL ends up with and which error the caller sees; the round trips
 // are counted at pg's own Client.query, which the pipelining client calls once per trip.
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { systemClock } from '../../src/application/clock.js';
@@ -12,6 +11,7 @@ import { withPipelinedStatements } from '../../src/infrastructure/persistence/pi
 import { mikroOrmRepositories } from '../../src/infrastructure/persistence/repositories.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+import { recordTrips } from '../support/trips.js';
 
 let db: OrmFixture;
 
@@ -25,28 +25,12 @@ afterEach(async () => {
   await db.sql('delete from pipelined_probe');
 });
 
-/** Counts the trips to PostgreSQL: each is one call of pg's own Client.query. */
-function countTrips(): { readonly count: number; readonly texts: string[] } {
-  const texts: string[] = [];
-  const original = pg.Client.prototype.query;
-  vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-    if (typeof args[0] === 'string') texts.push(args[0]);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  });
-  return {
-    get count() {
-      return texts.length;
-    },
-    texts,
-  };
-}
-
 const probeNotes = async () =>
   (await db.sql<{ id: number; note: string }>('select id, note from pipelined_probe order by id')).map((row) => `${row.id}:${row.note}`);
 
 describe('pipelined statements', () => {
   it('holds a transaction’s writes and sends them with its next statement, in order, and commits them all', async () => {
-    const trips = countTrips();
+    const trips = recordTrips();
     const seen = await withPipelinedStatements(() =>
       db.orm.em.fork().transactional(async (em) => {
         await em.execute(`insert into pipelined_probe (id, note) values (1, 'a')`);
@@ -96,7 +80,7 @@ describe('pipelined statements', () => {
 
   it('drops the held writes of a transaction that rolls back: the ROLLBACK goes alone, even when a held write would have failed', async () => {
     await db.sql(`insert into pipelined_probe (id, note) values (1, 'kept')`);
-    const trips = countTrips();
+    const trips = recordTrips();
     const attempt = withPipelinedStatements(() =>
       db.orm.em.fork().transactional(async (em) => {
         await em.execute(`insert into pipelined_probe (id, note) values (2, 'rolled back')`);
@@ -130,7 +114,7 @@ describe('pipelined statements', () => {
     const uow = new MikroOrmUnitOfWork(db.orm);
     const userId = await registerUserThrough(uow, {});
     const productId = await addProductThrough(uow, 7, { amount: '1.00' });
-    const trips = countTrips();
+    const trips = recordTrips();
     const [user, products] = await withPipelinedStatements(() =>
       db.orm.em.fork().transactional((em) => {
         const repos = mikroOrmRepositories(em, new Set());
@@ -168,7 +152,7 @@ describe('pipelined statements', () => {
       const uow = new MikroOrmUnitOfWork(plainOrm);
       const userId = await registerUserThrough(uow, {});
       const productId = await addProductThrough(uow, 4, { amount: '1.00' });
-      const trips = countTrips();
+      const trips = recordTrips();
       const orderId = newId();
       await expect(new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 1 }] })).resolves.toMatchObject({ orderId });
       expect(trips.count).toBe(8);
@@ -182,7 +166,7 @@ describe('pipelined statements', () => {
     const uow = new MikroOrmUnitOfWork(db.orm, undefined, { pipelined: false });
     const userId = await registerUserThrough(uow, {});
     const productId = await addProductThrough(uow, 5, { amount: '1.00' });
-    const trips = countTrips();
+    const trips = recordTrips();
     const orderId = newId();
     await expect(new PlaceOrder(uow, systemClock).execute({ commandId: newId(), orderId, userId, items: [{ productId, quantity: 2 }] })).resolves.toEqual({
       orderId,
@@ -195,7 +179,7 @@ describe('pipelined statements', () => {
   });
 
   it('holds nothing outside its scope: a write is sent at once and reports its row count', async () => {
-    const trips = countTrips();
+    const trips = recordTrips();
     const result = await db.orm.em
       .fork()
       .transactional((em) => em.execute(`insert into pipelined_probe (id, note) values (1, 'a'), (2, 'b')`, [], 'run'));
@@ -210,7 +194,7 @@ describe('pipelined statements', () => {
     const productId = await addProductThrough(uow, 100, { amount: '2.00' });
     batches.length = 0;
     const place = new PlaceOrder(uow, systemClock);
-    const trips = countTrips();
+    const trips = recordTrips();
     // A first order keeps the one transaction allowed busy, so the next ten form one group.
     const first = place.execute({ commandId: newId(), orderId: newId(), userId, items: [{ productId, quantity: 1 }] });
     const group = Array.from({ length: 10 }, () =>
@@ -241,7 +225,7 @@ describe('pipelined statements', () => {
     const productIds = [await addProductThrough(uow, 50), await addProductThrough(uow, 50), await addProductThrough(uow, 50)];
     const place = new PlaceOrder(uow, systemClock);
     const items = productIds.map((productId, index) => ({ productId, quantity: index + 1 }));
-    const trips = countTrips();
+    const trips = recordTrips();
     const first = place.execute({ commandId: newId(), orderId: newId(), userId, items });
     const group = Array.from({ length: 5 }, () => place.execute({ commandId: newId(), orderId: newId(), userId, items }));
     await Promise.all([first, ...group]);

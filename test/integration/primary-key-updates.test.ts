@@ -2,7 +2,6 @@
 // (src/infrastructure/persistence/driver.ts) instead of MikroORM's QueryBuilder. It must send
 // what MikroORM's own driver sends, byte for byte, and leave the rows as MikroORM's would; an
 // update it does not cover goes to MikroORM's own path.
-import pg from 'pg';
 import { PostgreSqlDriver, raw } from '@mikro-orm/postgresql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
@@ -16,6 +15,7 @@ import { MikroORM, ormConfig } from '../../src/infrastructure/persistence/mikro-
 import { mikroOrmRepositories } from '../../src/infrastructure/persistence/repositories.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+import { recordTrips } from '../support/trips.js';
 
 let db: OrmFixture;
 /** The same configuration on MikroORM's own PostgreSQL driver: the reference. */
@@ -35,18 +35,13 @@ afterEach(() => vi.restoreAllMocks());
 
 /** The UPDATE statements sent to PostgreSQL while `work` runs, as sent (values inlined by MikroORM). */
 async function updatesSentBy(work: () => Promise<void>): Promise<string[]> {
-  const texts: string[] = [];
-  const original = pg.Client.prototype.query;
-  const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-    if (typeof args[0] === 'string' && /^update /i.test(args[0])) texts.push(args[0]);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  });
+  const trips = recordTrips();
   try {
     await work();
   } finally {
-    spy.mockRestore();
+    trips.stop();
   }
-  return texts;
+  return trips.texts.filter((text) => /^update /i.test(text));
 }
 
 const NOW = new Date('2026-12-03T10:00:00.123Z');
