@@ -7,11 +7,12 @@ import type {
   ReopenResult,
   SkipReason,
 } from '../../application/email/ports.js';
+import { preparedStatement } from '../persistence/prepared-statement.js';
 
 // An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The one row of CLAIM_SQL: the claimed email's columns, all null unless it was claimed. */
+/** The one row of CLAIM: the claimed email's columns, all null unless it was claimed. */
 interface ClaimRow {
   id: string | null;
   event_id: string;
@@ -31,7 +32,7 @@ interface ClaimRow {
 // The user lookup guards its cast, so an odd payload cannot fail the query. The statement
 // always answers one row: with the row's current status too, so a job that cannot claim the
 // email learns why in the same round trip.
-const CLAIM_SQL = `
+const CLAIM = preparedStatement(`
   with claimed as (
     select m.id, m.event_id, m.template, m.to_address, m.message_id, m.attempts,
            o.type as event_type, o.payload, u.name as recipient_name
@@ -47,7 +48,7 @@ const CLAIM_SQL = `
          c.event_type, c.payload, c.recipient_name, s.status as current_status
     from (select $1::uuid as id) k
     left join email_messages s on s.id = k.id
-    left join claimed c on true`;
+    left join claimed c on true`);
 
 const MAX_RESPONSE_LENGTH = 2000;
 const clip = (text: string) => (text.length > MAX_RESPONSE_LENGTH ? text.slice(0, MAX_RESPONSE_LENGTH) : text);
@@ -57,14 +58,28 @@ const clipSubject = (text: string) => (text.length > MAX_SUBJECT_LENGTH ? text.s
 
 // One statement: the row is reopened only if it is settled, and the answer says what it was
 // otherwise. A row a sending job holds is pending, so it is never reopened under that job.
-const REOPEN_SQL = `
+const REOPEN = preparedStatement(`
   with reopened as (
     update email_messages set status = 'pending', next_attempt_at = null, finished_at = null
      where id = $1 and status in ('sent', 'failed')
     returning id
   )
   select (select count(*)::int from reopened) as reopened,
-         (select status from email_messages where id = $1) as status`;
+         (select status from email_messages where id = $1) as status`);
+
+// The outcomes: the last statement of the claim's transaction, prepared as the claim is.
+const SENT = preparedStatement(
+  `update email_messages set status = 'sent', sent_at = now(), finished_at = now(), attempts = attempts + 1,
+          last_response = $1, subject = $2, next_attempt_at = null where id = $3`,
+);
+const RETRY = preparedStatement(
+  `update email_messages set attempts = attempts + 1, last_response = $1, subject = $2,
+          next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) where id = $4`,
+);
+const FAILED = preparedStatement(
+  `update email_messages set status = 'failed', finished_at = now(), attempts = attempts + $1::int,
+          last_response = $2, subject = coalesce($3, subject), next_attempt_at = null where id = $4`,
+);
 
 /**
  * email_messages through plain SQL on a client of the process's pg pool (no ORM: these rows
@@ -72,7 +87,8 @@ const REOPEN_SQL = `
  * BEGIN, the claim, the outcome, COMMIT; one that cannot be claimed, three. On a pipelining
  * pool (pg's `pipeline: true`, the mailer's) BEGIN goes out with the claim and the outcome with
  * COMMIT: two round trips either way, where each round trip was a good part of the mailer's
- * CPU (the socket write and the wake-up of a loopback peer are charged to the writer).
+ * CPU (the socket write and the wake-up of a loopback peer are charged to the writer). The
+ * claim and the outcomes are prepared statements: PostgreSQL plans them once per connection.
  *
  * The row stays locked while the message is sent, which holds one pooled connection per
  * sending job; the mailer's timeouts bound how long.
@@ -106,7 +122,7 @@ export class SqlEmailMessageStore implements EmailStore {
     if (!UUID.test(emailId)) return 'missing';
     const {
       rows: [row],
-    } = await this.pool.query<{ reopened: number; status: string | null }>(REOPEN_SQL, [emailId]);
+    } = await this.pool.query<{ reopened: number; status: string | null }>(REOPEN.with([emailId]));
     if (row && row.reopened > 0) return 'reopened';
     return row?.status ? 'pending' : 'missing';
   }
@@ -117,7 +133,7 @@ export class SqlEmailMessageStore implements EmailStore {
     attempt: (email: ClaimedEmail, record: EmailOutcomeRecorder) => Promise<T>,
     transaction: { committed: boolean },
   ): Promise<ClaimResult<T>> {
-    const [, claim] = await inOrder(client, ['begin'], [CLAIM_SQL, [emailId]]);
+    const [, claim] = await inOrder(client, 'begin', CLAIM.with([emailId]));
     const [row] = (claim?.rows ?? []) as ClaimRow[];
     if (!row || row.id === null) {
       // Not claimable: say why, for the log.
@@ -138,29 +154,18 @@ export class SqlEmailMessageStore implements EmailStore {
     };
     // The outcome is the transaction's last statement: it goes out with the COMMIT. Should it
     // fail, the COMMIT of the aborted transaction rolls back and the error is thrown as before.
-    const recordAndCommit = async (sql: string, values: unknown[]) => {
+    const recordAndCommit = async (outcome: pg.QueryConfig) => {
       if (transaction.committed) throw new Error(`the outcome of email ${emailId} is already recorded`);
       transaction.committed = true;
-      await inOrder(client, [sql, values], ['commit']);
+      await inOrder(client, outcome, 'commit');
     };
     const record: EmailOutcomeRecorder = {
-      sent: (response, subject) =>
-        recordAndCommit(
-          `update email_messages set status = 'sent', sent_at = now(), finished_at = now(), attempts = attempts + 1,
-                  last_response = $1, subject = $2, next_attempt_at = null where id = $3`,
-          [clip(response), clipSubject(subject), emailId],
-        ),
+      sent: (response, subject) => recordAndCommit(SENT.with([clip(response), clipSubject(subject), emailId])),
       retry: (response, retryInMs, subject) =>
-        recordAndCommit(
-          `update email_messages set attempts = attempts + 1, last_response = $1, subject = $2,
-                  next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) where id = $4`,
-          [clip(response), clipSubject(subject), retryInMs, emailId],
-        ),
+        recordAndCommit(RETRY.with([clip(response), clipSubject(subject), retryInMs, emailId])),
       failed: (response, subject) =>
         recordAndCommit(
-          `update email_messages set status = 'failed', finished_at = now(), attempts = attempts + $1::int,
-                  last_response = $2, subject = coalesce($3, subject), next_attempt_at = null where id = $4`,
-          [subject === null ? 0 : 1, clip(response), subject === null ? null : clipSubject(subject), emailId],
+          FAILED.with([subject === null ? 0 : 1, clip(response), subject === null ? null : clipSubject(subject), emailId]),
         ),
     };
     return { claimed: true, value: await attempt(email, record) };
@@ -173,9 +178,12 @@ export class SqlEmailMessageStore implements EmailStore {
  * a transaction the rest fail or, a COMMIT, roll back); any other client sends them one by one,
  * as pg deprecates queueing a query behind another on such a client.
  */
-async function inOrder(client: pg.PoolClient, ...statements: [sql: string, values?: unknown[]][]): Promise<pg.QueryResult[]> {
-  if (client.pipeline) return Promise.all(statements.map(([sql, values]) => client.query(sql, values)));
+async function inOrder(client: pg.PoolClient, ...statements: (string | pg.QueryConfig)[]): Promise<pg.QueryResult[]> {
+  // pg's overloads take a text or a config, not their union.
+  const run = (statement: string | pg.QueryConfig) =>
+    typeof statement === 'string' ? client.query(statement) : client.query(statement);
+  if (client.pipeline) return Promise.all(statements.map(run));
   const results: pg.QueryResult[] = [];
-  for (const [sql, values] of statements) results.push(await client.query(sql, values));
+  for (const statement of statements) results.push(await run(statement));
   return results;
 }

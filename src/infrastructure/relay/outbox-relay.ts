@@ -9,6 +9,40 @@ import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
+import { preparedStatement } from '../persistence/prepared-statement.js';
+
+// The relay's statements with values, run per batch: prepared, so PostgreSQL plans each once
+// per connection (docs/adr/0018-prepared-statements.md). The claim goes without values, as
+// one simple query with its BEGIN (claimAndCreateRows).
+const USER_ADDRESSES = preparedStatement('select id, email from users where id = any($1::uuid[])');
+const MARK_PUBLISHED = preparedStatement(
+  'update outbox_messages set published_at = now() where id = any($1::uuid[]) and published_at is null',
+);
+// Deleted endpoints were left out of the claim only to keep the read small: which endpoints get
+// an event is the policy's decision. The pending rows of these events are the new ones and those
+// of an earlier, interrupted run of the same batch (the select sees the table as it was before
+// this statement, so a new row is listed once, by its insert).
+const CREATE_ROWS = preparedStatement(`with deliveries as (
+   insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
+   select id, endpoint_id, event_id, event_type, body, 'pending', 0, now()
+     from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+       as t(id, endpoint_id, event_id, event_type, body)
+   on conflict (endpoint_id, event_id) do nothing
+   returning id, event_id),
+ emails as (
+   insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at)
+   select id, event_id, template, to_address, message_id, 'pending', 0, now()
+     from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[])
+       as t(id, event_id, template, to_address, message_id)
+   on conflict (event_id, template) do nothing
+   returning id, event_id)
+ select id, 'webhook' as kind, event_id as "eventId" from deliveries
+ union all
+ select id, 'email' as kind, event_id as "eventId" from emails
+ union all
+ select id, 'webhook' as kind, event_id as "eventId" from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
+ union all
+ select id, 'email' as kind, event_id as "eventId" from email_messages where event_id = any($11::uuid[]) and status = 'pending'`);
 
 /** An outbox row as the relay reads it. */
 export interface OutboxEvent {
@@ -191,10 +225,7 @@ export class OutboxRelay {
     const commandJobs = this.scheduledCommands(events, spans);
     try {
       await Promise.all([this.enqueue(rows, spans), this.enqueueCommands(commandJobs)]);
-      await this.options.pool.query(
-        'update outbox_messages set published_at = now() where id = any($1::uuid[]) and published_at is null',
-        [events.map((event) => event.id)],
-      );
+      await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
       this.logPublished(events, rows, commandJobs, spans);
     } catch (error) {
       for (const { span } of spans.values()) {
@@ -295,33 +326,8 @@ export class OutboxRelay {
       }
       const deliveries = this.deliveriesOf(events, endpoints.rows);
       const emails = await this.emailsOf(client, events);
-      // Deleted endpoints were left out only to keep the read small: which endpoints get an
-      // event is the policy's decision. The pending rows of these events are the new ones and
-      // those of an earlier, interrupted run of the same batch (the select sees the table as it
-      // was before this statement, so a new row is listed once, by its insert).
       const pending = await client.query<CreatedRow>(
-        `with deliveries as (
-           insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
-           select id, endpoint_id, event_id, event_type, body, 'pending', 0, now()
-             from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
-               as t(id, endpoint_id, event_id, event_type, body)
-           on conflict (endpoint_id, event_id) do nothing
-           returning id, event_id),
-         emails as (
-           insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at)
-           select id, event_id, template, to_address, message_id, 'pending', 0, now()
-             from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[])
-               as t(id, event_id, template, to_address, message_id)
-           on conflict (event_id, template) do nothing
-           returning id, event_id)
-         select id, 'webhook' as kind, event_id as "eventId" from deliveries
-         union all
-         select id, 'email' as kind, event_id as "eventId" from emails
-         union all
-         select id, 'webhook' as kind, event_id as "eventId" from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
-         union all
-         select id, 'email' as kind, event_id as "eventId" from email_messages where event_id = any($11::uuid[]) and status = 'pending'`,
-        [
+        CREATE_ROWS.with([
           deliveries.ids,
           deliveries.endpointIds,
           deliveries.eventIds,
@@ -333,7 +339,7 @@ export class OutboxRelay {
           emails.map((row) => row.to),
           emails.map((row) => row.messageId),
           events.map((event) => event.id),
-        ],
+        ]),
       );
       await client.query('commit');
       return { events, rows: pending.rows };
@@ -372,7 +378,7 @@ export class OutboxRelay {
     const users =
       userIds.length === 0
         ? []
-        : (await client.query<{ id: string; email: string }>('select id, email from users where id = any($1::uuid[])', [userIds]))
+        : (await client.query<{ id: string; email: string }>(USER_ADDRESSES.with([userIds])))
             .rows;
     const emailOf = new Map(users.map((user) => [user.id, user.email]));
     return wanted.flatMap(({ event, template, to }) => {

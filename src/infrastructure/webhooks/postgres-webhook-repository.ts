@@ -16,6 +16,7 @@ import type {
   WebhookEndpointChanges,
   WebhookEndpointRepository,
 } from '../../application/webhooks/ports.js';
+import { preparedStatement } from '../persistence/prepared-statement.js';
 import { SecretUnreadableError, type SecretPlace, type WebhookSecretCipher } from './secret-cipher.js';
 
 // Plain SQL on the process's pg pool, one round trip each (the tables are mapped in
@@ -39,6 +40,51 @@ const DELIVERY_COLUMNS = `id, endpoint_id, event_id, event_type, status, attempt
 /** SET clauses that release the claim of the attempt whose id is `$1`, and no other's. */
 const RELEASE_CLAIM_OF_1 = `attempt_started_at = case when attempt_id = $1 then null else attempt_started_at end,
            attempt_id = case when attempt_id = $1 then null else attempt_id end`;
+
+/** In recordAttempt's endpoint update: whether this attempt disables the endpoint. */
+const DISABLING = `(enabled and $10::text is not null and ($14::timestamptz is null or failing_since <= $14))`;
+
+// The statements of an attempt, run once or twice per delivery: prepared, so PostgreSQL plans
+// each once per connection (docs/adr/0018-prepared-statements.md).
+const CLAIM_FOR_SENDING = preparedStatement(`with claim as (
+   update webhook_deliveries set attempt_id = $2, attempt_started_at = $3
+   where id = $1 and status = 'pending'
+   returning id
+ )
+ select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
+   exists (select 1 from claim) as claimed,
+   (select to_jsonb(e) from webhook_endpoints e where e.id = d.endpoint_id) as endpoint
+ from webhook_deliveries d
+ where d.id = $1`);
+const RECORD_ATTEMPT = preparedStatement(`with attempt as (
+   insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
+   values ($1, $2, $3, $4::int, $5, $6::text)
+ ), updated as (
+   update webhook_deliveries set attempts = attempts + 1, status = $7, next_attempt_at = $8,
+     last_status_code = $4::int, last_error = $6::text, delivered_at = coalesce($9, delivered_at),
+     ${RELEASE_CLAIM_OF_1}
+   where id = $2 and status = 'pending'
+   returning id
+ ), counted as (
+   update webhook_deliveries set attempts = attempts + 1, ${RELEASE_CLAIM_OF_1}
+   where id = $2 and not exists (select 1 from updated)
+ ), endpoint as (
+   update webhook_endpoints set
+     failing_since = case when $12::boolean then null else coalesce(failing_since, $3) end,
+     disabled_reason = case when ${DISABLING} then $10::text else disabled_reason end,
+     disabled_at = case when ${DISABLING} then $13::timestamptz else disabled_at end,
+     enabled = enabled and not ${DISABLING}
+   where id = $11 and (${DISABLING} or (case when $12::boolean then failing_since is not null else failing_since is null end))
+ )
+ select exists (select 1 from updated) as recorded`);
+const FAIL_WITHOUT_ATTEMPT = preparedStatement(`update webhook_deliveries set ${RELEASE_CLAIM_OF_1},
+   status = case when status = 'pending' then 'failed' else status end,
+   last_error = case when status = 'pending' then $2 else last_error end,
+   next_attempt_at = case when status = 'pending' then null else next_attempt_at end
+ where id = $3`);
+const POSTPONE_ATTEMPT = preparedStatement(`update webhook_deliveries set ${RELEASE_CLAIM_OF_1},
+   next_attempt_at = case when status = 'pending' then $2 else next_attempt_at end
+ where id = $3`);
 
 interface EndpointRow {
   id: string;
@@ -253,19 +299,7 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     // snapshot, so `claimed`, not the status read, says whether there is something to send.
     const {
       rows: [row],
-    } = await this.pool.query<SendingRow>(
-      `with claim as (
-         update webhook_deliveries set attempt_id = $2, attempt_started_at = $3
-         where id = $1 and status = 'pending'
-         returning id
-       )
-       select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.body,
-         exists (select 1 from claim) as claimed,
-         (select to_jsonb(e) from webhook_endpoints e where e.id = d.endpoint_id) as endpoint
-       from webhook_deliveries d
-       where d.id = $1`,
-      [deliveryId, attemptId, startedAt],
-    );
+    } = await this.pool.query<SendingRow>(CLAIM_FOR_SENDING.with([deliveryId, attemptId, startedAt]));
     if (!row) return null;
     const delivery = {
       id: row.id,
@@ -317,30 +351,8 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     // first failure) the endpoint's failing streak and disables it if asked; it touches the
     // row only when something changes, so a healthy endpoint's row is not written per attempt.
     // In its SET, `enabled` and `failing_since` are the row's values before the update.
-    const disabling = `(enabled and $10::text is not null and ($14::timestamptz is null or failing_since <= $14))`;
     const { rows } = await this.pool.query<{ recorded: boolean }>(
-      `with attempt as (
-         insert into webhook_delivery_attempts (id, delivery_id, attempted_at, status_code, duration_ms, error)
-         values ($1, $2, $3, $4::int, $5, $6::text)
-       ), updated as (
-         update webhook_deliveries set attempts = attempts + 1, status = $7, next_attempt_at = $8,
-           last_status_code = $4::int, last_error = $6::text, delivered_at = coalesce($9, delivered_at),
-           ${RELEASE_CLAIM_OF_1}
-         where id = $2 and status = 'pending'
-         returning id
-       ), counted as (
-         update webhook_deliveries set attempts = attempts + 1, ${RELEASE_CLAIM_OF_1}
-         where id = $2 and not exists (select 1 from updated)
-       ), endpoint as (
-         update webhook_endpoints set
-           failing_since = case when $12::boolean then null else coalesce(failing_since, $3) end,
-           disabled_reason = case when ${disabling} then $10::text else disabled_reason end,
-           disabled_at = case when ${disabling} then $13::timestamptz else disabled_at end,
-           enabled = enabled and not ${disabling}
-         where id = $11 and (${disabling} or (case when $12::boolean then failing_since is not null else failing_since is null end))
-       )
-       select exists (select 1 from updated) as recorded`,
-      [
+      RECORD_ATTEMPT.with([
         outcome.attemptId,
         outcome.deliveryId,
         attempt.attemptedAt,
@@ -356,7 +368,7 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
         outcome.endpoint?.succeeded ?? false,
         outcome.disableEndpoint?.at ?? null,
         outcome.disableEndpoint?.ifFailingSinceBy ?? null,
-      ],
+      ]),
     );
     return rows[0]?.recorded === true;
   }
@@ -371,24 +383,12 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
   }
 
   async failWithoutAttempt(deliveryId: string, attemptId: string, reason: string): Promise<void> {
-    await this.pool.query(
-      `update webhook_deliveries set ${RELEASE_CLAIM_OF_1},
-         status = case when status = 'pending' then 'failed' else status end,
-         last_error = case when status = 'pending' then $2 else last_error end,
-         next_attempt_at = case when status = 'pending' then null else next_attempt_at end
-       where id = $3`,
-      [attemptId, reason, deliveryId],
-    );
+    await this.pool.query(FAIL_WITHOUT_ATTEMPT.with([attemptId, reason, deliveryId]));
   }
 
   async postponeAttempt(deliveryId: string, attemptId: string, nextAttemptAt: Date): Promise<void> {
     // Only a pending row's due time moves; one a duplicate job settled meanwhile keeps its state.
-    await this.pool.query(
-      `update webhook_deliveries set ${RELEASE_CLAIM_OF_1},
-         next_attempt_at = case when status = 'pending' then $2 else next_attempt_at end
-       where id = $3`,
-      [attemptId, nextAttemptAt, deliveryId],
-    );
+    await this.pool.query(POSTPONE_ATTEMPT.with([attemptId, nextAttemptAt, deliveryId]));
   }
 
   async resetForReplay(deliveryId: string, now: Date, claimsSince: Date): Promise<boolean> {
