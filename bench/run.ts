@@ -13,7 +13,7 @@ import { hotProductPhase } from './processing/hot-product.js';
 import { processingPhase } from './processing/phase.js';
 import type { BenchContext } from './lib/context.js';
 import { BenchDatabases } from './lib/database.js';
-import { describeMachine } from './lib/machine.js';
+import { describeMachine, loopbackRoundTripUs } from './lib/machine.js';
 import { renderNoise, renderTable, type Results } from './lib/report.js';
 import { RESULTS_DIR } from './lib/paths.js';
 import type { NodeProcess } from './lib/processes.js';
@@ -93,6 +93,7 @@ try {
   if (!interrupted) await cleanUp();
 }
 machine.loadAverage.end = os.loadavg()[0] ?? Number.NaN;
+machine.loopbackRoundTripUs.end = await loopbackRoundTripUs();
 const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency, env: context.env };
 const { markdown, verdicts } = renderTable(machine, settings, results);
 const commit = gitCommit();

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import { adminQuery } from './database.js';
 import { redisVersion } from './redis.js';
@@ -12,6 +15,42 @@ export interface Machine {
   redis: string;
   /** 1-minute load average at the start and the end of the run: how busy the machine was. */
   loadAverage: { start: number; end?: number };
+  /**
+   * Median µs of a one-byte round trip over loopback TCP between two Node processes, at the
+   * start and the end of the run (`loopbackRoundTripUs`): what one hop between the system's
+   * processes costs on this machine, which varies far more between machines than CPU speed.
+   */
+  loopbackRoundTripUs: { start: number; end?: number };
+}
+
+/**
+ * Median µs of `count` sequential one-byte round trips between this process and an echo
+ * server in a child process, over 127.0.0.1: each one a socket write that wakes an idle peer,
+ * and its answer another. On the VMs these figures were taken on it varied from tens of µs to
+ * 300 µs, and every hop of the pipeline (HTTP, Redis, PostgreSQL, SMTP) pays it.
+ */
+export async function loopbackRoundTripUs(count = 2000): Promise<number> {
+  const echo = `const s = require('node:net').createServer((c) => c.on('data', (d) => c.write(d)));
+    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', echo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+    const socket = net.connect(Number(chunk.toString().trim()), '127.0.0.1');
+    socket.setNoDelay(true);
+    await once(socket, 'connect');
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      socket.write('x');
+      await once(socket, 'data');
+      times.push((performance.now() - started) * 1000);
+    }
+    socket.destroy();
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)] ?? Number.NaN;
+  } finally {
+    child.kill();
+  }
 }
 
 export async function describeMachine(): Promise<Machine> {
@@ -27,5 +66,6 @@ export async function describeMachine(): Promise<Machine> {
     postgres,
     redis: await redisVersion(),
     loadAverage: { start: os.loadavg()[0] ?? Number.NaN },
+    loopbackRoundTripUs: { start: await loopbackRoundTripUs() },
   };
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from './paths.js';
@@ -42,6 +42,48 @@ export function cpuSeconds(pid: number): number {
 }
 const CLOCK_TICKS = 100;
 
+/**
+ * Write system calls a process has made so far (`syscw` of /proc/<pid>/io: write, writev and the
+ * like, to sockets and files alike). The system's processes log little at LOG_LEVEL=warn, so
+ * per order it counts socket writes: each one to an idle loopback peer also wakes that peer, the
+ * cost that dominates at moderate load (docs/benchmarks.md).
+ */
+export function writeSyscalls(pid: number): number {
+  try {
+    return Number(/^syscw:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * CPU seconds used so far by each process whose command line starts with `name` (the local
+ * PostgreSQL server's postmaster and backends), by pid: a backend that exits between two
+ * readings takes its time with it, so a difference over a run is a slight underestimate of the
+ * server's work, and an overestimate of the run's share when others use the server too.
+ */
+export function cpuSecondsByPid(name: string): Map<number, number> {
+  const result = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith(name)) continue;
+    } catch {
+      continue;
+    }
+    const seconds = cpuSeconds(Number(entry));
+    if (Number.isFinite(seconds)) result.set(Number(entry), seconds);
+  }
+  return result;
+}
+
+/** CPU seconds between two `cpuSecondsByPid` readings: processes in both, and new ones in full. */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
+}
+
 /** CPU seconds of the whole machine (all cores, busy time) from /proc/stat, and how many cores. */
 export function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
@@ -59,6 +101,8 @@ export interface NodeProcess {
   memory(): Memory | null;
   /** CPU seconds used so far. */
   cpu(): number;
+  /** Write system calls made so far (`writeSyscalls`). */
+  writes(): number;
   /** SIGTERM (the graceful path every role implements), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
   /** The last lines of its log, for error messages. */
@@ -103,6 +147,7 @@ export function startNode(name: string, script: string, options: StartOptions): 
     exited,
     memory: () => (done ? null : readMemory(pid)),
     cpu: () => cpuSeconds(pid),
+    writes: () => writeSyscalls(pid),
     async stop(graceMs = 15_000) {
       if (done) return;
       child.kill('SIGTERM');

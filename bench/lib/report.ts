@@ -270,6 +270,27 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       '',
       `≤ ${TARGETS.pipelineCpuMsPerOrder} ms: ${status(cpuMet)}`,
     ]);
+    // Older result files have no such fields: their rows are left out.
+    if (e2e.serversCpuMsPerOrder && e2e.serversCpuMsPerOrderLow) {
+      const servers = (s: { postgres: number | null; redis: number }) =>
+        `PostgreSQL ${s.postgres === null ? 'n/a' : n(s.postgres, 2)} · Redis ${n(s.redis, 2)} ms`;
+      rows.push([
+        `  servers' CPU per order (at ${e2e.lag.offeredPerSecond}/s; upper bound)`,
+        servers(e2e.serversCpuMsPerOrder),
+        `at ${e2e.lagBelowSaturation.offeredPerSecond}/s ${servers(e2e.serversCpuMsPerOrderLow)}`,
+        '',
+        '(diagnostic)',
+      ]);
+    }
+    if (e2e.writesPerOrder && e2e.writesPerOrderLow) {
+      rows.push([
+        `  write system calls per order (at ${e2e.lag.offeredPerSecond}/s)`,
+        countBudget(e2e.writesPerOrder),
+        `at ${e2e.lagBelowSaturation.offeredPerSecond}/s ${n(cpuTotal(e2e.writesPerOrderLow), 1)}`,
+        '',
+        '(diagnostic)',
+      ]);
+    }
   }
   const { live } = results;
   if (live) {
@@ -307,6 +328,9 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   const markdown = [
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; PostgreSQL ${machine.postgres}; Redis ${machine.redis}. ` +
       `Load average ${n(machine.loadAverage.start, 1)} at the start, ${n(machine.loadAverage.end ?? Number.NaN, 1)} at the end. ` +
+      (machine.loopbackRoundTripUs
+        ? `Loopback round trip between two processes ${n(machine.loopbackRoundTripUs.start)} µs at the start, ${n(machine.loopbackRoundTripUs.end ?? Number.NaN)} µs at the end. `
+        : '') +
       `${settings.rounds} round(s) of ${settings.seconds} s per throughput figure; LOG_LEVEL=${settings.logLevel}; WORKER_CONCURRENCY=${settings.concurrency}` +
       `${Object.entries(settings.env ?? {}).map(([key, value]) => `; ${key}=${value}`).join('')}.`,
     '',
@@ -331,6 +355,12 @@ function cpuBudget(perRole: Partial<Record<string, number>>): string {
   const entries = Object.entries(perRole).filter((entry): entry is [string, number] => entry[1] !== undefined);
   const total = cpuTotal(perRole);
   return `${entries.map(([role, value]) => `${role} ${n(value, 2)}`).join(' · ')} = ${n(total, 2)} ms`;
+}
+
+/** `web 4.1 · worker 3.0 · … = 33.4` */
+function countBudget(perRole: Partial<Record<string, number>>): string {
+  const entries = Object.entries(perRole).filter((entry): entry is [string, number] => entry[1] !== undefined);
+  return `${entries.map(([role, value]) => `${role} ${n(value, 1)}`).join(' · ')} = ${n(cpuTotal(perRole), 1)}`;
 }
 
 function memoryRows(results: Results): [string, number, number][] {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { QUEUES, type QueueName } from '../../queues/names.js';
 import { clearStage, newStage, type BenchContext } from '../lib/context.js';
 import { benchEntry } from '../lib/paths.js';
-import { runToResult, sleep, startNode, waitFor, type NodeProcess } from '../lib/processes.js';
+import { cpuSecondsBetween, cpuSecondsByPid, runToResult, sleep, startNode, waitFor, type NodeProcess } from '../lib/processes.js';
+import { redisCpuSeconds } from '../lib/redis.js';
 import { addWebhookEndpoint, seedCatalog } from '../lib/seed.js';
 import { latencies, median, steadyRate, summarize, type LatencySummary, type Summary } from '../lib/stats.js';
 import { freePort, roleAvailable, startRole, withQueue, type Role, type RunningRole, type Stage } from '../lib/system.js';
@@ -62,6 +63,16 @@ export interface E2eResult {
   cpuMsPerOrder: Partial<Record<Role, number>>;
   /** The same during the E2E_LOW_RATE run. */
   cpuMsPerOrderLow: Partial<Record<Role, number>>;
+  /** Write system calls (socket writes, mostly) each process made per order, at E2E_RATE and E2E_LOW_RATE. */
+  writesPerOrder: Partial<Record<Role, number>>;
+  writesPerOrderLow: Partial<Record<Role, number>>;
+  /**
+   * CPU ms per order of the servers, at E2E_RATE and E2E_LOW_RATE: PostgreSQL (its local
+   * processes; null when it is not on this machine) and Redis (INFO cpu). Upper bounds: anything
+   * else using them counts too.
+   */
+  serversCpuMsPerOrder: { postgres: number | null; redis: number };
+  serversCpuMsPerOrderLow: { postgres: number | null; redis: number };
   /** Where the time goes (stages.ts), after the warm-up, at E2E_RATE and at E2E_LOW_RATE. */
   stagesMs: Record<StageName, LatencySummary>;
   stagesMsLow: Record<StageName, LatencySummary>;
@@ -298,6 +309,8 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         context.log(`e2e: ${perSecond} POST /v1/orders per second for ${seconds} s`);
         await receiver.take();
         const before = cpuSnapshot(running);
+        const writesBefore = writesSnapshot(running);
+        const serversBefore = { postgres: cpuSecondsByPid('postgres'), redis: await redisCpuSeconds() };
         const run = await runToResult<{ accepted: Accepted[]; statuses: Record<string, number>; responseMs: LatencySummary; seconds: number }>(
           'http-pacer',
           benchEntry('pipeline/http-pacer.js'),
@@ -312,6 +325,12 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         const received = await receiver.take();
         await drained(stage, [QUEUES.commands, QUEUES.webhooks, QUEUES.emails]);
         const cpu = cpuPerUnit(before, cpuSnapshot(running), run.accepted.length);
+        const writes = perUnit(writesBefore, writesSnapshot(running), run.accepted.length, 1);
+        const postgresSeconds = serversBefore.postgres.size > 0 ? cpuSecondsBetween(serversBefore.postgres, cpuSecondsByPid('postgres')) : null;
+        const servers = {
+          postgres: postgresSeconds === null ? null : (postgresSeconds * 1000) / run.accepted.length,
+          redis: (((await redisCpuSeconds()) - serversBefore.redis) * 1000) / run.accepted.length,
+        };
         const byOrder = new Map(received.map((delivery) => [delivery.orderId, delivery]));
         const t0 = Math.min(...run.accepted.map(([, due]) => due));
         const measured = run.accepted.filter(([, due]) => due - t0 >= WARM_UP_MS);
@@ -336,7 +355,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
           withQueue(stage, QUEUES.webhooks, (webhooks) => stageBreakdown(databaseUrl, { commands, webhooks }, run.accepted, received, t0 + WARM_UP_MS)),
         );
         context.log(`e2e: at ${perSecond}/s p50/p99 ${Object.entries(stages).map(([name, l]) => `${name} ${l.p50.toFixed(0)}/${l.p99.toFixed(0)}`).join(', ')} ms`);
-        return { summary, run, cpu, stages };
+        return { summary, run, cpu, writes, servers, stages };
       };
       const atRate = await pacedHttp(E2E_RATE);
       const low = await pacedHttp(E2E_LOW_RATE);
@@ -345,6 +364,10 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         lagBelowSaturation: low.summary,
         cpuMsPerOrder: atRate.cpu,
         cpuMsPerOrderLow: low.cpu,
+        writesPerOrder: atRate.writes,
+        writesPerOrderLow: low.writes,
+        serversCpuMsPerOrder: atRate.servers,
+        serversCpuMsPerOrderLow: low.servers,
         stagesMs: atRate.stages,
         stagesMsLow: low.stages,
         smtpMessages: await smtp.count(),
@@ -379,12 +402,22 @@ function cpuSnapshot(running: Map<Role, RunningRole>): CpuSnapshot {
   return new Map([...running].map(([role, process_]) => [role, process_.process.cpu()]));
 }
 
+/** Write system calls of each running role so far. */
+function writesSnapshot(running: Map<Role, RunningRole>): CpuSnapshot {
+  return new Map([...running].map(([role, process_]) => [role, process_.process.writes()]));
+}
+
 /** CPU ms per unit of each role between two snapshots (roles present in both). */
 function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: number): Partial<Record<Role, number>> {
+  return perUnit(before, after, units, 1000);
+}
+
+/** `scale` × the growth per unit of each role between two snapshots (roles present in both). */
+function perUnit(before: CpuSnapshot, after: CpuSnapshot, units: number, scale: number): Partial<Record<Role, number>> {
   const result: Partial<Record<Role, number>> = {};
   for (const [role, end] of after) {
     const start = before.get(role);
-    if (start !== undefined) result[role] = ((end - start) * 1000) / units;
+    if (start !== undefined) result[role] = ((end - start) * scale) / units;
   }
   return result;
 }
