@@ -1,5 +1,6 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { entities } from './schemas.js';
 import { migrationsList } from './migrations/index.js';
 import { PipeliningClient } from './pipelined-statements.js';
@@ -22,8 +23,9 @@ export function ormConfig(options: OrmOptions): Options {
     // Entities are mapped with EntitySchema: nothing to reflect, no decorators.
     discovery: { warnWhenNoEntities: true },
     pool: { min: 0, max: options.poolSize ?? 10 },
-    // A plain pg client unless the unit of work pipelines its statements (ADR 0016).
-    driverOptions: { Client: PipeliningClient },
+    // A plain pg client unless the unit of work pipelines its statements (ADR 0016), with what
+    // the URL says beyond the server and the database.
+    driverOptions: { Client: PipeliningClient, ...connectionParameters(options.databaseUrl) },
     // One UPDATE per changed entity rather than one batched UPDATE per type: MikroORM ends a
     // batched update with `returning <primary key>` (to map generated columns back), so it could
     // not be held and cost a round trip of its own — on every order of two or more lines, its
@@ -46,6 +48,18 @@ export function ormConfig(options: OrmOptions): Options {
       fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? `-${name}` : ''}`,
     },
   };
+}
+
+/**
+ * DATABASE_URL's parameters other than the server, the credentials and the database, as pg's own
+ * parser reads them (`sslmode` and the TLS settings, `application_name`, `options`, timeouts):
+ * MikroORM takes only host, port, user, password and database from its `clientUrl`, so without
+ * these the ORM's connections would not use the TLS or the settings the plain pg pools of the
+ * same process use. The database stays MikroORM's: `ensureDatabase` connects elsewhere first.
+ */
+export function connectionParameters(databaseUrl: string): Record<string, unknown> {
+  const { host: _host, port: _port, user: _user, password: _password, database: _database, ...rest } = parseConnectionString(databaseUrl);
+  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined && value !== null));
 }
 
 export function createOrm(options: OrmOptions): Promise<MikroORM> {

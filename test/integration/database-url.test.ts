@@ -1,0 +1,60 @@
+// DATABASE_URL's parameters reach the ORM's connections as they reach the plain pg pools: MikroORM
+// alone keeps only the server, the credentials and the database of its clientUrl, which would
+// leave the worker's unit of work without the URL's `sslmode` (TLS), `application_name` or
+// `options`. The local server has no TLS, so the test holds the two settings it can read back.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { connectionParameters, createOrm, migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
+import { adminQuery, createTestDatabase, withDatabase } from '../support/database.js';
+
+const PARAMETERS = 'application_name=conveyor-url-test&options=-c%20statement_timeout%3D4321';
+
+describe('DATABASE_URL parameters', () => {
+  it('reach every connection of the ORM', async () => {
+    const db = await createTestDatabase();
+    const orm = await createOrm({ databaseUrl: `${db.url}?${PARAMETERS}`, poolSize: 2 });
+    try {
+      const settings = () =>
+        orm.em
+          .fork()
+          .getConnection()
+          .execute<{ app: string; timeout: string }[]>(
+            "select current_setting('application_name') as app, current_setting('statement_timeout') as timeout",
+          );
+      // Two at once: two connections of the pool, each opened with the URL's settings.
+      const both = await Promise.all([settings(), settings()]);
+      expect(both.flat()).toEqual([
+        { app: 'conveyor-url-test', timeout: '4321ms' },
+        { app: 'conveyor-url-test', timeout: '4321ms' },
+      ]);
+    } finally {
+      await orm.close(true);
+      await db.drop();
+    }
+  });
+
+  it('do not change which database the migrations create and migrate', async () => {
+    const name = `conveyor_test_url_${randomBytes(6).toString('hex')}`;
+    try {
+      const applied = await migrate(`${withDatabase(name)}?${PARAMETERS}`);
+      expect(applied.length).toBeGreaterThan(0);
+      const orm = await createOrm({ databaseUrl: withDatabase(name), poolSize: 1 });
+      try {
+        const [row] = await orm.em.fork().getConnection().execute<{ db: string }[]>('select current_database() as db');
+        expect(row?.db).toBe(name);
+      } finally {
+        await orm.close(true);
+      }
+    } finally {
+      await adminQuery(`drop database if exists ${name} with (force)`);
+    }
+  });
+
+  it('a URL without parameters adds nothing to the connection settings', () => {
+    expect(connectionParameters('postgres://postgres@127.0.0.1:5432/conveyor')).toEqual({});
+    expect(connectionParameters('postgres://u:p@db.example:6543/shop?sslmode=no-verify&application_name=shop')).toMatchObject({
+      application_name: 'shop',
+      ssl: { rejectUnauthorized: false },
+    });
+  });
+});
