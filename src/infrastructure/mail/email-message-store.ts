@@ -7,7 +7,7 @@ import type {
   ReopenResult,
   SkipReason,
 } from '../../application/email/ports.js';
-import { preparedStatement } from '../persistence/prepared-statement.js';
+import { preparedStatement, staleStatement } from '../persistence/prepared-statement.js';
 
 // An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -109,6 +109,7 @@ export class SqlEmailMessageStore implements EmailStore {
       if (!transaction.committed) await client.query(result.claimed ? 'commit' : 'rollback');
       return result;
     } catch (error) {
+      if (staleStatement(error)) broken = error;
       await client.query('rollback').catch((rollbackError: unknown) => {
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       });

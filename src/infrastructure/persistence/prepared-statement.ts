@@ -26,3 +26,16 @@ export function preparedStatement(text: string): PreparedStatement {
   const name = `conveyor_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
   return { name, text, with: (values) => ({ name, text, values }) };
 }
+
+/**
+ * Whether a connection that answered `error` must not be reused: its prepared statements no
+ * longer fit the schema. After a migration changes what a prepared statement returns,
+ * PostgreSQL refuses it on every connection that prepared it ("cached plan must not change
+ * result type", 0A000) and pg has no way to re-prepare it on that connection; a statement the
+ * server forgot (26000) is as stuck. `pool.query` already discards a client whose query
+ * failed; a client checked out with `pool.connect()` must be released with the error.
+ */
+export function staleStatement(error: unknown): error is Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && (code === '0A000' || code === '26000');
+}

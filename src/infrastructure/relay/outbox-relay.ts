@@ -9,7 +9,7 @@ import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
-import { preparedStatement } from '../persistence/prepared-statement.js';
+import { preparedStatement, staleStatement } from '../persistence/prepared-statement.js';
 
 // The relay's statements with values, run per batch: prepared, so PostgreSQL plans each once
 // per connection (docs/adr/0018-prepared-statements.md). The claim goes without values, as
@@ -301,6 +301,7 @@ export class OutboxRelay {
    */
   private async claimAndCreateRows(): Promise<{ events: OutboxEvent[]; rows: CreatedRow[] }> {
     const client = await this.options.pool.connect();
+    let broken: Error | undefined;
     try {
       // No parameters, so the three statements go as one simple query; the limit is the
       // relay's own integer.
@@ -344,10 +345,15 @@ export class OutboxRelay {
       await client.query('commit');
       return { events, rows: pending.rows };
     } catch (error) {
-      await client.query('rollback').catch(() => undefined);
+      // A connection whose prepared statements no longer fit the schema, or that cannot even
+      // roll back, is discarded rather than handed to the next batch.
+      if (staleStatement(error)) broken = error;
+      await client.query('rollback').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
