@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { ApiKey, ApiKeyStore } from '../../application/access/api-keys.js';
+import { isUuid } from '../persistence/columns.js';
 import { isScope, type Scope } from '../../application/access/principal.js';
 
 const COLUMNS = 'id, name, prefix, scopes, rate_limit_per_minute, created_at, last_used_at, revoked_at';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface KeyRow {
   id: string;
@@ -45,7 +45,7 @@ export class PgApiKeys implements ApiKeyStore {
   async revoke(ref: string, at: Date): Promise<ApiKey | null> {
     const { rows } = await this.pool.query<KeyRow>(
       `update api_keys set revoked_at = $2
-        where ${UUID.test(ref) ? 'id = $1::uuid' : 'prefix = $1'} and revoked_at is null
+        where ${isUuid(ref) ? 'id = $1::uuid' : 'prefix = $1'} and revoked_at is null
         returning ${COLUMNS}`,
       [ref, at],
     );

@@ -8,9 +8,8 @@ import type {
   SkipReason,
 } from '../../application/email/ports.js';
 import { preparedStatement, staleStatement } from '../persistence/prepared-statement.js';
+import { isUuid } from '../persistence/columns.js';
 
-// An id that is not a UUID cannot name a row, and PostgreSQL would reject it as uuid input.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The one row of CLAIM: the claimed email's columns, all null unless it was claimed. */
 interface ClaimRow {
@@ -120,7 +119,7 @@ export class SqlEmailMessageStore implements EmailStore {
   }
 
   async reopen(emailId: string): Promise<ReopenResult> {
-    if (!UUID.test(emailId)) return 'missing';
+    if (!isUuid(emailId)) return 'missing';
     const {
       rows: [row],
     } = await this.pool.query<{ reopened: number; status: string | null }>(REOPEN.with([emailId]));

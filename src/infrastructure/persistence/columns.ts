@@ -17,3 +17,9 @@ export const json = (more?: More) => ({ type: 'json', ...more });
 export const timestamp = (more?: More) => ({ type: 'datetime', columnType: 'timestamptz(3)', ...more });
 /** An amount in minor units: a bigint column read as a number. */
 export const money = (more?: More) => ({ type: new BigIntType('number'), ...more });
+
+/**
+ * Whether `value` is a UUID as PostgreSQL reads uuid input here: anything else names no row,
+ * and PostgreSQL would refuse it as a uuid parameter (an error that aborts the transaction).
+ */
+export const isUuid = (value: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

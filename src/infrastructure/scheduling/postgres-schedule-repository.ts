@@ -2,8 +2,7 @@ import type pg from 'pg';
 import type { ScheduleRepository } from '../../application/scheduling/ports.js';
 import type { Recurrence, Schedule, ScheduleRun } from '../../application/scheduling/schedule.js';
 
-// Ids are UUIDs; anything else names no row (and PostgreSQL would refuse it as uuid input).
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../persistence/columns.js';
 
 const COLUMNS = 'id, name, every_seconds, cron, timezone, command_type, command_body, created_at';
 
@@ -33,7 +32,7 @@ export class PostgresScheduleRepository implements ScheduleRepository {
   }
 
   async find(id: string): Promise<Schedule | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const { rows } = await this.pool.query<ScheduleRow>(`select ${COLUMNS} from schedules where id = $1`, [id]);
     return rows[0] ? scheduleOf(rows[0]) : null;
   }
@@ -44,7 +43,7 @@ export class PostgresScheduleRepository implements ScheduleRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    if (!UUID.test(id)) return false;
+    if (!isUuid(id)) return false;
     const { rows } = await this.pool.query<{ n: number }>(
       `with deleted as (delete from schedules where id = $1 returning id),
             runs as (delete from schedule_runs where schedule_id in (select id from deleted))
