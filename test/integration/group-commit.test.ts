@@ -66,6 +66,45 @@ describe('group commit in the unit of work', () => {
     );
   });
 
+  it('two groups at once on the same few products wait for each other instead of deadlocking', async () => {
+    // Orders of one to three of six products, 16 in flight as in a worker, two group
+    // transactions at a time. Each command locks its own products in id order, but a group
+    // holds what its earlier commands locked while a later one asks for more: two groups
+    // would take the same rows in different orders, and every deadlock costs PostgreSQL's
+    // deadlock_timeout (1 s) and the aborted group's run again one by one.
+    groupedUnitOfWork({ maxBatch: 8, maxConcurrentBatches: 2 });
+    const userId = await registerUser();
+    const products: string[] = [];
+    for (let i = 0; i < 6; i += 1) products.push(await addProduct(100_000));
+    batches.length = 0;
+    const place = new PlaceOrder(uow, systemClock);
+    const orders = Array.from({ length: 240 }, (_, n) => ({
+      commandId: newId(),
+      orderId: newId(),
+      userId,
+      items: Array.from({ length: 1 + (n % 3) }, (_, line) => ({ productId: products[(n * 5 + line * 2) % 6]!, quantity: 1 + (line % 2) })),
+    }));
+    const results: unknown[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < orders.length) {
+          const order = orders[next++]!;
+          results.push(await place.execute(order));
+        }
+      }),
+    );
+
+    expect(results).toHaveLength(240);
+    expect(batches.filter((batch) => batch.fellBack), 'groups rolled back (deadlocks)').toEqual([]);
+    expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
+    for (const [index, productId] of products.entries()) {
+      const units = orders.flatMap((order) => order.items).filter((item) => item.productId === productId).reduce((sum, item) => sum + item.quantity, 0);
+      const [row] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+      expect(row?.stock, `stock of product ${index}`).toBe(100_000 - units);
+    }
+  });
+
   it('records a domain failure inside a group without disturbing the other commands of the group', async () => {
     const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 5);
     // Ten orders of one unit each for five units: five succeed and five fail, whatever groups form.

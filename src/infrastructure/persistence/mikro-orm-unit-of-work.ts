@@ -14,6 +14,7 @@ import type { Repositories } from '../../application/commerce/ports/repositories
 import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
+import { isUuid } from './columns.js';
 import { mikroOrmRepositories, type Tracked } from './repositories.js';
 import { HELD, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
 
@@ -201,12 +202,16 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     // Commands with a recorded outcome: the group's own (a redelivery replays it) and their
     // predecessors (which must have one before they run).
     const ids = new Set(items.flatMap((item) => (item.after ? [item.command.commandId, item.after] : [item.command.commandId])));
-    const rows = await em.execute<(OutcomeRow & { command_id: string })[]>(
-      // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
-      `select command_id, status, result, error from processed_commands
-        where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-      [JSON.stringify([...ids])],
-    );
+    const [rows] = await Promise.all([
+      em.execute<(OutcomeRow & { command_id: string })[]>(
+        // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
+        `select command_id, status, result, error from processed_commands
+          where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+        [JSON.stringify([...ids])],
+      ),
+      // Sent with the read above (one round trip on a pipelining connection).
+      this.lockAhead(em, items),
+    ]);
     const hasOutcome = new Set(rows.map((row) => row.command_id));
     const inGroup = new Set(items.map((item) => item.command.commandId));
     for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
@@ -255,6 +260,25 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     }
     if (processed.length > 0) await this.writeBookkeeping(em, events, processed);
     return settled;
+  }
+
+  /**
+   * Locks, in one statement and in id order, every product the group's commands said they will
+   * lock (`CommandContext.locks`). A command locks its own products in id order, but in a group
+   * it does so while holding what the commands before it locked: two groups at once would take
+   * the same rows in different orders and deadlock, which costs PostgreSQL's deadlock_timeout
+   * (1 s by default) and the aborted group's commands a second run one by one. Taken up front,
+   * every transaction's product locks are one ordered statement, so they only wait for each
+   * other. A lone command's own statement is already that.
+   */
+  private async lockAhead(em: EntityManager, items: Pending[]): Promise<void> {
+    if (items.length < 2) return;
+    const products = new Set(items.flatMap((item) => item.command.locks?.products ?? []).filter(isUuid));
+    if (products.size === 0) return;
+    await em.execute(
+      `select id from products where id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) order by id for update`,
+      [JSON.stringify([...products])],
+    );
   }
 
   /** Runs one command in a transaction of its own. */

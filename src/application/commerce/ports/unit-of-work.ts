@@ -7,6 +7,13 @@ export interface CommandContext {
   /** Assigned at intake; the unit of work applies a command id's effect at most once. */
   readonly commandId: string;
   readonly commandType: string;
+  /**
+   * The product rows the work will lock, when the command knows them up front. A unit of work
+   * that runs several commands in one transaction may lock all of theirs first, in one order,
+   * so that two such transactions wait for each other instead of deadlocking. The work still
+   * locks what it uses; this only lets the unit of work take it earlier.
+   */
+  readonly locks?: { readonly products?: readonly string[] };
 }
 
 /**

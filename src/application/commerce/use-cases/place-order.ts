@@ -24,7 +24,11 @@ export interface PlaceOrderOutput {
 export class PlaceOrder extends CommerceUseCase {
   execute(input: PlaceOrderInput): Promise<PlaceOrderOutput> {
     return this.uow.run(
-      { commandId: input.commandId, commandType: 'PlaceOrder' },
+      {
+        commandId: input.commandId,
+        commandType: 'PlaceOrder',
+        locks: { products: input.items.map((item) => item.productId) },
+      },
       async ({ users, products, orders }) => {
         // Independent reads, asked together: the unit of work may send them in one round trip.
         const [user, locked] = await Promise.all([

@@ -19,7 +19,8 @@ export interface RestockProductOutput {
  */
 export class RestockProduct extends CommerceUseCase {
   execute(input: RestockProductInput): Promise<RestockProductOutput> {
-    return this.uow.run({ commandId: input.commandId, commandType: 'RestockProduct' }, async ({ products }) => {
+    const command = { commandId: input.commandId, commandType: 'RestockProduct', locks: { products: [input.productId] } };
+    return this.uow.run(command, async ({ products }) => {
       const quantity = Quantity.of(input.quantity);
       const product = (await products.findManyForUpdate([input.productId])).get(input.productId);
       if (!product) throw new NotFoundError('product', input.productId);
