@@ -233,6 +233,11 @@ describe('pipelined statements', () => {
     // UPDATE of the three products (MikroORM adds `returning id` to it) took one more per order.
     expect(trips.count).toBe(3 + 7);
     expect(trips.texts.filter((text) => /\breturning\b/i.test(text))).toEqual([]);
+    // The group's products are locked ahead, in order (ADR 0005), in its first trip: held in
+    // front of the outcome read, no trip of their own.
+    expect(trips.texts.filter((text) => /order by id for update/.test(text) && /processed_commands/.test(text))).toEqual([
+      expect.stringMatching(/^begin\n;\n\/\* held \*\/ select id from products .* for update\n;\nselect command_id/s),
+    ]);
     const stock = await db.sql<{ stock: number }>('select stock from products where id in (?, ?, ?) order by id', productIds);
     expect(stock.map((row) => row.stock)).toEqual([50 - 6, 50 - 12, 50 - 18]);
   });

@@ -202,16 +202,14 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     // Commands with a recorded outcome: the group's own (a redelivery replays it) and their
     // predecessors (which must have one before they run).
     const ids = new Set(items.flatMap((item) => (item.after ? [item.command.commandId, item.after] : [item.command.commandId])));
-    const [rows] = await Promise.all([
-      em.execute<(OutcomeRow & { command_id: string })[]>(
-        // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
-        `select command_id, status, result, error from processed_commands
-          where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-        [JSON.stringify([...ids])],
-      ),
-      // Sent with the read above (one round trip on a pipelining connection).
-      this.lockAhead(em, items),
-    ]);
+    // Held (ADR 0016): the lock travels in front of the outcome read, in the same round trip.
+    await this.lockAhead(em, items);
+    const rows = await em.execute<(OutcomeRow & { command_id: string })[]>(
+      // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
+      `select command_id, status, result, error from processed_commands
+        where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+      [JSON.stringify([...ids])],
+    );
     const hasOutcome = new Set(rows.map((row) => row.command_id));
     const inGroup = new Set(items.map((item) => item.command.commandId));
     for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
@@ -275,8 +273,10 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     if (items.length < 2) return;
     const products = new Set(items.flatMap((item) => item.command.locks?.products ?? []).filter(isUuid));
     if (products.size === 0) return;
+    // Its rows are not needed, so it is held: it goes with the transaction's next statement
+    // (and an error of its own is met there, as for a flush's).
     await em.execute(
-      `select id from products where id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) order by id for update`,
+      `${HELD} select id from products where id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) order by id for update`,
       [JSON.stringify([...products])],
     );
   }
