@@ -83,7 +83,7 @@ describe.each([
   });
 });
 
-describe('the ordering gate and row locks', () => {
+describe('the ordering gate and the early start of a group\'s first command', () => {
   it('does not lock anything for a command that waits for its predecessor: it is refused at once while another transaction holds its order', async () => {
     const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch: 32 });
     const { place } = await shop(uow);

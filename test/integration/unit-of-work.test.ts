@@ -78,8 +78,8 @@ describe('MikroOrmUnitOfWork', () => {
     expect(first).toEqual({ orderId, status: 'confirmed' });
     batches.length = 0;
     // A restock keeps the one transaction allowed busy; the redelivery and two more restocks
-    // then form the next group, the redelivery first: it replays its outcome (running it again
-    // would fail: the order is confirmed already) and the restocks run.
+    // then form the next group, the redelivery first: its work starts with the group's outcome
+    // read (and fails — the order is confirmed already), and it is dropped for its outcome.
     const restock = new RestockProduct(uow, systemClock);
     const blocker = restock.execute({ commandId: newId(), productId, quantity: 1 });
     await new Promise((resolve) => setImmediate(resolve));

@@ -15,8 +15,8 @@ import type { CommandContext, Json, UnitOfWork } from '../../application/commerc
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
 import { isUuid } from './columns.js';
-import { mikroOrmRepositories, type Tracked } from './repositories.js';
-import { HELD, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
+import { Reads, ReadsClosedError, mikroOrmRepositories, type Tracked } from './repositories.js';
+import { HELD, pipelining, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
@@ -202,17 +202,42 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     // Commands with a recorded outcome: the group's own (a redelivery replays it) and their
     // predecessors (which must have one before they run).
     const ids = new Set(items.flatMap((item) => (item.after ? [item.command.commandId, item.after] : [item.command.commandId])));
-    // Held (ADR 0016): the lock travels in front of the outcome read, in the same round trip.
+    // Held (ADR 0016): the group's ordered lock goes first, in front of the outcome read and of
+    // the first command's own reads, in the same round trip.
     await this.lockAhead(em, items);
-    const rows = await em.execute<(OutcomeRow & { command_id: string })[]>(
-      // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
-      `select command_id, status, result, error from processed_commands
-        where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-      [JSON.stringify([...ids])],
-    );
-    const hasOutcome = new Set(rows.map((row) => row.command_id));
     const inGroup = new Set(items.map((item) => item.command.commandId));
+    // The first command's work starts at once, so that its reads travel in the same round trip
+    // as this read (ADR 0016). It only reads and locks until its flush, which waits for the
+    // answer: a redelivered command (it has an outcome already) is dropped unflushed, and its
+    // locks go with the transaction. Only for a command without a predecessor: one that has a
+    // predecessor may well have to wait for it, and must not lock what its predecessor is about
+    // to need. Only with pipelined statements, the one way the reads travel together.
+    const [first] = items;
+    let head = first && first.after === undefined && pipelining() ? this.startWork(em, first) : undefined;
+    const outcomes = `select command_id, status, result, error from processed_commands
+        where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`;
+    // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
+    const params = [JSON.stringify([...ids])];
+    let rows: (OutcomeRow & { command_id: string })[];
+    try {
+      rows = (await (head ? head.reads.read(outcomes, params) : em.execute(outcomes, params))) as (OutcomeRow & { command_id: string })[];
+    } catch (error) {
+      await head?.work.catch(() => undefined);
+      throw error;
+    }
+    const hasOutcome = new Set(rows.map((row) => row.command_id));
     for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
+    if (head && first && settled.has(first.command.commandId)) {
+      // Dropped: what it reads from now on is refused at once. A database error of its own
+      // aborted the transaction: the group falls back as for any other command's.
+      head.reads.close();
+      const failure = await head.work.then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+      if (failure && !(failure instanceof DomainError) && !(failure instanceof ReadsClosedError)) throw failure;
+      head = undefined;
+    }
 
     const events: EventRow[] = [];
     const processed: ProcessedRow[] = [];
@@ -229,12 +254,11 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
           else settled.set(commandId, { ok: false, error: new PredecessorPendingError(after) });
           continue;
         }
-        // A fork per command: its own identity map and change set, in the group's transaction.
-        const fork = em.fork({ keepTransactionContext: true });
-        const tracked: Tracked = new Set();
+        const { fork, tracked, work } = head && item === first ? head : this.startWork(em, item);
+        head = undefined;
         let result: Json;
         try {
-          result = await item.work(mikroOrmRepositories(fork, tracked));
+          result = await work;
         } catch (error) {
           if (!(error instanceof DomainError) || error instanceof RecordedFailureError) throw error;
           const failure = { code: error.code, message: error.message };
@@ -279,6 +303,22 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       `${HELD} select id from products where id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) order by id for update`,
       [JSON.stringify([...products])],
     );
+  }
+
+  /**
+   * Starts a command's work on a fork of its own (its own identity map and change set, in the
+   * group's transaction). `reads` batches what is read in the same turn into one round trip.
+   */
+  private startWork(em: EntityManager, item: Pending): { fork: EntityManager; tracked: Tracked; reads: Reads; work: Promise<Json> } {
+    const fork = em.fork({ keepTransactionContext: true });
+    const tracked: Tracked = new Set();
+    const reads = new Reads(fork);
+    // Outcome read first, then the work's reads (the caller asks it right after this returns,
+    // in the same turn, so the work's reads join it).
+    const work = Promise.resolve().then(() => item.work(mikroOrmRepositories(fork, tracked, reads)));
+    // Awaited later, perhaps after another await: never an unhandled rejection meanwhile.
+    work.catch(() => undefined);
+    return { fork, tracked, reads, work };
   }
 
   /** Runs one command in a transaction of its own. */

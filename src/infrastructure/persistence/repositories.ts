@@ -23,6 +23,14 @@ function track<T extends AggregateRoot | null>(tracked: Tracked, aggregate: T): 
 
 type Row = Record<string, unknown>;
 
+/** A read asked by work the unit of work has dropped (a redelivered command started early). */
+export class ReadsClosedError extends Error {
+  constructor() {
+    super('the unit of work dropped this work: it reads nothing more');
+    this.name = 'ReadsClosedError';
+  }
+}
+
 /**
  * The reads of one unit of work. Reads asked in the same turn (a use case's `Promise.all`)
  * travel to PostgreSQL as one query of several statements when the unit of work pipelines its
@@ -31,12 +39,19 @@ type Row = Record<string, unknown>;
  * rows (`FOR UPDATE`) asked together lock in that order, so a use case keeps its lock order as
  * it would awaiting them one by one.
  */
-class Reads {
+export class Reads {
   private waiting: { sql: string; params: unknown[]; resolve: (rows: Row[]) => void; reject: (error: unknown) => void }[] = [];
+  private closed = false;
 
   constructor(private readonly em: EntityManager) {}
 
+  /** Refuses every later read (ReadsClosedError): the unit of work dropped the work reading. */
+  close(): void {
+    this.closed = true;
+  }
+
   read(sql: string, params: unknown[]): Promise<Row[]> {
+    if (this.closed) return Promise.reject(new ReadsClosedError());
     if (!pipelining()) return this.em.execute<Row[]>(sql, params);
     return new Promise((resolve, reject) => {
       if (this.waiting.length === 0) queueMicrotask(() => void this.send());
@@ -111,8 +126,8 @@ export class MikroOrmOrderRepository extends MikroOrmRepository<Order> implement
   }
 }
 
-export function mikroOrmRepositories(em: EntityManager, tracked: Tracked): Repositories {
-  const reads = new Reads(em);
+/** The repositories of one unit of work; `reads` may already hold a read of the caller's, to travel with theirs. */
+export function mikroOrmRepositories(em: EntityManager, tracked: Tracked, reads = new Reads(em)): Repositories {
   return {
     users: new MikroOrmUserRepository(em, tracked, reads),
     products: new MikroOrmProductRepository(em, tracked, reads),
