@@ -1,18 +1,25 @@
 // DATABASE_URL's parameters reach the ORM's connections as they reach the plain pg pools: MikroORM
 // alone keeps only the server, the credentials and the database of its clientUrl, which would
 // leave the worker's unit of work without the URL's `sslmode` (TLS), `application_name` or
-// `options`. The local server has no TLS, so the test holds the two settings it can read back.
+// `options`. The local server has no TLS, so the test holds the settings it can read back.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connectionParameters, createOrm, migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { adminQuery, createTestDatabase, withDatabase } from '../support/database.js';
 
-const PARAMETERS = 'application_name=conveyor-url-test&options=-c%20statement_timeout%3D4321';
+const PARAMETERS = { application_name: 'conveyor-url-test', options: '-c statement_timeout=4321' };
+
+/** `url` with `parameters` added to its query (TEST_DATABASE_URL may have one already). */
+function withParameters(url: string, parameters: Record<string, string>): string {
+  const parsed = new URL(url);
+  for (const [key, value] of Object.entries(parameters)) parsed.searchParams.set(key, value);
+  return parsed.toString();
+}
 
 describe('DATABASE_URL parameters', () => {
   it('reach every connection of the ORM', async () => {
     const db = await createTestDatabase();
-    const orm = await createOrm({ databaseUrl: `${db.url}?${PARAMETERS}`, poolSize: 2 });
+    const orm = await createOrm({ databaseUrl: withParameters(db.url, PARAMETERS), poolSize: 2 });
     try {
       const settings = () =>
         orm.em
@@ -36,7 +43,7 @@ describe('DATABASE_URL parameters', () => {
   it('do not change which database the migrations create and migrate', async () => {
     const name = `conveyor_test_url_${randomBytes(6).toString('hex')}`;
     try {
-      const applied = await migrate(`${withDatabase(name)}?${PARAMETERS}`);
+      const applied = await migrate(withParameters(withDatabase(name), PARAMETERS));
       expect(applied.length).toBeGreaterThan(0);
       const orm = await createOrm({ databaseUrl: withDatabase(name), poolSize: 1 });
       try {
@@ -50,11 +57,36 @@ describe('DATABASE_URL parameters', () => {
     }
   });
 
+  it('take the credentials from query parameters when the URL gives them there', async () => {
+    // MikroORM reads the user and password of the URL's authority only; pg reads them from the
+    // query too. A role of its own shows which one the ORM's connections logged in as.
+    const role = `conveyor_url_${randomBytes(6).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const db = await createTestDatabase();
+    await adminQuery(`create role ${role} login password '${password}'`);
+    const url = new URL(db.url);
+    url.username = '';
+    url.password = '';
+    const orm = await createOrm({ databaseUrl: withParameters(url.toString(), { user: role, password }), poolSize: 1 });
+    try {
+      const [row] = await orm.em.fork().getConnection().execute<{ who: string; db: string }[]>('select current_user as who, current_database() as db');
+      expect(row).toEqual({ who: role, db: new URL(db.url).pathname.slice(1) });
+    } finally {
+      await orm.close(true);
+      await db.drop();
+      await adminQuery(`drop role if exists ${role}`);
+    }
+  });
+
   it('a URL without parameters adds nothing to the connection settings', () => {
     expect(connectionParameters('postgres://postgres@127.0.0.1:5432/conveyor')).toEqual({});
     expect(connectionParameters('postgres://u:p@db.example:6543/shop?sslmode=no-verify&application_name=shop')).toMatchObject({
       application_name: 'shop',
       ssl: { rejectUnauthorized: false },
+    });
+    // A Unix socket named in the query, as managed PostgreSQL services document it.
+    expect(connectionParameters('postgres://shop:secret@localhost/shop?host=/cloudsql/project:region:instance')).toEqual({
+      host: '/cloudsql/project:region:instance',
     });
   });
 });

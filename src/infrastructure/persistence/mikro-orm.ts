@@ -51,15 +51,29 @@ export function ormConfig(options: OrmOptions): Options {
 }
 
 /**
- * DATABASE_URL's parameters other than the server, the credentials and the database, as pg's own
- * parser reads them (`sslmode` and the TLS settings, `application_name`, `options`, timeouts):
- * MikroORM takes only host, port, user, password and database from its `clientUrl`, so without
+ * What DATABASE_URL says that MikroORM would not pass on, as pg's own parser reads it (`sslmode`
+ * and the TLS settings, `application_name`, `options`, timeouts): MikroORM takes only the
+ * host, port, user, password and database of its `clientUrl`'s authority and path, so without
  * these the ORM's connections would not use the TLS or the settings the plain pg pools of the
- * same process use. The database stays MikroORM's: `ensureDatabase` connects elsewhere first.
+ * same process use. A server or credentials given as query parameters (`?host=/cloudsql/…`
+ * for a Unix socket, `?user=`, `?password=`) are passed on too, where they differ from what
+ * MikroORM read. The database stays MikroORM's: `ensureDatabase` connects elsewhere first.
  */
 export function connectionParameters(databaseUrl: string): Record<string, unknown> {
-  const { host: _host, port: _port, user: _user, password: _password, database: _database, ...rest } = parseConnectionString(databaseUrl);
-  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined && value !== null));
+  const { database: _database, ...parsed } = parseConnectionString(databaseUrl);
+  const url = new URL(databaseUrl);
+  // What MikroORM took from the URL (Connection.getConnectionOptions), as pg would compare it.
+  const mikroOrm: Record<string, string> = {
+    host: decodeURIComponent(url.hostname),
+    port: url.port,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
+  return Object.fromEntries(
+    Object.entries(parsed).filter(
+      ([key, value]) => value !== undefined && value !== null && !(key in mikroOrm && String(value) === mikroOrm[key]),
+    ),
+  );
 }
 
 export function createOrm(options: OrmOptions): Promise<MikroORM> {
