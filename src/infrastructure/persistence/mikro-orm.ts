@@ -69,10 +69,10 @@ export function connectionParameters(databaseUrl: string): Record<string, unknow
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
   };
+  const sameAsMikroOrm = (key: string, value: unknown) =>
+    key in mikroOrm && (typeof value === 'string' || typeof value === 'number') && `${value}` === mikroOrm[key];
   return Object.fromEntries(
-    Object.entries(parsed).filter(
-      ([key, value]) => value !== undefined && value !== null && !(key in mikroOrm && String(value) === mikroOrm[key]),
-    ),
+    Object.entries(parsed).filter(([key, value]) => value !== undefined && value !== null && !sameAsMikroOrm(key, value)),
   );
 }
 
