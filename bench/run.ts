@@ -62,8 +62,15 @@ const context: BenchContext = {
   },
 };
 
+/** PostgreSQL's deadlocks in each phase's database, read just before they are dropped. */
+let deadlocks: Record<string, number> | undefined;
+
 async function cleanUp(): Promise<void> {
   await Promise.allSettled([...processes].map((proc) => proc.stop(5000)));
+  // A diagnostic: a failure to read it must not keep the databases from being dropped.
+  deadlocks = await new Promise((resolve) => setTimeout(resolve, 1000))
+    .then(() => dbs.deadlocks())
+    .catch(() => undefined);
   await dbs.dropAll();
   await deletePrefix(`bench-${runId}`).catch(() => undefined);
   rmSync(tmpDir, { recursive: true, force: true });
@@ -97,7 +104,7 @@ machine.loopbackRoundTripUs.end = await loopbackRoundTripUs();
 const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency, env: context.env };
 const { markdown, verdicts } = renderTable(machine, settings, results);
 const commit = gitCommit();
-const report = { runId, date: new Date().toISOString(), commit, machine, settings, verdicts, results };
+const report = { runId, date: new Date().toISOString(), commit, machine, settings, verdicts, results, deadlocks };
 mkdirSync(RESULTS_DIR, { recursive: true });
 const jsonFile = path.join(RESULTS_DIR, 'latest.json');
 writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -105,6 +112,10 @@ console.log(`\nconveyor benchmarks (run ${runId}${commit ? `, commit ${commit}` 
 console.log(markdown);
 const noise = renderNoise(results);
 if (noise) console.log(`\nNoise (each round; the median is reported):\n${noise}`);
+if (deadlocks) {
+  const counts = Object.entries(deadlocks).map(([phase, count]) => `${phase} ${count}`);
+  console.log(`\nPostgreSQL deadlocks in each phase's database (every system of the phase; each stalls its transactions for deadlock_timeout): ${counts.join(' · ') || 'none read'}`);
+}
 console.log(`\nTargets: ${verdicts.map((v) => `${v.figure} ${v.met ? 'met' : 'NOT met'}`).join(', ')}`);
 console.log(`Full results: ${path.relative(process.cwd(), jsonFile)}; process logs: ${path.relative(process.cwd(), logDir)}`);
 

@@ -47,6 +47,20 @@ export class BenchDatabases {
     return databaseUrl(name);
   }
 
+  /**
+   * PostgreSQL's deadlock count (`pg_stat_database.deadlocks`) of each phase's database, by
+   * phase: every deadlock is a 1 s stall (`deadlock_timeout`) of the transactions in it. Read
+   * after the phases' processes have stopped (a backend reports its counts when it exits).
+   */
+  async deadlocks(): Promise<Record<string, number>> {
+    const prefix = `conveyor_bench_${this.runId}_`;
+    const rows = await adminQuery<{ datname: string; deadlocks: string }>(
+      'select datname, deadlocks from pg_stat_database where datname = any($1::text[]) order by datname',
+      [this.created.filter((name) => name !== this.template)],
+    );
+    return Object.fromEntries(rows.map((row) => [row.datname.slice(prefix.length), Number(row.deadlocks)]));
+  }
+
   async dropAll(): Promise<void> {
     for (const name of this.created.reverse()) {
       await adminQuery(`drop database if exists ${name} with (force)`).catch(() => undefined);
