@@ -48,6 +48,7 @@ const status = async (sql: string, id: string) => (await admin.query<{ status: s
 
 describe('a migration that changes what a prepared statement returns', () => {
   it('fails one email on the connection that prepared the claim; the next attempt claims it on a new connection and sends it', async () => {
+    // A pipelining pool, as the mailer's.
     const pool = new pg.Pool({ connectionString: url, max: 1, pipeline: true });
     try {
       const store = new SqlEmailMessageStore(pool);
@@ -74,7 +75,8 @@ describe('a migration that changes what a prepared statement returns', () => {
   });
 
   it('fails one relay batch on the connection that prepared the address lookup; the next batch relays the event', async () => {
-    const pool = new pg.Pool({ connectionString: url, max: 1, pipeline: true });
+    // A plain pool, as the relay's.
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
     const prefix = uniquePrefix('stale-statement');
     const emails = new Queue('emails', { connection, prefix });
     const webhooks = new Queue('webhooks', { connection, prefix });

@@ -15,31 +15,37 @@ import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 const ROUNDS = 8;
 
 let db: OrmFixture;
-/** One connection, so everything below runs on the same backend and its prepared statements. */
+/**
+ * One connection, so everything below runs on the same backend and its prepared statements:
+ * a pipelining one as the mailer's pool, a plain one as the webhooks worker's.
+ */
 let single: pg.Pool;
+let plainSingle: pg.Pool;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
   single = new pg.Pool({ connectionString: db.url, max: 1, pipeline: true });
+  plainSingle = new pg.Pool({ connectionString: db.url, max: 1 });
 });
 
 afterAll(async () => {
   await single.end();
+  await plainSingle.end();
   await db.close();
 });
 
 afterEach(async () => {
-  await single.query('reset plan_cache_mode');
+  await Promise.all([single.query('reset plan_cache_mode'), plainSingle.query('reset plan_cache_mode')]);
 });
 
 /** From the round after half of them, the connection runs its prepared statements on generic plans only. */
-async function forceGenericPlansFrom(round: number): Promise<void> {
-  if (round === ROUNDS / 2 + 1) await single.query('set plan_cache_mode = force_generic_plan');
+async function forceGenericPlansFrom(pool: pg.Pool, round: number): Promise<void> {
+  if (round === ROUNDS / 2 + 1) await pool.query('set plan_cache_mode = force_generic_plan');
 }
 
-/** The prepared statements of the single connection: name → times run on a generic and on a custom plan. */
-async function preparedOnConnection(): Promise<Map<string, { generic: number; custom: number; statement: string }>> {
-  const { rows } = await single.query<{ name: string; generic_plans: string; custom_plans: string; statement: string }>(
+/** The prepared statements of a single-connection pool: name → times run on a generic and on a custom plan. */
+async function preparedOnConnection(pool: pg.Pool): Promise<Map<string, { generic: number; custom: number; statement: string }>> {
+  const { rows } = await pool.query<{ name: string; generic_plans: string; custom_plans: string; statement: string }>(
     'select name, generic_plans, custom_plans, statement from pg_prepared_statements',
   );
   return new Map(rows.map((row) => [row.name, { generic: Number(row.generic_plans), custom: Number(row.custom_plans), statement: row.statement }]));
@@ -59,7 +65,7 @@ describe('prepared statements', () => {
   it('the email claim and outcome answer the same before and after PostgreSQL switches to a generic plan', async () => {
     const store = new SqlEmailMessageStore(single);
     for (let round = 1; round <= ROUNDS; round++) {
-      await forceGenericPlansFrom(round);
+      await forceGenericPlansFrom(single, round);
       const emailId = await insertEmail();
       const sent = await store.withPendingEmail(emailId, async (email, record) => {
         await record.sent(`250 queued as Q${round}`, `subject ${round}`);
@@ -76,7 +82,7 @@ describe('prepared statements', () => {
       expect(row).toEqual({ status: 'sent', attempts: 1, last_response: `250 queued as Q${round}`, subject: `subject ${round}` });
     }
 
-    const prepared = [...(await preparedOnConnection()).values()];
+    const prepared = [...(await preparedOnConnection(single)).values()];
     const claim = prepared.find((statement) => /with claimed as/.test(statement.statement));
     const sentOutcome = prepared.find((statement) => /set status = 'sent'/.test(statement.statement));
     // Three claims a round, each parsed once on this connection: the later ones ran a generic plan.
@@ -87,7 +93,7 @@ describe('prepared statements', () => {
   });
 
   it('the delivery claim and the attempt record answer the same before and after the switch', async () => {
-    const repository = new PostgresWebhookRepository(single, testSecretCipher());
+    const repository = new PostgresWebhookRepository(plainSingle, testSecretCipher());
     const endpointId = newId();
     await repository.add({
       id: endpointId,
@@ -98,7 +104,7 @@ describe('prepared statements', () => {
       createdAt: new Date(),
     });
     for (let round = 1; round <= ROUNDS; round++) {
-      await forceGenericPlansFrom(round);
+      await forceGenericPlansFrom(plainSingle, round);
       const deliveryId = newId();
       await db.sql(
         `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
@@ -131,7 +137,7 @@ describe('prepared statements', () => {
       expect(await repository.claimForSending(newId(), new Date())).toBeNull();
     }
 
-    const prepared = [...(await preparedOnConnection()).values()];
+    const prepared = [...(await preparedOnConnection(plainSingle)).values()];
     const claim = prepared.find((statement) => /with claim as/.test(statement.statement));
     const record = prepared.find((statement) => /insert into webhook_delivery_attempts/.test(statement.statement));
     expect(claim && claim.generic + claim.custom).toBe(3 * ROUNDS);
