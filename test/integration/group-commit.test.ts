@@ -2,6 +2,8 @@
 // next one. What a user would notice is only that every command still gets its own outcome,
 // applied once; the batch sizes show that the grouping really happened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancelOrder } from '../../src/application/commerce/use-cases/cancel-order.js';
+import { ExpireOrder } from '../../src/application/commerce/use-cases/expire-order.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
 import { systemClock } from '../../src/application/clock.js';
@@ -100,6 +102,53 @@ describe('group commit in the unit of work', () => {
     expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
     for (const [index, productId] of products.entries()) {
       const units = orders.flatMap((order) => order.items).filter((item) => item.productId === productId).reduce((sum, item) => sum + item.quantity, 0);
+      const [row] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+      expect(row?.stock, `stock of product ${index}`).toBe(100_000 - units);
+    }
+  });
+
+  it('cancelling and expiring orders beside new ones on the same few products waits instead of deadlocking', async () => {
+    // A cancel or an expiry learns its products from the order, and an expiry sweep sends many
+    // at once. Mixed with new orders in groups, two groups at once on six products.
+    groupedUnitOfWork({ maxBatch: 8, maxConcurrentBatches: 2 });
+    const userId = await registerUser();
+    const products: string[] = [];
+    for (let i = 0; i < 6; i += 1) products.push(await addProduct(100_000));
+    const itemsOf = (n: number) =>
+      Array.from({ length: 1 + (n % 3) }, (_, line) => ({ productId: products[(n * 5 + line * 2) % 6]!, quantity: 1 + (line % 2) }));
+    const place = new PlaceOrder(uow, systemClock);
+    const placed = Array.from({ length: 160 }, (_, n) => ({ commandId: newId(), orderId: newId(), userId, items: itemsOf(n) }));
+    for (const order of placed) await place.execute(order);
+    batches.length = 0;
+
+    const cancel = new CancelOrder(uow, systemClock);
+    const expire = new ExpireOrder(uow, systemClock);
+    const fresh = Array.from({ length: 40 }, (_, n) => ({ commandId: newId(), orderId: newId(), userId, items: itemsOf(n + 1) }));
+    // Cancels and expiries in turn, a new order after every fourth, 16 in flight as in a worker.
+    const work = placed.flatMap((order, n) => [
+      n % 2 === 0
+        ? () => cancel.execute({ commandId: newId(), orderId: order.orderId, reason: 'changed my mind' })
+        : () => expire.execute({ commandId: newId(), orderId: order.orderId }),
+      ...(n % 4 === 3 ? [() => place.execute(fresh[(n - 3) / 4]!)] : []),
+    ]);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < work.length) await work[next++]!();
+      }),
+    );
+
+    expect(batches.filter((batch) => batch.fellBack), 'groups rolled back (deadlocks)').toEqual([]);
+    expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
+    const [statuses] = await db.sql<{ cancelled: string; pending: string }>(
+      `select count(*) filter (where status = 'cancelled') as cancelled, count(*) filter (where status = 'pending') as pending
+         from orders where user_id = ?`,
+      [userId],
+    );
+    expect(statuses).toEqual({ cancelled: '160', pending: '40' });
+    // Only the new orders' units are still taken.
+    for (const [index, productId] of products.entries()) {
+      const units = fresh.flatMap((order) => order.items).filter((item) => item.productId === productId).reduce((sum, item) => sum + item.quantity, 0);
       const [row] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
       expect(row?.stock, `stock of product ${index}`).toBe(100_000 - units);
     }

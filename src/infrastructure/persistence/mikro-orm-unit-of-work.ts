@@ -18,6 +18,12 @@ import { isUuid } from './columns.js';
 import { Reads, ReadsClosedError, mikroOrmRepositories, type Tracked } from './repositories.js';
 import { HELD, pipelining, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
 
+/** The lock-ahead's product ids, from a JSON array of them. */
+const PRODUCTS_BY_ID = 'select value::uuid from jsonb_array_elements_text(?::jsonb)';
+/** The lock-ahead's products on the orders of a JSON array of order ids (the lines' productId). */
+const PRODUCTS_OF_ORDERS =
+  "select (line->>'productId')::uuid from orders, jsonb_array_elements(orders.items) as line where orders.id in (select value::uuid from jsonb_array_elements_text(?::jsonb))";
+
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
 
@@ -286,7 +292,9 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
 
   /**
    * Locks, in one statement and in id order, every product the group's commands said they will
-   * lock (`CommandContext.locks`). A command locks its own products in id order, but in a group
+   * lock (`CommandContext.locks`: by id, or those on an order a command cancels or expires —
+   * an order's lines never change once placed, so what is locked here is what the command
+   * will lock). A command locks its own products in id order, but in a group
    * it does so while holding what the commands before it locked: two groups at once would take
    * the same rows in different orders and deadlock, which costs PostgreSQL's deadlock_timeout
    * (1 s by default) and the aborted group's commands a second run one by one. Taken up front,
@@ -296,12 +304,18 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   private async lockAhead(em: EntityManager, items: Pending[]): Promise<void> {
     if (items.length < 2) return;
     const products = new Set(items.flatMap((item) => item.command.locks?.products ?? []).filter(isUuid));
-    if (products.size === 0) return;
+    const orders = new Set(items.flatMap((item) => item.command.locks?.productsOfOrders ?? []).filter(isUuid));
+    if (products.size === 0 && orders.size === 0) return;
     // Its rows are not needed, so it is held: it goes with the transaction's next statement
     // (and an error of its own is met there, as for a flush's).
+    const ids = (values: Set<string>) => JSON.stringify([...values]);
+    if (orders.size === 0) {
+      await em.execute(`${HELD} select id from products where id in (${PRODUCTS_BY_ID}) order by id for update`, [ids(products)]);
+      return;
+    }
     await em.execute(
-      `${HELD} select id from products where id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) order by id for update`,
-      [JSON.stringify([...products])],
+      `${HELD} select id from products where id in (${PRODUCTS_BY_ID} union ${PRODUCTS_OF_ORDERS}) order by id for update`,
+      [ids(products), ids(orders)],
     );
   }
 

@@ -8,12 +8,14 @@ export interface CommandContext {
   readonly commandId: string;
   readonly commandType: string;
   /**
-   * The product rows the work will lock, when the command knows them up front. A unit of work
-   * that runs several commands in one transaction may lock all of theirs first, in one order,
-   * so that two such transactions wait for each other instead of deadlocking. The work still
-   * locks what it uses; this only lets the unit of work take it earlier.
+   * The product rows the work will lock, when the command knows them up front: by id
+   * (`products`), or as the products of existing orders (`productsOfOrders`, for a command that
+   * learns them from the order it changes). A unit of work that runs several commands in one
+   * transaction may lock all of theirs first, in one order, so that two such transactions wait
+   * for each other instead of deadlocking. The work still locks what it uses; this only lets the
+   * unit of work take it earlier.
    */
-  readonly locks?: { readonly products?: readonly string[] };
+  readonly locks?: { readonly products?: readonly string[]; readonly productsOfOrders?: readonly string[] };
 }
 
 /**

@@ -13,7 +13,8 @@ export interface CancelOrderInput extends OrderCommandInput {
  */
 export class CancelOrder extends CommerceUseCase {
   execute(input: CancelOrderInput): Promise<OrderStatusOutput> {
-    const command = { commandId: input.commandId, commandType: 'CancelOrder' };
+    // Cancelling gives the order's units back: its products are locked.
+    const command = { commandId: input.commandId, commandType: 'CancelOrder', locks: { productsOfOrders: [input.orderId] } };
     return changeOrderStatus(this.uow, command, input.orderId, async (order, { products }) => {
       const locked = await products.findManyForUpdate(order.items.map((item) => item.productId));
       order.cancel(input.reason, locked, this.clock.now());

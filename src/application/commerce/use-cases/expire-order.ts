@@ -20,7 +20,8 @@ export interface ExpireOrderOutput extends OrderStatusOutput {
  */
 export class ExpireOrder extends CommerceUseCase {
   execute(input: ExpireOrderInput): Promise<ExpireOrderOutput> {
-    return this.uow.run({ commandId: input.commandId, commandType: 'ExpireOrder' }, async ({ orders, products }) => {
+    const command = { commandId: input.commandId, commandType: 'ExpireOrder', locks: { productsOfOrders: [input.orderId] } };
+    return this.uow.run(command, async ({ orders, products }) => {
       const order = await orders.findByIdForUpdate(input.orderId);
       if (!order) throw new NotFoundError('order', input.orderId);
       // Locked whatever the status (one statement): the aggregate decides whether the order is
