@@ -90,6 +90,8 @@ async function seedEmails(client: pg.Client, catalog: Catalog, count: number): P
 interface Measured {
   cpuMsPerEmail: number;
   perSecond: number;
+  /** Write system calls of the mailer per email: SMTP, PostgreSQL and Redis together. */
+  writesPerEmail: number;
 }
 
 async function main(): Promise<void> {
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   await client.connect();
   const results = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
   const rates = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
+  const writes = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
   try {
     for (let round = 1; round <= rounds; round += 1) {
       const order = round % 2 === 1 ? variants : [...variants].reverse();
@@ -116,11 +119,18 @@ async function main(): Promise<void> {
         const measured = await measure(stage, variant, round, client, catalog, sink);
         results.get(variant.name)?.push(measured.cpuMsPerEmail);
         rates.get(variant.name)?.push(measured.perSecond);
-        log(`round ${round} ${variant.name}: ${measured.cpuMsPerEmail.toFixed(3)} CPU ms per email, ${measured.perSecond.toFixed(0)} emails/s`);
+        writes.get(variant.name)?.push(measured.writesPerEmail);
+        log(
+          `round ${round} ${variant.name}: ${measured.cpuMsPerEmail.toFixed(3)} CPU ms per email, ${measured.perSecond.toFixed(0)} emails/s, ` +
+            `${measured.writesPerEmail.toFixed(1)} writes per email`,
+        );
       }
     }
     const summary = Object.fromEntries(
-      variants.map(({ name }) => [name, { cpuMsPerEmail: results.get(name), median: summarize(results.get(name) ?? []).median, perSecond: rates.get(name) }]),
+      variants.map(({ name }) => [
+        name,
+        { cpuMsPerEmail: results.get(name), median: summarize(results.get(name) ?? []).median, perSecond: rates.get(name), writesPerEmail: writes.get(name) },
+      ]),
     );
     process.stdout.write(`RESULT ${JSON.stringify({ emails, warmup, rounds, concurrency: Number(values.concurrency), summary })}\n`);
   } finally {
@@ -147,6 +157,7 @@ async function measure(
         const ids = await seedEmails(client, catalog, count);
         const sent = await sink.count();
         const cpu = mailer.cpu();
+        const written = mailer.writes();
         const t0 = performance.now();
         for (let i = 0; i < ids.length; i += 1000) {
           await queue.addBulk(ids.slice(i, i + 1000).map((emailId) => ({ name: EMAIL_JOB_NAME, data: { emailId }, opts: { jobId: emailId } })));
@@ -162,6 +173,7 @@ async function measure(
         );
         const seconds = (performance.now() - t0) / 1000;
         const cpuMs = (mailer.cpu() - cpu) * 1000;
+        const writesPerEmail = (mailer.writes() - written) / count;
         const {
           rows: [row],
         } = await client.query<{ pending: number }>(
@@ -169,7 +181,7 @@ async function measure(
           [ids],
         );
         if (row?.pending) throw new Error(`${row.pending} of ${count} emails not sent`);
-        return { cpuMsPerEmail: cpuMs / count, perSecond: count / seconds };
+        return { cpuMsPerEmail: cpuMs / count, perSecond: count / seconds, writesPerEmail };
       };
       if (warmup > 0) await backlog(warmup);
       // For a tracer to attach to (strace -c -f -p PID) for the measured backlog alone.
