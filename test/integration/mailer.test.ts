@@ -1,16 +1,17 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job, QueueEvents } from 'bullmq';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
+import { NodemailerMailer } from '../../src/infrastructure/mail/nodemailer-mailer.js';
 import { testConfig } from '../support/config.js';
 import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
@@ -256,6 +257,68 @@ describe('mailer (SMTP)', () => {
     const { state, job } = await settle(infra, events, await enqueue(infra, emailId));
     expect(state).toBe('completed');
     expect(job.returnvalue).toEqual({ status: 'skipped', reason: 'missing' });
+  });
+});
+
+describe('NodemailerMailer on the wire', () => {
+  const smtpPort = () => (smtp.server.address() as AddressInfo).port;
+  const email = (to: string, html: string) => ({
+    emailId: newId(),
+    to,
+    subject: 'Your order',
+    text: 'Thank you for your order.\n'.repeat(40),
+    html,
+    messageId: `<${newId()}@conveyor.local>`,
+  });
+
+  /** Socket writes (system calls, a corked batch counting once) to the SMTP server while `send` runs. */
+  async function writesDuring(send: () => Promise<unknown>): Promise<number> {
+    const single = vi.spyOn(net.Socket.prototype, '_write');
+    const batched = vi.spyOn(net.Socket.prototype, '_writev');
+    try {
+      await send();
+      const toServer = (socket: unknown) => socket instanceof net.Socket && socket.remotePort === smtpPort();
+      return [...single.mock.contexts, ...batched.mock.contexts].filter(toServer).length;
+    } finally {
+      single.mockRestore();
+      batched.mockRestore();
+    }
+  }
+
+  it('hands a text + HTML message to the server in one write after the envelope, not one per MIME part', async () => {
+    const sender = new NodemailerMailer({ smtpUrl: `smtp://127.0.0.1:${smtpPort()}`, mailFrom: MAIL_FROM, mailDir: tmpdir() });
+    try {
+      const html = '<p>Thank you for your order.</p>\n'.repeat(60);
+      // The first send opens the pooled connection (greeting, EHLO); the next ones reuse it.
+      expect(await sender.send(email(`wire-${newId().slice(-12)}@example.com`, html))).toMatchObject({ status: 'accepted' });
+      const to = `wire-${newId().slice(-12)}@example.com`;
+      let result: unknown;
+      const writes = await writesDuring(async () => {
+        result = await sender.send(email(to, html));
+      });
+      expect(result).toMatchObject({ status: 'accepted' });
+      // The pipelined envelope (MAIL, RCPT, DATA corked together), the message, the final dot.
+      expect(writes).toBeLessThanOrEqual(3);
+      const [mail] = receivedBy(to);
+      expect(parseMessage(mail?.raw ?? '').html).toContain('<p>Thank you for your order.</p>');
+    } finally {
+      await sender.close();
+    }
+  });
+
+  it('delivers a message larger than what it gathers into one write intact', async () => {
+    const sender = new NodemailerMailer({ smtpUrl: `smtp://127.0.0.1:${smtpPort()}`, mailFrom: MAIL_FROM, mailDir: tmpdir() });
+    try {
+      // ~700 KB of HTML: past the 256 KiB gathered at a time, so it leaves in several writes.
+      const rows = Array.from({ length: 12_000 }, (_, i) => `<tr><td>line ${i}</td><td>${'x'.repeat(i % 17)}</td></tr>`);
+      const html = `<table>\n${rows.join('\n')}\n</table>`;
+      const to = `large-${newId().slice(-12)}@example.com`;
+      expect(await sender.send(email(to, html))).toMatchObject({ status: 'accepted' });
+      const [mail] = receivedBy(to);
+      expect(parseMessage(mail?.raw ?? '').html.trim()).toBe(html);
+    } finally {
+      await sender.close();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createTransport, type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Mailer, OutgoingEmail, SendResult } from '../../application/email/ports.js';
 import { classifySendError } from './smtp-errors.js';
+import { sendWholeMessages } from './whole-message.js';
 
 export interface NodemailerMailerOptions {
   /** `smtp://user:pass@host:587` or `smtps://...`; unset in development: messages go to `mailDir`. */
@@ -53,6 +54,8 @@ export class NodemailerMailer implements Mailer {
         // the job's retry (with backoff, recorded on the row) is the one retry mechanism.
         maxRequeues: 0,
       });
+      // One socket write per message rather than one per MIME part (ADR 0019).
+      sendWholeMessages(this.transport);
     } else {
       this.capture = true;
       this.transport = createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
