@@ -12,6 +12,7 @@ import { createTestDatabase } from '../support/database.js';
 import { REDIS_URL } from '../support/config.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { newId } from '../support/orm.js';
+import { recordTrips } from '../support/trips.js';
 
 const logger = pino({ level: 'silent' });
 const policies: RelayPolicies = {
@@ -109,6 +110,36 @@ describe('OutboxRelay', () => {
     expect(mails.rows[0]?.message_id).toBe(`<${mails.rows[0]?.id}@conveyor.local>`);
     for (const d of deliveries.rows) expect((await webhooks.getJob(d.id))?.data).toEqual({ deliveryId: d.id });
     for (const m of mails.rows) expect((await emails.getJob(m.id))?.data).toEqual({ emailId: m.id });
+    expect(await count('select count(*) as n from outbox_messages where published_at is null')).toBe(0);
+  });
+
+  it('reads the addresses of the users its events name with the claim, not in a trip of its own', async () => {
+    await endpoint(['*']);
+    const users = await Promise.all(Array.from({ length: 5 }, () => user()));
+    for (const { id } of users) await event('order.placed', { orderId: newId(), userId: id });
+
+    const trips = recordTrips();
+    try {
+      expect(await relay().drain()).toBe(5);
+    } finally {
+      trips.stop();
+    }
+    const mails = await pool.query<{ to_address: string }>(`select to_address from email_messages where template = 'order_confirmation'`);
+    expect(mails.rows.map((row) => row.to_address).sort()).toEqual(users.map((u) => u.email).sort());
+    // The claim (with its BEGIN and the endpoints), the rows' insert, COMMIT, marking published.
+    expect(trips.texts.filter((text) => /from users where/.test(text))).toEqual([]);
+    expect(trips.count).toBe(4);
+  });
+
+  it('skips the email of an event whose userId names no user, or is no user id at all, and relays the rest', async () => {
+    const ann = await user();
+    await event('order.placed', { orderId: newId(), userId: newId() });
+    await event('order.placed', { orderId: newId(), userId: 'not-a-uuid' });
+    await event('order.placed', { orderId: newId(), userId: ann.id });
+
+    expect(await relay().drain()).toBe(3);
+    const mails = await pool.query<{ to_address: string }>('select to_address from email_messages');
+    expect(mails.rows.map((row) => row.to_address)).toEqual([ann.email]);
     expect(await count('select count(*) as n from outbox_messages where published_at is null')).toBe(0);
   });
 

@@ -18,8 +18,12 @@ export const timestamp = (more?: More) => ({ type: 'datetime', columnType: 'time
 /** An amount in minor units: a bigint column read as a number. */
 export const money = (more?: More) => ({ type: new BigIntType('number'), ...more });
 
+/** A UUID's text form, as a pattern (case-insensitive) for SQL's `~*` too. */
+export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const UUID_SHAPE = new RegExp(UUID_PATTERN, 'i');
+
 /**
  * Whether `value` is a UUID as PostgreSQL reads uuid input here: anything else names no row,
  * and PostgreSQL would refuse it as a uuid parameter (an error that aborts the transaction).
  */
-export const isUuid = (value: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+export const isUuid = (value: string): boolean => UUID_SHAPE.test(value);

@@ -9,6 +9,7 @@ import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
+import { isUuid, UUID_PATTERN } from '../persistence/columns.js';
 import { preparedStatement, staleStatement } from '../persistence/prepared-statement.js';
 
 // The relay's statements with values, run per batch: prepared, so PostgreSQL plans each once
@@ -119,6 +120,8 @@ interface ClaimedRow {
   occurred_at: Date;
   command_id: string | null;
   trace_context: TraceCarrier | null;
+  /** The address of the user the payload's `userId` names, when there is one (see the claim). */
+  user_email: string | null;
 }
 
 interface CreatedRow {
@@ -294,10 +297,12 @@ export class OutboxRelay {
   }
 
   /**
-   * The claim transaction in four round trips: BEGIN with the claim and the endpoints (one
-   * simple query of three statements), the users the emails go to (only when an email goes to
-   * a user), one statement that inserts the deliveries and the emails and returns every pending
-   * row of the batch's events, and COMMIT. A batch with nothing to claim costs two.
+   * The claim transaction in three round trips: BEGIN with the claim and the endpoints (one
+   * simple query of three statements), one statement that inserts the deliveries and the emails
+   * and returns every pending row of the batch's events, and COMMIT. The claim also reads the
+   * address of the user each event's payload names (`userId`), the recipient of the emails that
+   * go to a user (the email policy); an email to a user it did not read costs one more trip. A
+   * batch with nothing to claim costs two.
    */
   private async claimAndCreateRows(): Promise<{ events: OutboxEvent[]; rows: CreatedRow[] }> {
     const client = await this.options.pool.connect();
@@ -307,10 +312,21 @@ export class OutboxRelay {
       // relay's own integer.
       const [, claimed, endpoints] = (await client.query(
         `begin;
-         select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context from outbox_messages
-          where published_at is null order by id limit ${this.batchSize} for update skip locked;
+         with claimed as (
+           select id, type, aggregate_type, aggregate_id, payload, occurred_at, command_id, trace_context from outbox_messages
+            where published_at is null order by id limit ${this.batchSize} for update skip locked)
+         select claimed.*, users.email as user_email from claimed
+           -- A userId is read as a user's id only in a UUID's shape: the cast of anything else
+           -- would fail the claim, and every batch after it.
+           left join users on users.id = case when claimed.payload->>'userId' ~* '${UUID_PATTERN}' then (claimed.payload->>'userId')::uuid end
+          order by claimed.id;
          select id, event_types as "eventTypes", enabled, deleted_at as "deletedAt" from webhook_endpoints where deleted_at is null`,
       )) as unknown as [pg.QueryResult, pg.QueryResult<ClaimedRow>, pg.QueryResult<Endpoint>];
+      const knownAddresses = new Map<string, string>();
+      for (const row of claimed.rows) {
+        const userId = row.payload.userId;
+        if (row.user_email !== null && typeof userId === 'string') knownAddresses.set(userId, row.user_email);
+      }
       const events: OutboxEvent[] = claimed.rows.map((row) => ({
         id: row.id,
         type: row.type,
@@ -326,7 +342,7 @@ export class OutboxRelay {
         return { events, rows: [] };
       }
       const deliveries = this.deliveriesOf(events, endpoints.rows);
-      const emails = await this.emailsOf(client, events);
+      const emails = await this.emailsOf(client, events, knownAddresses);
       const pending = await client.query<CreatedRow>(
         CREATE_ROWS.with([
           deliveries.ids,
@@ -376,17 +392,24 @@ export class OutboxRelay {
     return columns;
   }
 
-  /** The emails the events imply, with their addresses (the users' read in one query). */
-  private async emailsOf(client: pg.PoolClient, events: OutboxEvent[]) {
+  /**
+   * The emails the events imply, with their addresses: those the claim read (`known`), and the
+   * other users' in one query.
+   */
+  private async emailsOf(client: pg.PoolClient, events: OutboxEvent[], known: ReadonlyMap<string, string>) {
     const wanted = events.flatMap((event) => emailsForEvent(event).map((email) => ({ event, ...email })));
     if (wanted.length === 0) return [];
-    const userIds = [...new Set(wanted.flatMap(({ to }) => (to && 'userId' in to ? [to.userId] : [])))];
+    // Only ids in a UUID's shape are looked up: the cast of anything else would fail the batch,
+    // and every batch after it. An email to no known user is skipped below.
+    const userIds = [
+      ...new Set(wanted.flatMap(({ to }) => (to && 'userId' in to && !known.has(to.userId) && isUuid(to.userId) ? [to.userId] : []))),
+    ];
     const users =
       userIds.length === 0
         ? []
         : (await client.query<{ id: string; email: string }>(USER_ADDRESSES.with([userIds])))
             .rows;
-    const emailOf = new Map(users.map((user) => [user.id, user.email]));
+    const emailOf = new Map([...known, ...users.map((user) => [user.id, user.email] as const)]);
     return wanted.flatMap(({ event, template, to }) => {
       const address = to === null ? undefined : 'address' in to ? to.address : emailOf.get(to.userId);
       if (!address) {
