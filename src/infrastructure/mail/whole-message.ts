@@ -2,7 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { Transporter } from 'nodemailer';
 
 /** Up to this many bytes of a message are handed to the SMTP connection at once. */
-export const WHOLE_MESSAGE_LIMIT = 256 * 1024;
+const WHOLE_MESSAGE_LIMIT = 256 * 1024;
 
 /**
  * Gathers a composed message's chunks and passes them on together, at the end or whenever
@@ -44,9 +44,9 @@ export class WholeMessage extends Transform {
  * Has every message of `transport` pass through a WholeMessage on its way out (nodemailer's
  * 'stream' plugin step: the message is compiled, the transport has not read it yet).
  */
-export function sendWholeMessages(transport: Transporter, limit = WHOLE_MESSAGE_LIMIT): void {
+export function sendWholeMessages(transport: Transporter): void {
   transport.use('stream', (mail, done) => {
-    mail.message.transform(() => new WholeMessage(limit));
+    mail.message.transform(() => new WholeMessage());
     done();
   });
 }
