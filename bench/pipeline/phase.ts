@@ -428,13 +428,13 @@ function recordPeak(peaks: PipelineResult['memory'], role: Role, running: Runnin
   if (!before || !(before.peakMiB >= peak)) peaks[role] = { peakMiB: peak, idleRssMiB: running.idleRssMiB };
 }
 
-/** A delayed job due later than this is not work of the round (an order's ExpireOrder, due in 30 min). */
+/** A delayed job due later than this is not work of the round (a command with a Run-At, say). */
 const DUE_WITHIN_ROUND_MS = 60_000;
 
 /**
  * Waits until the given queues have nothing waiting, active, or delayed and due soon (what is
- * left competes for CPU). Every placed order schedules its ExpireOrder 30 minutes ahead
- * (ORDER_CONFIRMATION_TIMEOUT, on by default as a user runs it): those stay delayed.
+ * left competes for CPU). Order expiry is on as a user runs it (ORDER_CONFIRMATION_TIMEOUT, 30
+ * minutes): no order of a round is due, so it adds no job, only the relay's sweep each second.
  */
 async function drained(stage: Stage, names: QueueName[]): Promise<void> {
   for (const name of names) {

@@ -284,9 +284,10 @@ export interface Config {
   /** Pending rows younger than this are left to the relay that is enqueuing them. */
   sweepGraceMs: number;
   /**
-   * How long a placed order may stay pending: this long after `order.placed`, an ExpireOrder
-   * command cancels it if it was not confirmed (ORDER_CONFIRMATION_TIMEOUT: seconds, or "30m",
-   * "2h"; default 30 minutes). 0 turns expiry off: no ExpireOrder is scheduled.
+   * How long a placed order may stay pending: an order still pending this long after it was
+   * placed gets an ExpireOrder command from the relay's sweep, which cancels it
+   * (ORDER_CONFIRMATION_TIMEOUT: seconds, or "30m", "2h"; default 30 minutes). 0 turns expiry
+   * off: no order gets an ExpireOrder.
    */
   orderConfirmationTimeoutMs: number;
   /**

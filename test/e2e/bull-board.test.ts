@@ -152,8 +152,9 @@ afterAll(async () => {
 
 describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
   let failedCommandId: string;
+  let delayedCommandId: string;
 
-  it('runs the flow: one order succeeds, one fails for insufficient stock', async () => {
+  it('runs the flow: one order succeeds, one fails for insufficient stock, a restock is due in an hour', async () => {
     const user = await api('POST', '/v1/users', { email: 'board@example.com', name: 'Board' });
     const product = await api('POST', '/v1/products', {
       sku: 'BOARD-1',
@@ -178,6 +179,12 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
       error: { code: 'insufficient_stock' },
     });
     failedCommandId = String(refused.body.commandId);
+    // A restock with a Run-At an hour away waits on `commands` as a delayed job.
+    const later = await client.request<Record<string, unknown>>('POST', `/v1/products/${String(product.body.productId)}/restock`, { quantity: 3 }, {
+      'run-at': new Date(Date.now() + 3600_000).toISOString(),
+    });
+    expect(later.status).toBe(202);
+    delayedCommandId = String(later.body.commandId);
   });
 
   it('answers 401 with a Basic challenge without the admin login', async () => {
@@ -243,12 +250,12 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     }
   });
 
-  it('lists every queue with its job counts, shows the failed job with its error code and the delayed ExpireOrder', async () => {
+  it('lists every queue with its job counts, shows the failed job with its error code and the delayed restock', async () => {
     expect(failedCommandId, 'the flow test ran first').toBeTruthy();
-    // The relay has put the welcome and order-confirmation emails on their queue (no mailer runs),
-    // and the placed order's ExpireOrder on `commands`, delayed for ORDER_CONFIRMATION_TIMEOUT.
+    // The relay has put the welcome and order-confirmation emails on their queue (no mailer runs);
+    // the restock waits on `commands` until its Run-At.
     await waitFor(async () => (await jobTotal(queues.emails)) === 2, 15_000, 'two email jobs');
-    await waitFor(async () => (await queues.commands.getJobCountByTypes('delayed')) === 1, 15_000, 'the delayed ExpireOrder');
+    expect(await queues.commands.getJobCountByTypes('delayed')).toBe(1);
     const expected = {
       commands: await jobTotal(queues.commands),
       emails: await jobTotal(queues.emails),
@@ -291,9 +298,9 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
       await expect.poll(() => page.getByText('PlaceOrder', { exact: true }).count()).toBeGreaterThan(0);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
-      // The order's expiry waits under Delayed until ORDER_CONFIRMATION_TIMEOUT has passed.
+      // The restock waits under Delayed until its Run-At.
       await page.goto(`${base}/admin/queues/queue/commands?status=delayed`);
-      await page.getByText('ExpireOrder', { exact: true }).first().waitFor({ timeout: 10_000 });
+      await page.getByText('RestockProduct', { exact: true }).first().waitFor({ timeout: 10_000 });
     } finally {
       await context.close();
     }
@@ -301,9 +308,7 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
 
   it('is read-only: the viewer is offered no write action, and every write the board knows is refused with the jobs left as they were', async () => {
     expect(failedCommandId, 'the flow test ran first').toBeTruthy();
-    const delayed = await queues.commands.getJobs(['delayed']);
-    const expireOrder = delayed.find((job) => job.name === 'ExpireOrder');
-    expect(expireOrder, 'the delayed ExpireOrder').toBeDefined();
+    expect(await queues.commands.getJobState(delayedCommandId), 'the delayed restock').toBe('delayed');
     const countsBefore = await queues.commands.getJobCounts();
 
     const context = await viewerContext();
@@ -326,7 +331,7 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
         expect(await page.getByRole('button', { name, exact: true }).count(), `button ${name} on the job`).toBe(0);
       }
       await page.goto(`${base}/admin/queues/queue/commands?status=delayed`);
-      await page.getByText('ExpireOrder', { exact: true }).first().waitFor();
+      await page.getByText('RestockProduct', { exact: true }).first().waitFor();
       expect(await page.getByRole('button', { name: 'Promote all', exact: true }).count()).toBe(0);
       expect(await page.getByRole('button', { name: 'Promote', exact: true }).count()).toBe(0);
       await page.screenshot({ path: `${ARTIFACTS}bull-board-read-only.png`, fullPage: true });
@@ -339,7 +344,7 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
         ['retry all failed', `PUT ${api}/commands/retry/failed`],
         ['clean (remove) the job', `PUT ${api}/commands/${failedCommandId}/clean`],
         ['clean all failed', `PUT ${api}/commands/clean/failed`],
-        ['promote', `PUT ${api}/commands/${expireOrder!.id}/promote`],
+        ['promote', `PUT ${api}/commands/${delayedCommandId}/promote`],
         ['promote all', `PUT ${api}/commands/promote`],
         ['pause', `PUT ${api}/commands/pause`],
         ['pause all', `PUT ${api}/pause`],
@@ -379,7 +384,7 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     const failedJob = await queues.commands.getJob(failedCommandId);
     expect(await failedJob?.getState()).toBe('failed');
     expect(failedJob?.data).not.toHaveProperty('injected');
-    expect(await (await queues.commands.getJob(expireOrder!.id!))?.getState()).toBe('delayed');
+    expect(await queues.commands.getJobState(delayedCommandId)).toBe('delayed');
   });
 
   it('shows a command held back behind an earlier one of its order under Delayed, with what it waits for', async () => {
@@ -427,7 +432,7 @@ describe.skipIf(!haveChromium)('Bull Board in Chromium', () => {
     );
     try {
       const page: Page = await context.newPage();
-      // Under Delayed (beside the placed order's ExpireOrder and the jobs of the test before).
+      // Under Delayed (beside the restock of the flow and the jobs of the test before).
       await page.goto(`${base}/admin/queues/queue/commands`);
       await page.getByRole('link', { name: /^delayed\s*\d+$/i }).click();
       await page.waitForURL(/\/queue\/commands\?status=delayed$/);

@@ -1,15 +1,11 @@
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { commandPayloads } from '../../queues/commands.js';
-import { expireOrderCommandId } from '../../src/infrastructure/queue/derived-ids.js';
-import { orderExpiryJobs } from '../../src/infrastructure/relay/order-expiry-jobs.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OutboxRelay, type RelayPolicies } from '../../src/infrastructure/relay/outbox-relay.js';
 import { Sweeper } from '../../src/infrastructure/relay/sweeper.js';
-import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
-import { createTestDatabase } from '../support/database.js';
-import { REDIS_URL } from '../support/config.js';
+import type { RedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { poolAndRedis } from '../support/pool-and-redis.js';
 import { uniquePrefix } from '../support/redis-keys.js';
 import { newId } from '../support/orm.js';
 import { recordTrips } from '../support/trips.js';
@@ -21,29 +17,17 @@ const policies: RelayPolicies = {
   webhookJobOptions: { attempts: 3 },
 };
 
+const fixture = poolAndRedis();
 let pool: pg.Pool;
-let drop: () => Promise<void>;
 let connection: RedisConnection;
 let emails: Queue;
 let webhooks: Queue;
-let commands: Queue;
 
-beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  connection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
-});
-afterAll(async () => {
-  await pool.end();
-  await connection.quit();
-  await drop();
-});
 beforeEach(async () => {
+  ({ pool, connection } = fixture);
   const prefix = uniquePrefix('relay');
   emails = new Queue('emails', { connection, prefix });
   webhooks = new Queue('webhooks', { connection, prefix });
-  commands = new Queue('commands', { connection, prefix });
   await pool.query('truncate outbox_messages, webhook_deliveries, email_messages, webhook_endpoints, users');
 });
 
@@ -205,68 +189,6 @@ describe('OutboxRelay', () => {
     expect(await count('select count(*) as n from webhook_deliveries')).toBe(1000);
     expect(await count('select count(distinct event_id) as n from webhook_deliveries')).toBe(1000);
     expect(await webhooks.getJobCountByTypes('waiting')).toBe(1000);
-  });
-});
-
-describe('OutboxRelay: commands that events schedule (order expiry)', () => {
-  const TIMEOUT_MS = 30 * 60_000;
-  const expiringRelay = (timeoutMs = TIMEOUT_MS) => relay({ commands: { queue: commands, jobsFor: orderExpiryJobs(timeoutMs) } });
-
-  async function placed(orderId: string, occurredAt: Date): Promise<void> {
-    await pool.query(
-      `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at) values ($1, 'order.placed', 'order', $2, $3, $4)`,
-      [newId(), orderId, JSON.stringify({ orderId }), occurredAt],
-    );
-  }
-
-  it('adds a delayed ExpireOrder for each order.placed, due ORDER_CONFIRMATION_TIMEOUT after the order was placed', async () => {
-    const orderId = newId();
-    const placedAt = new Date(Date.now() - 60_000);
-    await placed(orderId, placedAt);
-    await event('product.added', { productId: newId() });
-
-    expect(await expiringRelay().drain()).toBe(2);
-
-    const commandId = expireOrderCommandId(orderId);
-    const job = await commands.getJob(commandId);
-    expect(job?.name).toBe('ExpireOrder');
-    expect(job?.data).toEqual({ commandId, orderId });
-    expect(commandPayloads.ExpireOrder.parse(job?.data)).toEqual({ commandId, orderId });
-    // Delayed (Bull Board lists it under "delayed") until placedAt + the timeout, not relay time + the timeout.
-    expect(await job?.getState()).toBe('delayed');
-    const dueAt = (job?.timestamp ?? 0) + (job?.delay ?? 0);
-    expect(Math.abs(dueAt - (placedAt.getTime() + TIMEOUT_MS))).toBeLessThan(1000);
-    expect(await commands.getJobCountByTypes('waiting', 'delayed', 'active', 'completed', 'failed')).toBe(1);
-  });
-
-  it('adds the expiry once when the event is relayed again', async () => {
-    const orderId = newId();
-    await placed(orderId, new Date());
-    await expiringRelay().drain();
-    // A relay that crashed after enqueueing, before marking the batch published.
-    await pool.query('update outbox_messages set published_at = null');
-
-    await expiringRelay().drain();
-
-    expect(await commands.getJobCountByTypes('waiting', 'delayed', 'active', 'completed', 'failed')).toBe(1);
-    expect(await commands.getJob(expireOrderCommandId(orderId))).toBeDefined();
-  });
-
-  it('runs the expiry at once for an order whose deadline passed while no relay was running', async () => {
-    const orderId = newId();
-    await placed(orderId, new Date(Date.now() - 2 * TIMEOUT_MS));
-
-    await expiringRelay().drain();
-
-    expect(await (await commands.getJob(expireOrderCommandId(orderId)))?.getState()).toBe('waiting');
-  });
-
-  it('schedules nothing with ORDER_CONFIRMATION_TIMEOUT=0', async () => {
-    await placed(newId(), new Date());
-
-    expect(await expiringRelay(0).drain()).toBe(1);
-
-    expect(await commands.getJobCountByTypes('waiting', 'delayed', 'active', 'completed', 'failed')).toBe(0);
   });
 });
 

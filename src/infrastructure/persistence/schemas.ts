@@ -83,7 +83,15 @@ export const OrderSchema = new EntitySchema<OrderRow>({
     updatedAt: timestamp(),
     cancelReason: text({ nullable: true }),
   },
-  indexes: [{ name: 'orders_user_id_placed_at_index', properties: ['userId', 'placedAt'] }],
+  indexes: [
+    { name: 'orders_user_id_placed_at_index', properties: ['userId', 'placedAt'] },
+    // The relay's expiry sweep reads the pending orders placed before a cutoff, oldest first
+    // (docs/adr/0020-order-expiry-sweep.md); an order leaves the index when it leaves pending.
+    {
+      name: 'orders_pending_placed_at_index',
+      expression: 'create index "orders_pending_placed_at_index" on "orders" ("placed_at", "id") where "status" = \'pending\'',
+    },
+  ],
 });
 
 export class OutboxMessage {

@@ -71,27 +71,11 @@ export interface RelayPolicies {
   webhookJobOptions: JobsOptions;
 }
 
-/** A job of the `commands` queue that an event schedules (ExpireOrder on order.placed). */
-export interface ScheduledCommandJob {
-  name: string;
-  data: { commandId: string };
-  /** The job id must be derived from the event's facts, so that relaying it again adds nothing. */
-  opts: JobsOptions & { jobId: string };
-}
-
-/** The commands events schedule, and the queue they go on. */
-export interface ScheduledCommands {
-  queue: Queue;
-  jobsFor(event: OutboxEvent): ScheduledCommandJob[];
-}
-
 export interface OutboxRelayOptions {
   /** Primary database: the relay writes, and LISTENs on a dedicated connection. */
   pool: pg.Pool;
   emails: Queue;
   webhooks: Queue;
-  /** Commands that events schedule (the relay role passes the order expiry); none when absent. */
-  commands?: ScheduledCommands;
   policies: RelayPolicies;
   logger: Logger;
   /** Outbox rows claimed per transaction. */
@@ -138,8 +122,7 @@ interface CreatedRow {
  *  1. one transaction claims a batch (`FOR UPDATE SKIP LOCKED`, so relays run side by side)
  *     and inserts the rows it implies (`ON CONFLICT DO NOTHING`: a re-run adds none twice);
  *     it commits before any job exists, so a job never runs ahead of its row;
- *  2. the jobs are added with job id = row id (adding an existing id is a no-op), and so are
- *     the commands the events schedule, with job ids derived from the events;
+ *  2. the jobs are added with job id = row id (adding an existing id is a no-op);
  *  3. the outbox rows are marked published.
  * A crash between 1 and 3 re-runs the batch later: no new rows, at worst jobs added again,
  * which the row status turns into no-ops.
@@ -225,11 +208,10 @@ export class OutboxRelay {
       });
       if (continued) spans.set(event.id, continued);
     }
-    const commandJobs = this.scheduledCommands(events, spans);
     try {
-      await Promise.all([this.enqueue(rows, spans), this.enqueueCommands(commandJobs)]);
+      await this.enqueue(rows, spans);
       await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
-      this.logPublished(events, rows, commandJobs, spans);
+      this.logPublished(events, rows, spans);
     } catch (error) {
       for (const { span } of spans.values()) {
         span.recordException(error as Error);
@@ -249,7 +231,6 @@ export class OutboxRelay {
   private logPublished(
     events: OutboxEvent[],
     rows: CreatedRow[],
-    commandJobs: readonly { eventId: string; job: ScheduledCommandJob }[],
     spans: ReadonlyMap<string, ContinuedSpan>,
   ): void {
     const { logger, metrics } = this.options;
@@ -265,35 +246,11 @@ export class OutboxRelay {
         aggregateId: event.aggregateId,
         emailIds: own.filter((row) => row.kind === 'email').map((row) => row.id),
         deliveryIds: own.filter((row) => row.kind === 'webhook').map((row) => row.id),
-        ...this.scheduledCommandIds(event.id, commandJobs),
       };
       const span = spans.get(event.id)?.span;
       if (span) context.with(trace.setSpan(context.active(), span), () => logger.info(fields, 'outbox event published'));
       else logger.info(fields, 'outbox event published');
     }
-  }
-
-  /** `scheduledCommandIds` for the log line of an event that scheduled commands; nothing otherwise. */
-  private scheduledCommandIds(eventId: string, commandJobs: readonly { eventId: string; job: ScheduledCommandJob }[]) {
-    const ids = commandJobs.filter((entry) => entry.eventId === eventId).map((entry) => entry.job.data.commandId);
-    return ids.length > 0 ? { scheduledCommandIds: ids } : {};
-  }
-
-  /** The command jobs the events schedule, each carrying its event's span as its parent. */
-  private scheduledCommands(events: OutboxEvent[], spans: ReadonlyMap<string, ContinuedSpan>) {
-    const { commands } = this.options;
-    if (!commands) return [];
-    return events.flatMap((event) =>
-      commands.jobsFor(event).map((job) => {
-        const metadata = spans.get(event.id)?.jobMetadata;
-        return { eventId: event.id, job: metadata ? { ...job, opts: { ...job.opts, telemetry: { metadata } } } : job };
-      }),
-    );
-  }
-
-  private async enqueueCommands(commandJobs: readonly { job: ScheduledCommandJob }[]): Promise<void> {
-    if (commandJobs.length === 0 || !this.options.commands) return;
-    await this.options.commands.queue.addBulk(commandJobs.map((entry) => entry.job));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { emailJobOptions } from '../../../queues/emails.js';
 import { OutboxRelay, type RelayPolicies } from '../../infrastructure/relay/outbox-relay.js';
-import { orderExpiryJobs } from '../../infrastructure/relay/order-expiry-jobs.js';
+import { OrderExpirySweeper } from '../../infrastructure/relay/order-expiry-sweeper.js';
 import { Sweeper } from '../../infrastructure/relay/sweeper.js';
 import { PgScheduledCommands } from '../../infrastructure/scheduling/pg-scheduled-commands.js';
 import { ScheduledCommandSweeper } from '../../infrastructure/scheduling/scheduled-command-sweeper.js';
@@ -22,14 +22,15 @@ export interface RunningRelay {
   relay: OutboxRelay;
   sweeper: Sweeper;
   scheduledCommands: ScheduledCommandSweeper;
+  orderExpiry: OrderExpirySweeper;
   stop(): Promise<void>;
 }
 
 /**
- * The `relay` process: outbox → email/webhook rows and jobs, the commands events schedule
- * (ExpireOrder, on `commands`), plus the sweepers (the pending rows' jobs, the job schedulers of
- * recurring schedules and the delayed jobs of scheduled commands that Redis lost; the command
- * jobs that gave up).
+ * The `relay` process: outbox → email/webhook rows and jobs, plus the sweepers (the pending rows'
+ * jobs, the job schedulers of recurring schedules and the delayed jobs of scheduled commands that
+ * Redis lost; the command jobs that gave up; the ExpireOrder of every overdue pending order, on
+ * `commands`).
  */
 export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
   queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks' | 'commands'>;
@@ -47,7 +48,6 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     pool: infra.pool,
     emails: infra.queues.emails,
     webhooks: infra.queues.webhooks,
-    commands: { queue: infra.queues.commands, jobsFor: orderExpiryJobs(config.orderConfirmationTimeoutMs) },
     policies,
     logger,
     metrics: infra.metrics,
@@ -74,24 +74,33 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
   });
+  // Orders still pending ORDER_CONFIRMATION_TIMEOUT after they were placed get their ExpireOrder.
+  const orderExpiry = new OrderExpirySweeper({
+    pool: infra.pool,
+    commands: infra.queues.commands,
+    logger,
+    timeoutMs: config.orderConfirmationTimeoutMs,
+  });
   await relay.start();
   sweeper.start();
   scheduledCommands.start();
+  orderExpiry.start();
   logger.info({ orderConfirmationTimeoutMs: config.orderConfirmationTimeoutMs }, 'relay started');
   return {
     relay,
     sweeper,
     scheduledCommands,
+    orderExpiry,
     async stop() {
-      await Promise.all([relay.stop(), sweeper.stop(), scheduledCommands.stop()]);
+      await Promise.all([relay.stop(), sweeper.stop(), scheduledCommands.stop(), orderExpiry.stop()]);
     },
   };
 }
 
 /**
- * The `relay` process: a plain pg pool (the relay, the sweeper and retention are plain SQL; it
+ * The `relay` process: a plain pg pool (the relay, the sweepers and retention are plain SQL; it
  * also holds the LISTEN connection), the producers of `emails`, `webhooks`, `commands` (the
- * ExpireOrder jobs; the sweeper also looks there for command jobs that gave up) and
+ * ExpireOrder jobs of overdue orders; the sweeper also looks there for command jobs that gave up) and
  * `maintenance`, and a blocking connection for the one BullMQ worker it runs: retention's, on
  * `maintenance` (docs/adr/0010-retention.md). No ORM pool.
  */

@@ -9,6 +9,7 @@ import { Migration20261202130000_command_triage } from './Migration2026120213000
 import { Migration20261202140000_webhook_delivery_rate } from './Migration20261202140000-webhook-delivery-rate.js';
 import { Migration20261202150000_webhook_secrets_at_rest } from './Migration20261202150000-webhook-secrets-at-rest.js';
 import { Migration20261202160000_api_keys } from './Migration20261202160000-api-keys.js';
+import { Migration20261204000000_pending_orders_index } from './Migration20261204000000-pending-orders-index.js';
 import { Migration20261202010521_scheduled_commands } from './Migration20261202010521-scheduled-commands.js';
 
 // Every migration, in order. `npm run db:migration:create <name>` writes a new file beside
@@ -28,6 +29,7 @@ const migrations = [
   Migration20261202140000_webhook_delivery_rate,
   Migration20261202150000_webhook_secrets_at_rest,
   Migration20261202160000_api_keys,
+  Migration20261204000000_pending_orders_index,
 ];
 
 export const migrationsList = migrations.map((migration) => ({ name: migration.name.replaceAll('_', '-'), class: migration }));
