@@ -13,6 +13,7 @@ import { hotProductPhase } from './processing/hot-product.js';
 import { processingPhase } from './processing/phase.js';
 import type { BenchContext } from './lib/context.js';
 import { BenchDatabases } from './lib/database.js';
+import { wallClockOffsetMs } from './lib/load.js';
 import { describeMachine, loopbackRoundTripUs } from './lib/machine.js';
 import { renderNoise, renderTable, type Results } from './lib/report.js';
 import { RESULTS_DIR } from './lib/paths.js';
@@ -87,15 +88,30 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const machine = await describeMachine();
 context.log(`run ${runId}: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}`);
 const results: Results = {};
-try {
-  if (only.has('intake')) results.intake = await intakePhase(context);
-  if (only.has('processing')) results.processing = await processingPhase(context);
-  if (only.has('hot')) results.hotProduct = await hotProductPhase(context);
-  if (only.has('ordering')) results.ordering = await orderingPhase(context);
-  if (only.has('events') || only.has('e2e')) {
-    results.pipeline = await pipelinePhase(context, { events: only.has('events'), e2e: only.has('e2e') });
+// Steps of the wall clock during each phase, in ms: a latency measured between two processes
+// across a step is off by up to that much (timestamps are the wall clock's; see lib/load.ts).
+const clockSteps: Record<string, number> = {};
+async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const before = wallClockOffsetMs();
+  try {
+    return await run();
+  } finally {
+    const moved = wallClockOffsetMs() - before;
+    if (Math.abs(moved) >= 5) {
+      clockSteps[name] = Math.round(moved);
+      context.log(`${name}: the wall clock stepped ${Math.round(moved)} ms during the phase`);
+    }
   }
-  if (only.has('live')) results.live = await livePhase(context);
+}
+try {
+  if (only.has('intake')) results.intake = await phase('intake', () => intakePhase(context));
+  if (only.has('processing')) results.processing = await phase('processing', () => processingPhase(context));
+  if (only.has('hot')) results.hotProduct = await phase('hot', () => hotProductPhase(context));
+  if (only.has('ordering')) results.ordering = await phase('ordering', () => orderingPhase(context));
+  if (only.has('events') || only.has('e2e')) {
+    results.pipeline = await phase('pipeline', () => pipelinePhase(context, { events: only.has('events'), e2e: only.has('e2e') }));
+  }
+  if (only.has('live')) results.live = await phase('live', () => livePhase(context));
 } finally {
   if (!interrupted) await cleanUp();
 }
@@ -104,7 +120,7 @@ machine.loopbackRoundTripUs.end = await loopbackRoundTripUs();
 const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency, env: context.env };
 const { markdown, verdicts } = renderTable(machine, settings, results);
 const commit = gitCommit();
-const report = { runId, date: new Date().toISOString(), commit, machine, settings, verdicts, results, deadlocks };
+const report = { runId, date: new Date().toISOString(), commit, machine, settings, verdicts, results, deadlocks, clockSteps };
 mkdirSync(RESULTS_DIR, { recursive: true });
 const jsonFile = path.join(RESULTS_DIR, 'latest.json');
 writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -116,6 +132,12 @@ if (deadlocks) {
   const counts = Object.entries(deadlocks).map(([phase, count]) => `${phase} ${count}`);
   console.log(`\nPostgreSQL deadlocks in each phase's database (every system of the phase; each stalls its transactions for deadlock_timeout): ${counts.join(' · ') || 'none read'}`);
 }
+const steps = Object.entries(clockSteps).map(([name, ms]) => `${name} ${ms > 0 ? '+' : ''}${ms} ms`);
+console.log(
+  steps.length > 0
+    ? `\nThe wall clock stepped during: ${steps.join(' · ')}. Latencies between two processes measured across the step are off by up to that much.`
+    : '\nThe wall clock did not step during the run (checked against the monotonic clock around each phase).',
+);
 console.log(`\nTargets: ${verdicts.map((v) => `${v.figure} ${v.met ? 'met' : 'NOT met'}`).join(', ')}`);
 console.log(`Full results: ${path.relative(process.cwd(), jsonFile)}; process logs: ${path.relative(process.cwd(), logDir)}`);
 

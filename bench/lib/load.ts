@@ -1,7 +1,16 @@
 import { sleep } from './processes.js';
 
-/** Now as epoch milliseconds, to a fraction of one (comparable across processes). */
-export const epochMs = () => performance.timeOrigin + performance.now();
+/**
+ * Now as epoch milliseconds from the wall clock, read each time: the clock of the timestamps it
+ * is compared with in other processes (Date.now() in the system's processes, PostgreSQL's
+ * `now()`). `performance.timeOrigin + performance.now()` keeps the wall clock of its process's
+ * start, and a step of the machine's clock (seen: +0.5 s during a run) then puts every process
+ * started before it off by the step (docs/benchmarks.md, "Noise").
+ */
+export const epochMs = () => Date.now();
+
+/** How far the wall clock is from the monotonic one: a change between two reads is a step of the wall clock. */
+export const wallClockOffsetMs = () => Date.now() - (performance.timeOrigin + performance.now());
 
 /**
  * Open loop: starts `send(due)` `total` times, the i-th at `started + i/rate` (epoch ms) whether
