@@ -28,14 +28,13 @@ let duplicates = 0;
 // The first deliveries' signatures are checked (Standard Webhooks): proof the figures are of
 // real, correctly signed deliveries, without an HMAC per request in the measurement.
 const signatures = { checked: 0, valid: 0 };
-// The wall clock, as the system's timestamps it is compared with (see epochMs in ../lib/load.ts).
-const now = () => Date.now();
 
 const server = createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
-    const receivedAt = now();
+    // The wall clock, as the system's timestamps it is compared with (see epochMs in ../lib/load.ts).
+    const receivedAt = Date.now();
     response.writeHead(204).end();
     const body = Buffer.concat(chunks).toString('utf8');
     const webhookId = String(request.headers['webhook-id'] ?? '');

@@ -21,7 +21,7 @@ export interface OrderExpirySweeperOptions {
 }
 
 /** The default period of the sweep: an order expires within about a second of its deadline. */
-export const ORDER_EXPIRY_SWEEP_MS = 1000;
+const ORDER_EXPIRY_SWEEP_MS = 1000;
 
 interface OverdueRow {
   id: string;
