@@ -157,6 +157,13 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `p99 < ${TARGETS.hotP99Ms} ms in every second after the 2nd: ${status(latencyMet)}`,
     ]);
     rows.push(['  202 → committed (lock wait and transaction included)', ms(hot.paced.toCommittedMs), '', '', '(diagnostic)']);
+    rows.push([
+      '  the worker in each second of that round: commands committed (group transactions)',
+      hot.paced.committedPerSecond.map((s) => `${s.commands} (${s.transactions})`).join(' · '),
+      `burn-down on one product ${rate(hot.worker)}`,
+      '',
+      '(diagnostic)',
+    ]);
   }
   const ordering = results.ordering;
   if (ordering) {

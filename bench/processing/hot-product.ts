@@ -40,6 +40,13 @@ export interface HotProductResult {
     toUseCasePerSecond: { second: number; count: number; p50: number; p99: number }[];
     /** From the 202 to the command's processed_at (its transaction, lock wait included). */
     toCommittedMs: LatencySummary;
+    /**
+     * What the worker committed in each second of the round (by processed_at), and in how many
+     * group transactions: one processed_at value per group (ADR 0005), so a second where the
+     * queue grows shows whether the worker took fewer commands per transaction or ran fewer
+     * transactions.
+     */
+    committedPerSecond: { second: number; commands: number; transactions: number }[];
     expected: number;
     processed: number;
   };
@@ -105,6 +112,7 @@ export async function hotProductPhase(context: BenchContext): Promise<HotProduct
       context.log(
         `hot: 202 → use case p99 ${paced.toUseCaseMs.p99.toFixed(1)} ms; per second ${paced.toUseCasePerSecond.map((s) => s.p99.toFixed(0)).join(' ')} ms`,
       );
+      context.log(`hot: committed per second (transactions) ${paced.committedPerSecond.map((s) => `${s.commands} (${s.transactions})`).join(' ')}`);
       return {
         worker: workerRate,
         bare: bareRate,
@@ -168,6 +176,13 @@ async function pacedRound(
     return started === undefined || committed === undefined ? [] : [{ second: Math.floor((due - t0) / 1000), toUseCase: started - answered, toCommitted: committed - answered, due }];
   });
   const measured = rows.filter((row) => row.due - t0 >= leaveOutMs);
+  const groups = new Map<number, Map<number, number>>();
+  for (const committed of committedAt.values()) {
+    const second = Math.floor((committed - t0) / 1000);
+    const inSecond = groups.get(second) ?? new Map<number, number>();
+    inSecond.set(committed, (inSecond.get(committed) ?? 0) + 1);
+    groups.set(second, inSecond);
+  }
   const bySecond = new Map<number, number[]>();
   for (const row of rows) bySecond.set(row.second, [...(bySecond.get(row.second) ?? []), row.toUseCase]);
   return {
@@ -181,6 +196,9 @@ async function pacedRound(
         return { second, count: values.length, p50: summary.p50, p99: summary.p99 };
       }),
     toCommittedMs: latencies(measured.map((row) => row.toCommitted)),
+    committedPerSecond: [...groups]
+      .sort(([a], [b]) => a - b)
+      .map(([second, inSecond]) => ({ second, commands: [...inSecond.values()].reduce((sum, count) => sum + count, 0), transactions: inSecond.size })),
     expected: run.accepted.length,
     processed,
   };
