@@ -42,9 +42,9 @@ export interface HotProductResult {
     toCommittedMs: LatencySummary;
     /**
      * What the worker committed in each second of the round (by processed_at), and in how many
-     * group transactions: one processed_at value per group (ADR 0005), so a second where the
-     * queue grows shows whether the worker took fewer commands per transaction or ran fewer
-     * transactions.
+     * group transactions: one processed_at value per group (ADR 0005; two groups that record
+     * theirs in the same millisecond count as one), so a second where the queue grows shows
+     * whether the worker took fewer commands per transaction or ran fewer transactions.
      */
     committedPerSecond: { second: number; commands: number; transactions: number }[];
     expected: number;
