@@ -7,7 +7,7 @@
 // one [place, confirm, ship] triple per round, in the order each client sent them), when the
 // first POST went out and when the last 202 came back (epoch ms), and the status codes.
 import { Agent, request } from 'undici';
-import { epochMs } from '../lib/load.js';
+import { epochMs as now } from '../lib/load.js';
 import { printResult } from '../lib/processes.js';
 import { orderBody, type Catalog } from '../lib/seed.js';
 import { API_KEY } from '../lib/system.js';
@@ -24,7 +24,6 @@ export interface ClientRun {
 const [mode = 'burst', baseUrl = '', ...args] = process.argv.slice(2);
 const catalog = JSON.parse(process.env.BENCH_CATALOG ?? '{"userIds":[],"productIds":[]}') as Catalog;
 const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
-const now = epochMs;
 const statuses: Record<string, number> = {};
 let firstPostAt = Number.NaN;
 let lastAcceptedAt = Number.NaN;

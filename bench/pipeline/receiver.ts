@@ -4,13 +4,14 @@
 // forgets them), {type: 'count'} → {type: 'count', count}.
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
+import { epochMs } from '../lib/load.js';
 
 export interface Delivery {
   webhookId: string;
   orderId: string | null;
   /** The event's occurred_at (the body's `timestamp`), epoch ms. */
   occurredAt: number;
-  /** When the whole request had arrived here, epoch ms with sub-millisecond precision. */
+  /** When the whole request had arrived here, epoch ms (the wall clock: `epochMs`). */
   receivedAt: number;
 }
 
@@ -33,8 +34,7 @@ const server = createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
-    // The wall clock, as the system's timestamps it is compared with (see epochMs in ../lib/load.ts).
-    const receivedAt = Date.now();
+    const receivedAt = epochMs();
     response.writeHead(204).end();
     const body = Buffer.concat(chunks).toString('utf8');
     const webhookId = String(request.headers['webhook-id'] ?? '');
