@@ -1,11 +1,13 @@
 // Group commit: commands that reach the unit of work while a transaction is running share the
 // next one. What a user would notice is only that every command still gets its own outcome,
 // applied once; the batch sizes show that the grouping really happened.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelOrder } from '../../src/application/commerce/use-cases/cancel-order.js';
 import { ExpireOrder } from '../../src/application/commerce/use-cases/expire-order.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { RegisterUser } from '../../src/application/commerce/use-cases/register-user.js';
+import { RestockProduct } from '../../src/application/commerce/use-cases/restock-product.js';
 import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
@@ -207,6 +209,53 @@ describe('group commit in the unit of work', () => {
     const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(6);
     expect(await db.sql('select 1 from orders where id = ?', [input.orderId])).toHaveLength(1);
+  });
+
+  it('reads a group\'s products and users once, and each command sees what the commands before it wrote', async () => {
+    const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 10);
+    const restock = new RestockProduct(uow, systemClock);
+    const register = new RegisterUser(uow, systemClock);
+    const sent: string[] = [];
+    // What reaches PostgreSQL: every trip is one call of pg's own query().
+    const original = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      if (typeof args[0] === 'string') sent.push(args[0]);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    const newUserId = newId();
+    const order = (user: string, quantity: number) => place.execute({ commandId: newId(), orderId: newId(), userId: user, items: [{ productId, quantity }] });
+    let outcomes: PromiseSettledResult<unknown>[];
+    try {
+      // The first runs alone; the rest arrive while it runs and share the next transaction.
+      outcomes = await Promise.allSettled([
+        order(userId, 1), // 9 left
+        order(userId, 3), // 6
+        restock.execute({ commandId: newId(), productId, quantity: 4 }), // 10
+        order(userId, 8), // 2
+        register.execute({ commandId: newId(), userId: newUserId, email: `${newUserId}@example.com`, name: 'Ada' }),
+        order(newUserId, 3), // a user registered earlier in the group; 2 left, so it fails
+        order(newUserId, 2), // 0
+      ]);
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    expect(batches).toEqual([
+      { size: 1, fellBack: false },
+      { size: 6, fellBack: false },
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[2] as PromiseFulfilledResult<unknown>).value).toEqual({ productId, stock: 10 });
+    expect((outcomes[5] as PromiseRejectedResult).reason).toMatchObject({ code: 'insufficient_stock' });
+    // The price comes from the row read ahead (a bigint column) after two writes to it.
+    expect((outcomes[6] as PromiseFulfilledResult<unknown>).value).toMatchObject({ total: { amount: '5.00', currency: 'EUR' } });
+    const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
+    expect(product?.stock).toBe(0);
+    // The command running alone read the product and the user itself; the group's commands
+    // took them from the group's first statement.
+    const count = (text: string) => sent.filter((statement) => statement.includes(text)).length;
+    expect(count(`select * from products where id in ('${productId}') order by id for update`)).toBe(1);
+    expect(count(`select * from users where id = '${userId}'`)).toBe(1);
+    expect(count(`select * from products where id in (select value::uuid from jsonb_array_elements_text('["${productId}"]'::jsonb)) order by id for update`)).toBe(1);
   });
 
   it('with maxBatch 1 runs every command in a transaction of its own', async () => {

@@ -15,14 +15,14 @@ import type { CommandContext, Json, UnitOfWork } from '../../application/commerc
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
 import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
 import { isUuid } from './columns.js';
-import { Reads, ReadsClosedError, mikroOrmRepositories, type Tracked } from './repositories.js';
+import { Reads, ReadsClosedError, RowsAhead, mikroOrmRepositories, type Tracked } from './repositories.js';
 import { HELD, pipelining, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
+import { ProductSchema, UserSchema } from './schemas.js';
 
-/** The lock-ahead's product ids, from a JSON array of them. */
-const PRODUCTS_BY_ID = 'select value::uuid from jsonb_array_elements_text(?::jsonb)';
-/** The lock-ahead's products on the orders of a JSON array of order ids (the lines' productId). */
-const PRODUCTS_OF_ORDERS =
-  "select (line->>'productId')::uuid from orders, jsonb_array_elements(orders.items) as line where orders.id in (select value::uuid from jsonb_array_elements_text(?::jsonb))";
+/** Ids, from a JSON array of them (one parameter, however many there are). */
+const IDS = 'select value::uuid from jsonb_array_elements_text(?::jsonb)';
+/** The products on the orders of a JSON array of order ids (the lines' productId). */
+const PRODUCTS_OF_ORDERS = `select (line->>'productId')::uuid from orders, jsonb_array_elements(orders.items) as line where orders.id in (${IDS})`;
 
 /** Channel NOTIFYed in the transaction that writes outbox rows; the relay LISTENs on it. */
 export const OUTBOX_CHANNEL = 'outbox';
@@ -208,25 +208,30 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     // Commands with a recorded outcome: the group's own (a redelivery replays it) and their
     // predecessors (which must have one before they run).
     const ids = new Set(items.flatMap((item) => (item.after ? [item.command.commandId, item.after] : [item.command.commandId])));
-    // Held (ADR 0016): the group's ordered lock goes first, in front of the outcome read and of
-    // the first command's own reads, in the same round trip.
-    await this.lockAhead(em, items);
     const inGroup = new Set(items.map((item) => item.command.commandId));
-    // The first command's work starts at once, so that its reads travel in the same round trip
-    // as this read (ADR 0016). It only reads and locks until its flush, which waits for the
-    // answer: a redelivered command (it has an outcome already) is dropped unflushed, and its
-    // locks go with the transaction. Only for a command without a predecessor: one that has a
-    // predecessor may well have to wait for it, and must not lock what its predecessor is about
-    // to need. Only with pipelined statements, the one way the reads travel together.
-    const [first] = items;
-    let head = first && first.after === undefined && pipelining() ? this.startWork(em, first) : undefined;
-    const outcomes = `select command_id, status, result, error from processed_commands
-        where command_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`;
+    const outcomes = `select command_id, status, result, error from processed_commands where command_id in (${IDS})`;
     // The ids as one JSON parameter: MikroORM expands an array parameter into a list.
     const params = [JSON.stringify([...ids])];
+    // A group of two or more reads ahead, in front of the outcome read and in the same round
+    // trip, the products its commands lock (locking them, in one order) and the users they read;
+    // its commands then take them from there, one after the other, without a round trip of their
+    // own while the group holds the products.
+    const firstTrip = new Reads(em);
+    const reading = items.length >= 2 ? this.readAhead(firstTrip, items) : undefined;
+    // Otherwise the first command's work starts at once, so that its reads travel in the same
+    // round trip as the outcome read (ADR 0016). It only reads and locks until its flush, which
+    // waits for the answer: a redelivered command (it has an outcome already) is dropped
+    // unflushed, and its locks go with the transaction. Only for a command without a
+    // predecessor: one that has a predecessor may well have to wait for it, and must not lock
+    // what its predecessor is about to need. Only with pipelined statements, the one way the
+    // reads travel together.
+    const [first] = items;
+    let head = !reading && first && first.after === undefined && pipelining() ? this.startWork(em, first, undefined) : undefined;
     let rows: (OutcomeRow & { command_id: string })[];
+    let ahead: RowsAhead | undefined;
     try {
-      rows = (await (head ? head.reads.read(outcomes, params) : em.execute(outcomes, params))) as (OutcomeRow & { command_id: string })[];
+      const outcomeRows = (head ? head.reads : firstTrip).read(outcomes, params) as Promise<unknown[]> as Promise<(OutcomeRow & { command_id: string })[]>;
+      [rows, ahead] = await Promise.all([outcomeRows, reading]);
     } catch (error) {
       await head?.work.catch(() => undefined);
       throw error;
@@ -260,7 +265,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
           else settled.set(commandId, { ok: false, error: new PredecessorPendingError(after) });
           continue;
         }
-        const { fork, tracked, work } = head && item === first ? head : this.startWork(em, item);
+        const { fork, tracked, work } = head && item === first ? head : this.startWork(em, item, ahead);
         head = undefined;
         let result: Json;
         try {
@@ -274,6 +279,8 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
           continue;
         }
         await fork.flush();
+        // The next command of the group reads what this one wrote.
+        ahead?.wrote(fork, tracked);
         events.push(...eventRows(tracked, commandId, item.trace));
         processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null, ...jobFacts(item.job) });
         settled.set(commandId, { ok: true, result });
@@ -291,45 +298,59 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   }
 
   /**
-   * Locks, in one statement and in id order, every product the group's commands said they will
-   * lock (`CommandContext.locks`: by id, or those on an order a command cancels or expires —
-   * an order's lines never change once placed, so what is locked here is what the command
-   * will lock). A command locks its own products in id order, but in a group
-   * it does so while holding what the commands before it locked: two groups at once would take
-   * the same rows in different orders and deadlock, which costs PostgreSQL's deadlock_timeout
-   * (1 s by default) and the aborted group's commands a second run one by one. Taken up front,
-   * every transaction's product locks are one ordered statement, so they only wait for each
-   * other. A lone command's own statement is already that.
+   * The group's read-ahead, asked on `reads` so that it travels with the outcome read: every
+   * product the group's commands said they will lock (`CommandContext.locks`: by id, or those on
+   * an order a command cancels or expires — an order's lines never change once placed, so what
+   * is locked here is what the command will lock), locked in one statement and in id order, and
+   * every user they said they will read (`CommandContext.reads`; a user never changes once
+   * registered). Undefined when they declared nothing.
+   *
+   * Why one ordered lock: a command locks its own products in id order, but in a group it does
+   * so while holding what the commands before it locked; two groups at once would take the same
+   * rows in different orders and deadlock, which costs PostgreSQL's deadlock_timeout (1 s by
+   * default) and the aborted group's commands a second run one by one. Taken up front, every
+   * transaction's product locks are one ordered statement, so they only wait for each other.
+   * Why the rows: the group holds the products from here to its COMMIT, so the commands that run
+   * on them in turn take them from here instead of reading each in a round trip of its own while
+   * the next group waits for the lock (ADR 0005, "Read-ahead").
    */
-  private async lockAhead(em: EntityManager, items: Pending[]): Promise<void> {
-    if (items.length < 2) return;
+  private readAhead(reads: Reads, items: Pending[]): Promise<RowsAhead> | undefined {
     const products = new Set(items.flatMap((item) => item.command.locks?.products ?? []).filter(isUuid));
     const orders = new Set(items.flatMap((item) => item.command.locks?.productsOfOrders ?? []).filter(isUuid));
-    if (products.size === 0 && orders.size === 0) return;
-    // Its rows are not needed, so it is held: it goes with the transaction's next statement
-    // (and an error of its own is met there, as for a flush's).
+    const users = new Set(items.flatMap((item) => item.command.reads?.users ?? []).filter(isUuid));
+    if (products.size === 0 && orders.size === 0 && users.size === 0) return undefined;
     const ids = (values: Set<string>) => JSON.stringify([...values]);
-    if (orders.size === 0) {
-      await em.execute(`${HELD} select id from products where id in (${PRODUCTS_BY_ID}) order by id for update`, [ids(products)]);
-      return;
+    const ahead = new RowsAhead();
+    const asked: Promise<void>[] = [];
+    if (products.size > 0 || orders.size > 0) {
+      const locked =
+        orders.size === 0
+          ? reads.read(`select * from products where id in (${IDS}) order by id for update`, [ids(products)])
+          : reads.read(`select * from products where id in (${IDS} union ${PRODUCTS_OF_ORDERS}) order by id for update`, [
+              ids(products),
+              ids(orders),
+            ]);
+      asked.push(locked.then((rows) => ahead.add(ProductSchema, rows)));
     }
-    await em.execute(
-      `${HELD} select id from products where id in (${PRODUCTS_BY_ID} union ${PRODUCTS_OF_ORDERS}) order by id for update`,
-      [ids(products), ids(orders)],
-    );
+    if (users.size > 0) asked.push(reads.read(`select * from users where id in (${IDS})`, [ids(users)]).then((rows) => ahead.add(UserSchema, rows)));
+    return Promise.all(asked).then(() => ahead);
   }
 
   /**
    * Starts a command's work on a fork of its own (its own identity map and change set, in the
    * group's transaction). `reads` batches what is read in the same turn into one round trip.
    */
-  private startWork(em: EntityManager, item: Pending): { fork: EntityManager; tracked: Tracked; reads: Reads; work: Promise<Json> } {
+  private startWork(
+    em: EntityManager,
+    item: Pending,
+    ahead: RowsAhead | undefined,
+  ): { fork: EntityManager; tracked: Tracked; reads: Reads; work: Promise<Json> } {
     const fork = em.fork({ keepTransactionContext: true });
     const tracked: Tracked = new Set();
     const reads = new Reads(fork);
     // Outcome read first, then the work's reads (the caller asks it right after this returns,
     // in the same turn, so the work's reads join it).
-    const work = Promise.resolve().then(() => item.work(mikroOrmRepositories(fork, tracked, reads)));
+    const work = Promise.resolve().then(() => item.work(mikroOrmRepositories(fork, tracked, reads, ahead)));
     // Awaited later, perhaps after another await: never an unhandled rejection meanwhile.
     work.catch(() => undefined);
     return { fork, tracked, reads, work };

@@ -83,12 +83,66 @@ export class Reads {
   }
 }
 
+/** A row read ahead (`mapped: false`, as PostgreSQL returned it) or the state a command wrote (`mapped: true`, property names). */
+interface Ahead {
+  schema: EntitySchema;
+  data: Row;
+  mapped: boolean;
+}
+
+/**
+ * Rows a group transaction read ahead, in its first round trip, for all of its commands
+ * (docs/adr/0005-group-commit.md, "Read-ahead"): the products it locked (`FOR UPDATE`, so no
+ * other transaction changes them until it ends) and users (never changed once registered). A
+ * command's repositories take an aggregate from here instead of reading it again; after each
+ * command's flush the unit of work puts back the state it wrote (`wrote`), so the next command
+ * of the group sees it, as it would have read it. Only what is here is served: anything else —
+ * an aggregate created earlier in the group, one that does not exist — is read as before.
+ */
+export class RowsAhead {
+  /** By the aggregate's class, then its id. */
+  private readonly rows = new Map<unknown, Map<string, Ahead>>();
+
+  /** Rows as PostgreSQL returned them, of `schema`'s table. */
+  add(schema: EntitySchema, rows: Row[]): void {
+    const ofClass = this.ofClass(schema.meta.class);
+    for (const row of rows) ofClass.set(row.id as string, { schema, data: row, mapped: false });
+  }
+
+  has(schema: EntitySchema, id: string): boolean {
+    return this.rows.get(schema.meta.class)?.has(id) ?? false;
+  }
+
+  /** A managed aggregate of `em` made from the row read ahead, or undefined when there is none. */
+  load<T>(em: EntityManager, schema: EntitySchema, id: string): T | undefined {
+    const entry = this.rows.get(schema.meta.class)?.get(id);
+    // A copy: the fork keeps what it is given as the aggregate's snapshot.
+    return entry ? (em.map(entry.schema, structuredClone(entry.data), { mapped: entry.mapped }) as T) : undefined;
+  }
+
+  /** After `em` flushed: the state it wrote of each tracked aggregate held here replaces its row. */
+  wrote(em: EntityManager, tracked: Tracked): void {
+    for (const aggregate of tracked) {
+      const ofClass = this.rows.get(aggregate.constructor);
+      const entry = ofClass?.get(aggregate.id);
+      if (entry) ofClass!.set(aggregate.id, { schema: entry.schema, data: em.getComparator().prepareEntity(aggregate), mapped: true });
+    }
+  }
+
+  private ofClass(cls: unknown): Map<string, Ahead> {
+    let ofClass = this.rows.get(cls);
+    if (!ofClass) this.rows.set(cls, (ofClass = new Map<string, Ahead>()));
+    return ofClass;
+  }
+}
+
 /** What the three repositories share: the entity manager, the aggregates the unit of work tracks, and how one is added or loaded. */
 abstract class MikroOrmRepository<T extends AggregateRoot> {
   constructor(
     protected readonly em: EntityManager,
     protected readonly tracked: Tracked,
     protected readonly reads: Reads,
+    protected readonly ahead: RowsAhead | undefined,
   ) {}
 
   add(aggregate: T): void {
@@ -97,6 +151,8 @@ abstract class MikroOrmRepository<T extends AggregateRoot> {
 
   /** Loads the one row `sql` selects by `id` as a managed, tracked aggregate; null when there is none. */
   protected async loadOne(schema: EntitySchema, sql: string, id: string): Promise<T | null> {
+    const ahead = this.ahead?.load<T>(this.em, schema, id);
+    if (ahead) return track(this.tracked, ahead);
     const [row] = await this.reads.read(sql, [id]);
     return row ? track(this.tracked, this.em.map(schema, row) as unknown as T) : null;
   }
@@ -112,6 +168,10 @@ export class MikroOrmProductRepository extends MikroOrmRepository<Product> imple
   async findManyForUpdate(ids: readonly string[]): Promise<Map<string, Product>> {
     const unique = [...new Set(ids)].sort();
     if (unique.length === 0) return new Map();
+    // Locked already by the group's first statement, and read with it.
+    if (this.ahead && unique.every((id) => this.ahead!.has(ProductSchema, id))) {
+      return new Map(unique.map((id) => [id, track(this.tracked, this.ahead!.load<Product>(this.em, ProductSchema, id)!)]));
+    }
     // ORDER BY id with FOR UPDATE: PostgreSQL locks rows in the sorted order, so two
     // transactions that need the same products queue up instead of deadlocking.
     const rows = await this.reads.read(`select * from products where id in (${unique.map(() => '?').join(', ')}) order by id for update`, unique);
@@ -126,11 +186,14 @@ export class MikroOrmOrderRepository extends MikroOrmRepository<Order> implement
   }
 }
 
-/** The repositories of one unit of work; `reads` may already hold a read of the caller's, to travel with theirs. */
-export function mikroOrmRepositories(em: EntityManager, tracked: Tracked, reads = new Reads(em)): Repositories {
+/**
+ * The repositories of one unit of work; `reads` may already hold a read of the caller's, to
+ * travel with theirs; `ahead` holds what the caller's group read ahead for it.
+ */
+export function mikroOrmRepositories(em: EntityManager, tracked: Tracked, reads = new Reads(em), ahead?: RowsAhead): Repositories {
   return {
-    users: new MikroOrmUserRepository(em, tracked, reads),
-    products: new MikroOrmProductRepository(em, tracked, reads),
-    orders: new MikroOrmOrderRepository(em, tracked, reads),
+    users: new MikroOrmUserRepository(em, tracked, reads, ahead),
+    products: new MikroOrmProductRepository(em, tracked, reads, ahead),
+    orders: new MikroOrmOrderRepository(em, tracked, reads, ahead),
   };
 }

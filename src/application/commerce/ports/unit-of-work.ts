@@ -16,6 +16,13 @@ export interface CommandContext {
    * unit of work take it earlier.
    */
   readonly locks?: { readonly products?: readonly string[]; readonly productsOfOrders?: readonly string[] };
+  /**
+   * The users the work will read, when the command knows them up front. A unit of work that
+   * runs several commands in one transaction may read them, and the products in `locks`, for
+   * all of its commands at once. The work still asks for what it uses; this only lets the unit
+   * of work read it earlier.
+   */
+  readonly reads?: { readonly users?: readonly string[] };
 }
 
 /**

@@ -28,6 +28,7 @@ export class PlaceOrder extends CommerceUseCase {
         commandId: input.commandId,
         commandType: 'PlaceOrder',
         locks: { products: input.items.map((item) => item.productId) },
+        reads: { users: [input.userId] },
       },
       async ({ users, products, orders }) => {
         // Independent reads, asked together: the unit of work may send them in one round trip.
