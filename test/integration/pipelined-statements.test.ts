@@ -187,7 +187,7 @@ describe('pipelined statements', () => {
     expect(trips.count).toBe(3); // BEGIN, the insert, COMMIT
   });
 
-  it('places an order in one trip of its own within a group, the first with the outcome read, with the same stock and rows as before', async () => {
+  it('places a group of orders in two trips, the group\'s rows read ahead with the outcome read, with the same stock and rows as before', async () => {
     const batches: number[] = [];
     const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch: 16, maxConcurrentBatches: 1, onBatch: (size) => batches.push(size) });
     const userId = await registerUserThrough(uow, {});
@@ -202,12 +202,24 @@ describe('pipelined statements', () => {
     );
     await Promise.all([first, ...group]);
     expect(batches).toEqual([1, 10]);
-    // Each transaction: BEGIN with the outcome read and the first order's two reads, one trip
-    // per further order (its two reads together, carrying the previous order's flush), and the
-    // last flush with the bookkeeping and the COMMIT. Sent one statement at a time, the same
-    // work took 8 + 44 trips.
-    expect(trips.count).toBe(2 + 11);
+    // The lone first order: BEGIN with the outcome read and its two reads, then its flush with
+    // the bookkeeping and the COMMIT. The group of ten (ADR 0005, read-ahead): BEGIN with its
+    // product locked and read, its user read and the outcome read, then every order's flush with
+    // the bookkeeping and the COMMIT. Sent one statement at a time, the same work took 8 + 44
+    // trips; before the read-ahead, 2 + 11.
+    expect(trips.count).toBe(2 + 2);
     expect(trips.texts[0]).toMatch(/^begin\n;\n.*processed_commands.*\n;\nselect \* from users .*\n;\nselect \* from products /s);
+    expect(trips.texts[2]).toMatch(
+      /^begin\n;\n\/\* results \*\/ select \* from products where id in \(select .*\) order by id for update\n;\nselect \* from users .*\n;\nselect command_id.* from processed_commands/s,
+    );
+    // The second: the ten orders' flushes (an order insert and a stock update each), the
+    // bookkeeping and the COMMIT.
+    const last = trips.texts[3] ?? '';
+    expect(last.split('\n;\n').map((statement) => /^(insert into "orders"|update "products"|\/\* held \*\/ with outbox|commit)/.exec(statement)?.[1])).toEqual([
+      ...Array.from({ length: 10 }, () => ['insert into "orders"', 'update "products"']).flat(),
+      '/* held */ with outbox',
+      'commit',
+    ]);
     const [product] = await db.sql<{ stock: number }>('select stock from products where id = ?', [productId]);
     expect(product?.stock).toBe(100 - 1 - 20);
     const [counts] = await db.sql<{ orders: string; events: string; processed: string }>(
@@ -221,7 +233,7 @@ describe('pipelined statements', () => {
     expect(counts).toEqual({ orders: '11', events: '11', processed: '11' });
   });
 
-  it('places orders of several lines in one trip each too: every product’s stock update is held', async () => {
+  it('places a group of orders of several lines in two trips too: every product’s stock update is held', async () => {
     const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch: 16, maxConcurrentBatches: 1 });
     const userId = await registerUserThrough(uow, {});
     const productIds = [await addProductThrough(uow, 50), await addProductThrough(uow, 50), await addProductThrough(uow, 50)];
@@ -231,15 +243,15 @@ describe('pipelined statements', () => {
     const first = place.execute({ commandId: newId(), orderId: newId(), userId, items });
     const group = Array.from({ length: 5 }, () => place.execute({ commandId: newId(), orderId: newId(), userId, items }));
     await Promise.all([first, ...group]);
-    // As above: 2 trips for the first order's transaction, then 1 + 5 for the group's. A batched
+    // As above: 2 trips for the first order's transaction, then 2 for the group's. A batched
     // UPDATE of the three products (MikroORM adds `returning id` to it) took one more per order.
-    expect(trips.count).toBe(2 + 6);
+    expect(trips.count).toBe(2 + 2);
     expect(trips.texts.filter((text) => /\breturning\b/i.test(text))).toEqual([]);
-    // The group's products are locked ahead, in order (ADR 0005), in its first trip: held in
-    // front of the outcome read, no trip of their own.
-    // The lone first order's transaction needs no such lock: its own read is one statement.
-    expect(trips.texts.filter((text) => text.includes('/* held */ select id from products'))).toEqual([
-      expect.stringMatching(/^begin\n;\n\/\* held \*\/ select id from products .* for update\n;\n\/\* results \*\/ select command_id.*\n;\nselect \* from users/s),
+    // The group's products are locked and read ahead, in order (ADR 0005), in its first trip,
+    // in front of the outcome read. The lone first order's transaction needs no such lock: its
+    // own read is one statement.
+    expect(trips.texts.filter((text) => text.includes('select * from products where id in (select'))).toEqual([
+      expect.stringMatching(/^begin\n;\n\/\* results \*\/ select \* from products where id in \(select .*\) order by id for update\n;\nselect \* from users .*\n;\nselect command_id/s),
     ]);
     const stock = await db.sql<{ stock: number }>('select stock from products where id in (?, ?, ?) order by id', productIds);
     expect(stock.map((row) => row.stock)).toEqual([50 - 6, 50 - 12, 50 - 18]);
