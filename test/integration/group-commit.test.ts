@@ -1,7 +1,6 @@
 // Group commit: commands that reach the unit of work while a transaction is running share the
 // next one. What a user would notice is only that every command still gets its own outcome,
 // applied once; the batch sizes show that the grouping really happened.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelOrder } from '../../src/application/commerce/use-cases/cancel-order.js';
 import { ExpireOrder } from '../../src/application/commerce/use-cases/expire-order.js';
@@ -12,6 +11,7 @@ import { systemClock } from '../../src/application/clock.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';
 import { addProductThrough, registerUserThrough } from '../support/commerce.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+import { recordTrips } from '../support/trips.js';
 
 let db: OrmFixture;
 let batches: { size: number; fellBack: boolean }[];
@@ -215,13 +215,7 @@ describe('group commit in the unit of work', () => {
     const { userId, productId, place } = await orderingOnGroupedUnitOfWork({ maxBatch: 32, maxConcurrentBatches: 1 }, 10);
     const restock = new RestockProduct(uow, systemClock);
     const register = new RegisterUser(uow, systemClock);
-    const sent: string[] = [];
-    // What reaches PostgreSQL: every trip is one call of pg's own query().
-    const original = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      if (typeof args[0] === 'string') sent.push(args[0]);
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof original;
+    const trips = recordTrips();
     const newUserId = newId();
     const order = (user: string, quantity: number) => place.execute({ commandId: newId(), orderId: newId(), userId: user, items: [{ productId, quantity }] });
     let outcomes: PromiseSettledResult<unknown>[];
@@ -237,7 +231,7 @@ describe('group commit in the unit of work', () => {
         order(newUserId, 2), // 0
       ]);
     } finally {
-      pg.Client.prototype.query = original;
+      trips.stop();
     }
     expect(batches).toEqual([
       { size: 1, fellBack: false },
@@ -252,7 +246,7 @@ describe('group commit in the unit of work', () => {
     expect(product?.stock).toBe(0);
     // The command running alone read the product and the user itself; the group's commands
     // took them from the group's first statement.
-    const count = (text: string) => sent.filter((statement) => statement.includes(text)).length;
+    const count = (text: string) => trips.texts.filter((statement) => statement.includes(text)).length;
     expect(count(`select * from products where id in ('${productId}') order by id for update`)).toBe(1);
     expect(count(`select * from users where id = '${userId}'`)).toBe(1);
     expect(count(`select * from products where id in (select value::uuid from jsonb_array_elements_text('["${productId}"]'::jsonb)) order by id for update`)).toBe(1);
