@@ -85,7 +85,6 @@ export class Reads {
 
 /** A row read ahead (`mapped: false`, as PostgreSQL returned it) or the state a command wrote (`mapped: true`, property names). */
 interface Ahead {
-  schema: EntitySchema;
   data: Row;
   mapped: boolean;
 }
@@ -106,7 +105,7 @@ export class RowsAhead {
   /** Rows as PostgreSQL returned them, of `schema`'s table. */
   add(schema: EntitySchema, rows: Row[]): void {
     const ofClass = this.ofClass(schema.meta.class);
-    for (const row of rows) ofClass.set(row.id as string, { schema, data: row, mapped: false });
+    for (const row of rows) ofClass.set(row.id as string, { data: row, mapped: false });
   }
 
   has(schema: EntitySchema, id: string): boolean {
@@ -117,15 +116,15 @@ export class RowsAhead {
   load<T>(em: EntityManager, schema: EntitySchema, id: string): T | undefined {
     const entry = this.rows.get(schema.meta.class)?.get(id);
     // A copy: the fork keeps what it is given as the aggregate's snapshot.
-    return entry ? (em.map(entry.schema, structuredClone(entry.data), { mapped: entry.mapped }) as T) : undefined;
+    return entry ? (em.map(schema, structuredClone(entry.data), { mapped: entry.mapped }) as T) : undefined;
   }
 
   /** After `em` flushed: the state it wrote of each tracked aggregate held here replaces its row. */
   wrote(em: EntityManager, tracked: Tracked): void {
+    const comparator = em.getComparator();
     for (const aggregate of tracked) {
       const ofClass = this.rows.get(aggregate.constructor);
-      const entry = ofClass?.get(aggregate.id);
-      if (entry) ofClass!.set(aggregate.id, { schema: entry.schema, data: em.getComparator().prepareEntity(aggregate), mapped: true });
+      if (ofClass?.has(aggregate.id)) ofClass.set(aggregate.id, { data: comparator.prepareEntity(aggregate), mapped: true });
     }
   }
 
