@@ -1,10 +1,11 @@
 // createRedisConnection with several seed URLs: a real Redis Cluster whose nodes only let an
 // ACL user in, so the login in REDIS_URL must reach every node the client discovers.
 import { once } from 'node:events';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { countWrites } from '../support/net.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;
@@ -55,6 +56,28 @@ describe('createRedisConnection on a Redis Cluster', () => {
     } finally {
       await queue.close();
       await connection.quit();
+    }
+  });
+
+  it('sends the commands one node is given in one turn in one write (ADR 0021)', async () => {
+    const redis = await ready(createRedisConnection({ url: cluster.url, role: 'producer' }) as Cluster);
+    try {
+      // Keys of one hash slot, so they go to one node; the first command finds which.
+      const keys = ['{conn-write}a', '{conn-write}b', '{conn-write}c'];
+      await redis.del(...keys);
+      const slot = Number(await redis.cluster('KEYSLOT', keys[0]!));
+      const owner = redis.slots[slot]![0]!;
+      const node = redis.nodes('master').find((each: Redis) => `${each.options.host}:${each.options.port}` === owner)!;
+      const writes = countWrites(node.stream);
+      expect(await Promise.all([redis.set(keys[0]!, '1'), redis.set(keys[1]!, '2'), redis.incr(keys[0]!), redis.del(...keys)])).toEqual([
+        'OK',
+        'OK',
+        2,
+        2,
+      ]);
+      expect(writes.count).toBe(1);
+    } finally {
+      await redis.quit();
     }
   });
 

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /**
  * A TCP port that is free right now on `host`: the kernel picks it for a listener on port 0,
@@ -16,3 +17,25 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
+/**
+ * Counts the writes that reach `socket`'s file descriptor from now on: the calls of Node's `_write`
+ * and `_writev`, one system call each (several chunks written while the socket is corked are one
+ * `_writev`).
+ */
+export function countWrites(socket: Duplex): { readonly count: number } {
+  const counter = { count: 0 };
+  const target = socket as Duplex & { _write: Duplex['_write']; _writev?: Duplex['_writev'] };
+  const write = target._write;
+  target._write = function (this: Duplex, ...args: Parameters<Duplex['_write']>) {
+    counter.count += 1;
+    return write.apply(this, args);
+  };
+  const writev = target._writev;
+  if (writev) {
+    target._writev = function (this: Duplex, ...args: Parameters<NonNullable<Duplex['_writev']>>) {
+      counter.count += 1;
+      return writev.apply(this, args);
+    };
+  }
+  return counter;
+}

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { coalesceWrites } from './coalesced-writes.js';
 
 export type RedisConnection = Redis | Cluster;
 
@@ -27,7 +28,7 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
   };
   if (urls.length > 1) {
     const seeds = urls.map((url) => new URL(url));
-    return new Cluster(
+    const cluster = new Cluster(
       seeds.map((url) => ({ host: hostOf(url), port: Number(url.port || 6379) })),
       {
         // The nodes the cluster discovers get the seed's credentials and TLS too: a rediss://
@@ -36,8 +37,20 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
         enableOfflineQueue: common.enableOfflineQueue,
       },
     );
+    cluster.on('+node', (node: Redis) => coalesceOnConnect(node));
+    return cluster;
   }
-  return new Redis(urls[0] ?? 'redis://127.0.0.1:6379', common);
+  return coalesceOnConnect(new Redis(urls[0] ?? 'redis://127.0.0.1:6379', common));
+}
+
+/**
+ * The commands `redis` is given in one turn of the event loop go out in one write (ADR 0021). Each
+ * (re)connection has a socket of its own. Not for the copies BullMQ makes of a connection for its
+ * blocking commands: they send one command at a time, so there is nothing to join.
+ */
+function coalesceOnConnect(redis: Redis): Redis {
+  redis.on('connect', () => coalesceWrites(redis.stream));
+  return redis;
 }
 
 // WHATWG URLs keep IPv6 hosts in brackets; ioredis wants the bare address.
