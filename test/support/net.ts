@@ -18,9 +18,9 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /**
- * Counts the writes that reach `socket`'s file descriptor from now on: the calls of Node's `_write`
- * and `_writev`, one system call each (several chunks written while the socket is corked are one
- * `_writev`).
+ * Counts the writes `socket` hands to its file descriptor from now on: the calls of Node's `_write`
+ * and `_writev`, normally one system call each (several chunks written while the socket is corked
+ * are one `_writev`).
  */
 export function countWrites(socket: Duplex): { readonly count: number } {
   const counter = { count: 0 };

@@ -44,9 +44,11 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
 }
 
 /**
- * The commands `redis` is given in one turn of the event loop go out in one write (ADR 0021). Each
- * (re)connection has a socket of its own. Not for the copies BullMQ makes of a connection for its
- * blocking commands: they send one command at a time, so there is nothing to join.
+ * The commands `redis` is given in one turn of the event loop go out in one write (ADR 0021), from
+ * each (re)connection's `connect` on: the handshake ioredis writes before it (AUTH, SELECT, CLIENT
+ * SETNAME) is not joined, the offline queue it flushes after it is. `duplicate()` makes a Redis
+ * without this listener, so the copies BullMQ makes for its blocking commands (a Worker's
+ * BZPOPMIN, QueueEvents' XREAD) are not coalesced; they send one command at a time anyway.
  */
 function coalesceOnConnect(redis: Redis): Redis {
   redis.on('connect', () => coalesceWrites(redis.stream));
