@@ -1,19 +1,13 @@
 import type { Duplex } from 'node:stream';
 
-const coalescing = new WeakSet<Duplex>();
-
 /**
  * Makes `socket` send what is written to it within one turn of the event loop in one write
  * system call: the first write of a turn corks it, and it is uncorked once the turn's callbacks
  * have run (`setImmediate`), when Node writes everything buffered at once (`writev`). Nothing is
  * reordered: every byte still goes through this socket in the order it was written. Why, and
  * why not ioredis's `enableAutoPipelining`: docs/adr/0021-coalesced-redis-writes.md.
- *
- * Idempotent per socket.
  */
 export function coalesceWrites(socket: Duplex): void {
-  if (coalescing.has(socket)) return;
-  coalescing.add(socket);
   const write = socket.write.bind(socket) as (...args: Parameters<Duplex['write']>) => boolean;
   let corked = false;
   const flush = () => {
