@@ -7,6 +7,7 @@ import { startMetricsServer, type MetricsServer } from '../infrastructure/observ
 import { startTracing, type Tracing } from '../infrastructure/observability/tracing.js';
 import { createOrm, type MikroORM } from '../infrastructure/persistence/mikro-orm.js';
 import { MikroOrmUnitOfWork } from '../infrastructure/persistence/mikro-orm-unit-of-work.js';
+import { pipeliningPoolConfig } from '../infrastructure/persistence/pipelining-pool.js';
 import { createQueue } from '../infrastructure/queue/queues.js';
 import { createRedisConnection, type RedisConnection } from '../infrastructure/redis/connection.js';
 import { ALL_QUEUES, QUEUES, type QueueName } from '../../queues/names.js';
@@ -161,9 +162,13 @@ async function refuseUnmigrated(orm: MikroORM): Promise<void> {
   }
 }
 
-/** A plain pg pool on the primary, for the roles' plain SQL. */
-export function openPool(config: Config, logger: Logger, resources: Resources, options: Pick<pg.PoolConfig, 'pipeline'> = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: poolSize(config), ...options });
+/**
+ * A plain pg pool on the primary, for the roles' plain SQL; `pipeline` makes its clients
+ * pipeline their queries, joined per turn (pipeliningPoolConfig).
+ */
+export function openPool(config: Config, logger: Logger, resources: Resources, options: { pipeline?: boolean } = {}): pg.Pool {
+  const base: pg.PoolConfig = { connectionString: config.databaseUrl, max: poolSize(config) };
+  const pool = new pg.Pool(options.pipeline ? pipeliningPoolConfig(base) : base);
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   reportCheckedOutErrors(pool, (error) => logger.warn({ err: error }, 'PostgreSQL connection in use failed'));
   resources.add(() => pool.end());

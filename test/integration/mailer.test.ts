@@ -12,6 +12,7 @@ import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
 import { NodemailerMailer } from '../../src/infrastructure/mail/nodemailer-mailer.js';
+import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
 import { testConfig } from '../support/config.js';
 import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
@@ -74,7 +75,7 @@ let pipelined: pg.Pool;
 beforeAll(async () => {
   const port = await startSmtpServer();
   infra = await infrastructureOnFreshDatabase({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM });
-  pipelined = new pg.Pool({ connectionString: infra.config.databaseUrl, max: 4, pipeline: true });
+  pipelined = new pg.Pool(pipeliningPoolConfig({ connectionString: infra.config.databaseUrl, max: 4 }));
   mailer = startMailer({ ...infra, pool: pipelined });
   events = await queueEvents(infra);
 });

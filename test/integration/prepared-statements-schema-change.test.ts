@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
 import { OutboxRelay, type RelayPolicies } from '../../src/infrastructure/relay/outbox-relay.js';
 import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
 import { REDIS_URL } from '../support/config.js';
 import { createTestDatabase } from '../support/database.js';
 import { newId } from '../support/orm.js';
@@ -49,7 +50,7 @@ const status = async (sql: string, id: string) => (await admin.query<{ status: s
 describe('a migration that changes what a prepared statement returns', () => {
   it('fails one email on the connection that prepared the claim; the next attempt claims it on a new connection and sends it', async () => {
     // A pipelining pool, as the mailer's.
-    const pool = new pg.Pool({ connectionString: url, max: 1, pipeline: true });
+    const pool = new pg.Pool(pipeliningPoolConfig({ connectionString: url, max: 1 }));
     try {
       const store = new SqlEmailMessageStore(pool);
       const send = (emailId: string) =>

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
 import { PostgresWebhookRepository } from '../../src/infrastructure/webhooks/postgres-webhook-repository.js';
+import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
 import { testSecretCipher } from '../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
@@ -24,7 +25,7 @@ let plainSingle: pg.Pool;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  single = new pg.Pool({ connectionString: db.url, max: 1, pipeline: true });
+  single = new pg.Pool(pipeliningPoolConfig({ connectionString: db.url, max: 1 }));
   plainSingle = new pg.Pool({ connectionString: db.url, max: 1 });
 });
 

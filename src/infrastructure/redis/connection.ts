@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { coalesceWrites } from './coalesced-writes.js';
+import { coalesceWrites } from '../net/coalesced-writes.js';
 
 export type RedisConnection = Redis | Cluster;
 
