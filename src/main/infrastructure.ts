@@ -171,7 +171,12 @@ export function openPool(config: Config, logger: Logger, resources: Resources, o
   const pool = new pg.Pool(options.pipeline ? pipeliningPoolConfig(base) : base);
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   reportCheckedOutErrors(pool, (error) => logger.warn({ err: error }, 'PostgreSQL connection in use failed'));
-  resources.add(() => pool.end());
+  resources.add(async () => {
+    await pool.end();
+    // pool.end() resolves once its clients were asked to end; a pipelining client's Terminate
+    // is held until the turn ends (ADR 0022), so let it go out before the process may exit.
+    if (options.pipeline) await new Promise((resolve) => setImmediate(resolve));
+  });
   return pool;
 }
 

@@ -53,8 +53,8 @@ const turnEnd = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe('a pipelining pool', () => {
   it('sends the queries of one turn in one write, each answered in order', async () => {
     const { pool, sockets, end } = pipeliningPool();
-    const client = await pool.connect();
     try {
+      const client = await pool.connect();
       const writes = countWrites(sockets[0]!);
       const results = await Promise.all([
         client.query('begin'),
@@ -66,24 +66,24 @@ describe('a pipelining pool', () => {
       expect(writes.count).toBe(1);
       expect(results.map((result) => result.command)).toEqual(['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'COMMIT']);
       expect(results.slice(1, 4).map((result) => result.rows[0])).toEqual([{ n: 1 }, { s: 'two' }, { n: 3 }]);
-    } finally {
       client.release();
+    } finally {
       await end();
     }
   });
 
   it('holds a query while its turn runs and sends it when the turn ends', async () => {
     const { pool, sockets, end } = pipeliningPool();
-    const client = await pool.connect();
     try {
+      const client = await pool.connect();
       const writes = countWrites(sockets[0]!);
       const answer = client.query('select 42 as n');
       expect(writes.count).toBe(0);
       await turnEnd();
       expect(writes.count).toBe(1);
       expect((await answer).rows).toEqual([{ n: 42 }]);
-    } finally {
       client.release();
+    } finally {
       await end();
     }
   });
@@ -106,6 +106,16 @@ describe('a pipelining pool', () => {
     } finally {
       await end();
     }
+  });
+
+  it('still ends its connections with a Terminate message, sent in the turn after pool.end()', async () => {
+    const { pool, sockets, end } = pipeliningPool();
+    (await pool.connect()).release();
+    const writes = countWrites(sockets[0]!);
+    // end() waits until the connection has closed: the server closes it on the Terminate.
+    await end();
+    expect(writes.count).toBe(1);
+    expect(writes.writes[0]?.toString('latin1', 0, 1)).toBe('X');
   });
 
   it('lets the email store claim, record and commit a sent email in two writes', async () => {

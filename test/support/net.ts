@@ -20,22 +20,28 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 /**
  * Counts the writes `socket` hands to its file descriptor from now on: the calls of Node's `_write`
  * and `_writev`, normally one system call each (several chunks written while the socket is corked
- * are one `_writev`).
+ * are one `_writev`). `writes` holds the bytes of each.
  */
-export function countWrites(socket: Duplex): { readonly count: number } {
-  const counter = { count: 0 };
+export function countWrites(socket: Duplex): { readonly count: number; readonly writes: Buffer[] } {
+  const writes: Buffer[] = [];
+  const bytes = (chunk: unknown) => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   const target = socket as Duplex & { _write: Duplex['_write']; _writev?: Duplex['_writev'] };
   const write = target._write;
   target._write = function (this: Duplex, ...args: Parameters<Duplex['_write']>) {
-    counter.count += 1;
+    writes.push(bytes(args[0]));
     return write.apply(this, args);
   };
   const writev = target._writev;
   if (writev) {
     target._writev = function (this: Duplex, ...args: Parameters<NonNullable<Duplex['_writev']>>) {
-      counter.count += 1;
+      writes.push(Buffer.concat(args[0].map(({ chunk }) => bytes(chunk))));
       return writev.apply(this, args);
     };
   }
-  return counter;
+  return {
+    get count() {
+      return writes.length;
+    },
+    writes,
+  };
 }
