@@ -48,14 +48,29 @@ function pipeliningPool(): { pool: pg.Pool; sockets: Duplex[]; end(): Promise<vo
   };
 }
 
+/**
+ * Runs `test` on the one connection of such a pool, with its writes counted from after the
+ * connection's start-up, and ends the pool after it.
+ */
+async function onOneConnection(test: (client: pg.PoolClient, writes: ReturnType<typeof countWrites>) => Promise<void>): Promise<void> {
+  const { pool, sockets, end } = pipeliningPool();
+  try {
+    const client = await pool.connect();
+    try {
+      await test(client, countWrites(sockets[0]!));
+    } finally {
+      client.release();
+    }
+  } finally {
+    await end();
+  }
+}
+
 const turnEnd = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('a pipelining pool', () => {
-  it('sends the queries of one turn in one write, each answered in order', async () => {
-    const { pool, sockets, end } = pipeliningPool();
-    try {
-      const client = await pool.connect();
-      const writes = countWrites(sockets[0]!);
+  it('sends the queries of one turn in one write, each answered in order', () =>
+    onOneConnection(async (client, writes) => {
       const results = await Promise.all([
         client.query('begin'),
         client.query({ name: 'pipelining-pool-n', text: 'select $1::int as n', values: [1] }),
@@ -66,27 +81,16 @@ describe('a pipelining pool', () => {
       expect(writes.count).toBe(1);
       expect(results.map((result) => result.command)).toEqual(['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'COMMIT']);
       expect(results.slice(1, 4).map((result) => result.rows[0])).toEqual([{ n: 1 }, { s: 'two' }, { n: 3 }]);
-      client.release();
-    } finally {
-      await end();
-    }
-  });
+    }));
 
-  it('holds a query while its turn runs and sends it when the turn ends', async () => {
-    const { pool, sockets, end } = pipeliningPool();
-    try {
-      const client = await pool.connect();
-      const writes = countWrites(sockets[0]!);
+  it('holds a query while its turn runs and sends it when the turn ends', () =>
+    onOneConnection(async (client, writes) => {
       const answer = client.query('select 42 as n');
       expect(writes.count).toBe(0);
       await turnEnd();
       expect(writes.count).toBe(1);
       expect((await answer).rows).toEqual([{ n: 42 }]);
-      client.release();
-    } finally {
-      await end();
-    }
-  });
+    }));
 
   it('joins the writes of a connection opened to replace a broken one', async () => {
     const { pool, sockets, end } = pipeliningPool();
