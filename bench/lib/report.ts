@@ -278,6 +278,23 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       `≤ ${TARGETS.pipelineCpuMsPerOrder} ms: ${status(cpuMet)}`,
     ]);
     // Older result files have no such fields: their rows are left out.
+    const floor = e2e.hopFloorCpuMs;
+    if (floor) {
+      // An order's hops in our processes: one HTTP request into web, one job on each of three
+      // queues (commands → worker, emails → mailer, webhooks → webhooks).
+      const hops = (rate: number) => (floor.http[rate] ?? Number.NaN) + 3 * (floor.queue[rate] ?? Number.NaN);
+      const hopList = (rate: number) =>
+        `HTTP ${n(floor.http[rate] ?? Number.NaN, 2)} · queue ${n(floor.queue[rate] ?? Number.NaN, 2)} (Redis ${n(floor.queueRedis[rate] ?? Number.NaN, 2)}) ms; 1 HTTP + 3 queue = ${n(hops(rate), 2)} ms`;
+      const at = e2e.lag.offeredPerSecond;
+      const low = e2e.lagBelowSaturation.offeredPerSecond;
+      rows.push([
+        `  floor: one hop doing nothing, paced at ${at}/s (CPU per request or job)`,
+        hopList(at),
+        `at ${low}/s ${hopList(low)}`,
+        n(total / hops(at), 1),
+        '(diagnostic: pipeline ÷ its hops)',
+      ]);
+    }
     if (e2e.serversCpuMsPerOrder && e2e.serversCpuMsPerOrderLow) {
       const servers = (s: { postgres: number | null; redis: number }) =>
         `PostgreSQL ${s.postgres === null ? 'n/a' : n(s.postgres, 2)} · Redis ${n(s.redis, 2)} ms`;

@@ -8,6 +8,7 @@ import { addWebhookEndpoint, seedCatalog } from '../lib/seed.js';
 import { latencies, median, steadyRate, summarize, type LatencySummary, type Summary } from '../lib/stats.js';
 import { freePort, roleAvailable, startRole, withQueue, type Role, type RunningRole, type Stage } from '../lib/system.js';
 import type { CapturedStatement } from '../processing/capture.js';
+import { measureHopFloor, type HopFloor } from './floor.js';
 import type { Accepted } from './http-pacer.js';
 import type { Delivery, ReceiverReply, ReceiverRequest } from './receiver.js';
 import { SmtpSink } from './smtp-sink-process.js';
@@ -76,6 +77,11 @@ export interface E2eResult {
   /** Where the time goes (stages.ts), after the warm-up, at E2E_RATE and at E2E_LOW_RATE. */
   stagesMs: Record<StageName, LatencySummary>;
   stagesMsLow: Record<StageName, LatencySummary>;
+  /**
+   * CPU ms per request or job of one hop doing nothing (an HTTP request, a BullMQ job), paced at
+   * E2E_RATE and E2E_LOW_RATE (floor.ts): what a hop costs on this machine at those rates.
+   */
+  hopFloorCpuMs: HopFloor;
   /** Messages the bench's SMTP server accepted over the whole pipeline phase. */
   smtpMessages: number;
   /** POST → 202, measured from when each request was due. */
@@ -359,6 +365,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
       };
       const atRate = await pacedHttp(E2E_RATE);
       const low = await pacedHttp(E2E_LOW_RATE);
+      const hopFloorCpuMs = await measureHopFloor(context, stage, catalog, [E2E_RATE, E2E_LOW_RATE], seconds);
       result.e2e = {
         lag: atRate.summary,
         lagBelowSaturation: low.summary,
@@ -370,6 +377,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         serversCpuMsPerOrderLow: low.servers,
         stagesMs: atRate.stages,
         stagesMsLow: low.stages,
+        hopFloorCpuMs,
         smtpMessages: await smtp.count(),
         responseMs: atRate.run.responseMs,
         statuses: atRate.run.statuses,
