@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { intakePhase } from './intake/phase.js';
 import { orderingPhase } from './ordering/phase.js';
 import { livePhase } from './live/phase.js';
-import { pipelinePhase } from './pipeline/phase.js';
+import { E2E_LOW_RATE, E2E_RATE, pipelinePhase } from './pipeline/phase.js';
 import { hotProductPhase } from './processing/hot-product.js';
 import { processingPhase } from './processing/phase.js';
 import type { BenchContext } from './lib/context.js';
@@ -18,7 +18,7 @@ import { describeMachine, loopbackRoundTripUs } from './lib/machine.js';
 import { renderNoise, renderTable, type Results } from './lib/report.js';
 import { RESULTS_DIR } from './lib/paths.js';
 import type { NodeProcess } from './lib/processes.js';
-import { deletePrefix } from './lib/redis.js';
+import { deleteMatching } from './lib/redis.js';
 
 const PHASES = ['intake', 'processing', 'hot', 'ordering', 'events', 'e2e', 'live'] as const;
 type Phase = (typeof PHASES)[number];
@@ -33,10 +33,12 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     env: { type: 'string', multiple: true },
+    'e2e-rates': { type: 'string' },
   },
 });
 const only = new Set((values.only ?? PHASES.join(',')).split(',').map((name) => name.trim()) as Phase[]);
 for (const phase of only) if (!PHASES.includes(phase)) throw new Error(`unknown phase ${phase}; phases: ${PHASES.join(', ')}`);
+const e2eRates = parseE2eRates(values['e2e-rates']);
 
 const dbs = new BenchDatabases();
 const runId = dbs.runId;
@@ -55,6 +57,7 @@ const context: BenchContext = {
   logLevel: values['log-level'] ?? 'warn',
   concurrency: Number(values.concurrency ?? 16),
   env: parseEnv(values.env ?? []),
+  e2eRates,
   nodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logDir, 'profiles')}`] : [],
   log: (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`),
   track: (proc) => {
@@ -73,7 +76,8 @@ async function cleanUp(): Promise<void> {
     .then(() => dbs.deadlocks())
     .catch(() => undefined);
   await dbs.dropAll();
-  await deletePrefix(`bench-${runId}`).catch(() => undefined);
+  // Every phase's prefix (`bench-<run>-<phase>`, and the baselines' under it), however the run ended.
+  await deleteMatching(`bench-${runId}*`).catch(() => undefined);
   rmSync(tmpDir, { recursive: true, force: true });
 }
 let interrupted = false;
@@ -142,6 +146,16 @@ console.log(`\nTargets: ${verdicts.map((v) => `${v.figure} ${v.met ? 'met' : 'NO
 console.log(`Full results: ${path.relative(process.cwd(), jsonFile)}; process logs: ${path.relative(process.cwd(), logDir)}`);
 
 /** `--env KEY=VALUE` (repeatable): a setting of config.ts given to every system process. */
+/** `--e2e-rates 150,100`: the end-to-end phase's two rounds, orders per second (the issue's by default). */
+function parseE2eRates(spec: string | undefined): readonly [number, number] {
+  if (spec === undefined) return [E2E_RATE, E2E_LOW_RATE];
+  const rates = spec.split(',').map((rate) => Number(rate.trim()));
+  if (rates.length !== 2 || !rates.every((rate) => Number.isInteger(rate) && rate >= 1 && rate <= 10_000)) {
+    throw new Error(`--e2e-rates: two whole numbers of orders per second from 1 to 10000, as 200,50; not ${JSON.stringify(spec)}`);
+  }
+  return [rates[0]!, rates[1]!];
+}
+
 function parseEnv(specs: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const spec of specs) {

@@ -20,6 +20,8 @@ export interface BenchContext {
   concurrency: number;
   /** Settings given to every system process on top of the bench's own (`--env KEY=VALUE`). */
   env: Record<string, string>;
+  /** Orders per second of the end-to-end phase's two rounds (`--e2e-rates`; the issue's 200 and 50 by default). */
+  e2eRates: readonly [number, number];
   /** Extra node flags for the system's processes (e.g. --cpu-prof). */
   nodeFlags: string[];
   /** Progress lines on stderr. */

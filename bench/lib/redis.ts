@@ -3,13 +3,18 @@ import { Redis } from 'ioredis';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Deletes every key under `prefix:` (a phase's queues and idempotency records). */
-export async function deletePrefix(prefix: string): Promise<number> {
+export function deletePrefix(prefix: string): Promise<number> {
+  return deleteMatching(`${prefix}:*`);
+}
+
+/** Deletes every key whose name matches the glob `pattern` (SCAN's MATCH). */
+export async function deleteMatching(pattern: string): Promise<number> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   let deleted = 0;
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) deleted += await redis.unlink(...keys);
     } while (cursor !== '0');

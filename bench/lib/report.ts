@@ -2,7 +2,7 @@ import type { IntakeResult } from '../intake/phase.js';
 import type { OrderingResult } from '../ordering/phase.js';
 import type { LiveResult } from '../live/phase.js';
 import { HOT_PACED_SHARE, type HotProductResult } from '../processing/hot-product.js';
-import type { Lag, PipelineResult } from '../pipeline/phase.js';
+import { E2E_LOW_RATE, E2E_RATE, type Lag, type PipelineResult } from '../pipeline/phase.js';
 import { STAGES, type StageName } from '../pipeline/stages.js';
 import { PEERS, type PeerName, type ProcessingResult } from '../processing/phase.js';
 import type { Machine } from './machine.js';
@@ -252,47 +252,52 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   }
   const e2e = pipeline?.e2e;
   if (e2e) {
-    const lagRow = (lag: Lag, target: number, figure: string, withEvents: boolean) => {
-      const met = lag.latencyMs.p99 <= target && lag.missing === 0;
+    // A target is judged only at the rate it is set for: `--e2e-rates` may run the rounds at others.
+    const atItsRate = (rate: number, targetRate: number, target: string, met: boolean, figure: string) => {
+      if (rate !== targetRate) return `(the target, ${target}, is at ${targetRate}/s: not judged)`;
       verdicts.push({ figure, met });
+      return `${target}: ${status(met)}`;
+    };
+    const lagRow = (lag: Lag, target: number, targetRate: number, withEvents: boolean) => {
+      const rate = lag.offeredPerSecond;
       rows.push([
-        `End to end: POST → webhook received at ${lag.offeredPerSecond}/s, real SMTP (p50 / p95 / p99)`,
+        `End to end: POST → webhook received at ${rate}/s, real SMTP (p50 / p95 / p99)`,
         ms(lag.latencyMs),
         withEvents && events ? `events path alone ${ms(events.lag.latencyMs)}` : '',
         withEvents && events ? n(lag.latencyMs.p99 / events.lag.latencyMs.p99, 1) : '',
-        `p99 ≤ ${target} ms: ${status(met)}`,
+        atItsRate(rate, targetRate, `p99 ≤ ${target} ms`, lag.latencyMs.p99 <= target && lag.missing === 0, `e2e at ${rate}/s`),
       ]);
     };
-    lagRow(e2e.lagBelowSaturation, TARGETS.e2eLowP99Ms, `e2e at ${e2e.lagBelowSaturation.offeredPerSecond}/s`, false);
+    lagRow(e2e.lagBelowSaturation, TARGETS.e2eLowP99Ms, E2E_LOW_RATE, false);
     rows.push([`  where the time goes at ${e2e.lagBelowSaturation.offeredPerSecond}/s (p50 / p99)`, stageList(e2e.stagesMsLow), '', '', '(diagnostic)']);
-    lagRow(e2e.lag, TARGETS.e2eP99Ms, `e2e at ${e2e.lag.offeredPerSecond}/s`, true);
+    lagRow(e2e.lag, TARGETS.e2eP99Ms, E2E_RATE, true);
     rows.push([`  where the time goes at ${e2e.lag.offeredPerSecond}/s (p50 / p99)`, stageList(e2e.stagesMs), '', '', '(diagnostic)']);
     const total = cpuTotal(e2e.cpuMsPerOrder);
-    const cpuMet = total <= TARGETS.pipelineCpuMsPerOrder;
-    verdicts.push({ figure: 'pipeline CPU per order', met: cpuMet });
     rows.push([
       `  CPU per order, whole pipeline (at ${e2e.lag.offeredPerSecond}/s)`,
       cpuBudget(e2e.cpuMsPerOrder),
       `at ${e2e.lagBelowSaturation.offeredPerSecond}/s ${n(cpuTotal(e2e.cpuMsPerOrderLow), 2)} ms`,
       '',
-      `≤ ${TARGETS.pipelineCpuMsPerOrder} ms: ${status(cpuMet)}`,
+      atItsRate(e2e.lag.offeredPerSecond, E2E_RATE, `≤ ${TARGETS.pipelineCpuMsPerOrder} ms`, total <= TARGETS.pipelineCpuMsPerOrder, 'pipeline CPU per order'),
     ]);
     // Older result files have no such fields: their rows are left out.
     const floor = e2e.hopFloorCpuMs;
     if (floor) {
       // An order's hops in our processes: one HTTP request into web, one job on each of three
       // queues (commands → worker, emails → mailer, webhooks → webhooks).
-      const hops = (rate: number) => (floor.http[rate] ?? Number.NaN) + 3 * (floor.queue[rate] ?? Number.NaN);
+      const http = (rate: number) => floor.http?.[rate] ?? Number.NaN;
+      const queue = (rate: number) => floor.queue?.[rate] ?? Number.NaN;
+      const hops = (rate: number) => http(rate) + 3 * queue(rate);
       const hopList = (rate: number) =>
-        `HTTP ${n(floor.http[rate] ?? Number.NaN, 2)} · queue ${n(floor.queue[rate] ?? Number.NaN, 2)} (Redis ${n(floor.queueRedis[rate] ?? Number.NaN, 2)}) ms; 1 HTTP + 3 queue = ${n(hops(rate), 2)} ms`;
+        `HTTP ${n(http(rate), 2)} · queue ${n(queue(rate), 2)} ms; 1 HTTP + 3 queue = ${n(hops(rate), 2)} ms (Redis ${n(floor.queueRedis?.[rate] ?? Number.NaN, 2)} ms per queue job besides)`;
       const at = e2e.lag.offeredPerSecond;
       const low = e2e.lagBelowSaturation.offeredPerSecond;
       rows.push([
-        `  floor: one hop doing nothing, paced at ${at}/s (CPU per request or job)`,
+        `  floor at ${at}/s: CPU per request of the web process with a no-op enqueue, per job of a BullMQ worker with a no-op processor`,
         hopList(at),
         `at ${low}/s ${hopList(low)}`,
         n(total / hops(at), 1),
-        '(diagnostic: pipeline ÷ its hops)',
+        `(diagnostic: pipeline ÷ floor at ${at}/s)`,
       ]);
     }
     if (e2e.serversCpuMsPerOrder && e2e.serversCpuMsPerOrderLow) {

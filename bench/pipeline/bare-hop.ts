@@ -46,7 +46,9 @@ if (mode === 'worker') {
   await queue.waitUntilReady();
   let added = 0;
   await paced(Date.now(), Number(perSecond), Math.round(Number(perSecond) * Number(seconds)), async () => {
-    await queue.add(EMAIL_JOB_NAME, { emailId: uuidv7() });
+    // As the relay adds an email's job: its row's id is the job's.
+    const emailId = uuidv7();
+    await queue.add(EMAIL_JOB_NAME, { emailId }, { jobId: emailId });
     added += 1;
   });
   printResult({ added });
