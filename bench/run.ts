@@ -145,7 +145,6 @@ console.log(
 console.log(`\nTargets: ${verdicts.map((v) => `${v.figure} ${v.met ? 'met' : 'NOT met'}`).join(', ')}`);
 console.log(`Full results: ${path.relative(process.cwd(), jsonFile)}; process logs: ${path.relative(process.cwd(), logDir)}`);
 
-/** `--env KEY=VALUE` (repeatable): a setting of config.ts given to every system process. */
 /** `--e2e-rates 150,100`: the end-to-end phase's two rounds, orders per second (the issue's by default). */
 function parseE2eRates(spec: string | undefined): readonly [number, number] {
   if (spec === undefined) return [E2E_RATE, E2E_LOW_RATE];
@@ -156,6 +155,7 @@ function parseE2eRates(spec: string | undefined): readonly [number, number] {
   return [rates[0]!, rates[1]!];
 }
 
+/** `--env KEY=VALUE` (repeatable): a setting of config.ts given to every system process. */
 function parseEnv(specs: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const spec of specs) {

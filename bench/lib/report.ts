@@ -285,11 +285,11 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     if (floor) {
       // An order's hops in our processes: one HTTP request into web, one job on each of three
       // queues (commands → worker, emails → mailer, webhooks → webhooks).
-      const http = (rate: number) => floor.http?.[rate] ?? Number.NaN;
-      const queue = (rate: number) => floor.queue?.[rate] ?? Number.NaN;
+      const http = (rate: number) => floor.http[rate] ?? Number.NaN;
+      const queue = (rate: number) => floor.queue[rate] ?? Number.NaN;
       const hops = (rate: number) => http(rate) + 3 * queue(rate);
       const hopList = (rate: number) =>
-        `HTTP ${n(http(rate), 2)} · queue ${n(queue(rate), 2)} ms; 1 HTTP + 3 queue = ${n(hops(rate), 2)} ms (Redis ${n(floor.queueRedis?.[rate] ?? Number.NaN, 2)} ms per queue job besides)`;
+        `HTTP ${n(http(rate), 2)} · queue ${n(queue(rate), 2)} ms; 1 HTTP + 3 queue = ${n(hops(rate), 2)} ms (Redis ${n(floor.queueRedis[rate] ?? Number.NaN, 2)} ms per queue job besides)`;
       const at = e2e.lag.offeredPerSecond;
       const low = e2e.lagBelowSaturation.offeredPerSecond;
       rows.push([

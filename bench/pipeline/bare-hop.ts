@@ -2,7 +2,7 @@
 // has (queue-worker.ts: concurrency, lock duration, stalled check, its own blocking connection)
 // and a processor that does nothing, fed by a paced producer on the queue the relay feeds
 // (`emails`, with its default job options).
-//   node bare-hop.js worker <concurrency>      — runs until SIGTERM; sends 'ready' over IPC
+//   node bare-hop.js worker <concurrency>      — runs until SIGTERM
 //   node bare-hop.js add <perSecond> <seconds> — adds jobs on time (open loop), prints RESULT
 // REDIS_URL and QUEUE_PREFIX from the env.
 import { Worker } from 'bullmq';
@@ -31,8 +31,6 @@ if (mode === 'worker') {
     maxStalledCount: 5,
   });
   worker.on('error', (error) => console.error('bare-hop worker error', error));
-  await worker.waitUntilReady();
-  process.send?.({ type: 'ready' });
   process.once('SIGTERM', () => {
     void worker.close().then(() => {
       connection.disconnect();

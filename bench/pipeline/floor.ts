@@ -82,43 +82,33 @@ async function queueFloor(context: BenchContext, stage: Stage, rates: readonly n
     env,
     logDir: context.logDir,
     nodeFlags: context.nodeFlags,
-    ipc: true,
   });
   context.track(worker);
   const redis: Record<number, number> = {};
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('bare-hop worker not ready after 60 s')), 60_000);
-      worker.child.once('message', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      worker.child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bare-hop worker exited (${code}) before it was ready`));
-      });
-    });
-    const paced = async (rate: number, forSeconds: number) => {
-      const redisBefore = await redisCpuSeconds();
-      const { added } = await runToResult<{ added: number }>('bare-hop-add', benchEntry('pipeline/bare-hop.js'), {
-        args: ['add', String(rate), String(forSeconds)],
-        env,
-        logDir: context.logDir,
-        timeoutMs: 300_000,
-      });
-      await withQueue(floorStage, QUEUES.emails, (queue) =>
-        waitFor(
+    return await withQueue(floorStage, QUEUES.emails, async (queue) => {
+      // Ready as a role's worker is (system.ts): once it is connected to its queue.
+      await waitFor(`${worker.name} worker on ${QUEUES.emails}`, async () => (await queue.getWorkersCount()) > 0, { process: worker });
+      const paced = async (rate: number, forSeconds: number) => {
+        const redisBefore = await redisCpuSeconds();
+        const { added } = await runToResult<{ added: number }>('bare-hop-add', benchEntry('pipeline/bare-hop.js'), {
+          args: ['add', String(rate), String(forSeconds)],
+          env,
+          logDir: context.logDir,
+          timeoutMs: 300_000,
+        });
+        await waitFor(
           'bare hop drained',
           async () => Object.values(await queue.getJobCounts('waiting', 'active', 'prioritized')).every((n) => n === 0),
-          { timeoutMs: 120_000, intervalMs: 100 },
-        ),
-      );
-      // The producer's own commands count too: the figure is an upper bound, like the pipeline's.
-      redis[rate] = (((await redisCpuSeconds()) - redisBefore) * 1000) / added;
-      return added;
-    };
-    const queue = await perRate(context, 'queue hop (no-op BullMQ worker)', worker, rates, seconds, paced);
-    return { queue, redis };
+          { timeoutMs: 120_000, intervalMs: 100, process: worker },
+        );
+        // The producer's own commands count too: the figure is an upper bound, like the pipeline's.
+        redis[rate] = (((await redisCpuSeconds()) - redisBefore) * 1000) / added;
+        return added;
+      };
+      const perJob = await perRate(context, 'queue hop (no-op BullMQ worker)', worker, rates, seconds, paced);
+      return { queue: perJob, redis };
+    });
   } finally {
     await worker.stop();
     await clearStage(floorStage);
