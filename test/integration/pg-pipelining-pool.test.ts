@@ -1,22 +1,31 @@
-// A pipelining pg pool (the mailer's) sends the queries issued in one turn of the event loop in
-// one write on a real PostgreSQL (ADR 0022): each query still gets its own answer, in order, and
-// the email store's claim and outcome cost two writes, not four.
+// A pipelining pg pool (the mailer's and the relay's) sends the queries issued in one turn of the
+// event loop in one write on a real PostgreSQL (ADR 0022): each query still gets its own answer,
+// in order; the email store's claim and outcome cost two writes, not four, and a relay batch
+// three, not four.
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { Queue } from 'bullmq';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
 import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
+import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
+import { OutboxRelay } from '../../src/infrastructure/relay/outbox-relay.js';
+import { REDIS_URL } from '../support/config.js';
 import { countWrites } from '../support/net.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
+import { uniquePrefix } from '../support/redis-keys.js';
 
 let db: OrmFixture;
+const redis = createRedisConnection({ url: REDIS_URL, role: 'producer' });
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
 });
 
 afterAll(async () => {
+  await redis.quit();
   await db.close();
 });
 
@@ -145,4 +154,94 @@ describe('a pipelining pool', () => {
       await end();
     }
   });
+
+  describe('the outbox relay on it', () => {
+    /** A relay on `pool` with queues of their own; `jobs()` counts the jobs it added. */
+    function relayOn(pool: pg.Pool) {
+      const prefix = uniquePrefix('pipelining-relay');
+      const emails = new Queue('emails', { connection: redis, prefix });
+      const webhooks = new Queue('webhooks', { connection: redis, prefix });
+      const relay = new OutboxRelay({
+        pool,
+        emails,
+        webhooks,
+        logger: pino({ level: 'silent' }),
+        policies: {
+          buildWebhookBody: (event) => JSON.stringify({ type: event.type, data: event.payload }),
+          emailJobOptions: {},
+          webhookJobOptions: {},
+        },
+      });
+      const jobs = async () =>
+        (await emails.getJobCountByTypes('waiting', 'delayed')) + (await webhooks.getJobCountByTypes('waiting', 'delayed'));
+      return { relay, jobs };
+    }
+
+    /** A user, an endpoint for every event and one order.placed event for the user: a webhook and an email. */
+    async function placedEvent(): Promise<string> {
+      await db.sql('truncate outbox_messages, webhook_deliveries, email_messages, webhook_endpoints');
+      const userId = newId();
+      const eventId = newId();
+      await db.sql(`insert into users (id, email, name, created_at) values (?, ?, 'Ann', now())`, [userId, `${userId}@example.com`]);
+      await db.sql(
+        `insert into webhook_endpoints (id, url, event_types, secret, enabled, created_at) values (?, 'http://127.0.0.1:9/x', '["*"]', 'whsec_x', true, now())`,
+        [newId()],
+      );
+      await db.sql(
+        `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at) values (?, 'order.placed', 'order', ?, ?, now())`,
+        [eventId, newId(), JSON.stringify({ orderId: newId(), userId })],
+      );
+      return eventId;
+    }
+
+    const rowsOf = async (eventId: string) => {
+      const [row] = await db.sql<{ deliveries: number; emails: number; published: boolean }>(
+        `select (select count(*)::int from webhook_deliveries where event_id = ?) as deliveries,
+                (select count(*)::int from email_messages where event_id = ?) as emails,
+                (select published_at is not null from outbox_messages where id = ?) as published`,
+        [eventId, eventId, eventId],
+      );
+      return row;
+    };
+
+    it('relays a batch in three writes: the claim, the rows with COMMIT, marking it published', async () => {
+      const { pool, sockets, end } = pipeliningPool();
+      try {
+        (await pool.connect()).release();
+        const eventId = await placedEvent();
+        const { relay, jobs } = relayOn(pool);
+        const writes = countWrites(sockets[0]!);
+        expect(await relay.drain()).toBe(1);
+        expect(writes.count).toBe(3);
+        expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
+        expect(await jobs()).toBe(2);
+      } finally {
+        await end();
+      }
+    });
+
+    it('rolls a batch whose rows cannot be inserted back, and relays it on the same connection once they can', async () => {
+      const { pool, end } = pipeliningPool();
+      try {
+        const eventId = await placedEvent();
+        const { relay, jobs } = relayOn(pool);
+        // New rows must pass a check, even one NOT VALID for the rows already there.
+        await db.sql('alter table email_messages add constraint no_new_emails check (false) not valid');
+        try {
+          await expect(relay.drain()).rejects.toThrow(/no_new_emails/);
+          expect(await rowsOf(eventId)).toEqual({ deliveries: 0, emails: 0, published: false });
+          expect(await jobs()).toBe(0);
+        } finally {
+          await db.sql('alter table email_messages drop constraint no_new_emails');
+        }
+        // The pool has one connection: it was left out of the failed transaction.
+        expect(await relay.drain()).toBe(1);
+        expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
+        expect(await jobs()).toBe(2);
+      } finally {
+        await end();
+      }
+    });
+  });
 });
+

@@ -12,3 +12,19 @@ import { coalescingSocket } from '../net/coalesced-writes.js';
 export function pipeliningPoolConfig(config: pg.PoolConfig): pg.PoolConfig {
   return { ...config, pipeline: true, stream: coalescingSocket };
 }
+
+/**
+ * Runs the statements on `client` in order and answers their results. A pipelining client sends
+ * them together (one round trip; each still has its own result or error, and after an error in
+ * a transaction the rest fail or, a COMMIT, roll back); any other client sends them one by one,
+ * as pg deprecates queueing a query behind another on such a client.
+ */
+export async function inOrder(client: pg.PoolClient, ...statements: (string | pg.QueryConfig)[]): Promise<pg.QueryResult[]> {
+  // pg's overloads take a text or a config, not their union.
+  const run = (statement: string | pg.QueryConfig) =>
+    typeof statement === 'string' ? client.query(statement) : client.query(statement);
+  if (client.pipeline) return Promise.all(statements.map(run));
+  const results: pg.QueryResult[] = [];
+  for (const statement of statements) results.push(await run(statement));
+  return results;
+}

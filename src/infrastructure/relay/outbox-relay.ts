@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
 import { isUuid, UUID_PATTERN } from '../persistence/columns.js';
+import { inOrder } from '../persistence/pipelining-pool.js';
 import { preparedStatement, staleStatement } from '../persistence/prepared-statement.js';
 
 // The relay's statements with values, run per batch: prepared, so PostgreSQL plans each once
@@ -254,9 +255,10 @@ export class OutboxRelay {
   }
 
   /**
-   * The claim transaction in three round trips: BEGIN with the claim and the endpoints (one
-   * simple query of three statements), one statement that inserts the deliveries and the emails
-   * and returns every pending row of the batch's events, and COMMIT. The claim also reads the
+   * The claim transaction in two round trips: BEGIN with the claim and the endpoints (one
+   * simple query of three statements), then one statement that inserts the deliveries and the
+   * emails and returns every pending row of the batch's events, with COMMIT (together on a
+   * pipelining pool, as the relay process's is; one after the other on any other). The claim also reads the
    * address of the user each event's payload names (`userId`), the recipient of the emails that
    * go to a user (the email policy); an email to a user it did not read costs one more trip. A
    * batch with nothing to claim costs two.
@@ -300,7 +302,10 @@ export class OutboxRelay {
       }
       const deliveries = this.deliveriesOf(events, endpoints.rows);
       const emails = await this.emailsOf(client, events, knownAddresses);
-      const pending = await client.query<CreatedRow>(
+      // The insert goes out with COMMIT (one round trip on the relay's pipelining pool): should
+      // it fail, the COMMIT of the aborted transaction rolls back and its error is thrown.
+      const [pending] = (await inOrder(
+        client,
         CREATE_ROWS.with([
           deliveries.ids,
           deliveries.endpointIds,
@@ -314,8 +319,8 @@ export class OutboxRelay {
           emails.map((row) => row.messageId),
           events.map((event) => event.id),
         ]),
-      );
-      await client.query('commit');
+        'commit',
+      )) as [pg.QueryResult<CreatedRow>, pg.QueryResult];
       return { events, rows: pending.rows };
     } catch (error) {
       // A connection whose prepared statements no longer fit the schema, or that cannot even

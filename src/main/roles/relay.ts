@@ -102,12 +102,13 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
  * also holds the LISTEN connection), the producers of `emails`, `webhooks`, `commands` (the
  * ExpireOrder jobs of overdue orders; the sweeper also looks there for command jobs that gave up) and
  * `maintenance`, and a blocking connection for the one BullMQ worker it runs: retention's, on
- * `maintenance` (docs/adr/0010-retention.md). No ORM pool.
+ * `maintenance` (docs/adr/0010-retention.md). No ORM pool. The pool pipelines: the relay sends
+ * the insert of a batch's rows with its COMMIT.
  */
 export function startRelayProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources);
+    const pool = openPool(config, observability.logger, resources, { pipeline: true });
     const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands, QUEUES.maintenance], redis('producer'), observability, resources);
     const retention = startRetention({ ...observability, pool, queues, workerConnection: redis('worker') });
     let relay: RunningRelay;
