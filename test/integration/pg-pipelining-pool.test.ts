@@ -221,7 +221,7 @@ describe('a pipelining pool', () => {
     });
 
     it('rolls a batch whose rows cannot be inserted back, and relays it on the same connection once they can', async () => {
-      const { pool, end } = pipeliningPool();
+      const { pool, sockets, end } = pipeliningPool();
       try {
         const eventId = await placedEvent();
         const { relay, jobs } = relayOn(pool);
@@ -234,8 +234,9 @@ describe('a pipelining pool', () => {
         } finally {
           await db.sql('alter table email_messages drop constraint no_new_emails');
         }
-        // The pool has one connection: it was left out of the failed transaction.
+        // The pool has one connection: it was left out of the failed transaction, not replaced.
         expect(await relay.drain()).toBe(1);
+        expect(sockets).toHaveLength(1);
         expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
         expect(await jobs()).toBe(2);
       } finally {

@@ -76,7 +76,7 @@ describe('a migration that changes what a prepared statement returns', () => {
   });
 
   it('fails one relay batch on the connection that prepared the address lookup; the next batch relays the event', async () => {
-    // A plain pool, as the relay's.
+    // A plain pool, as `npm start`'s relay runs on (the relay process's pipelines).
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const prefix = uniquePrefix('stale-statement');
     const emails = new Queue('emails', { connection, prefix });

@@ -15,8 +15,9 @@ export function pipeliningPoolConfig(config: pg.PoolConfig): pg.PoolConfig {
 
 /**
  * Runs the statements on `client` in order and answers their results. A pipelining client sends
- * them together (one round trip; each still has its own result or error, and after an error in
- * a transaction the rest fail or, a COMMIT, roll back); any other client sends them one by one,
+ * them together (one round trip; each still has its own result or error, and after an error the
+ * server reports in a transaction the rest fail or, a COMMIT, roll back; an error pg raises
+ * before sending a statement does not stop the ones after it); any other client sends them one by one,
  * as pg deprecates queueing a query behind another on such a client.
  */
 export async function inOrder(client: pg.PoolClient, ...statements: (string | pg.QueryConfig)[]): Promise<pg.QueryResult[]> {
