@@ -48,3 +48,20 @@ export async function redisCpuSeconds(): Promise<number> {
     redis.disconnect();
   }
 }
+
+/**
+ * Calls of each command the Redis server has run since its start or its last CONFIG RESETSTAT
+ * (INFO commandstats), by lower-case name: a difference over a run counts the commands sent in
+ * it, by every client of the server (an upper bound of the run's share, as the CPU above).
+ */
+export async function redisCommandCalls(): Promise<Map<string, number>> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await redis.info('commandstats');
+    const calls = new Map<string, number>();
+    for (const [, name = '', count = '0'] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(name.toLowerCase(), Number(count));
+    return calls;
+  } finally {
+    redis.disconnect();
+  }
+}

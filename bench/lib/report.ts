@@ -299,6 +299,14 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
         n(total / hops(at), 1),
         `(diagnostic: pipeline ÷ floor at ${at}/s)`,
       ]);
+      const trips = floor.queueRoundTrips;
+      if (trips) {
+        const tripList = (rate: number) => {
+          const t = trips[rate];
+          return t ? `${n(t.scripts + t.blockingPops, 1)} (scripts ${n(t.scripts, 2)} · BZPOPMIN ${n(t.blockingPops, 2)})` : 'n/a';
+        };
+        rows.push([`  the queue hop's Redis round trips per job (BullMQ's fetch and completion; at ${at}/s)`, tripList(at), `at ${low}/s ${tripList(low)}`, '', '(diagnostic)']);
+      }
     }
     if (e2e.serversCpuMsPerOrder && e2e.serversCpuMsPerOrderLow) {
       const servers = (s: { postgres: number | null; redis: number }) =>

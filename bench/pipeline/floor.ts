@@ -4,7 +4,8 @@
 //  - HTTP: the intake's no-op web process (the web process as it is built, with an enqueue
 //    that does nothing), CPU per request;
 //  - queue: a BullMQ worker with the roles' settings and a processor that does nothing
-//    (bare-hop.ts), CPU per job, with Redis's CPU per job beside it.
+//    (bare-hop.ts), CPU per job, with Redis's CPU per job and the Redis round trips of the
+//    worker's fetch cycle per job (its scripts and its blocking pops) beside it.
 // A process woken by each request at a low rate runs from cold caches (and, on a virtual
 // machine, pays for the switch into it), so its cost per request rises as the rate falls:
 // these figures show how much of the pipeline's CPU per order is that, not its own work. An
@@ -14,7 +15,7 @@ import { QUEUES } from '../../queues/names.js';
 import { clearStage, type BenchContext } from '../lib/context.js';
 import { benchEntry } from '../lib/paths.js';
 import { runToResult, startNode, waitFor, type NodeProcess } from '../lib/processes.js';
-import { redisCpuSeconds, REDIS_URL } from '../lib/redis.js';
+import { redisCommandCalls, redisCpuSeconds, REDIS_URL } from '../lib/redis.js';
 import type { Catalog } from '../lib/seed.js';
 import { freePort, systemEnv, withQueue, type Stage } from '../lib/system.js';
 import type { Accepted } from './http-pacer.js';
@@ -29,6 +30,18 @@ export interface HopFloor {
   queue: Record<number, number>;
   /** Redis, per job of the queue hop (upper bound: anything else using it counts too). */
   queueRedis: Record<number, number>;
+  /** The Redis round trips of the queue hop's worker per job (upper bound, as `queueRedis`). */
+  queueRoundTrips: Record<number, QueueRoundTrips>;
+}
+
+/**
+ * What a BullMQ worker sends to Redis per job: its scripts (the fetch `moveToActive`, the
+ * completion `moveToFinished`, lock renewals) and its blocking pops on the queue's marker
+ * (`BZPOPMIN`). The producer's add (one script per job) is not counted.
+ */
+export interface QueueRoundTrips {
+  scripts: number;
+  blockingPops: number;
 }
 
 /** Paces each hop at each rate in turn, after a warm-up at the highest rate. */
@@ -40,8 +53,8 @@ export async function measureHopFloor(
   seconds: number,
 ): Promise<HopFloor> {
   const http = await httpFloor(context, stage, catalog, rates, seconds);
-  const { queue, redis } = await queueFloor(context, stage, rates, seconds);
-  return { http, queue, queueRedis: redis };
+  const { queue, redis, roundTrips } = await queueFloor(context, stage, rates, seconds);
+  return { http, queue, queueRedis: redis, queueRoundTrips: roundTrips };
 }
 
 async function httpFloor(context: BenchContext, stage: Stage, catalog: Catalog, rates: readonly number[], seconds: number) {
@@ -85,12 +98,14 @@ async function queueFloor(context: BenchContext, stage: Stage, rates: readonly n
   });
   context.track(worker);
   const redis: Record<number, number> = {};
+  const roundTrips: Record<number, QueueRoundTrips> = {};
   try {
     return await withQueue(floorStage, QUEUES.emails, async (queue) => {
       // Ready as a role's worker is (system.ts): once it is connected to its queue.
       await waitFor(`${worker.name} worker on ${QUEUES.emails}`, async () => (await queue.getWorkersCount()) > 0, { process: worker });
       const paced = async (rate: number, forSeconds: number) => {
         const redisBefore = await redisCpuSeconds();
+        const callsBefore = await redisCommandCalls();
         const { added } = await runToResult<{ added: number }>('bare-hop-add', benchEntry('pipeline/bare-hop.js'), {
           args: ['add', String(rate), String(forSeconds)],
           env,
@@ -104,10 +119,19 @@ async function queueFloor(context: BenchContext, stage: Stage, rates: readonly n
         );
         // The producer's own commands count too: the figure is an upper bound, like the pipeline's.
         redis[rate] = (((await redisCpuSeconds()) - redisBefore) * 1000) / added;
+        const calls = await redisCommandCalls();
+        const sent = (...names: string[]) =>
+          names.reduce((sum, name) => sum + (calls.get(name) ?? 0) - (callsBefore.get(name) ?? 0), 0) / added;
+        // Every add is one script (addStandardJob): what is left is the worker's.
+        roundTrips[rate] = { scripts: sent('evalsha', 'eval') - 1, blockingPops: sent('bzpopmin') };
         return added;
       };
       const perJob = await perRate(context, 'queue hop (no-op BullMQ worker)', worker, rates, seconds, paced);
-      return { queue: perJob, redis };
+      for (const rate of rates) {
+        const trips = roundTrips[rate];
+        if (trips) context.log(`e2e floor: queue hop at ${rate}/s: the worker's Redis round trips per job: ${trips.scripts.toFixed(2)} scripts · ${trips.blockingPops.toFixed(2)} BZPOPMIN`);
+      }
+      return { queue: perJob, redis, roundTrips };
     });
   } finally {
     await worker.stop();
