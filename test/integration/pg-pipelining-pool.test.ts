@@ -9,7 +9,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
-import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
+import { inOrder, pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { OutboxRelay } from '../../src/infrastructure/relay/outbox-relay.js';
 import { REDIS_URL } from '../support/config.js';
@@ -131,6 +131,22 @@ describe('a pipelining pool', () => {
     expect(writes.writes[0]?.toString('latin1', 0, 1)).toBe('X');
   });
 
+  it('sends a transaction in one write with inOrder, and a failing statement rolls back the one before it', () =>
+    onOneConnection(async (client, writes) => {
+      await client.query('create temporary table in_order_probe (n int primary key)');
+      const before = writes.count;
+      // The second insert fails after the first succeeded; the COMMIT already on its way ends the
+      // aborted transaction as a ROLLBACK, so the first insert is gone too.
+      const outcome = inOrder(client, 'begin', 'insert into in_order_probe values (1)', 'insert into in_order_probe values (1)', 'commit');
+      await expect(outcome).rejects.toThrow(/duplicate key/);
+      expect(writes.count - before).toBe(1);
+      // The connection is out of the transaction and sees nothing of it.
+      const after = await client.query<{ n: number; open: boolean }>(
+        `select (select count(*)::int from in_order_probe) as n, now() <> statement_timestamp() as open`,
+      );
+      expect(after.rows).toEqual([{ n: 0, open: false }]);
+    }));
+
   it('lets the email store claim, record and commit a sent email in two writes', async () => {
     const { pool, sockets, end } = pipeliningPool();
     try {
@@ -156,7 +172,7 @@ describe('a pipelining pool', () => {
   });
 
   describe('the outbox relay on it', () => {
-    /** A relay on `pool` with queues of their own; `jobs()` counts the jobs it added. */
+    /** A relay on `pool` with queues of their own; `jobs()` counts the jobs it added; `close()` closes the queues. */
     function relayOn(pool: pg.Pool) {
       const prefix = uniquePrefix('pipelining-relay');
       const emails = new Queue('emails', { connection: redis, prefix });
@@ -174,7 +190,9 @@ describe('a pipelining pool', () => {
       });
       const jobs = async () =>
         (await emails.getJobCountByTypes('waiting', 'delayed')) + (await webhooks.getJobCountByTypes('waiting', 'delayed'));
-      return { relay, jobs };
+      // The connection is the file's: closing the queues leaves it open.
+      const close = async () => void (await Promise.all([emails.close(), webhooks.close()]));
+      return { relay, jobs, close };
     }
 
     /** A user, an endpoint for every event and one order.placed event for the user: a webhook and an email. */
@@ -209,12 +227,16 @@ describe('a pipelining pool', () => {
       try {
         (await pool.connect()).release();
         const eventId = await placedEvent();
-        const { relay, jobs } = relayOn(pool);
-        const writes = countWrites(sockets[0]!);
-        expect(await relay.drain()).toBe(1);
-        expect(writes.count).toBe(3);
-        expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
-        expect(await jobs()).toBe(2);
+        const { relay, jobs, close } = relayOn(pool);
+        try {
+          const writes = countWrites(sockets[0]!);
+          expect(await relay.drain()).toBe(1);
+          expect(writes.count).toBe(3);
+          expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
+          expect(await jobs()).toBe(2);
+        } finally {
+          await close();
+        }
       } finally {
         await end();
       }
@@ -224,21 +246,25 @@ describe('a pipelining pool', () => {
       const { pool, sockets, end } = pipeliningPool();
       try {
         const eventId = await placedEvent();
-        const { relay, jobs } = relayOn(pool);
-        // New rows must pass a check, even one NOT VALID for the rows already there.
-        await db.sql('alter table email_messages add constraint no_new_emails check (false) not valid');
+        const { relay, jobs, close } = relayOn(pool);
         try {
-          await expect(relay.drain()).rejects.toThrow(/no_new_emails/);
-          expect(await rowsOf(eventId)).toEqual({ deliveries: 0, emails: 0, published: false });
-          expect(await jobs()).toBe(0);
+          // New rows must pass a check, even one NOT VALID for the rows already there.
+          await db.sql('alter table email_messages add constraint no_new_emails check (false) not valid');
+          try {
+            await expect(relay.drain()).rejects.toThrow(/no_new_emails/);
+            expect(await rowsOf(eventId)).toEqual({ deliveries: 0, emails: 0, published: false });
+            expect(await jobs()).toBe(0);
+          } finally {
+            await db.sql('alter table email_messages drop constraint no_new_emails');
+          }
+          // The pool has one connection: it was left out of the failed transaction, not replaced.
+          expect(await relay.drain()).toBe(1);
+          expect(sockets).toHaveLength(1);
+          expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
+          expect(await jobs()).toBe(2);
         } finally {
-          await db.sql('alter table email_messages drop constraint no_new_emails');
+          await close();
         }
-        // The pool has one connection: it was left out of the failed transaction, not replaced.
-        expect(await relay.drain()).toBe(1);
-        expect(sockets).toHaveLength(1);
-        expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
-        expect(await jobs()).toBe(2);
       } finally {
         await end();
       }
