@@ -75,9 +75,13 @@ describe('a migration that changes what a prepared statement returns', () => {
     }
   });
 
-  it('fails one relay batch on the connection that prepared the address lookup; the next batch relays the event', async () => {
-    // A plain pool, as `npm start`'s relay runs on (the relay process's pipelines).
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // `npm start` runs the relay on the shared plain pool; the relay process's own pool pipelines.
+  // Each case widens the column to a width of its own, so each changes the lookup's result type.
+  it.each([
+    { pool: 'a plain pool', config: (): pg.PoolConfig => ({ connectionString: url, max: 1 }), width: 320 },
+    { pool: 'a pipelining pool', config: () => pipeliningPoolConfig({ connectionString: url, max: 1 }), width: 400 },
+  ])('fails one relay batch on the connection that prepared the address lookup; the next batch relays the event ($pool)', async ({ config, width }) => {
+    const pool = new pg.Pool(config());
     const prefix = uniquePrefix('stale-statement');
     const emails = new Queue('emails', { connection, prefix });
     const webhooks = new Queue('webhooks', { connection, prefix });
@@ -108,7 +112,7 @@ describe('a migration that changes what a prepared statement returns', () => {
       expect(await relay.drain()).toBe(1);
 
       // A wider email column changes what the lookup returns.
-      await admin.query('alter table users alter column email type varchar(320)');
+      await admin.query(`alter table users alter column email type varchar(${width})`);
       const eventId = await placed(ghost);
       await expect(relay.drain()).rejects.toMatchObject({ code: '0A000' });
       expect(await published(eventId)).toBe('pending');
