@@ -30,8 +30,8 @@ export interface HopFloor {
   queue: Record<number, number>;
   /** Redis, per job of the queue hop (upper bound: anything else using it counts too). */
   queueRedis: Record<number, number>;
-  /** The Redis round trips of the queue hop's worker per job (upper bound, as `queueRedis`). */
-  queueRoundTrips: Record<number, QueueRoundTrips>;
+  /** The Redis round trips of the queue hop's worker per job (upper bound, as `queueRedis`); not in older result files. */
+  queueRoundTrips?: Record<number, QueueRoundTrips>;
 }
 
 /**
@@ -104,8 +104,8 @@ async function queueFloor(context: BenchContext, stage: Stage, rates: readonly n
       // Ready as a role's worker is (system.ts): once it is connected to its queue.
       await waitFor(`${worker.name} worker on ${QUEUES.emails}`, async () => (await queue.getWorkersCount()) > 0, { process: worker });
       const paced = async (rate: number, forSeconds: number) => {
-        const redisBefore = await redisCpuSeconds();
         const callsBefore = await redisCommandCalls();
+        const redisBefore = await redisCpuSeconds();
         const { added } = await runToResult<{ added: number }>('bare-hop-add', benchEntry('pipeline/bare-hop.js'), {
           args: ['add', String(rate), String(forSeconds)],
           env,
@@ -122,7 +122,9 @@ async function queueFloor(context: BenchContext, stage: Stage, rates: readonly n
         const calls = await redisCommandCalls();
         const sent = (...names: string[]) =>
           names.reduce((sum, name) => sum + (calls.get(name) ?? 0) - (callsBefore.get(name) ?? 0), 0) / added;
-        // Every add is one script (addStandardJob): what is left is the worker's.
+        // Every add is one script (addStandardJob): what is left is the worker's, but for the
+        // drain wait's few job counts and a stalled check every 30 s (both scripts, well under
+        // a hundredth per job).
         roundTrips[rate] = { scripts: sent('evalsha', 'eval') - 1, blockingPops: sent('bzpopmin') };
         return added;
       };
