@@ -6,7 +6,7 @@ import { E2E_LOW_RATE, E2E_RATE, type Lag, type PipelineResult } from '../pipeli
 import { STAGES, type StageName } from '../pipeline/stages.js';
 import { PEERS, type PeerName, type ProcessingResult } from '../processing/phase.js';
 import type { Machine } from './machine.js';
-import type { LatencySummary, Summary } from './stats.js';
+import { beside, type LatencySummary, type Summary } from './stats.js';
 
 export interface Results {
   intake?: IntakeResult;
@@ -67,7 +67,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   const ratioFigure = (figure: string, label: string, measured: Summary, baseline: string, ratio: number, target: number) => {
     const met = ratio >= target;
     verdicts.push({ figure, met });
-    rows.push([label, rate(measured), baseline, `**${n(ratio, 2)}**`, `≥ ${target}: ${status(met)}`]);
+    rows.push([label, rate(measured), baseline, `**${beside(ratio, target)}**`, `≥ ${target}: ${status(met)}`]);
   };
 
   if (intake) {
@@ -112,7 +112,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
         `  vs ${PEERS[name].label} ${processing.peerVersions[name]}`,
         '',
         `${rate(processing.peers[name])}, ÷ plain pg ${n(processing.peerToBare[name], 2)}`,
-        n(processing.workerToPeer[name], 2),
+        target === undefined ? n(processing.workerToPeer[name], 2) : beside(processing.workerToPeer[name], target),
         target === undefined ? '(no target)' : `≥ ${target}: ${status(peerMet === true)}`,
       ]);
     }

@@ -66,3 +66,17 @@ export const round = (value: number, digits = 0): number => {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 };
+
+/**
+ * `value` with `digits` decimals, or with as many more (up to 6) as it takes for the text to
+ * fall on the same side of `target` as the value: 0.9492 against 0.95 reads "0.949", not the
+ * "0.95" that would sit beside "NOT met". NaN reads "n/a".
+ */
+export function beside(value: number, target: number, digits = 2): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  for (let shown = digits; shown < 6; shown++) {
+    const text = value.toFixed(shown);
+    if (Number(text) >= target === value >= target) return text;
+  }
+  return value.toFixed(6);
+}
