@@ -68,15 +68,21 @@ export const round = (value: number, digits = 0): number => {
 };
 
 /**
- * `value` with `digits` decimals, or with as many more (up to 6) as it takes for the text to
- * fall on the same side of `target` as the value: 0.9492 against 0.95 reads "0.949", not the
- * "0.95" that would sit beside "NOT met". NaN reads "n/a".
+ * `value` with `digits` decimals, or with as many more (up to six) as it takes for the text to
+ * read as the verdict `meets` gives the value: 0.9492 against "≥ 0.95" reads "0.949", not the
+ * "0.95" that would sit beside "NOT met"; past six decimals it is rounded away from the other
+ * side. NaN reads "n/a".
  */
-export function beside(value: number, target: number, digits = 2): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  for (let shown = digits; shown < 6; shown++) {
+export function beside(value: number, meets: (shown: number) => boolean, digits = 2): string {
+  if (Number.isNaN(value)) return 'n/a';
+  if (!Number.isFinite(value)) return String(value);
+  const met = meets(value);
+  const most = Math.max(digits, 6);
+  for (let shown = digits; shown <= most; shown++) {
     const text = value.toFixed(shown);
-    if (Number(text) >= target === value >= target) return text;
+    if (meets(Number(text)) === met) return text;
   }
-  return value.toFixed(6);
+  const factor = 10 ** most;
+  const away = [Math.floor(value * factor) / factor, Math.ceil(value * factor) / factor].find((shown) => meets(shown) === met);
+  return (away ?? value).toFixed(most);
 }

@@ -3,24 +3,31 @@
 import { describe, expect, it } from 'vitest';
 import { beside } from '../../../bench/lib/stats.js';
 
+const atLeast = (target: number) => (shown: number) => shown >= target;
+const atMost = (target: number) => (shown: number) => shown <= target;
+
 describe('a figure printed beside its target', () => {
   it('has two decimals when they fall on the side of the target the value is on', () => {
-    expect(beside(0.58, 0.6)).toBe('0.58');
-    expect(beside(1.0912, 0.7)).toBe('1.09');
-    expect(beside(1.2, 1.2)).toBe('1.20');
-    expect(beside(0.9512, 0.95)).toBe('0.95');
+    expect(beside(0.58, atLeast(0.6))).toBe('0.58');
+    expect(beside(1.0912, atLeast(0.7))).toBe('1.09');
+    expect(beside(1.2, atLeast(1.2))).toBe('1.20');
+    expect(beside(0.9512, atLeast(0.95))).toBe('0.95');
+    expect(beside(5.28, atMost(3))).toBe('5.28');
   });
 
   it('has as many more as it takes not to round onto the target', () => {
-    expect(beside(0.9492, 0.95)).toBe('0.949');
-    expect(beside(0.59996, 0.6)).toBe('0.59996');
+    expect(beside(0.9492, atLeast(0.95))).toBe('0.949');
+    expect(beside(0.59996, atLeast(0.6))).toBe('0.59996');
+    expect(beside(3.004, atMost(3))).toBe('3.004');
+    expect(beside(0.123456789, atLeast(0.2), 8)).toBe('0.12345679');
   });
 
-  it('stops at six decimals', () => {
-    expect(beside(1.19999999, 1.2)).toBe('1.200000');
+  it('past six decimals, rounds away from the side the value is not on', () => {
+    expect(beside(0.9499999, atLeast(0.95))).toBe('0.949999');
+    expect(beside(3.0000001, atMost(3))).toBe('3.000001');
   });
 
   it('reads n/a for a figure that was not measured', () => {
-    expect(beside(Number.NaN, 0.95)).toBe('n/a');
+    expect(beside(Number.NaN, atLeast(0.95))).toBe('n/a');
   });
 });
