@@ -55,7 +55,9 @@ export interface Verdict {
 
 const n = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const rate = (s: Summary) => `${n(s.median)}/s (${n(s.min)}–${n(s.max)})`;
-const ms = (l: LatencySummary) => `${n(l.p50, 1)} / ${n(l.p95, 1)} / ${n(l.p99, 1)} ms`;
+/** p50 / p95 / p99; beside a p99 target (`meets`), the p99 reads on the side of it that it is on. */
+const ms = (l: LatencySummary, meets?: (shown: number) => boolean) =>
+  `${n(l.p50, 1)} / ${n(l.p95, 1)} / ${meets ? beside(l.p99, meets, 1) : n(l.p99, 1)} ms`;
 const status = (met: boolean) => (met ? 'met' : '**NOT met**');
 
 /** The results as a Markdown table (the README copies it) and the verdict of each target. */
@@ -143,6 +145,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       hot.ratio,
       TARGETS.hotRatio,
     );
+    const underHotTarget = (shown: number) => shown < TARGETS.hotP99Ms;
     const measuredSeconds = hot.paced.toUseCasePerSecond.filter((s) => s.second >= 2);
     const latencyMet =
       hot.paced.toUseCaseMs.p99 < TARGETS.hotP99Ms &&
@@ -151,8 +154,8 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     verdicts.push({ figure: 'hot product latency', met: latencyMet });
     rows.push([
       `  202 → use case running at ${hot.paced.offeredPerSecond}/s (${n(HOT_PACED_SHARE * 100)} %; p50 / p95 / p99)`,
-      ms(hot.paced.toUseCaseMs),
-      `p99 per second: ${hot.paced.toUseCasePerSecond.map((s) => n(s.p99)).join(' · ')} ms; before it, the fresh web process's first ${hot.coldStart.toUseCasePerSecond.length} s at this rate: p99 ${n(hot.coldStart.toUseCaseMs.p99)} ms`,
+      ms(hot.paced.toUseCaseMs, underHotTarget),
+      `p99 per second: ${hot.paced.toUseCasePerSecond.map((s) => beside(s.p99, underHotTarget, 0)).join(' · ')} ms; before it, the fresh web process's first ${hot.coldStart.toUseCasePerSecond.length} s at this rate: p99 ${n(hot.coldStart.toUseCaseMs.p99)} ms`,
       '',
       `p99 < ${TARGETS.hotP99Ms} ms in every second after the 2nd: ${status(latencyMet)}`,
     ]);
@@ -236,7 +239,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     verdicts.push({ figure: 'events', met });
     rows.push([
       `Events: commit → webhook received at ${events.lag.offeredPerSecond}/s (p50 / p95 / p99)`,
-      ms(events.lag.latencyMs),
+      ms(events.lag.latencyMs, (shown) => shown < TARGETS.eventsP99Ms),
       `bare POST round trip ${ms(events.bareRoundTripMs)}`,
       n(events.lag.latencyMs.p99 / events.bareRoundTripMs.p99, 1),
       `p99 < ${TARGETS.eventsP99Ms} ms: ${status(met)}`,
@@ -262,7 +265,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
       const rate = lag.offeredPerSecond;
       rows.push([
         `End to end: POST → webhook received at ${rate}/s, real SMTP (p50 / p95 / p99)`,
-        ms(lag.latencyMs),
+        ms(lag.latencyMs, (shown) => shown <= target),
         withEvents && events ? `events path alone ${ms(events.lag.latencyMs)}` : '',
         withEvents && events ? n(lag.latencyMs.p99 / events.lag.latencyMs.p99, 1) : '',
         atItsRate(rate, targetRate, `p99 ≤ ${target} ms`, lag.latencyMs.p99 <= target && lag.missing === 0, `e2e at ${rate}/s`),
