@@ -21,13 +21,9 @@ export class BullMqCommandJobs implements CommandJobs, CommandQueue {
   constructor(private readonly queue: Queue) {}
 
   async find(commandId: string): Promise<QueuedCommandState | null> {
-    // State first, then the job: a job that settles in between is read with its final
-    // fields (e.g. failedReason) under a state that was true a moment ago, never the reverse.
-    const jobState = await this.queue.getJobState(commandId);
-    const state = STATES[jobState];
-    if (!state) return null; // 'unknown': no such job (or removed)
-    const job = await this.queue.getJob(commandId);
-    if (!job) return null;
+    const read = await this.consistentRead(commandId);
+    if (!read) return null;
+    const { jobState, state, job } = read;
     // attemptsMade counts only failed attempts (a job that succeeded first time has 0);
     // attemptsStarted counts the running and the successful one too.
     const attempts = Math.max(job.attemptsMade, job.attemptsStarted ?? 0);
@@ -45,6 +41,28 @@ export class BullMqCommandJobs implements CommandJobs, CommandQueue {
       waitingFor: state === 'queued' && isWaitingProgress(job.progress) ? job.progress.waitingFor : null,
       sentBy: sentByName(job.data),
     };
+  }
+
+  /**
+   * The job's state and fields, read so that they belong together: the state, the job, then the
+   * state again, and again from the job when the two states differ (three jobs at most). Read
+   * once, a job a worker took between the two reads showed as queued with the attempt it had
+   * just started already counted.
+   */
+  private async consistentRead(commandId: string): Promise<{ jobState: string; state: QueuedCommandState['state']; job: Job } | null> {
+    let jobState = await this.queue.getJobState(commandId);
+    for (let read = 1; ; read += 1) {
+      const state = STATES[jobState];
+      if (!state) return null; // 'unknown': no such job (or removed)
+      const job = await this.queue.getJob(commandId);
+      if (!job) return null;
+      // Still moving after three reads: the job under the state read just before it, a state
+      // that was true a moment ago (never fields older than the state).
+      if (read === 3) return { jobState, state, job };
+      const after = await this.queue.getJobState(commandId);
+      if (after === jobState) return { jobState, state, job };
+      jobState = after;
+    }
   }
 
   /** BullMQ refuses to remove a job a worker holds (locked): 0, false here; 1 otherwise, job or not. */
