@@ -172,29 +172,6 @@ describe('a pipelining pool', () => {
   });
 
   describe('the outbox relay on it', () => {
-    /** A relay on `pool` with queues of their own; `jobs()` counts the jobs it added; `close()` closes the queues. */
-    function relayOn(pool: pg.Pool) {
-      const prefix = uniquePrefix('pipelining-relay');
-      const emails = new Queue('emails', { connection: redis, prefix });
-      const webhooks = new Queue('webhooks', { connection: redis, prefix });
-      const relay = new OutboxRelay({
-        pool,
-        emails,
-        webhooks,
-        logger: pino({ level: 'silent' }),
-        policies: {
-          buildWebhookBody: (event) => JSON.stringify({ type: event.type, data: event.payload }),
-          emailJobOptions: {},
-          webhookJobOptions: {},
-        },
-      });
-      const jobs = async () =>
-        (await emails.getJobCountByTypes('waiting', 'delayed')) + (await webhooks.getJobCountByTypes('waiting', 'delayed'));
-      // The connection is the file's: closing the queues leaves it open.
-      const close = async () => void (await Promise.all([emails.close(), webhooks.close()]));
-      return { relay, jobs, close };
-    }
-
     /** A user, an endpoint for every event and one order.placed event for the user: a webhook and an email. */
     async function placedEvent(): Promise<string> {
       await db.sql('truncate outbox_messages, webhook_deliveries, email_messages, webhook_endpoints');
@@ -222,53 +199,68 @@ describe('a pipelining pool', () => {
       return row;
     };
 
-    it('relays a batch in three writes: the claim, the rows with COMMIT, marking it published', async () => {
+    /**
+     * Runs `test` on a relay over a one-connection pipelining pool, connected first (so a count
+     * of its writes leaves out the start-up), with queues of its own and one order.placed event
+     * to relay; `jobs()` counts the jobs the relay added. Closes the queues and the pool after.
+     */
+    async function onRelay(
+      test: (run: { relay: OutboxRelay; jobs: () => Promise<number>; sockets: Duplex[]; eventId: string }) => Promise<void>,
+    ): Promise<void> {
       const { pool, sockets, end } = pipeliningPool();
+      const prefix = uniquePrefix('pipelining-relay');
+      const emails = new Queue('emails', { connection: redis, prefix });
+      const webhooks = new Queue('webhooks', { connection: redis, prefix });
       try {
         (await pool.connect()).release();
         const eventId = await placedEvent();
-        const { relay, jobs, close } = relayOn(pool);
-        try {
-          const writes = countWrites(sockets[0]!);
-          expect(await relay.drain()).toBe(1);
-          expect(writes.count).toBe(3);
-          expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
-          expect(await jobs()).toBe(2);
-        } finally {
-          await close();
-        }
+        const relay = new OutboxRelay({
+          pool,
+          emails,
+          webhooks,
+          logger: pino({ level: 'silent' }),
+          policies: {
+            buildWebhookBody: (event) => JSON.stringify({ type: event.type, data: event.payload }),
+            emailJobOptions: {},
+            webhookJobOptions: {},
+          },
+        });
+        const jobs = async () =>
+          (await emails.getJobCountByTypes('waiting', 'delayed')) + (await webhooks.getJobCountByTypes('waiting', 'delayed'));
+        await test({ relay, jobs, sockets, eventId });
       } finally {
+        // The queues' connection is the file's: closing them leaves it open.
+        await Promise.all([emails.close(), webhooks.close()]);
         await end();
       }
-    });
+    }
 
-    it('rolls a batch whose rows cannot be inserted back, and relays it on the same connection once they can', async () => {
-      const { pool, sockets, end } = pipeliningPool();
-      try {
-        const eventId = await placedEvent();
-        const { relay, jobs, close } = relayOn(pool);
+    it('relays a batch in three writes: the claim, the rows with COMMIT, marking it published', () =>
+      onRelay(async ({ relay, jobs, sockets, eventId }) => {
+        const writes = countWrites(sockets[0]!);
+        expect(await relay.drain()).toBe(1);
+        expect(writes.count).toBe(3);
+        expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
+        expect(await jobs()).toBe(2);
+      }));
+
+    it('rolls a batch whose rows cannot be inserted back, and relays it on the same connection once they can', () =>
+      onRelay(async ({ relay, jobs, sockets, eventId }) => {
+        // New rows must pass a check, even one NOT VALID for the rows already there.
+        await db.sql('alter table email_messages add constraint no_new_emails check (false) not valid');
         try {
-          // New rows must pass a check, even one NOT VALID for the rows already there.
-          await db.sql('alter table email_messages add constraint no_new_emails check (false) not valid');
-          try {
-            await expect(relay.drain()).rejects.toThrow(/no_new_emails/);
-            expect(await rowsOf(eventId)).toEqual({ deliveries: 0, emails: 0, published: false });
-            expect(await jobs()).toBe(0);
-          } finally {
-            await db.sql('alter table email_messages drop constraint no_new_emails');
-          }
-          // The pool has one connection: it was left out of the failed transaction, not replaced.
-          expect(await relay.drain()).toBe(1);
-          expect(sockets).toHaveLength(1);
-          expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
-          expect(await jobs()).toBe(2);
+          await expect(relay.drain()).rejects.toThrow(/no_new_emails/);
+          expect(await rowsOf(eventId)).toEqual({ deliveries: 0, emails: 0, published: false });
+          expect(await jobs()).toBe(0);
         } finally {
-          await close();
+          await db.sql('alter table email_messages drop constraint no_new_emails');
         }
-      } finally {
-        await end();
-      }
-    });
+        // The pool has one connection: it was left out of the failed transaction, not replaced.
+        expect(await relay.drain()).toBe(1);
+        expect(sockets).toHaveLength(1);
+        expect(await rowsOf(eventId)).toEqual({ deliveries: 1, emails: 1, published: true });
+        expect(await jobs()).toBe(2);
+      }));
   });
 });
 
