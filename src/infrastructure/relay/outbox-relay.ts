@@ -255,10 +255,10 @@ export class OutboxRelay {
   }
 
   /**
-   * The claim transaction in two round trips: BEGIN with the claim and the endpoints (one
-   * simple query of three statements), then one statement that inserts the deliveries and the
-   * emails and returns every pending row of the batch's events, with COMMIT (together on a
-   * pipelining pool, as the relay process's is; one after the other on any other). The claim also reads the
+   * The claim transaction: BEGIN with the claim and the endpoints (one simple query of three
+   * statements), then one statement that inserts the deliveries and the emails and returns every
+   * pending row of the batch's events, with COMMIT — two round trips on a pipelining pool (the
+   * relay process's), three on any other (`npm start`'s shared pool). The claim also reads the
    * address of the user each event's payload names (`userId`), the recipient of the emails that
    * go to a user (the email policy); an email to a user it did not read costs one more trip. A
    * batch with nothing to claim costs two.
