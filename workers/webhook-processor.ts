@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { DeliverWebhook } from '../src/application/webhooks/deliver-webhook.js';
 import type { Logger } from '../src/infrastructure/logger.js';
+import { logMadeAttempt } from '../src/infrastructure/webhooks/attempt-log.js';
 import { encodeFailure } from '../queues/failure.js';
 import { WebhookRetryError, webhookJobData, type WebhookJobData } from '../queues/webhooks.js';
 
@@ -63,22 +64,15 @@ export function createWebhookProcessor(deliver: Pick<DeliverWebhook, 'execute'>,
       default:
         break;
     }
-    const fields = { eventId: result.eventId, endpointId: result.endpointId, ...result.response };
-    if ((result.outcome === 'retry' || result.outcome === 'failed') && result.endpointDisabled) {
-      log.warn({ ...fields, reason: result.endpointDisabled }, 'webhook endpoint disabled: WEBHOOK_DISABLE_AFTER');
-    }
+    logMadeAttempt(log, result);
     switch (result.outcome) {
       case 'delivered':
-        log.info(fields, 'webhook delivered');
         return { outcome: 'delivered', statusCode: result.response.statusCode };
       case 'gone':
-        log.warn(fields, 'webhook endpoint answered 410 Gone: endpoint disabled');
         throw new UnrecoverableError(encodeFailure({ code: 'endpoint_gone', message: 'the endpoint answered 410 and is disabled' }));
       case 'retry':
-        log.warn({ ...fields, retryInMs: result.delayMs }, 'webhook attempt failed, will retry');
         throw new WebhookRetryError(`attempt failed: ${result.response.error ?? 'unknown error'}`, result.delayMs);
       case 'failed':
-        log.error(fields, 'webhook delivery failed after its last attempt');
         throw new UnrecoverableError(encodeFailure({ code: 'delivery_failed', message: result.response.error ?? 'unknown error' }));
     }
   };

@@ -160,6 +160,8 @@ const schema = z.object({
   COMMAND_GROUP_TRANSACTIONS: z.coerce.number().int().min(1).max(64).default(2),
   COMMAND_ORDERING: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
   COMMAND_PIPELINING: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
+  // docs/adr/0024-relay-first-attempt.md: the relay makes an email's and a webhook's first attempt.
+  RELAY_FIRST_ATTEMPT: z.enum(['true', 'false', '1', '0']).default('false').transform((value) => value === 'true' || value === '1'),
   // At most 1000: with the backoff capped at 60 s that is under 17 h of retries, inside the 24 h
   // an ordering line is remembered (ADR 0006).
   COMMAND_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(40),
@@ -259,6 +261,12 @@ export interface Config {
    * or to rule it out.
    */
   commandPipelining: boolean;
+  /**
+   * The relay makes the first attempt of the emails and webhook deliveries it creates, up to
+   * WORKER_CONCURRENCY at a time, and queues only their retries and what it has no room for
+   * (RELAY_FIRST_ATTEMPT, default false; docs/adr/0024-relay-first-attempt.md).
+   */
+  relayFirstAttempt: boolean;
   /**
    * Per-aggregate FIFO (docs/adr/0006-per-aggregate-ordering.md): commands on one order, user
    * or product run in the order the intake accepted them. Read by the web process; off only
@@ -501,6 +509,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     commandGroupMax: values.COMMAND_GROUP_MAX,
     commandGroupTransactions: values.COMMAND_GROUP_TRANSACTIONS,
     commandPipelining: values.COMMAND_PIPELINING,
+    relayFirstAttempt: values.RELAY_FIRST_ATTEMPT,
     commandOrdering: values.COMMAND_ORDERING,
     commandAttempts: values.COMMAND_ATTEMPTS,
     webhookTimeoutMs: values.WEBHOOK_TIMEOUT_MS,

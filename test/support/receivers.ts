@@ -37,16 +37,29 @@ export interface SmtpCapture {
   messages: CapturedMail[];
   /** The messages addressed (envelope) to `address`. */
   to(address: string): CapturedMail[];
+  /** How many times each recipient was given in RCPT TO, accepted or not. */
+  rcptAttempts: Map<string, number>;
   close(): Promise<void>;
 }
 
-/** An SMTP server on a free loopback port that accepts every message and keeps it. */
-export async function startSmtpCapture(): Promise<SmtpCapture> {
+/**
+ * An SMTP server on a free loopback port that accepts every message and keeps it — except the
+ * first RCPT TO of a recipient `greylist` picks, answered 451 as a greylisting server does.
+ */
+export async function startSmtpCapture(options: { greylist?: (address: string) => boolean } = {}): Promise<SmtpCapture> {
   const messages: CapturedMail[] = [];
+  const rcptAttempts = new Map<string, number>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;
+      rcptAttempts.set(address.address, attempt);
+      if (attempt === 1 && options.greylist?.(address.address)) {
+        callback(Object.assign(new Error('4.7.1 Greylisted, please try again later'), { responseCode: 451 }));
+      } else callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -65,6 +78,7 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     to: (address) => messages.filter((mail) => mail.rcptTo.includes(address)),
+    rcptAttempts,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

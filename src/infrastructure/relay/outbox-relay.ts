@@ -8,6 +8,7 @@ import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
+import type { FirstAttempts } from './first-attempts.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
 import { isUuid, UUID_PATTERN } from '../persistence/columns.js';
 import { inOrder } from '../persistence/pipelining-pool.js';
@@ -87,6 +88,11 @@ export interface OutboxRelayOptions {
   messageIdDomain?: string;
   /** Counts published events (Prometheus `conveyor_outbox_events_published_total`). */
   metrics?: { countPublished(type: string): void };
+  /**
+   * When given, the relay makes the first attempt of the rows it creates, as many as there is
+   * room for, and adds jobs only for the others (RELAY_FIRST_ATTEMPT, docs/adr/0024-relay-first-attempt.md).
+   */
+  firstAttempts?: FirstAttempts;
 }
 
 interface Endpoint {
@@ -123,10 +129,13 @@ interface CreatedRow {
  *  1. one transaction claims a batch (`FOR UPDATE SKIP LOCKED`, so relays run side by side)
  *     and inserts the rows it implies (`ON CONFLICT DO NOTHING`: a re-run adds none twice);
  *     it commits before any job exists, so a job never runs ahead of its row;
- *  2. the jobs are added with job id = row id (adding an existing id is a no-op);
+ *  2. the jobs are added with job id = row id (adding an existing id is a no-op) — or, with
+ *     `firstAttempts`, the relay starts the first attempt of the rows it has room for and adds
+ *     jobs for the rest;
  *  3. the outbox rows are marked published.
  * A crash between 1 and 3 re-runs the batch later: no new rows, at worst jobs added again,
- * which the row status turns into no-ops.
+ * which the row status turns into no-ops. A crash during a first attempt leaves its row
+ * pending without a job: the sweeper restores it.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -152,7 +161,7 @@ export class OutboxRelay {
     this.wake();
   }
 
-  /** Stops listening and polling, and waits for the batch in progress. */
+  /** Stops listening and polling, and waits for the batch in progress and its first attempts. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
@@ -164,6 +173,7 @@ export class OutboxRelay {
       listener.release();
     }
     await this.running;
+    await this.options.firstAttempts?.idle();
   }
 
   /** Drains the outbox now (coalesces with a drain already running). */
@@ -210,7 +220,14 @@ export class OutboxRelay {
       if (continued) spans.set(event.id, continued);
     }
     try {
-      await this.enqueue(rows, spans);
+      // The attempts run inside their event's span, so the claims and sends they make are
+      // part of the command's trace, as a job's would be.
+      const queued =
+        this.options.firstAttempts?.startSome(rows, (row, attempt) => {
+          const span = spans.get(row.eventId)?.span;
+          return span ? context.with(trace.setSpan(context.active(), span), attempt) : attempt();
+        }) ?? rows;
+      await this.enqueue(queued, spans);
       await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
       this.logPublished(events, rows, spans);
     } catch (error) {

@@ -28,6 +28,11 @@ export interface SweeperOptions {
    * into gave_up_commands, for those the worker could not record (PostgreSQL was down).
    */
   commands?: Queue | undefined;
+  /**
+   * Rows this process is attempting now (the relay's first attempts, which have no job while
+   * they run): left alone however old they are.
+   */
+  attempting?: (id: string) => boolean;
 }
 
 /** Failed command jobs read per round trip. */
@@ -98,6 +103,7 @@ export class Sweeper {
     );
     let restored = 0;
     for (const row of rows.rows) {
+      if (this.options.attempting?.(row.id)) continue;
       const queue = row.kind === 'email' ? this.options.emails : this.options.webhooks;
       const job = await queue.getJob(row.id);
       if (job) {

@@ -26,13 +26,22 @@ export interface MailerOverrides {
  */
 export type MailerDeps = QueueWorkerDeps & Pick<Infrastructure, 'pool'>;
 
-export function startMailer(infra: MailerDeps, overrides: MailerOverrides = {}): RunningWorker {
-  const { config, logger } = infra;
+/**
+ * Sends one email_messages row, as the mailer and the relay's first attempt (ADR 0024) do, with
+ * the transport built from the config (closed by `close`) or the one given.
+ */
+export function buildSendEmail(infra: Pick<Infrastructure, 'config' | 'pool'>, overrides: MailerOverrides = {}): { sendEmail: SendEmail; close: () => Promise<void> } {
+  const { config } = infra;
   const mailer =
     overrides.mailer ?? new NodemailerMailer({ smtpUrl: config.smtpUrl, mailFrom: config.mailFrom, mailDir: config.mailDir });
-  const sendEmail = new SendEmail(new SqlEmailMessageStore(infra.pool), mailer);
+  return { sendEmail: new SendEmail(new SqlEmailMessageStore(infra.pool), mailer), close: () => mailer.close() };
+}
+
+export function startMailer(infra: MailerDeps, overrides: MailerOverrides = {}): RunningWorker {
+  const { config, logger } = infra;
+  const { sendEmail, close } = buildSendEmail(infra, overrides);
   const processor = createEmailProcessor(sendEmail, logger, infra.metrics);
-  const running = startQueueWorker(infra, QUEUES.emails, { processor, close: () => mailer.close() });
+  const running = startQueueWorker(infra, QUEUES.emails, { processor, close });
   logger.info(
     {
       concurrency: config.workerConcurrency,

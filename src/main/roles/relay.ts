@@ -8,6 +8,9 @@ import { webhookJobOptions } from '../../../queues/webhooks.js';
 import { buildWebhookBody } from '../../infrastructure/webhooks/payload.js';
 import type { Config } from '../../infrastructure/config.js';
 import { QUEUES } from '../../../queues/names.js';
+import { FirstAttempts } from '../../infrastructure/relay/first-attempts.js';
+import { buildSendEmail, type MailerOverrides } from './mailer.js';
+import { buildDeliverWebhook, type WebhooksOverrides } from './webhooks.js';
 import { checkMigrated, openPool, openQueues, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { scheduleRestorer } from './scheduling.js';
@@ -16,6 +19,10 @@ import { startRetention } from './retention.js';
 export interface RelayRoleOptions {
   /** Polling fallback of the relay (NOTIFY wakes it at once). */
   pollIntervalMs?: number;
+  /** With RELAY_FIRST_ATTEMPT: the transport of the emails' first attempts (tests). */
+  mailer?: MailerOverrides['mailer'];
+  /** With RELAY_FIRST_ATTEMPT: the sender of the webhooks' first attempts (tests). */
+  webhooks?: WebhooksOverrides;
 }
 
 export interface RunningRelay {
@@ -32,7 +39,7 @@ export interface RunningRelay {
  * Redis lost; the command jobs that gave up; the ExpireOrder of every overdue pending order, on
  * `commands`).
  */
-export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool'> & {
+export type RelayDeps = Pick<Infrastructure, 'config' | 'logger' | 'metrics' | 'pool' | 'producerConnection'> & {
   queues: Pick<Infrastructure['queues'], 'emails' | 'webhooks' | 'commands'>;
 };
 
@@ -44,6 +51,7 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     emailJobOptions,
     webhookJobOptions: webhookOptions,
   };
+  const attempts = config.relayFirstAttempt ? firstAttempts(infra, options, policies) : undefined;
   const relay = new OutboxRelay({
     pool: infra.pool,
     emails: infra.queues.emails,
@@ -52,6 +60,7 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     logger,
     metrics: infra.metrics,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
+    ...(attempts ? { firstAttempts: attempts.firstAttempts } : {}),
   });
   const sweeper = new Sweeper({
     pool: infra.pool,
@@ -65,6 +74,7 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
     alsoRestore: scheduleRestorer(infra),
+    ...(attempts ? { attempting: (id: string) => attempts.firstAttempts.attempting(id) } : {}),
   });
   // PostgreSQL → Redis for scheduled commands too: their delayed jobs come back if Redis loses them.
   const scheduledCommands = new ScheduledCommandSweeper({
@@ -81,11 +91,19 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     logger,
     timeoutMs: config.orderConfirmationTimeoutMs,
   });
-  await relay.start();
+  try {
+    await relay.start();
+  } catch (error) {
+    await attempts?.close();
+    throw error;
+  }
   sweeper.start();
   scheduledCommands.start();
   orderExpiry.start();
-  logger.info({ orderConfirmationTimeoutMs: config.orderConfirmationTimeoutMs }, 'relay started');
+  logger.info(
+    { orderConfirmationTimeoutMs: config.orderConfirmationTimeoutMs, firstAttempt: config.relayFirstAttempt },
+    'relay started',
+  );
   return {
     relay,
     sweeper,
@@ -93,6 +111,36 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     orderExpiry,
     async stop() {
       await Promise.all([relay.stop(), sweeper.stop(), scheduledCommands.stop(), orderExpiry.stop()]);
+      // After the relay, which waits for its attempts in flight.
+      await attempts?.close();
+    },
+  };
+}
+
+/**
+ * The relay's first attempts (RELAY_FIRST_ATTEMPT): the mailer's and the webhooks worker's use
+ * cases on the relay's pool, the endpoints' delivery rates counted on its producer connection
+ * (fail-fast: with Redis down an attempt is not made, and its row waits for the sweeper), up to
+ * WORKER_CONCURRENCY at a time.
+ */
+function firstAttempts(infra: RelayDeps, options: RelayRoleOptions, policies: RelayPolicies) {
+  const email = buildSendEmail(infra, options.mailer ? { mailer: options.mailer } : {});
+  const webhook = buildDeliverWebhook(infra, infra.producerConnection, options.webhooks);
+  const firstAttempts = new FirstAttempts({
+    sendEmail: email.sendEmail,
+    deliverWebhook: webhook.deliver,
+    emails: infra.queues.emails,
+    webhooks: infra.queues.webhooks,
+    emailJobOptions: policies.emailJobOptions,
+    webhookJobOptions: policies.webhookJobOptions,
+    logger: infra.logger,
+    metrics: infra.metrics,
+    concurrency: infra.config.workerConcurrency,
+  });
+  return {
+    firstAttempts,
+    close: async () => {
+      await Promise.all([email.close(), webhook.close()]);
     },
   };
 }
@@ -109,11 +157,12 @@ export function startRelayProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
     const pool = openPool(config, observability.logger, resources, { pipeline: true });
-    const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands, QUEUES.maintenance], redis('producer'), observability, resources);
+    const producerConnection = redis('producer');
+    const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands, QUEUES.maintenance], producerConnection, observability, resources);
     const retention = startRetention({ ...observability, pool, queues, workerConnection: redis('worker') });
     let relay: RunningRelay;
     try {
-      relay = await startRelay({ ...observability, pool, queues });
+      relay = await startRelay({ ...observability, pool, queues, producerConnection });
     } catch (error) {
       await retention.stop(1000);
       throw error;

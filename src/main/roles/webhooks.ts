@@ -29,6 +29,7 @@ import {
   UndiciWebhookSender,
   type UndiciWebhookSenderOptions,
 } from '../../infrastructure/webhooks/undici-webhook-sender.js';
+import type { RedisConnection } from '../../infrastructure/redis/connection.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
 import type { Config } from '../../infrastructure/config.js';
@@ -58,9 +59,18 @@ export type WebhooksDeps = QueueWorkerDeps & Pick<Infrastructure, 'pool'>;
  */
 export const DELIVERY_SECRET_CACHE = { ttlMs: 60_000, maxEntries: 1_000 };
 
-export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {
-  const { config, logger } = infra;
-  const { sender, close: closeSender } = buildSender(infra, overrides);
+/**
+ * One attempt of one delivery, as the webhooks worker and the relay's first attempt (ADR 0024)
+ * make it, with the sender it built (closed by `close`) and the endpoints' delivery rates
+ * counted on `connection`.
+ */
+export function buildDeliverWebhook(
+  infra: Pick<Infrastructure, 'config' | 'pool'>,
+  connection: RedisConnection,
+  overrides: WebhooksOverrides = {},
+): { deliver: DeliverWebhook; close: () => Promise<void> } {
+  const { config } = infra;
+  const { sender, close } = buildSender(infra, overrides);
   const deliver = new DeliverWebhook(
     new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys, DELIVERY_SECRET_CACHE)),
     sender,
@@ -68,14 +78,20 @@ export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides 
     overrides.clock ?? systemClock,
     config.webhookDisableAfterMs,
     {
-      // On the worker's connection, as BullMQ's own commands are (its blocking reads use a copy).
       limiter: new RedisDeliveryRateLimiter(
-        infra.workerConnection,
+        connection,
         deliveryRateKeys((type) => new QueueKeys(config.queuePrefix).toKey(QUEUES.webhooks, type)),
       ),
       defaultRate: config.webhookDeliveryRate,
     },
   );
+  return { deliver, close };
+}
+
+export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {
+  const { config, logger } = infra;
+  // On the worker's connection, as BullMQ's own commands are (its blocking reads use a copy).
+  const { deliver, close: closeSender } = buildDeliverWebhook(infra, infra.workerConnection, overrides);
   const running = startQueueWorker(infra, QUEUES.webhooks, {
     processor: createWebhookProcessor(deliver, logger, infra.metrics),
     backoffStrategy: webhookBackoffStrategy((attemptsMade) => retryDelayMs(config.webhookRetrySchedule, attemptsMade)),

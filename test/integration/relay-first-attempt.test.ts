@@ -1,0 +1,170 @@
+import type { ServerResponse } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Infrastructure } from '../../src/main/infrastructure.js';
+import { startMailer } from '../../src/main/roles/mailer.js';
+import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
+import { startRelay, type RunningRelay } from '../../src/main/roles/relay.js';
+import { createWebhookManagement, startWebhooks } from '../../src/main/roles/webhooks.js';
+import { infrastructureOnFreshDatabase, publishRestocks } from '../support/infrastructure.js';
+import { newId } from '../support/orm.js';
+import { HttpReceiver, startSmtpCapture, verifies, type SmtpCapture } from '../support/receivers.js';
+import { waitFor } from '../support/wait.js';
+
+// RELAY_FIRST_ATTEMPT (docs/adr/0024-relay-first-attempt.md) on the real wiring: the relay
+// sends an email to a real SMTP server and POSTs a webhook to a real HTTP receiver itself, on
+// real PostgreSQL and Redis; the queues get only the retries and what the relay has no room for.
+
+let smtp: SmtpCapture;
+let infra: Infrastructure;
+let relay: RunningRelay;
+const receivers: HttpReceiver[] = [];
+const workers: RunningWorker[] = [];
+
+beforeAll(async () => {
+  // Addresses starting with "grey-" are greylisted on their first attempt (451).
+  smtp = await startSmtpCapture({ greylist: (address) => address.startsWith('grey-') });
+  infra = await infrastructureOnFreshDatabase(
+    {
+      RELAY_FIRST_ATTEMPT: 'true',
+      SMTP_URL: smtp.url,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      // One retry, a second after the first attempt.
+      WEBHOOK_RETRY_SCHEDULE: '1',
+      // Two first attempts in flight at most.
+      WORKER_CONCURRENCY: '2',
+      // The tests sweep by hand, with no grace.
+      SWEEP_INTERVAL_MS: '600000',
+      SWEEP_GRACE_MS: '0',
+    },
+    'test-first-attempt',
+  );
+  relay = await startRelay(infra, { pollIntervalMs: 100 });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop(5000)));
+  await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
+  await infra.pool.query('update webhook_endpoints set deleted_at = now() where deleted_at is null');
+});
+
+afterAll(async () => {
+  await relay.stop();
+  for (const queue of Object.values(infra.queues)) await queue.obliterate({ force: true });
+  await infra.close();
+  await smtp.close();
+});
+
+async function receiver(answer?: HttpReceiver['answer']): Promise<HttpReceiver> {
+  const started = await HttpReceiver.start(answer);
+  receivers.push(started);
+  return started;
+}
+
+async function endpoint(url: string, eventTypes: string[]): Promise<{ id: string; secret: string }> {
+  return createWebhookManagement(infra).createEndpoint.execute({ url, eventTypes });
+}
+
+/** Commits a user.registered event (a welcome email, and a webhook to its subscribers) and wakes the relay. */
+async function register(address: string): Promise<string> {
+  const id = newId();
+  await infra.pool.query(
+    `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at)
+     values ($1, 'user.registered', 'user', $1, jsonb_build_object('userId', $2::text, 'email', $3::text, 'name', 'Ann Example'), now())`,
+    [id, id, address],
+  );
+  await infra.pool.query('notify outbox');
+  return id;
+}
+
+const emailOf = async (eventId: string) =>
+  (await infra.pool.query<{ id: string; status: string; attempts: number }>('select id, status, attempts from email_messages where event_id = $1', [eventId])).rows[0];
+const deliveryOf = async (eventId: string) =>
+  (await infra.pool.query<{ id: string; status: string; attempts: number }>('select id, status, attempts from webhook_deliveries where event_id = $1', [eventId])).rows[0];
+
+describe('RELAY_FIRST_ATTEMPT', () => {
+  it('the relay sends the email and the webhook itself: the rows settle on attempt 1 and no job is added', async () => {
+    const hook = await receiver();
+    const { secret } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['user.registered']);
+    const address = `ann-${newId().slice(-12)}@example.com`;
+    const eventId = await register(address);
+
+    await waitFor(async () => smtp.to(address).length === 1 && hook.requests.length === 1, 10_000, 'the email and the webhook');
+    const email = await waitFor(async () => ((await emailOf(eventId))?.status === 'sent' ? emailOf(eventId) : undefined));
+    const delivery = await waitFor(async () => ((await deliveryOf(eventId))?.status === 'delivered' ? deliveryOf(eventId) : undefined));
+    expect(email).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(verifies(secret, hook.requests[0]!)).toBe(true);
+    expect(hook.requests[0]!.headers['webhook-id']).toBe(delivery.id);
+    expect(smtp.to(address)).toHaveLength(1);
+    expect(await infra.queues.emails.getJob(email.id)).toBeUndefined();
+    expect(await infra.queues.webhooks.getJob(delivery.id)).toBeUndefined();
+    const published = await infra.pool.query('select 1 from outbox_messages where id = $1 and published_at is not null', [eventId]);
+    expect(published.rowCount).toBe(1);
+  });
+
+  it('a first attempt that fails temporarily leaves a delayed job, and the workers finish the delivery on attempt 2', async () => {
+    const hook = await receiver((_request, index) => (index === 0 ? { status: 500 } : { status: 204 }));
+    await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['user.registered']);
+    const address = `grey-${newId().slice(-12)}@example.com`;
+    const eventId = await register(address);
+
+    // The relay's attempts failed: both rows pending after attempt 1, each with a delayed job.
+    const delivery = await waitFor(async () => {
+      const row = await deliveryOf(eventId);
+      return row?.attempts === 1 ? row : undefined;
+    });
+    const email = await waitFor(async () => {
+      const row = await emailOf(eventId);
+      return row?.attempts === 1 ? row : undefined;
+    });
+    expect(delivery.status).toBe('pending');
+    expect(email.status).toBe('pending');
+    const webhookJob = await waitFor(() => infra.queues.webhooks.getJob(delivery.id));
+    const emailJob = await waitFor(() => infra.queues.emails.getJob(email.id));
+    expect(webhookJob.data).toEqual({ deliveryId: delivery.id, attemptsBefore: 1 });
+    expect(emailJob.data).toEqual({ emailId: email.id });
+    expect(await webhookJob.getState()).toBe('delayed');
+    expect(await emailJob.getState()).toBe('delayed');
+    expect(smtp.to(address)).toHaveLength(0);
+
+    workers.push(startMailer(infra), startWebhooks(infra));
+    await waitFor(async () => (await deliveryOf(eventId))?.status === 'delivered', 10_000, 'the webhook on its retry');
+    await waitFor(async () => (await emailOf(eventId))?.status === 'sent', 10_000, 'the email on its retry');
+    expect(await deliveryOf(eventId)).toMatchObject({ attempts: 2 });
+    expect(await emailOf(eventId)).toMatchObject({ attempts: 2 });
+    expect(hook.requests).toHaveLength(2);
+    expect(hook.requests[1]!.headers['webhook-id']).toBe(hook.requests[0]!.headers['webhook-id']);
+    expect(smtp.to(address)).toHaveLength(1);
+    expect(smtp.rcptAttempts.get(address)).toBe(2);
+  });
+
+  it('with no room left the relay queues the rest, the sweeper leaves its attempts in flight alone, and each delivery is made once', async () => {
+    const held: ServerResponse[] = [];
+    const hook = await receiver((_request, index, { res }) => {
+      if (index < 2) {
+        held.push(res);
+        return 'answered';
+      }
+      return { status: 204 };
+    });
+    const { id: endpointId } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['product.restocked']);
+    await publishRestocks(infra.pool, 5);
+
+    // Two attempts hang at the receiver (WORKER_CONCURRENCY 2); the other three are jobs.
+    await waitFor(async () => hook.requests.length === 2 && (await infra.queues.webhooks.getJobCountByTypes('waiting')) === 3, 10_000, 'two attempts and three jobs');
+    const statuses = async () =>
+      (await infra.pool.query<{ status: string; attempts: number }>('select status, attempts from webhook_deliveries where endpoint_id = $1', [endpointId])).rows;
+    expect((await statuses()).map((row) => row.status)).toEqual(Array(5).fill('pending'));
+    // Every row is older than the grace (0): the two without a job are the relay's own.
+    expect(await relay.sweeper.sweep()).toBe(0);
+    expect(await infra.queues.webhooks.getJobCountByTypes('waiting')).toBe(3);
+
+    for (const res of held) res.writeHead(204).end();
+    workers.push(startWebhooks(infra));
+    await waitFor(async () => (await statuses()).every((row) => row.status === 'delivered'), 10_000, 'five deliveries');
+    const ids = hook.requests.map((request) => request.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(5);
+    expect(hook.requests).toHaveLength(5);
+    expect((await statuses()).map((row) => row.attempts)).toEqual([1, 1, 1, 1, 1]);
+  });
+});

@@ -1,0 +1,137 @@
+import type { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { SendEmailOutput } from '../../../../src/application/email/send-email.js';
+import type { DeliverWebhookOutput } from '../../../../src/application/webhooks/deliver-webhook.js';
+import { FirstAttempts } from '../../../../src/infrastructure/relay/first-attempts.js';
+import { emailJobOptions } from '../../../../queues/emails.js';
+import { webhookJobOptions } from '../../../../queues/webhooks.js';
+
+// What follows the relay's first attempt of a row, by its outcome (the use cases faked): the
+// job added for a retry or a wait, or none. The real wiring is test/integration/relay-first-attempt.test.ts.
+
+const EMAIL = '0190a0b0-0000-7000-8000-000000000001';
+const DELIVERY = '0190a0b0-0000-7000-8000-000000000002';
+
+interface Added {
+  queue: string;
+  data: unknown;
+  jobId: string | undefined;
+  delay: number | undefined;
+}
+
+function fakeQueue(name: string, added: Added[]): Queue {
+  return {
+    add: async (_name: string, data: unknown, opts: { jobId?: string; delay?: number }) => {
+      added.push({ queue: name, data, jobId: opts.jobId, delay: opts.delay });
+      return {};
+    },
+  } as unknown as Queue;
+}
+
+function attemptsWith(
+  email: () => Promise<SendEmailOutput>,
+  webhook: () => Promise<DeliverWebhookOutput>,
+  concurrency = 4,
+) {
+  const added: Added[] = [];
+  const counted: string[] = [];
+  const attempts = new FirstAttempts({
+    sendEmail: { execute: email },
+    deliverWebhook: { execute: webhook },
+    emails: fakeQueue('emails', added),
+    webhooks: fakeQueue('webhooks', added),
+    emailJobOptions,
+    webhookJobOptions: webhookJobOptions([60, 300]),
+    logger: pino({ level: 'silent' }),
+    metrics: { countEmail: (outcome) => counted.push(`email:${outcome}`), countWebhook: (outcome) => counted.push(`webhook:${outcome}`) },
+    concurrency,
+  });
+  return { attempts, added, counted };
+}
+
+const claimed = { eventId: 'e', template: 'welcome' as const, to: 'ann@example.com' };
+const sent = { eventId: 'e', endpointId: 'p', response: { statusCode: 500, durationMs: 3, error: null } };
+
+describe('FirstAttempts', () => {
+  it('adds no job after a sent email and a delivered webhook, and counts both outcomes', async () => {
+    const { attempts, added, counted } = attemptsWith(
+      async () => ({ outcome: 'sent', response: '250 ok', ...claimed }),
+      async () => ({ outcome: 'delivered', ...sent, response: { ...sent.response, statusCode: 204 } }),
+    );
+    expect(attempts.startSome([{ id: EMAIL, kind: 'email' }, { id: DELIVERY, kind: 'webhook' }])).toEqual([]);
+    await attempts.idle();
+    expect(added).toEqual([]);
+    expect(counted.sort()).toEqual(['email:sent', 'webhook:delivered']);
+  });
+
+  it('queues a retry: the email delayed by its retry, the webhook carrying the attempt made', async () => {
+    const { attempts, added } = attemptsWith(
+      async () => ({ outcome: 'retry', response: '451 greylisted', retryInMs: 2000, ...claimed }),
+      async () => ({ outcome: 'retry', ...sent, delayMs: 61_000, nextAttemptAt: new Date() }),
+    );
+    attempts.startSome([{ id: EMAIL, kind: 'email' }, { id: DELIVERY, kind: 'webhook' }]);
+    await attempts.idle();
+    expect(added).toContainEqual({ queue: 'emails', data: { emailId: EMAIL }, jobId: EMAIL, delay: 2000 });
+    expect(added).toContainEqual({ queue: 'webhooks', data: { deliveryId: DELIVERY, attemptsBefore: 1 }, jobId: DELIVERY, delay: 61_000 });
+    expect(added).toHaveLength(2);
+  });
+
+  it('queues a throttled delivery until its slot, marked as having waited, with no attempt counted', async () => {
+    const { attempts, added } = attemptsWith(
+      async () => ({ outcome: 'skipped', reason: 'sent' }),
+      async () => ({ outcome: 'throttled', eventId: 'e', endpointId: 'p', delayMs: 750, nextAttemptAt: new Date() }),
+    );
+    attempts.startSome([{ id: DELIVERY, kind: 'webhook' }]);
+    await attempts.idle();
+    expect(added).toEqual([{ queue: 'webhooks', data: { deliveryId: DELIVERY, waitedForRate: true }, jobId: DELIVERY, delay: 750 }]);
+  });
+
+  it('queues the row at once when the attempt could not be made (the database down)', async () => {
+    const down = async () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    const { attempts, added } = attemptsWith(down, down);
+    attempts.startSome([{ id: EMAIL, kind: 'email' }, { id: DELIVERY, kind: 'webhook' }]);
+    await attempts.idle();
+    expect(added).toContainEqual({ queue: 'emails', data: { emailId: EMAIL }, jobId: EMAIL, delay: 0 });
+    expect(added).toContainEqual({ queue: 'webhooks', data: { deliveryId: DELIVERY }, jobId: DELIVERY, delay: 0 });
+  });
+
+  it('adds no job after a final outcome: rejected, 410 Gone, the schedule exhausted', async () => {
+    for (const webhook of ['gone', 'failed'] as const) {
+      const { attempts, added } = attemptsWith(
+        async () => ({ outcome: 'rejected', response: '550 no such user', ...claimed }),
+        async () => ({ outcome: webhook, ...sent }),
+      );
+      attempts.startSome([{ id: EMAIL, kind: 'email' }, { id: DELIVERY, kind: 'webhook' }]);
+      await attempts.idle();
+      expect(added).toEqual([]);
+    }
+  });
+
+  it('starts no more than its concurrency, returns the rest, and never starts a row twice', async () => {
+    const release: (() => void)[] = [];
+    const { attempts } = attemptsWith(
+      async () => ({ outcome: 'skipped', reason: 'sent' }),
+      () =>
+        new Promise((resolve) => {
+          release.push(() => resolve({ outcome: 'skipped', reason: 'not_pending' }));
+        }),
+      2,
+    );
+    const rows = ['a', 'b', 'c'].map((id) => ({ id, kind: 'webhook' as const }));
+    expect(attempts.startSome(rows).map((row) => row.id)).toEqual(['c']);
+    expect(attempts.attempting('a') && attempts.attempting('b')).toBe(true);
+    // A re-run of the batch lists the rows again: those in flight are neither started nor returned.
+    expect(attempts.startSome(rows).map((row) => row.id)).toEqual(['c']);
+    expect(release).toHaveLength(2);
+    let idle = false;
+    const waiting = attempts.idle().then(() => (idle = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle).toBe(false);
+    for (const done of release) done();
+    await waiting;
+    expect(attempts.attempting('a') || attempts.attempting('b')).toBe(false);
+  });
+});
