@@ -382,8 +382,20 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
 }
 
 /** `intake 2/5 · queue 1/12 · …` (p50/p99, ms). */
+/**
+ * `intake 3.0/12.0 · … ms`. The queue hop of a delivery (enqueue, pickup) is missing for those
+ * whose first attempt the relay made (ADR 0024): such a stage says how many of the deliveries
+ * (prepare's) it covers, or "—" for none.
+ */
 function stageList(stages: Record<StageName, LatencySummary>): string {
-  return `${STAGES.map((name) => `${name} ${n(stages[name].p50, 1)}/${n(stages[name].p99, 1)}`).join(' · ')} ms`;
+  const deliveries = stages.prepare.count;
+  const stage = (name: StageName) => {
+    const { count, p50, p99 } = stages[name];
+    if (count === 0) return `${name} —`;
+    const share = (name === 'enqueue' || name === 'pickup') && count < deliveries ? ` (${count} of ${deliveries})` : '';
+    return `${name} ${n(p50, 1)}/${n(p99, 1)}${share}`;
+  };
+  return `${STAGES.map(stage).join(' · ')} ms`;
 }
 
 function cpuTotal(perRole: Partial<Record<string, number>>): number {
