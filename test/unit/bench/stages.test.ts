@@ -18,8 +18,8 @@ describe('where the time goes', () => {
   it('says "—" for a queue stage no delivery went through, and how many did when some did', () => {
     const { machine, settings, results } = example();
     const e2e = results.pipeline!.e2e!;
-    e2e.stagesMsLow = { ...e2e.stagesMsLow!, enqueue: none, pickup: none };
-    e2e.stagesMs = { ...e2e.stagesMs!, enqueue: { ...e2e.stagesMs!.enqueue, count: 1200 }, pickup: { ...e2e.stagesMs!.pickup, count: 1200 } };
+    e2e.stagesMsLow = { ...e2e.stagesMsLow, enqueue: none, pickup: none };
+    e2e.stagesMs = { ...e2e.stagesMs, enqueue: { ...e2e.stagesMs.enqueue, count: 1200 }, pickup: { ...e2e.stagesMs.pickup, count: 1200 } };
     const { markdown } = renderTable(machine, settings, results);
     expect(stageRow(markdown, 50)).toContain('relay 2.0/4.0 · enqueue — · pickup — · prepare 2.0/5.0');
     expect(stageRow(markdown, 200)).toContain('enqueue 3.0/11.0 (1200 of 1600) · pickup 2.0/25.0 (1200 of 1600) · prepare 5.0/28.0');
