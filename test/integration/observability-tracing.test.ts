@@ -74,8 +74,10 @@ const operation = (span: ReadableSpan) => span.attributes['bullmq.queue.operatio
 const queueOf = (span: ReadableSpan) => span.attributes['bullmq.queue.name'];
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
-describe('a traced command', () => {
-  it('leaves one trace from the HTTP request to the email and webhook it caused', async () => {
+/** Registers a user (a welcome email, a user.registered webhook) inside the caller's own trace (W3C traceparent). */
+async function registerTraced(): Promise<{ traceId: string; commandId: string; userId: string }> {
+  const endpoints = await web.app.inject({ method: 'GET', url: '/v1/webhook-endpoints', headers: auth });
+  if (endpoints.json<{ items: unknown[] }>().items.length === 0) {
     const endpoint = await web.app.inject({
       method: 'POST',
       url: '/v1/webhook-endpoints',
@@ -83,16 +85,21 @@ describe('a traced command', () => {
       payload: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, eventTypes: ['user.registered'] },
     });
     expect(endpoint.statusCode).toBe(201);
-    // The caller's own trace: the request continues it (W3C traceparent).
-    const traceId = newId().replaceAll('-', '');
-    const response = await web.app.inject({
-      method: 'POST',
-      url: '/v1/users',
-      headers: { ...auth, traceparent: `00-${traceId}-${'ab'.repeat(8)}-01` },
-      payload: { email: `${newId()}@example.com`, name: 'Ann' },
-    });
-    expect(response.statusCode).toBe(202);
-    const { commandId, userId } = response.json<{ commandId: string; userId: string }>();
+  }
+  const traceId = newId().replaceAll('-', '');
+  const response = await web.app.inject({
+    method: 'POST',
+    url: '/v1/users',
+    headers: { ...auth, traceparent: `00-${traceId}-${'ab'.repeat(8)}-01` },
+    payload: { email: `${newId()}@example.com`, name: 'Ann' },
+  });
+  expect(response.statusCode).toBe(202);
+  return { traceId, ...response.json<{ commandId: string; userId: string }>() };
+}
+
+describe('a traced command', () => {
+  it('leaves one trace from the HTTP request to the email and webhook it caused', async () => {
+    const { traceId, commandId, userId } = await registerTraced();
 
     // The spans of the email and webhook jobs end once those jobs settle.
     const spans = await until('the email and webhook job spans', () => {
@@ -138,5 +145,34 @@ describe('a traced command', () => {
     expect(rows).toEqual([
       { command_id: commandId, trace_context: { traceparent: `00-${traceId}-${processCommand.spanContext().spanId}-01` } },
     ]);
+  });
+
+  it('with RELAY_FIRST_ATTEMPT, leads from the relay\'s publish to its first attempt of the email and the webhook', async () => {
+    await relay.stop();
+    relay = await startRelay({ ...infra, config: { ...infra.config, relayFirstAttempt: true } }, { pollIntervalMs: 200, mailer: capturingMailer });
+    const [sentBefore, receivedBefore] = [sent.length, received.length];
+    const { traceId } = await registerTraced();
+
+    const named = (name: string) => (span: ReadableSpan) => span.name === name;
+    const spans = await until('the first attempts\' spans', () => {
+      const inTrace = exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+      return inTrace.some(named('first attempt email')) && inTrace.some(named('first attempt webhook')) ? inTrace : undefined;
+    });
+    expect(sent).toHaveLength(sentBefore + 1);
+    expect(received).toHaveLength(receivedBefore + 1);
+    const publish = spans.filter(named('publish user.registered'));
+    const email = spans.filter(named('first attempt email'));
+    const webhook = spans.filter(named('first attempt webhook'));
+    expect([publish.length, email.length, webhook.length]).toEqual([1, 1, 1]);
+    expect(parentOf(email[0]!)).toBe(publish[0]!.spanContext().spanId);
+    expect(parentOf(webhook[0]!)).toBe(publish[0]!.spanContext().spanId);
+    expect(email[0]!.kind).toBe(SpanKind.CONSUMER);
+    // No job ran them: neither queue has a span in this trace.
+    expect(spans.filter((span) => queueOf(span) === 'emails' || queueOf(span) === 'webhooks')).toEqual([]);
+    const { rows } = await infra.pool.query<{ id: string }>(
+      "select e.id from email_messages e join outbox_messages o on o.id = e.event_id where o.trace_context->>'traceparent' like $1",
+      [`00-${traceId}-%`],
+    );
+    expect(email[0]!.attributes['conveyor.email.id']).toBe(rows[0]?.id);
   });
 });

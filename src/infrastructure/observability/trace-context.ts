@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, context, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
 
 /**
  * W3C trace context headers (`traceparent`, `tracestate`) as stored with an outbox row and
@@ -37,4 +37,22 @@ export function continueTrace(
   const downstream: TraceCarrier = {};
   propagation.inject(trace.setSpan(parent, span), downstream);
   return { span, jobMetadata: Object.keys(downstream).length > 0 ? JSON.stringify(downstream) : undefined };
+}
+
+/**
+ * Runs `work` in a span that is a child of `parent` (CONSUMER: it carries out what `parent`
+ * handed on, as a job's span does), ended when `work` settles; a throw marks it as an error.
+ */
+export async function inChildSpan<T>(parent: Span, name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+  const within = trace.setSpan(context.active(), parent);
+  const span = trace.getTracer('conveyor').startSpan(name, { kind: SpanKind.CONSUMER, attributes }, within);
+  try {
+    return await context.with(trace.setSpan(within, span), work);
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
 }

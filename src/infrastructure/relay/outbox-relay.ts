@@ -7,7 +7,7 @@ import { endpointsForEvent } from '../../application/webhooks/policy.js';
 import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
-import { continueTrace, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
+import { continueTrace, inChildSpan, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import type { FirstAttempts } from './first-attempts.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
 import { isUuid, UUID_PATTERN } from '../persistence/columns.js';
@@ -220,12 +220,13 @@ export class OutboxRelay {
       if (continued) spans.set(event.id, continued);
     }
     try {
-      // The attempts run inside their event's span, so the claims and sends they make are
-      // part of the command's trace, as a job's would be.
+      // Each attempt has a span of its own under its event's, as a job has: the command's
+      // trace leads to its emails and webhooks either way.
       const queued =
         this.options.firstAttempts?.startSome(rows, (row, attempt) => {
-          const span = spans.get(row.eventId)?.span;
-          return span ? context.with(trace.setSpan(context.active(), span), attempt) : attempt();
+          const parent = spans.get(row.eventId)?.span;
+          const id = row.kind === 'email' ? { 'conveyor.email.id': row.id } : { 'conveyor.delivery.id': row.id };
+          return parent ? inChildSpan(parent, `first attempt ${row.kind}`, id, attempt) : attempt();
         }) ?? rows;
       await this.enqueue(queued, spans);
       await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
