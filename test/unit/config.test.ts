@@ -39,6 +39,10 @@ describe('loadConfig', () => {
     expect([config.commandGroupMax, config.commandGroupTransactions]).toEqual([32, 2]);
     expect(config.commandPipelining).toBe(true);
     expect(loadConfig({ COMMAND_PIPELINING: 'false' }).commandPipelining).toBe(false);
+    expect(config.relayFirstAttempt).toBe(false);
+    expect(loadConfig({ RELAY_FIRST_ATTEMPT: 'true' }).relayFirstAttempt).toBe(true);
+    expect(loadConfig({ RELAY_FIRST_ATTEMPT: '1' }).relayFirstAttempt).toBe(true);
+    expect(problemsOf({ RELAY_FIRST_ATTEMPT: 'yes' }).join(' ')).toMatch(/RELAY_FIRST_ATTEMPT/);
     expect(config.commandAttempts).toBe(40);
     expect(config.defaultsApplied.join(' ')).toMatch(/API_KEYS/);
     expect(config.defaultsApplied.join(' ')).toMatch(/ADMIN_PASSWORD/);
