@@ -23,7 +23,9 @@ const BASE_DELAY_MS = 2_000;
  * each cut by up to half at random so that a recovering server does not get every message at
  * once. That spans about 4 to 8.5 minutes, long enough for a typical greylisting delay. After
  * the last attempt the row is `failed`. Permanent rejections (5xx) are not retried at all.
- * How long finished jobs stay in Redis is the queue's default (queues/retention.ts).
+ * How long finished jobs stay in Redis is the queue's default (queues/retention.ts). With
+ * RELAY_FIRST_ATTEMPT the relay makes the first attempt and a retry's job has these eight after
+ * it (docs/adr/0024-relay-first-attempt.md).
  */
 export const emailJobOptions = {
   attempts: 8,

@@ -166,8 +166,11 @@ async function refuseUnmigrated(orm: MikroORM): Promise<void> {
  * A plain pg pool on the primary, for the roles' plain SQL; `pipeline` makes its clients
  * pipeline their queries, joined per turn (pipeliningPoolConfig).
  */
-export function openPool(config: Config, logger: Logger, resources: Resources, options: { pipeline?: boolean } = {}): pg.Pool {
-  const base: pg.PoolConfig = { connectionString: config.databaseUrl, max: poolSize(config) };
+export function openPool(config: Config, logger: Logger, resources: Resources, options: { pipeline?: boolean; relay?: boolean } = {}): pg.Pool {
+  // A relay that makes first attempts (ADR 0024) holds a connection for each email it is
+  // sending, on top of what its own statements, sweepers and retention need.
+  const attempts = options.relay && config.relayFirstAttempt ? config.workerConcurrency : 0;
+  const base: pg.PoolConfig = { connectionString: config.databaseUrl, max: poolSize(config) + attempts };
   const pool = new pg.Pool(options.pipeline ? pipeliningPoolConfig(base) : base);
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   reportCheckedOutErrors(pool, (error) => logger.warn({ err: error }, 'PostgreSQL connection in use failed'));
@@ -293,7 +296,7 @@ export async function createInfrastructure(
     const producerConnection = openRedis(config, role, 'producer', logger, resources);
     void warnUnlessNoEviction(workerConnection, logger);
     const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
-    const pool = openPool(config, logger, resources);
+    const pool = openPool(config, logger, resources, { relay: true });
     return {
       ...observability,
       orm,

@@ -167,4 +167,33 @@ describe('RELAY_FIRST_ATTEMPT', () => {
     expect(hook.requests).toHaveLength(5);
     expect((await statuses()).map((row) => row.attempts)).toEqual([1, 1, 1, 1, 1]);
   });
+
+  it('queues, and does not attempt, a pending row listed again from an earlier run of the batch', async () => {
+    const hook = await receiver();
+    const { id: endpointId } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['product.restocked']);
+    // An earlier relay created the event's delivery and stopped before publishing the event
+    // (its job may be anywhere): the row is pending, the event unpublished.
+    const eventId = newId();
+    const deliveryId = newId();
+    await infra.pool.query(
+      `insert into outbox_messages (id, type, aggregate_type, aggregate_id, payload, occurred_at)
+       values ($1, 'product.restocked', 'product', $1, jsonb_build_object('productId', $2::text, 'quantity', 1), now())`,
+      [eventId, eventId],
+    );
+    await infra.pool.query(
+      `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
+       values ($1, $2, $3, 'product.restocked', '{}', 'pending', 0, now())`,
+      [deliveryId, endpointId, eventId],
+    );
+    await infra.pool.query('notify outbox');
+
+    const job = await waitFor(() => infra.queues.webhooks.getJob(deliveryId), 10_000, 'the job of the listed row');
+    expect(job.data).toEqual({ deliveryId });
+    const published = await infra.pool.query('select 1 from outbox_messages where id = $1 and published_at is not null', [eventId]);
+    expect(published.rowCount).toBe(1);
+    // The relay left it to the job (no webhooks worker runs here): nothing was sent.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hook.requests).toHaveLength(0);
+    expect((await infra.pool.query<{ attempts: number }>('select attempts from webhook_deliveries where id = $1', [deliveryId])).rows[0]?.attempts).toBe(0);
+  });
 });

@@ -39,13 +39,13 @@ const CREATE_ROWS = preparedStatement(`with deliveries as (
        as t(id, event_id, template, to_address, message_id)
    on conflict (event_id, template) do nothing
    returning id, event_id)
- select id, 'webhook' as kind, event_id as "eventId" from deliveries
+ select id, 'webhook' as kind, event_id as "eventId", true as fresh from deliveries
  union all
- select id, 'email' as kind, event_id as "eventId" from emails
+ select id, 'email' as kind, event_id as "eventId", true as fresh from emails
  union all
- select id, 'webhook' as kind, event_id as "eventId" from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
+ select id, 'webhook' as kind, event_id as "eventId", false as fresh from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
  union all
- select id, 'email' as kind, event_id as "eventId" from email_messages where event_id = any($11::uuid[]) and status = 'pending'`);
+ select id, 'email' as kind, event_id as "eventId", false as fresh from email_messages where event_id = any($11::uuid[]) and status = 'pending'`);
 
 /** An outbox row as the relay reads it. */
 export interface OutboxEvent {
@@ -93,6 +93,11 @@ export interface OutboxRelayOptions {
    * room for, and adds jobs only for the others (RELAY_FIRST_ATTEMPT, docs/adr/0024-relay-first-attempt.md).
    */
   firstAttempts?: FirstAttempts;
+  /**
+   * How long `stop()` waits for first attempts in flight (default 20 s, inside the process's
+   * 30 s shutdown grace); the rows of those it leaves are the sweeper's.
+   */
+  attemptsGraceMs?: number;
 }
 
 interface Endpoint {
@@ -119,6 +124,8 @@ interface CreatedRow {
   id: string;
   kind: 'email' | 'webhook';
   eventId: string;
+  /** Inserted by this run of the batch, not listed again from an earlier, interrupted one (which may have a job). */
+  fresh: boolean;
 }
 
 /**
@@ -129,13 +136,14 @@ interface CreatedRow {
  *  1. one transaction claims a batch (`FOR UPDATE SKIP LOCKED`, so relays run side by side)
  *     and inserts the rows it implies (`ON CONFLICT DO NOTHING`: a re-run adds none twice);
  *     it commits before any job exists, so a job never runs ahead of its row;
- *  2. the jobs are added with job id = row id (adding an existing id is a no-op) — or, with
- *     `firstAttempts`, the relay starts the first attempt of the rows it has room for and adds
- *     jobs for the rest;
+ *  2. the jobs are added with job id = row id (adding an existing id is a no-op);
  *  3. the outbox rows are marked published.
  * A crash between 1 and 3 re-runs the batch later: no new rows, at worst jobs added again,
- * which the row status turns into no-ops. A crash during a first attempt leaves its row
- * pending without a job: the sweeper restores it.
+ * which the row status turns into no-ops.
+ * With `firstAttempts` (ADR 0024), 3 is part of 1's transaction, and 2 starts the first attempt
+ * of the rows 1 inserted, as many as there is room for, and adds jobs for the rest: a batch is
+ * never run again, so no other relay can list its rows while they are attempted, and a crash
+ * after 1 leaves rows pending without a job, which the sweeper restores.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -161,7 +169,10 @@ export class OutboxRelay {
     this.wake();
   }
 
-  /** Stops listening and polling, and waits for the batch in progress and its first attempts. */
+  /**
+   * Stops listening and polling, and waits for the batch in progress and, up to
+   * `attemptsGraceMs`, for its first attempts.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
@@ -173,7 +184,17 @@ export class OutboxRelay {
       listener.release();
     }
     await this.running;
-    await this.options.firstAttempts?.idle();
+    const { firstAttempts, attemptsGraceMs = 20_000, logger } = this.options;
+    if (!firstAttempts) return;
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = await Promise.race([
+      firstAttempts.idle().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), attemptsGraceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (cutOff) logger.warn({ attemptsGraceMs }, 'first attempts still running at shutdown: left to the sweeper');
   }
 
   /** Drains the outbox now (coalesces with a drain already running). */
@@ -222,14 +243,21 @@ export class OutboxRelay {
     try {
       // Each attempt has a span of its own under its event's, as a job has: the command's
       // trace leads to its emails and webhooks either way.
-      const queued =
-        this.options.firstAttempts?.startSome(rows, (row, attempt) => {
-          const parent = spans.get(row.eventId)?.span;
-          const id = row.kind === 'email' ? { 'conveyor.email.id': row.id } : { 'conveyor.delivery.id': row.id };
-          return parent ? inChildSpan(parent, `first attempt ${row.kind}`, id, attempt) : attempt();
-        }) ?? rows;
+      const { firstAttempts } = this.options;
+      // Only the rows this run inserted: one listed again from an interrupted run may have a job.
+      const queued = firstAttempts
+        ? [
+            ...firstAttempts.startSome(rows.filter((row) => row.fresh), (row, attempt) => {
+              const parent = spans.get(row.eventId)?.span;
+              const id = row.kind === 'email' ? { 'conveyor.email.id': row.id } : { 'conveyor.delivery.id': row.id };
+              return parent ? inChildSpan(parent, `first attempt ${row.kind}`, id, attempt) : attempt();
+            }),
+            ...rows.filter((row) => !row.fresh),
+          ]
+        : rows;
       await this.enqueue(queued, spans);
-      await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
+      // With first attempts the events were marked published in the claim transaction.
+      if (!firstAttempts) await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
       this.logPublished(events, rows, spans);
     } catch (error) {
       for (const { span } of spans.values()) {
@@ -321,7 +349,11 @@ export class OutboxRelay {
       const deliveries = this.deliveriesOf(events, endpoints.rows);
       const emails = await this.emailsOf(client, events, knownAddresses);
       // The insert goes out with COMMIT (one round trip on the relay's pipelining pool): should
-      // it fail, the COMMIT of the aborted transaction rolls back and its error is thrown.
+      // it fail, the COMMIT of the aborted transaction rolls back and its error is thrown. With
+      // first attempts the events are marked published in the same transaction: no other relay
+      // can claim them between this commit and the attempts (and attempt a row twice), and the
+      // batch is never run again; a row left without a job or an attempt is the sweeper's.
+      const publish = this.options.firstAttempts ? [MARK_PUBLISHED.with([events.map((event) => event.id)])] : [];
       const [pending] = (await inOrder(
         client,
         CREATE_ROWS.with([
@@ -337,8 +369,9 @@ export class OutboxRelay {
           emails.map((row) => row.messageId),
           events.map((event) => event.id),
         ]),
+        ...publish,
         'commit',
-      )) as [pg.QueryResult<CreatedRow>, pg.QueryResult];
+      )) as [pg.QueryResult<CreatedRow>, ...pg.QueryResult[]];
       return { events, rows: pending.rows };
     } catch (error) {
       // A connection whose prepared statements no longer fit the schema, or that cannot even

@@ -1,9 +1,12 @@
 import type { Queue } from 'bullmq';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SendEmailOutput } from '../../../../src/application/email/send-email.js';
 import type { DeliverWebhookOutput } from '../../../../src/application/webhooks/deliver-webhook.js';
 import { FirstAttempts } from '../../../../src/infrastructure/relay/first-attempts.js';
+import type { Logger } from '../../../../src/infrastructure/logger.js';
+import { OutboxRelay } from '../../../../src/infrastructure/relay/outbox-relay.js';
 import { emailJobOptions } from '../../../../queues/emails.js';
 import { webhookJobOptions } from '../../../../queues/webhooks.js';
 
@@ -133,5 +136,52 @@ describe('FirstAttempts', () => {
     for (const done of release) done();
     await waiting;
     expect(attempts.attempting('a') || attempts.attempting('b')).toBe(false);
+  });
+});
+
+describe('OutboxRelay.stop with first attempts in flight', () => {
+  it('waits for them up to attemptsGraceMs, then leaves them to the sweeper and says so', async () => {
+    const warned: string[] = [];
+    const logger = { warn: (_fields: unknown, message: string) => warned.push(message) } as unknown as Logger;
+    const { attempts } = attemptsWith(
+      async () => ({ outcome: 'sent', response: '250 ok', ...claimed }),
+      () => new Promise<DeliverWebhookOutput>(() => undefined),
+    );
+    const relay = new OutboxRelay({
+      pool: {} as pg.Pool,
+      emails: fakeQueue('emails', []),
+      webhooks: fakeQueue('webhooks', []),
+      policies: { buildWebhookBody: () => '{}', emailJobOptions, webhookJobOptions: webhookJobOptions([60]) },
+      logger,
+      firstAttempts: attempts,
+      attemptsGraceMs: 50,
+    });
+    attempts.startSome([{ id: DELIVERY, kind: 'webhook' }]);
+    const started = performance.now();
+    await relay.stop();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    expect(attempts.attempting(DELIVERY)).toBe(true);
+    expect(warned).toEqual(['first attempts still running at shutdown: left to the sweeper']);
+  });
+
+  it('returns as soon as they are done', async () => {
+    const { attempts } = attemptsWith(
+      async () => ({ outcome: 'sent', response: '250 ok', ...claimed }),
+      async () => ({ outcome: 'skipped', reason: 'not_pending' }),
+    );
+    const relay = new OutboxRelay({
+      pool: {} as pg.Pool,
+      emails: fakeQueue('emails', []),
+      webhooks: fakeQueue('webhooks', []),
+      policies: { buildWebhookBody: () => '{}', emailJobOptions, webhookJobOptions: webhookJobOptions([60]) },
+      logger: pino({ level: 'silent' }),
+      firstAttempts: attempts,
+      attemptsGraceMs: 60_000,
+    });
+    attempts.startSome([{ id: EMAIL, kind: 'email' }, { id: DELIVERY, kind: 'webhook' }]);
+    const started = performance.now();
+    await relay.stop();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(attempts.attempting(EMAIL) || attempts.attempting(DELIVERY)).toBe(false);
   });
 });
