@@ -381,9 +381,8 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
   return { markdown, verdicts };
 }
 
-/** `intake 2/5 · queue 1/12 · …` (p50/p99, ms). */
 /**
- * `intake 3.0/12.0 · … ms`. The queue hop of a delivery (enqueue, pickup) is missing for those
+ * `intake 3.0/12.0 · … ms` (p50/p99). The queue hop of a delivery (enqueue, pickup) is missing for those
  * whose first attempt the relay made (ADR 0024): such a stage says how many of the deliveries
  * (prepare's) it covers, or "—" for none.
  */

@@ -359,7 +359,9 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
           `e2e: at ${perSecond}/s p50 ${summary.latencyMs.p50.toFixed(1)} p95 ${summary.latencyMs.p95.toFixed(1)} p99 ${summary.latencyMs.p99.toFixed(1)} ms (${lag.length}/${measured.length} received)`,
         );
         const stages = await withQueue(stage, QUEUES.commands, (commands) =>
-          withQueue(stage, QUEUES.webhooks, (webhooks) => stageBreakdown(databaseUrl, { commands, webhooks }, run.accepted, received, t0 + WARM_UP_MS)),
+          withQueue(stage, QUEUES.webhooks, (webhooks) =>
+            stageBreakdown(databaseUrl, { commands, webhooks }, run.accepted, received, t0 + WARM_UP_MS, ['true', '1'].includes(context.env.RELAY_FIRST_ATTEMPT ?? '')),
+          ),
         );
         context.log(`e2e: at ${perSecond}/s p50/p99 ${Object.entries(stages).map(([name, l]) => `${name} ${l.p50.toFixed(0)}/${l.p99.toFixed(0)}`).join(', ')} ms`);
         return { summary, run, cpu, writes, servers, stages };

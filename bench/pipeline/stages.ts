@@ -21,9 +21,11 @@ import type { Delivery } from './receiver.js';
  * - prepare: started → delivery attempt starts (`webhook_delivery_attempts.attempted_at`): the
  *   rate check, the delivery and endpoint read, the secret's decryption, the signature;
  * - delivery: attempt → the receiver has the request.
- * A delivery whose first attempt the relay made (RELAY_FIRST_ATTEMPT, ADR 0024) has no job, so
- * no enqueue and no pickup: its prepare runs from the claim to the attempt (the rest of the claim
- * transaction, its COMMIT and the attempt's reads). The report says how many deliveries had a job.
+ * With RELAY_FIRST_ATTEMPT (ADR 0024) a delivery whose first attempt the relay made has no job
+ * (or only a retry's, added after that attempt), so no enqueue and no pickup: its prepare runs
+ * from the claim to the attempt (the rest of the claim transaction, its COMMIT and the attempt's
+ * reads). The report says how many deliveries had a job. Without the setting a delivery whose
+ * job is gone (trimmed from Redis) is left out of the delivery stages, as before.
  * `email` (claim → `email_messages.sent_at`) is off the webhook's path and shown beside them.
  */
 export const STAGES = ['intake', 'queue', 'lock', 'transaction', 'relay', 'enqueue', 'pickup', 'prepare', 'delivery', 'email'] as const;
@@ -47,6 +49,8 @@ export async function stageBreakdown(
   accepted: readonly Accepted[],
   received: readonly Delivery[],
   from: number,
+  /** The relay made first attempts (RELAY_FIRST_ATTEMPT). */
+  firstAttempt = false,
 ): Promise<Record<StageName, LatencySummary>> {
   const measured = accepted.filter(([, due]) => due >= from);
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -99,12 +103,14 @@ export async function stageBreakdown(
       if (row.mailed !== null) values.email.push(Number(row.mailed) - claimed);
       if (row.attempted === null) return;
       const deliveryJob = deliveryJobs[index];
-      if (deliveryJob) {
-        if (!deliveryJob.processedOn) return;
+      const attempted = Number(row.attempted);
+      if (firstAttempt && (!deliveryJob || deliveryJob.timestamp > attempted)) values.prepare.push(attempted - claimed);
+      else {
+        if (!deliveryJob?.processedOn) return;
         values.enqueue.push(deliveryJob.timestamp - claimed);
         values.pickup.push(deliveryJob.processedOn - deliveryJob.timestamp);
-        values.prepare.push(Number(row.attempted) - deliveryJob.processedOn);
-      } else values.prepare.push(Number(row.attempted) - claimed);
+        values.prepare.push(attempted - deliveryJob.processedOn);
+      }
       const got = receivedAt.get(orderId);
       if (got !== undefined) values.delivery.push(got - Number(row.attempted));
     });
