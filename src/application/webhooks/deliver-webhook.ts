@@ -96,12 +96,20 @@ export class DeliverWebhook {
       return { outcome: 'endpoint_disabled', ...ids };
     }
     // Asked only now, so a delivery that will not be sent takes no slot.
-    const delayMs = await this.pacing.limiter.acquire({
-      endpointId: endpoint.id,
-      deliveryId: delivery.id,
-      perSecond: endpoint.deliveryRate ?? this.pacing.defaultRate,
-      waited: input.waited === true,
-    });
+    let delayMs: number;
+    try {
+      delayMs = await this.pacing.limiter.acquire({
+        endpointId: endpoint.id,
+        deliveryId: delivery.id,
+        perSecond: endpoint.deliveryRate ?? this.pacing.defaultRate,
+        waited: input.waited === true,
+      });
+    } catch (error) {
+      // The rate could not be asked (Redis down): no attempt was made, so the claim goes (a
+      // replay is not refused for the claim's lease) and the caller retries or queues it.
+      await this.deliveries.postponeAttempt(delivery.id, attemptId, this.clock.now()).catch(() => undefined);
+      throw error;
+    }
     if (delayMs > 0) {
       const nextAttemptAt = new Date(this.clock.now().getTime() + delayMs);
       await this.deliveries.postponeAttempt(delivery.id, attemptId, nextAttemptAt);

@@ -143,6 +143,17 @@ describe('DeliverWebhook and the endpoint delivery rate', () => {
     expect(limiter.requests.map((request) => request.waited)).toEqual([false, true]);
   });
 
+  it('releases its claim and throws when the rate cannot be asked (Redis down): no attempt, nothing sent', async () => {
+    const down = new Error('Connection is closed.');
+    const limiter = { acquire: async () => Promise.reject(down) };
+    const sender = new ScriptedSender([ok]);
+    const deliver = new DeliverWebhook(store, sender, schedule, fixedClock(), DISABLE_AFTER_MS, { limiter, defaultRate: 25 });
+    await expect(deliver.execute({ deliveryId: 'd1', attempt: 0, canRetry: true })).rejects.toBe(down);
+    expect(sender.requests).toEqual([]);
+    expect(store.deliveries.get('d1')).toMatchObject({ status: 'pending', attempts: 0, claim: null });
+    expect(store.attempts.get('d1')).toBeUndefined();
+  });
+
   it("asks for the endpoint's own rate, or the default when it has none", async () => {
     const limiter = new ScriptedRateLimiter();
     await paced(new ScriptedSender([ok]), limiter).execute({ deliveryId: 'd1', attempt: 0, canRetry: true });
