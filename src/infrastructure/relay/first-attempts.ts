@@ -57,8 +57,8 @@ export class FirstAttempts {
 
   /**
    * Starts the first attempt of as many rows as there is room for, and returns the others
-   * (to be queued). A row already being attempted is neither started again nor returned: a
-   * batch that is run again after a failure lists the rows it created the first time.
+   * (to be queued). A row already being attempted is neither started again nor returned (the
+   * relay hands over only rows its batch inserted, so this is a guard, not a path it takes).
    */
   startSome<Row extends NewRow>(rows: readonly Row[], run: (row: Row, attempt: () => Promise<void>) => Promise<void> = (_, attempt) => attempt()): Row[] {
     const rest: Row[] = [];
