@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startMailer } from '../../src/main/roles/mailer.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
@@ -42,6 +42,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   await Promise.all(workers.splice(0).map((worker) => worker.stop(5000)));
   await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
   await infra.pool.query('update webhook_endpoints set deleted_at = now() where deleted_at is null');
@@ -74,6 +75,29 @@ async function register(address: string): Promise<string> {
   );
   await infra.pool.query('notify outbox');
   return id;
+}
+
+/** conveyor_outbox_events_published_total of `type`, as GET /metrics shows it. */
+async function publishedCount(type: string): Promise<number> {
+  const line = (await infra.metrics.render()).split('\n').find((entry) => entry.startsWith(`conveyor_outbox_events_published_total{type="${type}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/**
+ * A product.restocked endpoint whose receiver holds its first two requests unanswered (the
+ * relay's two slots stay busy until the test answers `held`) and answers the rest with 204.
+ */
+async function restockEndpointHoldingTwo(): Promise<{ hook: HttpReceiver; held: ServerResponse[]; endpointId: string }> {
+  const held: ServerResponse[] = [];
+  const hook = await receiver((_request, index, { res }) => {
+    if (index < 2) {
+      held.push(res);
+      return 'answered';
+    }
+    return { status: 204 };
+  });
+  const { id: endpointId } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['product.restocked']);
+  return { hook, held, endpointId };
 }
 
 const emailOf = async (eventId: string) =>
@@ -139,15 +163,7 @@ describe('RELAY_FIRST_ATTEMPT', () => {
   });
 
   it('with no room left the relay queues the rest, the sweeper leaves its attempts in flight alone, and each delivery is made once', async () => {
-    const held: ServerResponse[] = [];
-    const hook = await receiver((_request, index, { res }) => {
-      if (index < 2) {
-        held.push(res);
-        return 'answered';
-      }
-      return { status: 204 };
-    });
-    const { id: endpointId } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['product.restocked']);
+    const { hook, held, endpointId } = await restockEndpointHoldingTwo();
     await publishRestocks(infra.pool, 5);
 
     // Two attempts hang at the receiver (WORKER_CONCURRENCY 2); the other three are jobs.
@@ -164,6 +180,33 @@ describe('RELAY_FIRST_ATTEMPT', () => {
     await waitFor(async () => (await statuses()).every((row) => row.status === 'delivered'), 10_000, 'five deliveries');
     const ids = hook.requests.map((request) => request.headers['webhook-id']);
     expect(new Set(ids).size).toBe(5);
+    expect(hook.requests).toHaveLength(5);
+    expect((await statuses()).map((row) => row.attempts)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('a batch whose queued rows cannot get their jobs (Redis down) is published and counted all the same, and the sweeper restores those rows', async () => {
+    const { hook, held, endpointId } = await restockEndpointHoldingTwo();
+    const publishedBefore = await publishedCount('product.restocked');
+    // The batch's add of its three queued deliveries fails as it does with Redis down.
+    const addBulk = vi.spyOn(infra.queues.webhooks, 'addBulk').mockRejectedValueOnce(new Error('Connection is closed.'));
+    await publishRestocks(infra.pool, 5);
+
+    await waitFor(async () => hook.requests.length === 2 && addBulk.mock.calls.length === 1, 10_000, 'two attempts and the failed add');
+    // The claim transaction published the events: the batch is done, not retried, and counted.
+    await waitFor(async () => (await publishedCount('product.restocked')) === publishedBefore + 5, 10_000, 'five events counted as published');
+    const unpublished = await infra.pool.query('select 1 from outbox_messages where published_at is null');
+    expect(unpublished.rowCount).toBe(0);
+    expect(await infra.queues.webhooks.getJobCountByTypes('waiting', 'delayed')).toBe(0);
+    // The three rows without a job are the sweeper's; the two being attempted are not.
+    expect(await relay.sweeper.sweep()).toBe(3);
+    expect(addBulk).toHaveBeenCalledTimes(1);
+
+    for (const res of held) res.writeHead(204).end();
+    workers.push(startWebhooks(infra));
+    const statuses = async () =>
+      (await infra.pool.query<{ status: string; attempts: number }>('select status, attempts from webhook_deliveries where endpoint_id = $1', [endpointId])).rows;
+    await waitFor(async () => (await statuses()).every((row) => row.status === 'delivered'), 10_000, 'five deliveries');
+    expect(new Set(hook.requests.map((request) => request.headers['webhook-id'])).size).toBe(5);
     expect(hook.requests).toHaveLength(5);
     expect((await statuses()).map((row) => row.attempts)).toEqual([1, 1, 1, 1, 1]);
   });

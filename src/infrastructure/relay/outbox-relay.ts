@@ -255,9 +255,21 @@ export class OutboxRelay {
             ...rows.filter((row) => !row.fresh),
           ]
         : rows;
-      await this.enqueue(queued, spans);
-      // With first attempts the events were marked published in the claim transaction.
-      if (!firstAttempts) await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
+      if (!firstAttempts) {
+        await this.enqueue(queued, spans);
+        await this.options.pool.query(MARK_PUBLISHED.with([events.map((event) => event.id)]));
+      } else {
+        // The events were marked published in the claim transaction, so the batch is never run
+        // again: jobs that cannot be added (Redis down) leave their rows to the sweeper, and
+        // the events are published all the same.
+        await this.enqueue(queued, spans).catch((error: unknown) => {
+          for (const { span } of spans.values()) span.recordException(error as Error);
+          this.options.logger.warn(
+            { err: error, emailIds: idsOf(queued, 'email'), deliveryIds: idsOf(queued, 'webhook') },
+            'jobs of a published batch could not be added; the sweeper restores their rows',
+          );
+        });
+      }
       this.logPublished(events, rows, spans);
     } catch (error) {
       for (const { span } of spans.values()) {
@@ -291,8 +303,8 @@ export class OutboxRelay {
         eventType: event.type,
         commandId: event.commandId,
         aggregateId: event.aggregateId,
-        emailIds: own.filter((row) => row.kind === 'email').map((row) => row.id),
-        deliveryIds: own.filter((row) => row.kind === 'webhook').map((row) => row.id),
+        emailIds: idsOf(own, 'email'),
+        deliveryIds: idsOf(own, 'webhook'),
       };
       const span = spans.get(event.id)?.span;
       if (span) context.with(trace.setSpan(context.active(), span), () => logger.info(fields, 'outbox event published'));
@@ -492,4 +504,9 @@ export class OutboxRelay {
       });
     }, this.pollIntervalMs).unref();
   }
+}
+
+/** The ids of the rows of one kind. */
+function idsOf(rows: readonly CreatedRow[], kind: CreatedRow['kind']): string[] {
+  return rows.filter((row) => row.kind === kind).map((row) => row.id);
 }
