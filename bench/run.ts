@@ -19,6 +19,7 @@ import { renderNoise, renderTable, type Results } from './lib/report.js';
 import { RESULTS_DIR } from './lib/paths.js';
 import type { NodeProcess } from './lib/processes.js';
 import { deleteMatching } from './lib/redis.js';
+import { cleanUpOnAbnormalExit } from './lib/shutdown.js';
 
 const PHASES = ['intake', 'processing', 'hot', 'ordering', 'events', 'e2e', 'live'] as const;
 type Phase = (typeof PHASES)[number];
@@ -80,14 +81,7 @@ async function cleanUp(): Promise<void> {
   await deleteMatching(`bench-${runId}*`).catch(() => undefined);
   rmSync(tmpDir, { recursive: true, force: true });
 }
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    context.log(`${signal}: stopping processes and dropping the bench databases`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
+const shutdown = cleanUpOnAbnormalExit(cleanUp, (message) => context.log(message));
 
 const machine = await describeMachine();
 context.log(`run ${runId}: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}`);
@@ -117,7 +111,7 @@ try {
   }
   if (only.has('live')) results.live = await phase('live', () => livePhase(context));
 } finally {
-  if (!interrupted) await cleanUp();
+  if (!shutdown.stopping) await cleanUp();
 }
 machine.loadAverage.end = os.loadavg()[0] ?? Number.NaN;
 machine.loopbackRoundTripUs.end = await loopbackRoundTripUs();

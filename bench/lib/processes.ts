@@ -131,6 +131,13 @@ export function startNode(name: string, script: string, options: StartOptions): 
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
+  // A log that cannot be written (its directory removed under the run) loses the output, not
+  // the run: the child's pipes keep draining so it never blocks on a full pipe.
+  log.once('error', (error) => {
+    process.stderr.write(`${name}: its log ${logFile} cannot be written (${error.message}); its output is dropped\n`);
+    child.stdout?.resume();
+    child.stderr?.resume();
+  });
   const exited = once(child, 'exit').then(([code, signal]) => {
     log.end();
     return (code ?? signal) as number | string;
