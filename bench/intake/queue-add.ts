@@ -2,7 +2,7 @@
 // outstanding, on the queue and connection the web process uses (createQueue: same default job
 // options; a producer connection), for `seconds` after a one-second warm-up.
 // `node queue-add.js <seconds> <inFlight>`; REDIS_URL, QUEUE_PREFIX and BENCH_BODY from the env.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { commandJob, type CommandPayload } from '../../queues/commands.js';
 import { QUEUES } from '../../queues/names.js';

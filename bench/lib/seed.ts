@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import type { CommandPayload } from '../../queues/commands.js';
 
 /** What the load needs to place valid orders. */

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { EMAIL_JOB_NAME } from '../../queues/emails.js';
 import { QUEUES } from '../../queues/names.js';
 import { BenchDatabases } from '../lib/database.js';

@@ -1,7 +1,7 @@
 // Baseline of the events throughput: the last hop alone — sign (Standard Webhooks) and POST
 // `count` webhook bodies with undici to the same receiver, `inFlight` at a time, no database and
 // no queue. `node bare-deliver.js <url> <count> <inFlight>`; WEBHOOK_SECRET in the env.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { Agent, request } from 'undici';
 import { webhookHeaders } from '../../src/infrastructure/webhooks/signing.js';
 import { printResult } from '../lib/processes.js';

@@ -6,7 +6,7 @@
 //   node bare-hop.js add <perSecond> <seconds> — adds jobs on time (open loop), prints RESULT
 // REDIS_URL and QUEUE_PREFIX from the env.
 import { Worker } from 'bullmq';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { QUEUES } from '../../queues/names.js';
 import { createQueue } from '../../src/infrastructure/queue/queues.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';

@@ -13,7 +13,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { WEBHOOK_JOB_NAME, webhookJobOptions } from '../../queues/webhooks.js';
 import { QUEUES } from '../../queues/names.js';
 import { loadConfig, type Config } from '../../src/infrastructure/config.js';

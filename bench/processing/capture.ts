@@ -4,7 +4,7 @@
 // and COMMIT. `node capture.js`; DATABASE_URL and BENCH_CATALOG (JSON) from the environment.
 // Prints RESULT {statements, input} for the bare replay (pg-replay.ts).
 import { createRequire } from 'node:module';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { systemClock } from '../../src/application/clock.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { MikroORM, ormConfig } from '../../src/infrastructure/persistence/mikro-orm.js';

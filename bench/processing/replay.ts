@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import type { Catalog } from '../lib/seed.js';
 import type { CapturedStatement } from './capture.js';
 import { sqlTemplate, type CapturedInput, type ReplayIds } from './sql-template.js';

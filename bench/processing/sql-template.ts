@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import type { CapturedStatement } from './capture.js';
 
 /** The ids a captured PlaceOrder was run with. */

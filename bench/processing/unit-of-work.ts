@@ -11,7 +11,7 @@
 // Each round reports orders per second and the process's CPU (user + system) per order.
 import { parseArgs } from 'node:util';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../src/infrastructure/ids.js';
 import { systemClock } from '../../src/application/clock.js';
 import { PlaceOrder } from '../../src/application/commerce/use-cases/place-order.js';
 import { MikroOrmUnitOfWork } from '../../src/infrastructure/persistence/mikro-orm-unit-of-work.js';

@@ -9,7 +9,7 @@ import Fastify, {
   type onRequestAsyncHookHandler,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../infrastructure/ids.js';
 import type { Scope } from '../application/access/principal.js';
 import { systemClock } from '../application/clock.js';
 import type { CommandEvents, CommandOutcomes, CommandQueue } from '../application/commerce/ports/command-control.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../infrastructure/ids.js';
 import { CreateApiKey, InvalidApiKeyError, type ApiKey } from '../application/access/api-keys.js';
 import { SCOPES } from '../application/access/principal.js';
 import { systemClock } from '../application/clock.js';

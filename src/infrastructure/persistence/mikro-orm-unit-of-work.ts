@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { ROOT_CONTEXT, context, propagation, type Context } from '@opentelemetry/api';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../ids.js';
 import {
   CommandCancelledError,
   DomainError,

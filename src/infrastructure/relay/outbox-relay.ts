@@ -1,6 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../ids.js';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { emailsForEvent } from '../../application/email/policy.js';
 import { endpointsForEvent } from '../../application/webhooks/policy.js';

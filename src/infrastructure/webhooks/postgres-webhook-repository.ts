@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../ids.js';
 import type {
   AttemptOutcome,
   DeliveryToSend,

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../infrastructure/ids.js';
 import { systemClock, type Clock } from '../../application/clock.js';
 import { CreateSchedule } from '../../application/scheduling/create-schedule.js';
 import { DeleteSchedule } from '../../application/scheduling/delete-schedule.js';

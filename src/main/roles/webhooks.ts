@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { QueueKeys } from 'bullmq';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../infrastructure/ids.js';
 import { systemClock, type Clock } from '../../application/clock.js';
 import { CreateWebhookEndpoint } from '../../application/webhooks/create-webhook-endpoint.js';
 import { DeleteWebhookEndpoint } from '../../application/webhooks/delete-webhook-endpoint.js';
