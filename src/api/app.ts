@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { uuidv7 } from '../infrastructure/ids.js';
+import { lazyRequestLogger } from './request-logger.js';
 import type { Scope } from '../application/access/principal.js';
 import { systemClock } from '../application/clock.js';
 import type { CommandEvents, CommandOutcomes, CommandQueue } from '../application/commerce/ports/command-control.js';
@@ -120,6 +121,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     // Errors raised before routing (a malformed URL) get problem+json too.
     frameworkErrors: problemErrorHandler,
+    // A request's child logger is made when it first writes a line at an enabled level.
+    childLoggerFactory: lazyRequestLogger,
   };
   const app: FastifyInstance = isLoggerInstance(logger)
     ? Fastify({ ...options, loggerInstance: logger })
