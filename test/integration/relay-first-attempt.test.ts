@@ -5,6 +5,7 @@ import { startMailer } from '../../src/main/roles/mailer.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
 import { startRelay, type RunningRelay } from '../../src/main/roles/relay.js';
 import { createWebhookManagement, startWebhooks } from '../../src/main/roles/webhooks.js';
+import { RedisDeliveryRateLimiter } from '../../src/infrastructure/webhooks/redis-delivery-rate-limiter.js';
 import { infrastructureOnFreshDatabase, publishRestocks } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { HttpReceiver, startSmtpCapture, verifies, type SmtpCapture } from '../support/receivers.js';
@@ -100,6 +101,17 @@ async function restockEndpointHoldingTwo(): Promise<{ hook: HttpReceiver; held: 
   return { hook, held, endpointId };
 }
 
+/** Counts the delivery claims made by statement of their own (the repository's claimForSending) from now on. */
+function claimStatements(): () => number {
+  const query = vi.spyOn(infra.pool, 'query');
+  const text = (config: unknown) => {
+    if (typeof config === 'string') return config;
+    const given = (config as { text?: unknown } | null)?.text;
+    return typeof given === 'string' ? given : '';
+  };
+  return () => query.mock.calls.filter(([config]) => text(config).startsWith('with claim as')).length;
+}
+
 const emailOf = async (eventId: string) =>
   (await infra.pool.query<{ id: string; status: string; attempts: number }>('select id, status, attempts from email_messages where event_id = $1', [eventId])).rows[0];
 const deliveryOf = async (eventId: string) =>
@@ -182,6 +194,70 @@ describe('RELAY_FIRST_ATTEMPT', () => {
     expect(new Set(ids).size).toBe(5);
     expect(hook.requests).toHaveLength(5);
     expect((await statuses()).map((row) => row.attempts)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('creates the deliveries it attempts already claimed for those attempts: they make no claim statement of their own, and the ones it queues are claimed by their jobs', async () => {
+    const claims = claimStatements();
+    const { hook, held, endpointId } = await restockEndpointHoldingTwo();
+    await publishRestocks(infra.pool, 5);
+
+    await waitFor(async () => hook.requests.length === 2 && (await infra.queues.webhooks.getJobCountByTypes('waiting')) === 3, 10_000, 'two attempts and three jobs');
+    const rows = async () =>
+      (
+        await infra.pool.query<{ id: string; status: string; attempt_id: string | null; attempt_started_at: Date | null }>(
+          'select id, status, attempt_id, attempt_started_at from webhook_deliveries where endpoint_id = $1 order by id',
+          [endpointId],
+        )
+      ).rows;
+    const attempted = new Set(hook.requests.map((request) => request.headers['webhook-id']));
+    const whileHeld = await rows();
+    // The two in flight were created claimed (their claim's start recorded); the queued three not.
+    expect(whileHeld.filter((row) => row.attempt_id !== null && row.attempt_started_at !== null).map((row) => row.id).sort()).toEqual([...attempted].sort());
+    expect(whileHeld.filter((row) => row.attempt_id === null)).toHaveLength(3);
+    expect(claims()).toBe(0);
+
+    for (const res of held) res.writeHead(204).end();
+    workers.push(startWebhooks(infra));
+    await waitFor(async () => (await rows()).every((row) => row.status === 'delivered' && row.attempt_id === null), 10_000, 'five deliveries');
+    expect(claims()).toBe(3);
+    // Each logged attempt carries the id of the claim it was made under.
+    const logged = await infra.pool.query<{ id: string; delivery_id: string }>(
+      'select a.id, a.delivery_id from webhook_delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.endpoint_id = $1',
+      [endpointId],
+    );
+    expect(logged.rows).toHaveLength(5);
+    for (const row of whileHeld.filter((held) => held.attempt_id !== null)) {
+      expect(logged.rows.find((attempt) => attempt.delivery_id === row.id)?.id).toBe(row.attempt_id);
+    }
+    expect(hook.requests).toHaveLength(5);
+  });
+
+  it('a delivery created claimed whose rate cannot be asked (Redis down) has its claim released and a job added at once', async () => {
+    const acquire = vi.spyOn(RedisDeliveryRateLimiter.prototype, 'acquire').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const hook = await receiver();
+    const { id: endpointId } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['product.restocked']);
+    await publishRestocks(infra.pool, 1);
+
+    const row = async () =>
+      (
+        await infra.pool.query<{ id: string; status: string; attempts: number; attempt_id: string | null }>(
+          'select id, status, attempts, attempt_id from webhook_deliveries where endpoint_id = $1',
+          [endpointId],
+        )
+      ).rows[0];
+    const queued = await waitFor(async () => {
+      const delivery = await row();
+      return delivery && (await infra.queues.webhooks.getJob(delivery.id)) ? delivery : undefined;
+    }, 10_000, 'the delivery queued');
+    expect(acquire).toHaveBeenCalledTimes(1);
+    expect(queued).toMatchObject({ status: 'pending', attempts: 0, attempt_id: null });
+    expect((await infra.queues.webhooks.getJob(queued.id))?.data).toEqual({ deliveryId: queued.id });
+    expect(hook.requests).toHaveLength(0);
+
+    workers.push(startWebhooks(infra));
+    await waitFor(async () => (await row())?.status === 'delivered', 10_000, 'the delivery by its job');
+    expect(await row()).toMatchObject({ attempts: 1, attempt_id: null });
+    expect(hook.requests).toHaveLength(1);
   });
 
   it('a batch whose queued rows cannot get their jobs (Redis down) is published and counted all the same, and the sweeper restores those rows', async () => {

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { autoDisable } from './auto-disable.js';
-import type { AttemptOutcome, DeliveryRateLimiter, WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
+import type { AttemptOutcome, DeliveryRateLimiter, DeliveryToSend, WebhookDeliveryRepository, WebhookResponse, WebhookSender } from './ports.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { signingSecrets } from './secret-rotation.js';
 
@@ -12,6 +12,11 @@ export interface DeliverWebhookInput {
   canRetry: boolean;
   /** True when the job waited for a slot of its endpoint's delivery rate before (see DeliveryRateLimiter). */
   waited?: boolean;
+  /**
+   * The delivery as it was claimed by the transaction that created it (the relay's first
+   * attempt, docs/adr/0024-relay-first-attempt.md): this attempt makes no claim of its own.
+   */
+  claimed?: DeliveryToSend;
 }
 
 /** The delivery rate of every endpoint without one of its own, and the limiter that enforces them. */
@@ -86,7 +91,7 @@ export class DeliverWebhook {
   ) {}
 
   async execute(input: DeliverWebhookInput): Promise<DeliverWebhookOutput> {
-    const found = await this.deliveries.claimForSending(input.deliveryId, this.clock.now());
+    const found = input.claimed ?? (await this.deliveries.claimForSending(input.deliveryId, this.clock.now()));
     if (!found) return { outcome: 'skipped', reason: 'unknown' };
     const { delivery, endpoint, attemptId } = found;
     if (attemptId === null) return { outcome: 'skipped', reason: 'not_pending' };

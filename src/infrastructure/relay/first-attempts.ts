@@ -1,15 +1,30 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { SendEmail } from '../../application/email/send-email.js';
 import type { DeliverWebhook } from '../../application/webhooks/deliver-webhook.js';
+import type { DeliveryToSend } from '../../application/webhooks/ports.js';
 import { EMAIL_JOB_NAME, maxRetryDelayMs, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 import { logMadeAttempt } from '../webhooks/attempt-log.js';
+import type { SendingRow } from '../webhooks/postgres-webhook-repository.js';
 
 /** A row the relay has just created: an email_messages or a webhook_deliveries row. */
 export interface NewRow {
   id: string;
   kind: 'email' | 'webhook';
+  /**
+   * A delivery that the relay's insert created already claimed for its first attempt, with
+   * the row and its endpoint as that statement read them: the attempt makes no claim of its
+   * own (one round trip fewer).
+   */
+  claim?: ClaimAtInsert | undefined;
+}
+
+/** A delivery claimed by the statement that created it. */
+export interface ClaimAtInsert {
+  attemptId: string;
+  startedAt: Date;
+  row: SendingRow;
 }
 
 export interface FirstAttemptsOptions {
@@ -24,6 +39,8 @@ export interface FirstAttemptsOptions {
   metrics?: { countEmail(outcome: string): void; countWebhook(outcome: string): void };
   /** Attempts in flight at most (WORKER_CONCURRENCY); the rows past it are queued. */
   concurrency: number;
+  /** What an attempt of a delivery claimed at insert needs (the webhook repository's `toSend`). */
+  toSend: (row: SendingRow, attemptId: string, startedAt: Date) => DeliveryToSend;
 }
 
 /**
@@ -50,6 +67,14 @@ export class FirstAttempts {
     }
   }
 
+  /**
+   * How many rows an attempt could start for now. Only the relay's batch starts attempts, one
+   * batch at a time, so until its rows are started this can only grow.
+   */
+  room(): number {
+    return Math.max(0, this.options.concurrency - this.inFlight.size);
+  }
+
   /** Whether this relay is attempting the row now (the sweeper leaves it alone). */
   attempting(id: string): boolean {
     return this.inFlight.has(id);
@@ -68,7 +93,7 @@ export class FirstAttempts {
         rest.push(row);
         continue;
       }
-      const attempt = () => (row.kind === 'email' ? this.email(row.id) : this.webhook(row.id));
+      const attempt = () => (row.kind === 'email' ? this.email(row.id) : this.webhook(row.id, row.claim));
       const running = run(row, attempt)
         .catch((error: unknown) => this.options.logger.error({ err: error, id: row.id, kind: row.kind }, 'first attempt failed unexpectedly; the sweeper restores the row'))
         .finally(() => this.inFlight.delete(row.id));
@@ -117,12 +142,13 @@ export class FirstAttempts {
     }
   }
 
-  private async webhook(deliveryId: string): Promise<void> {
-    const { deliverWebhook, webhookJobOptions, logger, metrics } = this.options;
+  private async webhook(deliveryId: string, claim: ClaimAtInsert | undefined): Promise<void> {
+    const { deliverWebhook, webhookJobOptions, logger, metrics, toSend } = this.options;
     const log = logger.child({ deliveryId, attempt: 1, by: 'relay' });
     let result: Awaited<ReturnType<DeliverWebhook['execute']>>;
     try {
-      result = await deliverWebhook.execute({ deliveryId, attempt: 0, canRetry: (webhookJobOptions.attempts ?? 1) > 1 });
+      const claimed = claim ? { claimed: toSend(claim.row, claim.attemptId, claim.startedAt) } : {};
+      result = await deliverWebhook.execute({ deliveryId, attempt: 0, canRetry: (webhookJobOptions.attempts ?? 1) > 1, ...claimed });
     } catch (error) {
       log.warn({ err: error }, 'first attempt of a webhook delivery could not be made; queued');
       return this.queueWebhook({ deliveryId }, 0);

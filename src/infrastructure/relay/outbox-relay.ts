@@ -8,7 +8,8 @@ import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 import { continueTrace, inChildSpan, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
-import type { FirstAttempts } from './first-attempts.js';
+import type { FirstAttempts, NewRow } from './first-attempts.js';
+import type { SendingRow } from '../webhooks/postgres-webhook-repository.js';
 import { OUTBOX_CHANNEL } from '../persistence/mikro-orm-unit-of-work.js';
 import { isUuid, UUID_PATTERN } from '../persistence/columns.js';
 import { inOrder } from '../persistence/pipelining-pool.js';
@@ -25,13 +26,16 @@ const MARK_PUBLISHED = preparedStatement(
 // an event is the policy's decision. The pending rows of these events are the new ones and those
 // of an earlier, interrupted run of the same batch (the select sees the table as it was before
 // this statement, so a new row is listed once, by its insert).
+// With first attempts, a delivery the relay will attempt is created claimed for that attempt
+// ($12, its attempt id, or null; $13, when it started), and the row comes back with its
+// endpoint as the attempt's claim would read it: the attempt needs no claim statement of its own.
 const CREATE_ROWS = preparedStatement(`with deliveries as (
-   insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at)
-   select id, endpoint_id, event_id, event_type, body, 'pending', 0, now()
-     from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
-       as t(id, endpoint_id, event_id, event_type, body)
+   insert into webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, created_at, attempt_id, attempt_started_at)
+   select id, endpoint_id, event_id, event_type, body, 'pending', 0, now(), attempt_id, case when attempt_id is not null then $13::timestamptz end
+     from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $12::uuid[])
+       as t(id, endpoint_id, event_id, event_type, body, attempt_id)
    on conflict (endpoint_id, event_id) do nothing
-   returning id, event_id),
+   returning id, event_id, endpoint_id, attempt_id),
  emails as (
    insert into email_messages (id, event_id, template, to_address, message_id, status, attempts, created_at)
    select id, event_id, template, to_address, message_id, 'pending', 0, now()
@@ -39,13 +43,15 @@ const CREATE_ROWS = preparedStatement(`with deliveries as (
        as t(id, event_id, template, to_address, message_id)
    on conflict (event_id, template) do nothing
    returning id, event_id)
- select id, 'webhook' as kind, event_id as "eventId", true as fresh from deliveries
+ select id, 'webhook' as kind, event_id as "eventId", true as fresh, attempt_id as "attemptId",
+        case when attempt_id is not null then (select to_jsonb(e) from webhook_endpoints e where e.id = deliveries.endpoint_id) end as endpoint
+   from deliveries
  union all
- select id, 'email' as kind, event_id as "eventId", true as fresh from emails
+ select id, 'email' as kind, event_id as "eventId", true as fresh, null, null from emails
  union all
- select id, 'webhook' as kind, event_id as "eventId", false as fresh from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
+ select id, 'webhook' as kind, event_id as "eventId", false as fresh, null, null from webhook_deliveries where event_id = any($11::uuid[]) and status = 'pending'
  union all
- select id, 'email' as kind, event_id as "eventId", false as fresh from email_messages where event_id = any($11::uuid[]) and status = 'pending'`);
+ select id, 'email' as kind, event_id as "eventId", false as fresh, null, null from email_messages where event_id = any($11::uuid[]) and status = 'pending'`);
 
 /** An outbox row as the relay reads it. */
 export interface OutboxEvent {
@@ -120,12 +126,16 @@ interface ClaimedRow {
   user_email: string | null;
 }
 
-interface CreatedRow {
-  id: string;
-  kind: 'email' | 'webhook';
+interface CreatedRow extends NewRow {
   eventId: string;
   /** Inserted by this run of the batch, not listed again from an earlier, interrupted one (which may have a job). */
   fresh: boolean;
+}
+
+/** CREATE_ROWS's answer: with a delivery created claimed, the claim's attempt id and its endpoint. */
+interface InsertedRow extends Omit<CreatedRow, 'claim'> {
+  attemptId: string | null;
+  endpoint: SendingRow['endpoint'];
 }
 
 /**
@@ -245,9 +255,11 @@ export class OutboxRelay {
       // trace leads to its emails and webhooks either way.
       const { firstAttempts } = this.options;
       // Only the rows this run inserted: one listed again from an interrupted run may have a job.
+      // The deliveries created claimed go first: there is room for each of them.
+      const fresh = [...rows.filter((row) => row.fresh && row.claim), ...rows.filter((row) => row.fresh && !row.claim)];
       const queued = firstAttempts
         ? [
-            ...firstAttempts.startSome(rows.filter((row) => row.fresh), (row, attempt) => {
+            ...firstAttempts.startSome(fresh, (row, attempt) => {
               const parent = spans.get(row.eventId)?.span;
               const id = row.kind === 'email' ? { 'conveyor.email.id': row.id } : { 'conveyor.delivery.id': row.id };
               return parent ? inChildSpan(parent, `first attempt ${row.kind}`, id, attempt) : attempt();
@@ -360,6 +372,11 @@ export class OutboxRelay {
       }
       const deliveries = this.deliveriesOf(events, endpoints.rows);
       const emails = await this.emailsOf(client, events, knownAddresses);
+      // The deliveries the relay has room to attempt are created claimed for their attempts
+      // (the room can only grow until this batch starts them: only the batch starts attempts).
+      const startedAt = new Date();
+      const room = Math.min(this.options.firstAttempts?.room() ?? 0, deliveries.ids.length);
+      const attemptIds = deliveries.ids.map((_, index) => (index < room ? uuidv7() : null));
       // The insert goes out with COMMIT (one round trip on the relay's pipelining pool): should
       // it fail, the COMMIT of the aborted transaction rolls back and its error is thrown. With
       // first attempts the events are marked published in the same transaction: no other relay
@@ -380,11 +397,19 @@ export class OutboxRelay {
           emails.map((row) => row.to),
           emails.map((row) => row.messageId),
           events.map((event) => event.id),
+          attemptIds,
+          startedAt,
         ]),
         ...publish,
         'commit',
-      )) as [pg.QueryResult<CreatedRow>, ...pg.QueryResult[]];
-      return { events, rows: pending.rows };
+      )) as [pg.QueryResult<InsertedRow>, ...pg.QueryResult[]];
+      const made = new Map(
+        deliveries.ids.map((id, index) => [
+          id,
+          { endpoint_id: deliveries.endpointIds[index]!, event_type: deliveries.types[index]!, body: deliveries.bodies[index]! },
+        ]),
+      );
+      return { events, rows: pending.rows.map((row) => created(row, made, startedAt)) };
     } catch (error) {
       // A connection whose prepared statements no longer fit the schema, or that cannot even
       // roll back, is discarded rather than handed to the next batch.
@@ -501,6 +526,22 @@ export class OutboxRelay {
       });
     }, this.pollIntervalMs).unref();
   }
+}
+
+/**
+ * A row as the batch hands it on: a delivery created claimed carries its claim, with the row as
+ * an attempt's claim would read it (pending, no attempt yet, the body the relay built).
+ */
+function created(
+  row: InsertedRow,
+  made: ReadonlyMap<string, Pick<SendingRow, 'endpoint_id' | 'event_type' | 'body'>>,
+  startedAt: Date,
+): CreatedRow {
+  const { attemptId, endpoint, ...rest } = row;
+  const delivery = made.get(row.id);
+  if (attemptId === null || delivery === undefined) return rest;
+  const sending: SendingRow = { id: row.id, event_id: row.eventId, ...delivery, status: 'pending', attempts: 0, claimed: true, endpoint };
+  return { ...rest, claim: { attemptId, startedAt, row: sending } };
 }
 
 /** The ids of the rows of one kind. */

@@ -122,10 +122,11 @@ interface AttemptRow {
   error: string | null;
 }
 
-type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
+/** A delivery as an attempt reads it: its row, whether this attempt claimed it, and its endpoint. */
+export type SendingRow = Pick<DeliveryRow, 'id' | 'endpoint_id' | 'event_id' | 'event_type' | 'status' | 'attempts'> & {
   body: string;
   claimed: boolean;
-  /** The endpoint's columns (null when its row is gone). */
+  /** The endpoint's columns, as `to_jsonb` of its row gives them (null when its row is gone). */
   endpoint: (EndpointRow & { secret: string; previous_secret: string | null }) | null;
 };
 
@@ -300,7 +301,16 @@ export class PostgresWebhookRepository implements WebhookEndpointRepository, Web
     const {
       rows: [row],
     } = await this.pool.query<SendingRow>(CLAIM_FOR_SENDING.with([deliveryId, attemptId, startedAt]));
-    if (!row) return null;
+    return row ? this.toSend(row, attemptId, startedAt) : null;
+  }
+
+  /**
+   * What an attempt needs, from a delivery as it was read with its endpoint: by
+   * `claimForSending`, or by the statement that created the row already claimed for
+   * `attemptId` (the relay's first attempt, docs/adr/0024-relay-first-attempt.md). The
+   * endpoint's secrets are decrypted here, as for every attempt.
+   */
+  toSend(row: SendingRow, attemptId: string, startedAt: Date): DeliveryToSend {
     const delivery = {
       id: row.id,
       endpointId: row.endpoint_id,

@@ -136,6 +136,7 @@ function firstAttempts(infra: RelayDeps, options: RelayRoleOptions, policies: Re
     logger: infra.logger,
     metrics: infra.metrics,
     concurrency: infra.config.workerConcurrency,
+    toSend: (row, attemptId, startedAt) => webhook.repository.toSend(row, attemptId, startedAt),
   });
   return {
     firstAttempts,

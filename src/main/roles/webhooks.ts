@@ -68,11 +68,12 @@ export function buildDeliverWebhook(
   infra: Pick<Infrastructure, 'config' | 'pool'>,
   connection: RedisConnection,
   overrides: WebhooksOverrides = {},
-): { deliver: DeliverWebhook; close: () => Promise<void> } {
+): { deliver: DeliverWebhook; repository: PostgresWebhookRepository; close: () => Promise<void> } {
   const { config } = infra;
   const { sender, close } = buildSender(infra, overrides);
+  const repository = new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys, DELIVERY_SECRET_CACHE));
   const deliver = new DeliverWebhook(
-    new PostgresWebhookRepository(infra.pool, new WebhookSecretCipher(config.webhookSecretKeys, DELIVERY_SECRET_CACHE)),
+    repository,
     sender,
     config.webhookRetrySchedule,
     overrides.clock ?? systemClock,
@@ -85,7 +86,7 @@ export function buildDeliverWebhook(
       defaultRate: config.webhookDeliveryRate,
     },
   );
-  return { deliver, close };
+  return { deliver, repository, close };
 }
 
 export function startWebhooks(infra: WebhooksDeps, overrides: WebhooksOverrides = {}): RunningWorker {

@@ -3,8 +3,10 @@ import type pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SendEmailOutput } from '../../../../src/application/email/send-email.js';
-import type { DeliverWebhookOutput } from '../../../../src/application/webhooks/deliver-webhook.js';
-import { FirstAttempts } from '../../../../src/infrastructure/relay/first-attempts.js';
+import type { DeliverWebhookInput, DeliverWebhookOutput } from '../../../../src/application/webhooks/deliver-webhook.js';
+import type { DeliveryToSend } from '../../../../src/application/webhooks/ports.js';
+import { FirstAttempts, type ClaimAtInsert, type FirstAttemptsOptions } from '../../../../src/infrastructure/relay/first-attempts.js';
+import type { SendingRow } from '../../../../src/infrastructure/webhooks/postgres-webhook-repository.js';
 import type { Logger } from '../../../../src/infrastructure/logger.js';
 import { OutboxRelay } from '../../../../src/infrastructure/relay/outbox-relay.js';
 import { emailJobOptions } from '../../../../queues/emails.js';
@@ -32,10 +34,20 @@ function fakeQueue(name: string, added: Added[]): Queue {
   } as unknown as Queue;
 }
 
+/** What the webhook repository's toSend makes of a delivery claimed at insert (its endpoint left out). */
+function toSend(row: SendingRow, attemptId: string): DeliveryToSend {
+  return {
+    delivery: { id: row.id, endpointId: row.endpoint_id, eventId: row.event_id, eventType: row.event_type, body: row.body, status: row.status, attempts: row.attempts },
+    endpoint: null,
+    attemptId,
+  };
+}
+
 function attemptsWith(
   email: () => Promise<SendEmailOutput>,
-  webhook: () => Promise<DeliverWebhookOutput>,
+  webhook: (input: DeliverWebhookInput) => Promise<DeliverWebhookOutput>,
   concurrency = 4,
+  sending: FirstAttemptsOptions['toSend'] = toSend,
 ) {
   const added: Added[] = [];
   const counted: string[] = [];
@@ -49,6 +61,7 @@ function attemptsWith(
     logger: pino({ level: 'silent' }),
     metrics: { countEmail: (outcome) => counted.push(`email:${outcome}`), countWebhook: (outcome) => counted.push(`webhook:${outcome}`) },
     concurrency,
+    toSend: sending,
   });
   return { attempts, added, counted };
 }
@@ -111,6 +124,67 @@ describe('FirstAttempts', () => {
       await attempts.idle();
       expect(added).toEqual([]);
     }
+  });
+
+  it('hands a delivery claimed at insert to the attempt as it was claimed, and claims any other by the attempt itself', async () => {
+    const inputs: DeliverWebhookInput[] = [];
+    const { attempts, added } = attemptsWith(
+      async () => ({ outcome: 'skipped', reason: 'sent' }),
+      async (input) => {
+        inputs.push(input);
+        return { outcome: 'delivered', ...sent, response: { ...sent.response, statusCode: 204 } };
+      },
+    );
+    const claim: ClaimAtInsert = {
+      attemptId: '0190a0b0-0000-7000-8000-0000000000aa',
+      startedAt: new Date('2026-12-05T08:00:00.000Z'),
+      row: { id: DELIVERY, endpoint_id: 'p', event_id: 'e', event_type: 'order.placed', status: 'pending', attempts: 0, body: '{"a":1}', claimed: true, endpoint: null },
+    };
+    const OTHER = '0190a0b0-0000-7000-8000-000000000003';
+    attempts.startSome([{ id: DELIVERY, kind: 'webhook', claim }, { id: OTHER, kind: 'webhook' }]);
+    await attempts.idle();
+    expect(inputs).toEqual([
+      { deliveryId: DELIVERY, attempt: 0, canRetry: true, claimed: toSend(claim.row, claim.attemptId) },
+      { deliveryId: OTHER, attempt: 0, canRetry: true },
+    ]);
+    expect(added).toEqual([]);
+  });
+
+  it('queues a delivery claimed at insert at once when its claim cannot be read (a secret key error of our own)', async () => {
+    let attempted = false;
+    const { attempts, added } = attemptsWith(
+      async () => ({ outcome: 'skipped', reason: 'sent' }),
+      async () => {
+        attempted = true;
+        return { outcome: 'skipped', reason: 'not_pending' };
+      },
+      4,
+      () => {
+        throw new Error('no key "k1" in WEBHOOK_SECRET_KEYS');
+      },
+    );
+    const row: SendingRow = { id: DELIVERY, endpoint_id: 'p', event_id: 'e', event_type: 'order.placed', status: 'pending', attempts: 0, body: '{}', claimed: true, endpoint: null };
+    attempts.startSome([{ id: DELIVERY, kind: 'webhook', claim: { attemptId: 'a', startedAt: new Date(), row } }]);
+    await attempts.idle();
+    expect(attempted).toBe(false);
+    expect(added).toEqual([{ queue: 'webhooks', data: { deliveryId: DELIVERY }, jobId: DELIVERY, delay: 0 }]);
+  });
+
+  it('says how many attempts it has room for', async () => {
+    const release: (() => void)[] = [];
+    const { attempts } = attemptsWith(
+      async () => ({ outcome: 'skipped', reason: 'sent' }),
+      () => new Promise((resolve) => release.push(() => resolve({ outcome: 'skipped', reason: 'not_pending' }))),
+      3,
+    );
+    expect(attempts.room()).toBe(3);
+    attempts.startSome([{ id: 'a', kind: 'webhook' }, { id: 'b', kind: 'webhook' }]);
+    expect(attempts.room()).toBe(1);
+    attempts.startSome([{ id: 'c', kind: 'webhook' }, { id: 'd', kind: 'webhook' }]);
+    expect(attempts.room()).toBe(0);
+    for (const done of release) done();
+    await attempts.idle();
+    expect(attempts.room()).toBe(3);
   });
 
   it('starts no more than its concurrency, returns the rest, and never starts a row twice', async () => {
