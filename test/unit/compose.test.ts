@@ -140,6 +140,18 @@ describe('docker-compose.yml', () => {
       'service_healthy',
     );
   });
+
+  it('has the relay make the first attempts (ADR 0024) with what the mailer and webhooks services have, once Mailpit is healthy', () => {
+    const { services } = loadCompose();
+    const env = (type: string) => services[type]?.environment ?? {};
+    expect(env('relay').RELAY_FIRST_ATTEMPT).toBe('${RELAY_FIRST_ATTEMPT:-true}');
+    for (const name of ['SMTP_URL', 'MAIL_FROM', 'WEBHOOK_SECRET_KEYS', 'WEBHOOK_ALLOW_PRIVATE']) {
+      expect(env('relay')[name], name).toBeDefined();
+      expect(env('relay')[name], name).toBe(env('mailer')[name]);
+      expect(env('relay')[name], name).toBe(env('webhooks')[name]);
+    }
+    expect((services.relay?.depends_on as Record<string, { condition?: string }>).mailpit?.condition).toBe('service_healthy');
+  });
 });
 
 // The same rules are checked by the real Compose CLI in compose-config.test.ts; these hold
