@@ -61,6 +61,18 @@ const ms = (l: LatencySummary, meets?: (shown: number) => boolean) =>
 const status = (met: boolean) => (met ? 'met' : '**NOT met**');
 
 /** The results as a Markdown table (the README copies it) and the verdict of each target. */
+/**
+ * A paced round's rate as offered, and what its source achieved when that fell more than 5 %
+ * short: on a machine that cannot carry the load, "at 500/s" alone would hide that the
+ * latency was measured at a lower rate (the committer's transactions, or the POSTs, waited
+ * for the cores the pipeline holds).
+ */
+export function atRate(lag: Pick<Lag, 'offeredPerSecond' | 'achievedPerSecond'>, achieved: string): string {
+  const offered = `${lag.offeredPerSecond}/s`;
+  if (!(lag.achievedPerSecond < lag.offeredPerSecond * 0.95)) return offered;
+  return `${offered} (${Math.round(lag.achievedPerSecond)}/s ${achieved})`;
+}
+
 export function renderTable(machine: Machine, settings: Settings, results: Results): { markdown: string; verdicts: Verdict[] } {
   const rows: string[][] = [];
   const verdicts: Verdict[] = [];
@@ -238,14 +250,14 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     const met = events.lag.latencyMs.p99 < TARGETS.eventsP99Ms && events.lag.missing === 0;
     verdicts.push({ figure: 'events', met });
     rows.push([
-      `Events: commit → webhook received at ${events.lag.offeredPerSecond}/s (p50 / p95 / p99)`,
+      `Events: commit → webhook received at ${atRate(events.lag, 'committed')} (p50 / p95 / p99)`,
       ms(events.lag.latencyMs, (shown) => shown < TARGETS.eventsP99Ms),
       `bare POST round trip ${ms(events.bareRoundTripMs)}`,
       n(events.lag.latencyMs.p99 / events.bareRoundTripMs.p99, 1),
       `p99 < ${TARGETS.eventsP99Ms} ms: ${status(met)}`,
     ]);
     rows.push([
-      `  same below saturation, at ${events.lagBelowSaturation.offeredPerSecond}/s`,
+      `  same below saturation, at ${atRate(events.lagBelowSaturation, 'committed')}`,
       ms(events.lagBelowSaturation.latencyMs),
       '',
       n(events.lagBelowSaturation.latencyMs.p99 / events.bareRoundTripMs.p99, 1),
@@ -264,7 +276,7 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     const lagRow = (lag: Lag, target: number, targetRate: number, withEvents: boolean) => {
       const rate = lag.offeredPerSecond;
       rows.push([
-        `End to end: POST → webhook received at ${rate}/s, real SMTP (p50 / p95 / p99)`,
+        `End to end: POST → webhook received at ${atRate(lag, 'accepted')}, real SMTP (p50 / p95 / p99)`,
         ms(lag.latencyMs, (shown) => shown <= target),
         withEvents && events ? `events path alone ${ms(events.lag.latencyMs)}` : '',
         withEvents && events ? n(lag.latencyMs.p99 / events.lag.latencyMs.p99, 1) : '',

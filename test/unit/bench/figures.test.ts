@@ -1,6 +1,8 @@
 // The bench's report prints a ratio beside its target's verdict: the text must not read as the
-// other side of the target (a "0.95" beside "≥ 0.95: NOT met").
+// other side of the target (a "0.95" beside "≥ 0.95: NOT met"). And a latency measured at a
+// lower rate than the one offered says so.
 import { describe, expect, it } from 'vitest';
+import { atRate } from '../../../bench/lib/report.js';
 import { beside } from '../../../bench/lib/stats.js';
 
 const atLeast = (target: number) => (shown: number) => shown >= target;
@@ -29,5 +31,17 @@ describe('a figure printed beside its target', () => {
 
   it('reads n/a for a figure that was not measured', () => {
     expect(beside(Number.NaN, atLeast(0.95))).toBe('n/a');
+  });
+});
+
+describe('the rate of a paced round', () => {
+  it('is the offered rate when the source kept to it', () => {
+    expect(atRate({ offeredPerSecond: 500, achievedPerSecond: 497.2 }, 'committed')).toBe('500/s');
+    expect(atRate({ offeredPerSecond: 50, achievedPerSecond: 48 }, 'accepted')).toBe('50/s');
+  });
+
+  it('also says what the source achieved when it fell more than 5 % short', () => {
+    expect(atRate({ offeredPerSecond: 500, achievedPerSecond: 354.26 }, 'committed')).toBe('500/s (354/s committed)');
+    expect(atRate({ offeredPerSecond: 200, achievedPerSecond: 171.4 }, 'accepted')).toBe('200/s (171/s accepted)');
   });
 });
