@@ -111,8 +111,10 @@ try {
   }
   if (only.has('live')) results.live = await phase('live', () => livePhase(context));
 } finally {
-  if (!shutdown.stopping) await cleanUp();
+  await shutdown.cleanUp();
 }
+// Interrupted or crashed meanwhile: the process exits once the clean-up is done, with no report.
+if (shutdown.stopping) await new Promise<never>(() => undefined);
 machine.loadAverage.end = os.loadavg()[0] ?? Number.NaN;
 machine.loopbackRoundTripUs.end = await loopbackRoundTripUs();
 const settings = { rounds: context.rounds, seconds: context.seconds, logLevel: context.logLevel, concurrency: context.concurrency, env: context.env };

@@ -54,6 +54,16 @@ describe('a bench run that does not end normally', () => {
     expect(alive(child!)).toBe(false);
   });
 
+  it('crashed in a phase inside its try/finally: cleans up once, writes no report and exits 1', async () => {
+    const { code, stdout, stderr, child } = await benchRun('phase-reject');
+    expect(code).toBe(1);
+    expect(stderr).toContain('bench crashed: Error: a phase rejected');
+    expect(stdout.match(/cleaned up/g)).toHaveLength(1);
+    expect(stdout).toContain('crash: exiting once the clean-up has finished');
+    expect(stdout).not.toContain('report written');
+    expect(alive(child!)).toBe(false);
+  });
+
   it('interrupted (SIGTERM): stops its processes, cleans up and exits 130', async () => {
     const { code, stdout, child } = await benchRun('signal', (_pid, run) => setTimeout(() => run.kill('SIGTERM'), 300));
     expect(code).toBe(130);
