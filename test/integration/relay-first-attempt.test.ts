@@ -287,6 +287,31 @@ describe('RELAY_FIRST_ATTEMPT', () => {
     expect((await statuses()).map((row) => row.attempts)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('a published batch whose webhook jobs cannot be added but whose email jobs can names only the deliveries for the sweeper', async () => {
+    const { hook, held } = await restockEndpointHoldingTwo();
+    await publishRestocks(infra.pool, 2);
+    await waitFor(async () => hook.requests.length === 2, 10_000, 'two attempts holding the relay\'s slots');
+    const other = await receiver();
+    await endpoint(`http://127.0.0.1:${other.port}/hook`, ['user.registered']);
+    const add = vi.spyOn(infra.queues.webhooks, 'add').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const warn = vi.spyOn(infra.logger, 'warn');
+    const eventId = await register(`ann-${newId().slice(-12)}@example.com`);
+
+    const email = await waitFor(() => emailOf(eventId));
+    const delivery = await waitFor(() => deliveryOf(eventId));
+    await waitFor(async () => add.mock.calls.length === 1 && (await infra.queues.emails.getJob(email.id)) !== undefined, 10_000, 'the email queued, the delivery not');
+    const warned = await waitFor(async () =>
+      warn.mock.calls.find(([, message]) => message === 'jobs of a published batch could not be added; the sweeper restores their rows'),
+    );
+    expect(warned[0]).toMatchObject({ deliveryIds: [delivery.id] });
+    expect(warned[0]).not.toHaveProperty('emailIds');
+    expect(await infra.queues.webhooks.getJob(delivery.id)).toBeUndefined();
+    // The sweeper restores the delivery only: the email has its job.
+    expect(await relay.sweeper.sweep()).toBe(1);
+    expect(await infra.queues.webhooks.getJob(delivery.id)).toBeDefined();
+    for (const res of held) res.writeHead(204).end();
+  });
+
   it('queues, and does not attempt, a pending row listed again from an earlier run of the batch', async () => {
     const hook = await receiver();
     const { id: endpointId } = await endpoint(`http://127.0.0.1:${hook.port}/hook`, ['product.restocked']);

@@ -274,10 +274,16 @@ export class OutboxRelay {
         // The events were marked published in the claim transaction, so the batch is never run
         // again: jobs that cannot be added (Redis down) leave their rows to the sweeper, and
         // the events are published all the same.
-        await this.enqueue(queued, spans).catch((error: unknown) => {
+        // Each queue's add on its own: the warning names only the rows whose jobs were not added.
+        const kinds = ['email', 'webhook'] as const;
+        const added = await Promise.allSettled(kinds.map((kind) => this.enqueueKind(kind, queued, spans)));
+        added.forEach((result, index) => {
+          const kind = kinds[index];
+          if (result.status === 'fulfilled' || !kind) return;
+          const error: unknown = result.reason;
           for (const { span } of spans.values()) span.recordException(error as Error);
           this.options.logger.warn(
-            { err: error, emailIds: idsOf(queued, 'email'), deliveryIds: idsOf(queued, 'webhook') },
+            { err: error, [kind === 'email' ? 'emailIds' : 'deliveryIds']: idsOf(queued, kind) },
             'jobs of a published batch could not be added; the sweeper restores their rows',
           );
         });
@@ -471,28 +477,39 @@ export class OutboxRelay {
     });
   }
 
+  /** Adds the rows' jobs, each queue's in one call. */
   private async enqueue(rows: CreatedRow[], spans: ReadonlyMap<string, ContinuedSpan>): Promise<void> {
+    await Promise.all([this.enqueueKind('email', rows, spans), this.enqueueKind('webhook', rows, spans)]);
+  }
+
+  /** Adds the jobs of the rows of one kind to its queue. */
+  private async enqueueKind(kind: CreatedRow['kind'], rows: CreatedRow[], spans: ReadonlyMap<string, ContinuedSpan>): Promise<void> {
     const { emails, webhooks, policies } = this.options;
     // A job carries its event's span as its parent (BullMQ's telemetry metadata).
     const telemetry = (row: CreatedRow) => {
       const metadata = spans.get(row.eventId)?.jobMetadata;
       return metadata ? { telemetry: { metadata } } : {};
     };
-    const emailJobs = rows
-      .filter((row) => row.kind === 'email')
-      .map((row) => ({
-        name: EMAIL_JOB_NAME,
-        data: { emailId: row.id } satisfies EmailJobData,
-        opts: { ...policies.emailJobOptions, jobId: row.id, ...telemetry(row) },
-      }));
-    const webhookJobs = rows
-      .filter((row) => row.kind === 'webhook')
-      .map((row) => ({
+    const own = rows.filter((row) => row.kind === kind);
+    if (kind === 'email') {
+      await addJobs(
+        emails,
+        own.map((row) => ({
+          name: EMAIL_JOB_NAME,
+          data: { emailId: row.id } satisfies EmailJobData,
+          opts: { ...policies.emailJobOptions, jobId: row.id, ...telemetry(row) },
+        })),
+      );
+      return;
+    }
+    await addJobs(
+      webhooks,
+      own.map((row) => ({
         name: WEBHOOK_JOB_NAME,
         data: { deliveryId: row.id } satisfies WebhookJobData,
         opts: { ...policies.webhookJobOptions, jobId: row.id, ...telemetry(row) },
-      }));
-    await Promise.all([addJobs(emails, emailJobs), addJobs(webhooks, webhookJobs)]);
+      })),
+    );
   }
 
   private async listen(): Promise<void> {
