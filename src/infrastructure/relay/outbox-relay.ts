@@ -490,26 +490,11 @@ export class OutboxRelay {
       const metadata = spans.get(row.eventId)?.jobMetadata;
       return metadata ? { telemetry: { metadata } } : {};
     };
-    const own = rows.filter((row) => row.kind === kind);
-    if (kind === 'email') {
-      await addJobs(
-        emails,
-        own.map((row) => ({
-          name: EMAIL_JOB_NAME,
-          data: { emailId: row.id } satisfies EmailJobData,
-          opts: { ...policies.emailJobOptions, jobId: row.id, ...telemetry(row) },
-        })),
-      );
-      return;
-    }
-    await addJobs(
-      webhooks,
-      own.map((row) => ({
-        name: WEBHOOK_JOB_NAME,
-        data: { deliveryId: row.id } satisfies WebhookJobData,
-        opts: { ...policies.webhookJobOptions, jobId: row.id, ...telemetry(row) },
-      })),
-    );
+    const [queue, options] = kind === 'email' ? [emails, policies.emailJobOptions] : [webhooks, policies.webhookJobOptions];
+    const jobs = rows
+      .filter((row) => row.kind === kind)
+      .map((row) => ({ ...jobOf(row), opts: { ...options, jobId: row.id, ...telemetry(row) } }));
+    await addJobs(queue, jobs);
   }
 
   private async listen(): Promise<void> {
@@ -559,6 +544,13 @@ function created(
   if (attemptId === null || delivery === undefined) return rest;
   const sending: SendingRow = { id: row.id, event_id: row.eventId, ...delivery, status: 'pending', attempts: 0, claimed: true, endpoint };
   return { ...rest, claim: { attemptId, startedAt, row: sending } };
+}
+
+/** A row's job: its name and data. */
+function jobOf(row: CreatedRow): { name: string; data: EmailJobData | WebhookJobData } {
+  return row.kind === 'email'
+    ? { name: EMAIL_JOB_NAME, data: { emailId: row.id } satisfies EmailJobData }
+    : { name: WEBHOOK_JOB_NAME, data: { deliveryId: row.id } satisfies WebhookJobData };
 }
 
 /** The ids of the rows of one kind. */
