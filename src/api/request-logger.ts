@@ -5,8 +5,13 @@ type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 type LogMethod = FastifyBaseLogger['info'];
 
-/** pino's loggers answer this; a logger that does not is asked nothing and gets every line. */
-type LevelAware = FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+/** What pino's loggers answer besides the level methods; a logger that lacks one is not asked. */
+type PinoLike = FastifyBaseLogger & {
+  isLevelEnabled?: (level: string) => boolean;
+  bindings?: () => Bindings;
+  setBindings?: (bindings: Bindings) => void;
+  flush?: (callback?: (error?: Error) => void) => void;
+};
 
 /**
  * Fastify's `childLoggerFactory`: a request's logger (`request.log`, with its `reqId`, and the
@@ -15,7 +20,9 @@ type LevelAware = FastifyBaseLogger & { isLevelEnabled?: (level: string) => bool
  * up — which cost the web process about 6 % of its CPU under intake load at LOG_LEVEL=warn, where
  * most requests write nothing (docs/benchmarks.md, twentieth pass). At `info` Fastify logs every
  * request, so the child is made at its first line, as before. A route with a log level or
- * serializers of its own gets its child at once.
+ * serializers of its own gets its child at once. Besides the level methods, `level` and `child`
+ * that Fastify asks for, it answers pino's `isLevelEnabled`, `bindings`, `setBindings` and
+ * `flush`, so a plugin that asks them gets what pino would answer.
  */
 export function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildOptions = {}): FastifyBaseLogger {
   if (Object.keys(options).length > 0) return logger.child(bindings, options);
@@ -23,20 +30,23 @@ export function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings,
 }
 
 class LazyChildLogger implements FastifyBaseLogger {
-  private made: FastifyBaseLogger | undefined;
+  private made: PinoLike | undefined;
 
   constructor(
-    private readonly parent: LevelAware,
-    private readonly bindings: Bindings,
+    private readonly parent: PinoLike,
+    /** The child's own bindings (the request id, the key name). */
+    private readonly own: Bindings,
   ) {}
 
-  readonly fatal = this.method('fatal');
-  readonly error = this.method('error');
-  readonly warn = this.method('warn');
-  readonly info = this.method('info');
-  readonly debug = this.method('debug');
-  readonly trace = this.method('trace');
-  readonly silent: LogMethod = () => undefined;
+  // The level methods are the prototype's (set below): a request makes no closures for its logger.
+  declare readonly fatal: LogMethod;
+  declare readonly error: LogMethod;
+  declare readonly warn: LogMethod;
+  declare readonly info: LogMethod;
+  declare readonly debug: LogMethod;
+  declare readonly trace: LogMethod;
+
+  silent(): void {}
 
   get level(): string {
     return this.made?.level ?? this.parent.level;
@@ -46,20 +56,44 @@ class LazyChildLogger implements FastifyBaseLogger {
     this.logger().level = level;
   }
 
-  child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
-    if (this.made || (options && Object.keys(options).length > 0)) return this.logger().child(bindings, options);
-    return new LazyChildLogger(this.parent, { ...this.bindings, ...bindings });
+  isLevelEnabled(level: string): boolean {
+    return (this.made ?? this.parent).isLevelEnabled?.(level) ?? true;
   }
 
-  private logger(): FastifyBaseLogger {
-    this.made ??= this.parent.child(this.bindings);
+  bindings(): Bindings {
+    return this.made?.bindings?.() ?? { ...this.parent.bindings?.(), ...this.own };
+  }
+
+  setBindings(bindings: Bindings): void {
+    this.logger().setBindings?.(bindings);
+  }
+
+  flush(callback?: (error?: Error) => void): void {
+    if (this.parent.flush) this.parent.flush(callback);
+    else callback?.();
+  }
+
+  child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
+    if (this.made || (options && Object.keys(options).length > 0)) return this.logger().child(bindings, options);
+    return new LazyChildLogger(this.parent, { ...this.own, ...bindings });
+  }
+
+  private logger(): PinoLike {
+    this.made ??= this.parent.child(this.own);
     return this.made;
   }
 
-  private method(level: Level): LogMethod {
-    return ((...args: Parameters<LogMethod>) => {
-      if (!this.made && this.parent.isLevelEnabled?.(level) === false) return;
-      this.logger()[level](...args);
-    });
+  /** A line at `level`: nothing when the level is off and no child exists yet. */
+  write(level: Level, args: Parameters<LogMethod>): void {
+    if (!this.made && this.parent.isLevelEnabled?.(level) === false) return;
+    this.logger()[level](...args);
   }
+}
+
+for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) {
+  Object.defineProperty(LazyChildLogger.prototype, level, {
+    value: function line(this: LazyChildLogger, ...args: Parameters<LogMethod>) {
+      this.write(level, args);
+    },
+  });
 }

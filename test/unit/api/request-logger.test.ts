@@ -57,6 +57,31 @@ describe('request loggers', () => {
     expect(logs.lines.find((line) => line.msg === 'incoming request')).not.toHaveProperty('apiKeyName');
   });
 
+  it('answers what pino answers — isLevelEnabled, bindings, setBindings, flush — without making a child until it must', () => {
+    const logs = new CapturedLogs();
+    const parent = pino({ level: 'warn', base: null, timestamp: false }, logs.stream).child({ role: 'web' });
+    const child = vi.spyOn(parent, 'child');
+    const request = lazyRequestLogger(parent, { reqId: 'req-1' }) as ReturnType<typeof lazyRequestLogger> & {
+      isLevelEnabled(level: string): boolean;
+      bindings(): Record<string, unknown>;
+      setBindings(bindings: Record<string, unknown>): void;
+      flush(callback?: (error?: Error) => void): void;
+    };
+    expect(request.isLevelEnabled('info')).toBe(false);
+    expect(request.isLevelEnabled('warn')).toBe(true);
+    expect(request.bindings()).toEqual({ role: 'web', reqId: 'req-1' });
+    let flushed = false;
+    request.flush(() => (flushed = true));
+    expect(flushed).toBe(true);
+    expect(child).not.toHaveBeenCalled();
+
+    request.setBindings({ apiKeyName: 'shop' });
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(request.bindings()).toEqual({ role: 'web', reqId: 'req-1', apiKeyName: 'shop' });
+    request.warn('written');
+    expect(logs.lines).toEqual([{ level: 40, role: 'web', reqId: 'req-1', apiKeyName: 'shop', msg: 'written' }]);
+  });
+
   it('reports the level and takes a new one, and gives a child with options of its own at once', () => {
     const logs = new CapturedLogs();
     const parent = pino({ level: 'warn', base: null, timestamp: false }, logs.stream);
