@@ -1,3 +1,4 @@
+import { FailureStreak } from '../failure-streak.js';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { expiryCutoff } from '../../application/commerce/order-expiry.js';
@@ -60,7 +61,8 @@ export class OrderExpirySweeper {
     this.periodic = new PeriodicTask(
       () => this.sweep(),
       options.intervalMs ?? ORDER_EXPIRY_SWEEP_MS,
-      (error) => options.logger.error({ err: error }, 'order expiry sweep failed'),
+      // Every second: while PostgreSQL or Redis is down, a line a minute, not one a second.
+      new FailureStreak(options.logger, 'order expiry sweep failed'),
     );
   }
 

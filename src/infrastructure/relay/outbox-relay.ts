@@ -6,6 +6,7 @@ import { emailsForEvent } from '../../application/email/policy.js';
 import { endpointsForEvent } from '../../application/webhooks/policy.js';
 import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
+import { FailureStreak } from '../failure-streak.js';
 import type { Logger } from '../logger.js';
 import { continueTrace, inChildSpan, type ContinuedSpan, type TraceCarrier } from '../observability/trace-context.js';
 import type { FirstAttempts, NewRow } from './first-attempts.js';
@@ -164,6 +165,8 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Polled every second: a streak of failed batches (PostgreSQL down) is a line a minute. */
+  private readonly failures: FailureStreak;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 200;
@@ -171,6 +174,7 @@ export class OutboxRelay {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.messageIdDomain = options.messageIdDomain ?? 'conveyor.local';
+    this.failures = new FailureStreak(options.logger, 'relay batch failed; will retry');
   }
 
   async start(): Promise<void> {
@@ -215,8 +219,10 @@ export class OutboxRelay {
       return;
     }
     this.running = this.drain()
-      .then(() => undefined)
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'relay batch failed; will retry'))
+      .then(
+        () => this.failures.succeeded(),
+        (error: unknown) => this.failures.failed(error),
+      )
       .finally(() => {
         this.running = undefined;
         if (this.again) {
