@@ -2,8 +2,9 @@ import type { FailureStreak } from './failure-streak.js';
 
 /**
  * Runs `pass` every `intervalMs`, never two at once (a pass still running when the next is due
- * is not doubled), reporting a failed pass to `onError` — or, given a FailureStreak, logging a
- * streak of failed passes without a line for each; `stop` waits for the pass in progress.
+ * is not doubled), telling `failures` how each pass went, so a streak of failed passes (a
+ * backing service down) is logged as a streak, not a line a pass; `stop` waits for the pass in
+ * progress.
  */
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
@@ -12,18 +13,15 @@ export class PeriodicTask {
   constructor(
     private readonly pass: () => Promise<unknown>,
     private readonly intervalMs: number,
-    private readonly onError: ((error: unknown) => void) | FailureStreak,
+    private readonly failures: Pick<FailureStreak, 'failed' | 'succeeded'>,
   ) {}
 
   start(): void {
-    const errors = this.onError;
     this.timer = setInterval(() => {
       this.running ??= this.pass()
         .then(
-          () => {
-            if (typeof errors !== 'function') errors.succeeded();
-          },
-          (error: unknown) => (typeof errors === 'function' ? errors(error) : errors.failed(error)),
+          () => this.failures.succeeded(),
+          (error: unknown) => this.failures.failed(error),
         )
         .finally(() => {
           this.running = undefined;

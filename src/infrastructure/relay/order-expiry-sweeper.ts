@@ -1,9 +1,9 @@
-import { FailureStreak } from '../failure-streak.js';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { expiryCutoff } from '../../application/commerce/order-expiry.js';
 import { commandJob, type CommandPayload } from '../../../queues/commands.js';
 import type { Logger } from '../logger.js';
+import { FailureStreak } from '../failure-streak.js';
 import { PeriodicTask } from '../periodic.js';
 import { expireOrderCommandId } from '../queue/derived-ids.js';
 
@@ -61,7 +61,6 @@ export class OrderExpirySweeper {
     this.periodic = new PeriodicTask(
       () => this.sweep(),
       options.intervalMs ?? ORDER_EXPIRY_SWEEP_MS,
-      // Every second: while PostgreSQL or Redis is down, a line a minute, not one a second.
       new FailureStreak(options.logger, 'order expiry sweep failed'),
     );
   }

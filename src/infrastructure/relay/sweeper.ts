@@ -4,6 +4,7 @@ import { EMAIL_JOB_NAME, type EmailJobData } from '../../../queues/emails.js';
 import { WEBHOOK_JOB_NAME, type WebhookJobData } from '../../../queues/webhooks.js';
 import type { Logger } from '../logger.js';
 import { gaveUpRow, recordGaveUpSql } from '../triage/gave-up-commands.js';
+import { FailureStreak } from '../failure-streak.js';
 import { PeriodicTask } from '../periodic.js';
 
 export interface SweeperOptions {
@@ -63,7 +64,7 @@ export class Sweeper {
           this.restoreMore().catch((error: unknown) => logger.error({ err: error }, 'restoring job schedulers failed')),
         ]),
       options.intervalMs ?? 30_000,
-      (error) => logger.error({ err: error }, 'sweep failed'),
+      new FailureStreak(logger, 'sweep failed'),
     );
   }
 

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { commandJob, commandPayloads, isCommandType } from '../../../queues/commands.js';
 import type { Logger } from '../logger.js';
 import { dueAt } from '../queue/bullmq-command-sender.js';
+import { FailureStreak } from '../failure-streak.js';
 import { PeriodicTask } from '../periodic.js';
 import type { PgScheduledCommands } from './pg-scheduled-commands.js';
 
@@ -42,7 +43,7 @@ export class ScheduledCommandSweeper {
     this.periodic = new PeriodicTask(
       () => this.sweep(),
       this.intervalMs,
-      (error) => options.logger.error({ err: error }, 'scheduled command sweep failed'),
+      new FailureStreak(options.logger, 'scheduled command sweep failed'),
     );
   }
 
