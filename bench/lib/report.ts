@@ -60,7 +60,6 @@ const ms = (l: LatencySummary, meets?: (shown: number) => boolean) =>
   `${n(l.p50, 1)} / ${n(l.p95, 1)} / ${meets ? beside(l.p99, meets, 1) : n(l.p99, 1)} ms`;
 const status = (met: boolean) => (met ? 'met' : '**NOT met**');
 
-/** The results as a Markdown table (the README copies it) and the verdict of each target. */
 /**
  * A paced round's rate as offered, and what its source achieved when that fell more than 5 %
  * short: on a machine that cannot carry the load, "at 500/s" alone would hide that the
@@ -73,6 +72,7 @@ export function atRate(lag: Pick<Lag, 'offeredPerSecond' | 'achievedPerSecond'>,
   return `${offered} (${Math.round(lag.achievedPerSecond)}/s ${achieved})`;
 }
 
+/** The results as a Markdown table (the README copies it) and the verdict of each target. */
 export function renderTable(machine: Machine, settings: Settings, results: Results): { markdown: string; verdicts: Verdict[] } {
   const rows: string[][] = [];
   const verdicts: Verdict[] = [];

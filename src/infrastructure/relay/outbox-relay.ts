@@ -262,10 +262,9 @@ export class OutboxRelay {
       const { firstAttempts } = this.options;
       // Only the rows this run inserted: one listed again from an interrupted run may have a job.
       // The deliveries created claimed go first: there is room for each of them.
-      const fresh = [...rows.filter((row) => row.fresh && row.claim), ...rows.filter((row) => row.fresh && !row.claim)];
       const queued = firstAttempts
         ? [
-            ...firstAttempts.startSome(fresh, (row, attempt) => {
+            ...firstAttempts.startSome([...rows.filter((row) => row.fresh && row.claim), ...rows.filter((row) => row.fresh && !row.claim)], (row, attempt) => {
               const parent = spans.get(row.eventId)?.span;
               const id = row.kind === 'email' ? { 'conveyor.email.id': row.id } : { 'conveyor.delivery.id': row.id };
               return parent ? inChildSpan(parent, `first attempt ${row.kind}`, id, attempt) : attempt();
@@ -415,11 +414,12 @@ export class OutboxRelay {
         ...publish,
         'commit',
       )) as [pg.QueryResult<InsertedRow>, ...pg.QueryResult[]];
+      // The claimed deliveries are the first `room` the relay built: their columns, by id (none
+      // without first attempts).
       const made = new Map(
-        deliveries.ids.map((id, index) => [
-          id,
-          { endpoint_id: deliveries.endpointIds[index]!, event_type: deliveries.types[index]!, body: deliveries.bodies[index]! },
-        ]),
+        deliveries.ids
+          .slice(0, room)
+          .map((id, index) => [id, { endpoint_id: deliveries.endpointIds[index]!, event_type: deliveries.types[index]!, body: deliveries.bodies[index]! }]),
       );
       return { events, rows: pending.rows.map((row) => created(row, made, startedAt)) };
     } catch (error) {
