@@ -193,6 +193,8 @@ const schema = z.object({
   RETENTION_EMAILS: duration('30d', 1000),
   RETENTION_WEBHOOK_DELIVERIES: duration('30d', 1000),
   RETENTION_PROCESSED_COMMANDS: duration('30d', 1000),
+  RETENTION_GAVE_UP_COMMANDS: duration('30d', 1000),
+  RETENTION_SCHEDULE_RUNS: duration('30d', 1000),
   RETENTION_INTERVAL: duration('1h', 1000),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   RETENTION_COMMAND_JOBS_COMPLETED: duration('1d', 1000),
@@ -350,6 +352,14 @@ export interface RetentionConfig {
    * `processedCommandRule` (checked here, at start-up), or exactly-once breaks.
    */
   processedCommandsMs: number;
+  /**
+   * Commands that gave up, the triage list (RETENTION_GAVE_UP_COMMANDS), counted from the give-up
+   * or the last retry; never shorter than the commands queue's failed jobs stay in Redis
+   * (RETENTION_COMMAND_JOBS_FAILED), from which the sweeper would copy them back.
+   */
+  gaveUpCommandsMs: number;
+  /** Runs of schedules (RETENTION_SCHEDULE_RUNS), counted from when the worker recorded them. */
+  scheduleRunsMs: number;
   /** How often the retention job runs (RETENTION_INTERVAL). */
   intervalMs: number;
   /** Rows deleted per statement (RETENTION_BATCH_SIZE): each batch holds its row locks that briefly. */
@@ -484,6 +494,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         `the command a second time. Set it to at least ${formatDuration(rule.minimumMs)}.`,
     );
   }
+  if (values.RETENTION_GAVE_UP_COMMANDS < jobs.commands.failedMs) {
+    problems.push(
+      `RETENTION_GAVE_UP_COMMANDS: ${formatDuration(values.RETENTION_GAVE_UP_COMMANDS)} is shorter than ` +
+        `RETENTION_COMMAND_JOBS_FAILED (${formatDuration(jobs.commands.failedMs)}): the sweeper copies a command that ` +
+        `gave up from its failed job into the triage list, so a row deleted while the job is still in Redis comes back. ` +
+        `Set it to at least ${formatDuration(jobs.commands.failedMs)}.`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -530,6 +548,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       emailsMs: values.RETENTION_EMAILS,
       webhookDeliveriesMs: values.RETENTION_WEBHOOK_DELIVERIES,
       processedCommandsMs: values.RETENTION_PROCESSED_COMMANDS,
+      gaveUpCommandsMs: values.RETENTION_GAVE_UP_COMMANDS,
+      scheduleRunsMs: values.RETENTION_SCHEDULE_RUNS,
       intervalMs: values.RETENTION_INTERVAL,
       batchSize: values.RETENTION_BATCH_SIZE,
       jobs,

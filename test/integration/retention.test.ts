@@ -3,13 +3,15 @@ import { commandJob, type CommandPayload, type CommandType } from '../../queues/
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
 import { RETENTION_SCHEDULER_ID } from '../../queues/maintenance.js';
 import { systemClock } from '../../src/application/clock.js';
-import type { RetentionKind, RetentionStore } from '../../src/application/retention/ports.js';
+import { RETAINED_TABLES, type RetentionKind, type RetentionStore } from '../../src/application/retention/ports.js';
 import { PruneExpiredRecords, type RetentionAges } from '../../src/application/retention/prune-expired-records.js';
+import type { Schedule } from '../../src/application/scheduling/schedule.js';
 import { PgRetentionStore } from '../../src/infrastructure/retention/pg-retention-store.js';
+import { PostgresScheduleRepository } from '../../src/infrastructure/scheduling/postgres-schedule-repository.js';
 import { createInfrastructure, type Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
-import { startRetention } from '../../src/main/roles/retention.js';
+import { retentionAges, startRetention } from '../../src/main/roles/retention.js';
 import { testConfig } from '../support/config.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
@@ -28,14 +30,21 @@ afterAll(async () => {
   await db.close();
 });
 
-const TABLES = ['email_messages', 'webhook_delivery_attempts', 'webhook_deliveries', 'outbox_messages', 'processed_commands'];
+const TABLES = [...RETAINED_TABLES, 'schedules'];
 
 beforeEach(async () => {
   await db.pool.query(`truncate ${TABLES.join(', ')}`);
 });
 
 const DAY = 86_400_000;
-const TEN_DAYS: RetentionAges = { emails: 10 * DAY, webhookDeliveries: 10 * DAY, outbox: 10 * DAY, processedCommands: 10 * DAY };
+const TEN_DAYS: RetentionAges = {
+  emails: 10 * DAY,
+  webhookDeliveries: 10 * DAY,
+  outbox: 10 * DAY,
+  processedCommands: 10 * DAY,
+  gaveUpCommands: 10 * DAY,
+  scheduleRuns: 10 * DAY,
+};
 
 /** `days` ago as an SQL expression (fractions allowed). */
 const ago = (days: number | null) => (days === null ? 'null' : `now() - interval '${days * 86_400} seconds'`);
@@ -90,8 +99,29 @@ async function processed(days: number, count = 1): Promise<string[]> {
   return rows.map((row) => row.command_id);
 }
 
+/** A command that gave up `gaveUp` days ago, retried `retried` days ago (or never). */
+async function gaveUp(gaveUpDays: number, retriedDays: number | null = null): Promise<string> {
+  const id = newId();
+  await db.pool.query(
+    `insert into gave_up_commands (command_id, command_type, aggregate_key, payload, error, attempts, gave_up_at, retried_at)
+     values ($1, 'RestockProduct', null, '{}', '{"message":"boom"}', 40, ${ago(gaveUpDays)}, ${ago(retriedDays)})`,
+    [id],
+  );
+  return id;
+}
+
+/** A run of `scheduleId` recorded `days` ago. */
+async function scheduleRun(scheduleId: string, days: number): Promise<string> {
+  const id = newId();
+  await db.pool.query(
+    `insert into schedule_runs (command_id, schedule_id, due_at, created_at) values ($1, $2, ${ago(days)}, ${ago(days)})`,
+    [id, scheduleId],
+  );
+  return id;
+}
+
 async function ids(table: string): Promise<string[]> {
-  const key = table === 'processed_commands' ? 'command_id' : 'id';
+  const key = ['processed_commands', 'gave_up_commands', 'schedule_runs'].includes(table) ? 'command_id' : 'id';
   const { rows } = await db.pool.query<{ id: string }>(`select ${key} as id from ${table} order by 1`);
   return rows.map((row) => row.id);
 }
@@ -149,13 +179,44 @@ describe('a retention run', () => {
         webhook_delivery_attempts: 3,
         outbox_messages: 3,
         processed_commands: 1,
+        gave_up_commands: 0,
+        schedule_runs: 0,
       },
     });
-    const left = (await Promise.all(TABLES.map(ids))).flat();
+    const left = (await Promise.all(RETAINED_TABLES.map(ids))).flat();
     const gone = [sentOld, failedOld, settledBeforeFinishedAt, deliveredOld.id, failedOldDelivery.id, failedUnattempted.id];
     for (const id of [...gone, unneeded, freedByEmail, deliveredOnly, processedOld]) expect(left).not.toContain(id);
     // Nothing is left that a second run would take.
-    expect(await prune()).toMatchObject({ deleted: Object.fromEntries(TABLES.map((table) => [table, 0])) });
+    expect(await prune()).toMatchObject({ deleted: Object.fromEntries(RETAINED_TABLES.map((table) => [table, 0])) });
+  });
+
+  it('removes commands that gave up and runs of schedules once they outlived their retention, and keeps the schedule', async () => {
+    const gaveUpOld = await gaveUp(11);
+    const retriedOld = await gaveUp(20, 11);
+    const retriedSince = await gaveUp(20, 1);
+    const gaveUpYoung = await gaveUp(9);
+
+    const schedules = new PostgresScheduleRepository(db.pool);
+    const schedule: Schedule = {
+      id: newId(),
+      name: 'nightly restock',
+      recurrence: { every: 86_400 },
+      command: { type: 'RestockProduct', body: { productId: newId(), quantity: 1 } },
+      createdAt: new Date(Date.now() - 40 * DAY),
+    };
+    await schedules.add(schedule);
+    const runs: string[] = [];
+    for (let days = 1; days <= 40; days += 1) runs.push(await scheduleRun(schedule.id, days));
+
+    const report = await prune();
+
+    expect(await ids('gave_up_commands')).toEqual([retriedSince, gaveUpYoung].sort());
+    expect(await ids('gave_up_commands')).not.toContain(gaveUpOld);
+    expect(await ids('gave_up_commands')).not.toContain(retriedOld);
+    // What GET /v1/schedules/{id}/runs lists: the nine runs of the last ten days, newest first.
+    expect((await schedules.runs(schedule.id, 100)).map((run) => run.commandId)).toEqual(runs.slice(0, 9));
+    expect(await schedules.find(schedule.id)).not.toBeNull();
+    expect(report).toMatchObject({ deleted: { gave_up_commands: 2, schedule_runs: 31 } });
   });
 
   it('deletes in batches, walking past rows that must stay without reading them again', async () => {
@@ -342,12 +403,9 @@ describe('the processed-command window', () => {
     await db.pool.query(`update processed_commands set processed_at = now() - interval '29 days' where command_id = $1`, [withinWindow.commandId]);
     await db.pool.query(`update processed_commands set processed_at = now() - interval '31 days' where command_id = $1`, [pastWindow.commandId]);
     const { retention } = infra.config;
-    await new PruneExpiredRecords(
-      new PgRetentionStore(db.pool),
-      { emails: retention.emailsMs, webhookDeliveries: retention.webhookDeliveriesMs, outbox: retention.outboxMs, processedCommands: retention.processedCommandsMs },
-      systemClock,
-      { batchSize: retention.batchSize },
-    ).execute();
+    await new PruneExpiredRecords(new PgRetentionStore(db.pool), retentionAges(retention), systemClock, {
+      batchSize: retention.batchSize,
+    }).execute();
     expect(await ids('processed_commands')).toEqual([added.commandId, withinWindow.commandId].sort());
 
     await run('RestockProduct', withinWindow);

@@ -34,6 +34,7 @@ const ADDED_SINCE_0_1_0 = [
   'Migration20261202150000-webhook-secrets-at-rest',
   'Migration20261202160000-api-keys',
   'Migration20261204000000-pending-orders-index',
+  'Migration20261205000000-schedule-runs-retention-index',
 ];
 
 async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {

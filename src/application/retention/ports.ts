@@ -1,7 +1,14 @@
 // Ports of retention. Adapter: PgRetentionStore (src/infrastructure/retention).
 
 /** The kinds of records retention deletes, in the order a run deletes them. */
-export const RETENTION_KINDS = ['emails', 'webhookDeliveries', 'outbox', 'processedCommands'] as const;
+export const RETENTION_KINDS = [
+  'emails',
+  'webhookDeliveries',
+  'outbox',
+  'processedCommands',
+  'gaveUpCommands',
+  'scheduleRuns',
+] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 /** The tables rows are deleted from: the kinds' own, and webhook_delivery_attempts with their deliveries. */
@@ -11,6 +18,8 @@ export const RETAINED_TABLES = [
   'webhook_delivery_attempts',
   'outbox_messages',
   'processed_commands',
+  'gave_up_commands',
+  'schedule_runs',
 ] as const;
 export type RetainedTable = (typeof RETAINED_TABLES)[number];
 

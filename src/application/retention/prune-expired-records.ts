@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { RETENTION_KINDS, type RetainedTable, type RetentionKind, type RetentionStore, type WalkPosition } from './ports.js';
+import { RETAINED_TABLES, RETENTION_KINDS, type RetainedTable, type RetentionKind, type RetentionStore, type WalkPosition } from './ports.js';
 
 /** How old each kind of record may get once it is settled, in milliseconds. */
 export type RetentionAges = { readonly [K in RetentionKind]: number };
@@ -28,6 +28,11 @@ export type PruneReport =
  *   row left (an email is rendered from its event at every send, a resend too);
  * - processed commands: processed longer ago than `processedCommands` (the configuration
  *   refuses an age shorter than the longest a job of the command can still run);
+ * - commands that gave up (the triage list): gave up, and were last retried, longer ago than
+ *   `gaveUpCommands` (the configuration refuses an age shorter than the commands queue's failed
+ *   jobs stay in Redis, from which the sweeper would copy them back);
+ * - runs of schedules: recorded longer ago than `scheduleRuns` (the schedule stays, and so do
+ *   its runs' commands' outcomes until their own retention);
  * - nothing pending is ever deleted.
  * In that order, so the events that emails and deliveries held go in the same run. Each kind
  * is walked oldest first in batches of `batchSize`, each batch one short statement that skips
@@ -50,13 +55,7 @@ export class PruneExpiredRecords {
 
   private async run(): Promise<PruneReport> {
     const now = this.clock.now().getTime();
-    const deleted: Record<RetainedTable, number> = {
-      email_messages: 0,
-      webhook_deliveries: 0,
-      webhook_delivery_attempts: 0,
-      outbox_messages: 0,
-      processed_commands: 0,
-    };
+    const deleted = Object.fromEntries(RETAINED_TABLES.map((table) => [table, 0])) as Record<RetainedTable, number>;
     let batches = 0;
     for (const kind of RETENTION_KINDS) {
       const cutoff = new Date(now - this.ages[kind]);

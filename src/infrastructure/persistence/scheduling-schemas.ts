@@ -53,7 +53,11 @@ export const ScheduleRunSchema = new EntitySchema<ScheduleRunRecord>({
     dueAt: timestamp(),
     createdAt: timestamp(),
   },
-  indexes: [{ name: 'schedule_runs_schedule_due_index', properties: ['scheduleId', 'dueAt'] }],
+  indexes: [
+    { name: 'schedule_runs_schedule_due_index', properties: ['scheduleId', 'dueAt'] },
+    // Retention walks the runs oldest first (docs/adr/0010-retention.md).
+    { name: 'schedule_runs_created_at_index', properties: ['createdAt', 'commandId'] },
+  ],
 });
 
 export const schedulingEntities = [ScheduleSchema, ScheduleRunSchema];

@@ -76,6 +76,23 @@ const SQL: { readonly [K in RetentionKind]: KindSql & { table: RetainedTable } }
     candidates: 'processed_at < $1',
     expired: 'true',
   },
+  // Commands that gave up, by when they did; one retried since counts from its retry (it gave up
+  // again if it failed again, which moves gave_up_at).
+  gaveUpCommands: {
+    table: 'gave_up_commands',
+    id: 'command_id',
+    at: 'gave_up_at',
+    candidates: 'gave_up_at < $1',
+    expired: 'coalesce(t.retried_at, t.gave_up_at) < $1',
+  },
+  // Runs of schedules, by when the worker recorded them.
+  scheduleRuns: {
+    table: 'schedule_runs',
+    id: 'command_id',
+    at: 'created_at',
+    candidates: 'created_at < $1',
+    expired: 'true',
+  },
 };
 
 /** Where a walk is: which of the kind's statuses, and the last key read in it (none yet: null). */

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../../application/clock.js';
 import { RETAINED_TABLES } from '../../application/retention/ports.js';
-import { PruneExpiredRecords } from '../../application/retention/prune-expired-records.js';
+import { PruneExpiredRecords, type RetentionAges } from '../../application/retention/prune-expired-records.js';
+import type { RetentionConfig } from '../../infrastructure/config.js';
 import { PgRetentionStore } from '../../infrastructure/retention/pg-retention-store.js';
 import { RETENTION_JOB_NAME, RETENTION_SCHEDULER_ID, maintenanceJobOptions } from '../../../queues/maintenance.js';
 import { QUEUES } from '../../../queues/names.js';
@@ -19,6 +20,18 @@ export interface RetentionOverrides {
 /** How long to wait before asking Redis again for the job scheduler, when it could not be set. */
 const SCHEDULE_RETRY_MS = 5000;
 
+/** The age of each kind of record, as configured. */
+export function retentionAges(retention: RetentionConfig): RetentionAges {
+  return {
+    emails: retention.emailsMs,
+    webhookDeliveries: retention.webhookDeliveriesMs,
+    outbox: retention.outboxMs,
+    processedCommands: retention.processedCommandsMs,
+    gaveUpCommands: retention.gaveUpCommandsMs,
+    scheduleRuns: retention.scheduleRunsMs,
+  };
+}
+
 /**
  * Retention (docs/adr/0010-retention.md): a BullMQ job scheduler adds a `prune` job to the
  * `maintenance` queue every RETENTION_INTERVAL (and at once when it is set), and a worker with
@@ -34,12 +47,7 @@ export function startRetention(infra: RetentionDeps, overrides: RetentionOverrid
   for (const table of RETAINED_TABLES) metrics.countPruned(table, 0);
   const prune = new PruneExpiredRecords(
     new PgRetentionStore(infra.pool),
-    {
-      emails: retention.emailsMs,
-      webhookDeliveries: retention.webhookDeliveriesMs,
-      outbox: retention.outboxMs,
-      processedCommands: retention.processedCommandsMs,
-    },
+    retentionAges(retention),
     overrides.clock ?? systemClock,
     { batchSize: retention.batchSize, onDeleted: (table, rows) => metrics.countPruned(table, rows), signal: stopping.signal },
   );

@@ -8,6 +8,8 @@ const TABLES = {
   webhookDeliveries: 'webhook_deliveries',
   outbox: 'outbox_messages',
   processedCommands: 'processed_commands',
+  gaveUpCommands: 'gave_up_commands',
+  scheduleRuns: 'schedule_runs',
 } as const;
 
 /** A store whose candidates are numbered rows per kind; `holds` says which of them stay. */
@@ -38,21 +40,31 @@ class FakeRetentionStore implements RetentionStore {
 }
 
 const DAY = 86_400_000;
-const ages: RetentionAges = { emails: 30 * DAY, webhookDeliveries: 20 * DAY, outbox: 10 * DAY, processedCommands: 40 * DAY };
+const ages: RetentionAges = {
+  emails: 30 * DAY,
+  webhookDeliveries: 20 * DAY,
+  outbox: 10 * DAY,
+  processedCommands: 40 * DAY,
+  gaveUpCommands: 50 * DAY,
+  scheduleRuns: 15 * DAY,
+};
 const now = new Date('2026-12-02T12:00:00.000Z');
 const prune = (store: RetentionStore, options: Partial<ConstructorParameters<typeof PruneExpiredRecords>[3]> = {}) =>
   new PruneExpiredRecords(store, ages, new FixedClock(now), { batchSize: 10, ...options });
 
 describe('PruneExpiredRecords', () => {
-  it('deletes emails and deliveries before the outbox, then outcomes, each from its own cutoff', async () => {
-    const store = new FakeRetentionStore({ emails: 1, webhookDeliveries: 1, outbox: 1, processedCommands: 1 });
-    await prune(store).execute();
+  it('deletes emails and deliveries before the outbox, then outcomes, give-ups and schedule runs, each from its own cutoff', async () => {
+    const store = new FakeRetentionStore({ emails: 1, webhookDeliveries: 1, outbox: 1, processedCommands: 1, gaveUpCommands: 1, scheduleRuns: 1 });
+    const report = await prune(store).execute();
     expect(store.calls.map(({ kind, cutoff }) => [kind, (now.getTime() - cutoff.getTime()) / DAY])).toEqual([
       ['emails', 30],
       ['webhookDeliveries', 20],
       ['outbox', 10],
       ['processedCommands', 40],
+      ['gaveUpCommands', 50],
+      ['scheduleRuns', 15],
     ]);
+    expect(report).toMatchObject({ deleted: { gave_up_commands: 1, schedule_runs: 1 } });
   });
 
   it('walks a kind in batches until the store says the walk is over, going on from where each batch ended', async () => {
