@@ -20,8 +20,8 @@ export interface SweeperOptions {
   graceMs?: number;
   batchSize?: number;
   /**
-   * More that Redis may have lost and PostgreSQL knows, restored after each sweep: the job
-   * schedulers of recurring schedules. Resolves with how many it restored.
+   * More that Redis may have lost and PostgreSQL knows, restored every interval beside the
+   * sweep: the job schedulers of recurring schedules. Resolves with how many it restored.
    */
   alsoRestore?: { execute(): Promise<number> };
   /**
@@ -51,29 +51,26 @@ const FAILED_OVERLAP_MS = 60_000;
  * same job id. A row waiting for a retry gets its job back delayed until its next attempt.
  */
 export class Sweeper {
-  private readonly periodic: PeriodicTask;
+  /** The sweep and the restoring of job schedulers: side by side, each failing on its own. */
+  private readonly periodic: PeriodicTask[];
   /** Command jobs that failed before this (epoch ms) were looked at already; 0: none yet. */
   private failedSince = 0;
 
   constructor(private readonly options: SweeperOptions) {
     const { logger } = options;
-    this.periodic = new PeriodicTask(
-      () =>
-        Promise.all([
-          this.sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed')),
-          this.restoreMore().catch((error: unknown) => logger.error({ err: error }, 'restoring job schedulers failed')),
-        ]),
-      options.intervalMs ?? 30_000,
-      new FailureStreak(logger, 'sweep failed'),
-    );
+    const intervalMs = options.intervalMs ?? 30_000;
+    this.periodic = [
+      new PeriodicTask(() => this.sweep(), intervalMs, new FailureStreak(logger, 'sweep failed')),
+      new PeriodicTask(() => this.restoreMore(), intervalMs, new FailureStreak(logger, 'restoring job schedulers failed')),
+    ];
   }
 
   start(): void {
-    this.periodic.start();
+    for (const task of this.periodic) task.start();
   }
 
-  stop(): Promise<void> {
-    return this.periodic.stop();
+  async stop(): Promise<void> {
+    await Promise.all(this.periodic.map((task) => task.stop()));
   }
 
   /** Runs `alsoRestore`, logging what it restored. */

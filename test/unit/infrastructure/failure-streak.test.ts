@@ -7,6 +7,7 @@ import { FailureStreak } from '../../../src/infrastructure/failure-streak.js';
 import type { Logger } from '../../../src/infrastructure/logger.js';
 import { PeriodicTask } from '../../../src/infrastructure/periodic.js';
 import { OutboxRelay } from '../../../src/infrastructure/relay/outbox-relay.js';
+import { Sweeper } from '../../../src/infrastructure/relay/sweeper.js';
 import { emailJobOptions } from '../../../queues/emails.js';
 import { webhookJobOptions } from '../../../queues/webhooks.js';
 
@@ -17,6 +18,15 @@ function capturingLogger() {
     warn: (fields: Record<string, unknown>, message: string) => lines.push({ level: 'warn', fields, message }),
   } as unknown as Logger;
   return { logger, lines };
+}
+
+/** A pg pool whose `method` is refused while `down()` says so, and answers `answer` otherwise. */
+function refusingWhile(down: () => boolean, method: 'query' | 'connect', answer: unknown): pg.Pool {
+  const refusing = async () => {
+    if (down()) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    return answer;
+  };
+  return { [method]: refusing } as unknown as pg.Pool;
 }
 
 afterEach(() => {
@@ -71,6 +81,48 @@ describe('FailureStreak', () => {
   });
 });
 
+describe('the sweeper, while PostgreSQL and Redis are down', () => {
+  it('logs the sweep and the restoring of job schedulers once each, not every pass, and each recovery', async () => {
+    vi.useFakeTimers();
+    const { logger, lines } = capturingLogger();
+    let postgresDown = true;
+    let redisDown = true;
+    const pool = refusingWhile(() => postgresDown, 'query', { rows: [] });
+    const queue = {} as never;
+    const sweeper = new Sweeper({
+      pool,
+      emails: queue,
+      webhooks: queue,
+      emailJobOptions,
+      webhookJobOptions: webhookJobOptions([60]),
+      logger,
+      intervalMs: 1000,
+      alsoRestore: {
+        execute: async () => {
+          if (redisDown) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+          return 0;
+        },
+      },
+    });
+    sweeper.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(lines.map((line) => `${line.level} ${line.message}`).sort()).toEqual([
+      'error restoring job schedulers failed',
+      'error sweep failed',
+    ]);
+    postgresDown = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    redisDown = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    await sweeper.stop();
+    expect(lines.slice(2).map((line) => `${line.level} ${line.message}`)).toEqual([
+      'warn sweep failed: works again',
+      'warn restoring job schedulers failed: works again',
+    ]);
+    expect(lines.slice(2).map((line) => line.fields['failures'])).toEqual([30, 31]);
+  });
+});
+
 describe('the relay, polled while PostgreSQL is down', () => {
   it('logs its failed batches once, not once a poll, and says when it works again', async () => {
     const { logger, lines } = capturingLogger();
@@ -80,12 +132,7 @@ describe('the relay, polled while PostgreSQL is down', () => {
       query: async (text: string) => (text === 'commit' ? { rows: [] } : [{ rows: [] }, { rows: [] }, { rows: [] }]),
       release: () => undefined,
     };
-    const pool = {
-      connect: async () => {
-        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
-        return client;
-      },
-    } as unknown as pg.Pool;
+    const pool = refusingWhile(() => down, 'connect', client);
     const queue = {} as never;
     const relay = new OutboxRelay({
       pool,
