@@ -85,7 +85,7 @@ async function runWorker(): Promise<void> {
   const send = (message: FromWorker) => process.send?.(message);
   const running = await startRoleProcess(config, 'webhooks', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources);
+    const pool = openPool(config, observability.logger, resources, { role: 'webhooks' });
     const worker = startWebhooks({ ...observability, pool, workerConnection: redis('worker') });
     const finished = () => {
       if (started && completed + failed === total) {

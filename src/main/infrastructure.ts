@@ -126,9 +126,18 @@ function poolSize(config: Config): number {
   return Math.max(config.workerConcurrency + 2, 10);
 }
 
+/**
+ * What pg_stat_activity's application_name shows for a role's connections, so an operator sees
+ * which process holds a connection or waits on a lock; a name in DATABASE_URL
+ * (`?application_name=`) or PGAPPNAME wins (pg's fallback_application_name, as libpq's).
+ */
+export function applicationName(role: string): string {
+  return `conveyor-${role}`;
+}
+
 /** MikroORM and its pool, after checking that the database is migrated. */
-export async function openOrm(config: Config, resources: Resources): Promise<Pick<Infrastructure, 'orm' | 'uow'>> {
-  const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: poolSize(config) });
+export async function openOrm(config: Config, role: string, resources: Resources): Promise<Pick<Infrastructure, 'orm' | 'uow'>> {
+  const orm = await createOrm({ databaseUrl: config.databaseUrl, poolSize: poolSize(config), applicationName: applicationName(role) });
   resources.add(() => orm.close(true));
   await refuseUnmigrated(orm);
   const uow = new MikroOrmUnitOfWork(orm, undefined, {
@@ -166,11 +175,20 @@ async function refuseUnmigrated(orm: MikroORM): Promise<void> {
  * A plain pg pool on the primary, for the roles' plain SQL; `pipeline` makes its clients
  * pipeline their queries, joined per turn (pipeliningPoolConfig).
  */
-export function openPool(config: Config, logger: Logger, resources: Resources, options: { pipeline?: boolean; relay?: boolean } = {}): pg.Pool {
+export function openPool(
+  config: Config,
+  logger: Logger,
+  resources: Resources,
+  options: { role: string; pipeline?: boolean; relay?: boolean },
+): pg.Pool {
   // A relay that makes first attempts (ADR 0024) holds a connection for each email it is
   // sending, on top of what its own statements, sweepers and retention need.
   const attempts = options.relay && config.relayFirstAttempt ? config.workerConcurrency : 0;
-  const base: pg.PoolConfig = { connectionString: config.databaseUrl, max: poolSize(config) + attempts };
+  const base: pg.PoolConfig = {
+    connectionString: config.databaseUrl,
+    max: poolSize(config) + attempts,
+    fallback_application_name: applicationName(options.role),
+  };
   const pool = new pg.Pool(options.pipeline ? pipeliningPoolConfig(base) : base);
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
   reportCheckedOutErrors(pool, (error) => logger.warn({ err: error }, 'PostgreSQL connection in use failed'));
@@ -291,12 +309,12 @@ export async function createInfrastructure(
   return resources.opening(async () => {
     const observability = await startObservability(config, role, resources, options);
     const { logger } = observability;
-    const { orm, uow } = await openOrm(config, resources);
+    const { orm, uow } = await openOrm(config, role, resources);
     const workerConnection = openRedis(config, role, 'worker', logger, resources);
     const producerConnection = openRedis(config, role, 'producer', logger, resources);
     void warnUnlessNoEviction(workerConnection, logger);
     const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
-    const pool = openPool(config, logger, resources, { relay: true });
+    const pool = openPool(config, logger, resources, { role, relay: true });
     return {
       ...observability,
       orm,

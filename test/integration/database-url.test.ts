@@ -5,6 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connectionParameters, createOrm, migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
+import pino from 'pino';
+import { openOrm, openPool, Resources } from '../../src/main/infrastructure.js';
+import { testConfig } from '../support/config.js';
 import { adminQuery, createTestDatabase, withDatabase } from '../support/database.js';
 
 const PARAMETERS = { application_name: 'conveyor-url-test', options: '-c statement_timeout=4321' };
@@ -15,6 +18,27 @@ function withParameters(url: string, parameters: Record<string, string>): string
   for (const [key, value] of Object.entries(parameters)) parsed.searchParams.set(key, value);
   return parsed.toString();
 }
+
+describe("a role's connections", () => {
+  it('are named conveyor-<role> in pg_stat_activity, the ORM\'s and the plain pool\'s, unless DATABASE_URL names them', async () => {
+    const db = await createTestDatabase();
+    await migrate(db.url);
+    const resources = new Resources();
+    const logger = pino({ level: 'silent' });
+    try {
+      const orm = await openOrm(testConfig(db.url), 'worker', resources);
+      const pool = openPool(testConfig(db.url), logger, resources, { role: 'relay' });
+      const named = openPool(testConfig(withParameters(db.url, PARAMETERS)), logger, resources, { role: 'relay' });
+      const app = 'select application_name as app from pg_stat_activity where pid = pg_backend_pid()';
+      expect(await orm.orm.em.fork().getConnection().execute(app)).toEqual([{ app: 'conveyor-worker' }]);
+      expect((await pool.query(app)).rows).toEqual([{ app: 'conveyor-relay' }]);
+      expect((await named.query(app)).rows).toEqual([{ app: 'conveyor-url-test' }]);
+    } finally {
+      await resources.close();
+      await db.drop();
+    }
+  });
+});
 
 describe('DATABASE_URL parameters', () => {
   it('reach every connection of the ORM', async () => {

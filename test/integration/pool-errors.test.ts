@@ -30,7 +30,7 @@ function openWatchedPool() {
   const warnings: string[] = [];
   const logger = createLogger({ level: 'warn', role: 'test' });
   logger.warn = ((object: unknown, message?: string) => void warnings.push(message ?? String(object)));
-  const pool = openPool({ databaseUrl: db.url, workerConcurrency: 1 } as Config, logger, resources);
+  const pool = openPool({ databaseUrl: db.url, workerConcurrency: 1 } as Config, logger, resources, { role: 'test' });
   return { pool, warnings, resources };
 }
 

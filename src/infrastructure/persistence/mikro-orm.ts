@@ -11,6 +11,11 @@ export interface OrmOptions {
   /** Connection pool size; a worker needs about its concurrency. */
   poolSize?: number;
   debug?: boolean;
+  /**
+   * What pg_stat_activity shows for its connections (`conveyor-<role>`) unless DATABASE_URL
+   * (`?application_name=`) or PGAPPNAME names them; default `conveyor`.
+   */
+  applicationName?: string;
 }
 
 export function ormConfig(options: OrmOptions): Options {
@@ -25,7 +30,11 @@ export function ormConfig(options: OrmOptions): Options {
     pool: { min: 0, max: options.poolSize ?? 10 },
     // A plain pg client unless the unit of work pipelines its statements (ADR 0016), with what
     // the URL says beyond the server and the database.
-    driverOptions: { Client: PipeliningClient, ...connectionParameters(options.databaseUrl) },
+    driverOptions: {
+      Client: PipeliningClient,
+      fallback_application_name: options.applicationName ?? 'conveyor',
+      ...connectionParameters(options.databaseUrl),
+    },
     // One UPDATE per changed entity rather than one batched UPDATE per type: MikroORM ends a
     // batched update with `returning <primary key>` (to map generated columns back), so it could
     // not be held and cost a round trip of its own — on every order of two or more lines, its

@@ -68,7 +68,7 @@ export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering
  */
 export function startCommandWorkerProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'worker', async ({ observability, resources, redis }) => {
-    const { orm, uow } = await openOrm(config, resources);
+    const { orm, uow } = await openOrm(config, 'worker', resources);
     const queues = openQueues([QUEUES.commands], redis('producer'), observability, resources);
     return startCommandWorker({ ...observability, orm, uow, queues, workerConnection: redis('worker') });
   });

@@ -74,7 +74,7 @@ export function createEmailManagement(
 export function startMailerProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'mailer', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources, { pipeline: true });
+    const pool = openPool(config, observability.logger, resources, { role: 'mailer', pipeline: true });
     return startMailer({ ...observability, pool, workerConnection: redis('worker') });
   });
 }

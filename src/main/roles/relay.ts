@@ -157,7 +157,7 @@ function firstAttempts(infra: RelayDeps, options: RelayRoleOptions, policies: Re
 export function startRelayProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'relay', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources, { pipeline: true, relay: true });
+    const pool = openPool(config, observability.logger, resources, { role: 'relay', pipeline: true, relay: true });
     const producerConnection = redis('producer');
     const queues = openQueues([QUEUES.emails, QUEUES.webhooks, QUEUES.commands, QUEUES.maintenance], producerConnection, observability, resources);
     const retention = startRetention({ ...observability, pool, queues, workerConnection: redis('worker') });

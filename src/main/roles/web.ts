@@ -142,7 +142,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
 export function startWebProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'web', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources);
+    const pool = openPool(config, observability.logger, resources, { role: 'web' });
     const producerConnection = redis('producer');
     const queues = openQueues(ALL_QUEUES, producerConnection, observability, resources);
     const web = await buildWeb({ ...observability, pool, producerConnection, queues });

@@ -33,7 +33,7 @@ import type { RedisConnection } from '../../infrastructure/redis/connection.js';
 import { QUEUES } from '../../../queues/names.js';
 import { createWebhookProcessor } from '../../../workers/webhook-processor.js';
 import type { Config } from '../../infrastructure/config.js';
-import { checkMigrated, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
+import { applicationName, checkMigrated, openPool, startRoleProcess, type Infrastructure } from '../infrastructure.js';
 import type { RunningProcess } from '../lifecycle.js';
 import { startQueueWorker, type QueueWorkerDeps, type RunningWorker } from './queue-worker.js';
 
@@ -156,7 +156,7 @@ export function createWebhookManagement(
 export function startWebhooksProcess(config: Config): Promise<RunningProcess> {
   return startRoleProcess(config, 'webhooks', async ({ observability, resources, redis }) => {
     await checkMigrated(config);
-    const pool = openPool(config, observability.logger, resources);
+    const pool = openPool(config, observability.logger, resources, { role: 'webhooks' });
     return startWebhooks({ ...observability, pool, workerConnection: redis('worker') });
   });
 }
@@ -167,7 +167,7 @@ export function startWebhooksProcess(config: Config): Promise<RunningProcess> {
  * own: the release step after the migrations, and `npm run webhooks:reencrypt`.
  */
 export async function reencryptSecrets(config: Pick<Config, 'databaseUrl' | 'webhookSecretKeys'>): Promise<ReencryptReport> {
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1, fallback_application_name: applicationName('webhooks-reencrypt') });
   try {
     return await reencryptWebhookSecrets(pool, new WebhookSecretCipher(config.webhookSecretKeys));
   } finally {

@@ -10,7 +10,7 @@ const resources = new Resources();
 afterEach(() => resources.close());
 
 const maxOf = (env: Record<string, string>, options: { relay?: boolean }) =>
-  openPool(loadConfig({ WORKER_CONCURRENCY: '16', ...env }), pino({ level: 'silent' }), resources, options).options.max;
+  openPool(loadConfig({ WORKER_CONCURRENCY: '16', ...env }), pino({ level: 'silent' }), resources, { role: 'relay', ...options }).options.max;
 
 describe("the relay's pool", () => {
   it('is WORKER_CONCURRENCY + 2 without first attempts, as every other process', () => {
