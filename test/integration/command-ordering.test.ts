@@ -10,6 +10,11 @@ import { BullMqCommandOrdering, orderingKeys, takePlaceInLine } from '../../src/
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
+import { systemClock } from '../../src/application/clock.js';
+import { GetCommandStatus } from '../../src/application/commerce/queries/get-command-status.js';
+import { CancelCommand } from '../../src/application/commerce/use-cases/cancel-command.js';
+import { PgCommandOutcomes } from '../../src/infrastructure/persistence/pg-command-outcomes.js';
+import { PgReadModel } from '../../src/infrastructure/read/pg-read-model.js';
 import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
@@ -27,7 +32,7 @@ let jobs: BullMqCommandJobs;
 beforeAll(async () => {
   infra = await infrastructureOnFreshDatabase();
   worker = startCommandWorker(infra, { ordering: { recheckMs: RECHECK_MS, gapGraceMs: GAP_GRACE_MS } });
-  jobs = new BullMqCommandJobs(infra.queues.commands);
+  jobs = new BullMqCommandJobs(infra.queues.commands, infra.producerConnection);
 });
 
 afterAll(async () => {
@@ -189,6 +194,62 @@ describe('command worker with per-aggregate ordering', () => {
     } finally {
       connection.disconnect();
     }
+  });
+
+  describe('a command cancelled in the middle of its line', () => {
+    /** Cancels a command as DELETE /v1/commands/{id} does. */
+    const cancel = (commandId: string) =>
+      new CancelCommand(new GetCommandStatus(new PgReadModel(infra.pool), jobs), new PgCommandOutcomes(infra.pool), jobs, systemClock).execute(commandId);
+    const processedAt = async (commandId: string) =>
+      (await infra.pool.query<{ at: Date }>('select processed_at as at from processed_commands where command_id = $1', [commandId])).rows[0]?.at;
+
+    it('keeps the commands behind it waiting for the one before it, which has not run yet', async () => {
+      const productId = newId();
+      await finished((await addProduct(productId, 'X', 0)).id!);
+      // A worker that looks again every second: what waits, waits because the gate says so.
+      await worker.worker.pause();
+      const fast = startCommandWorker(infra, { ordering: { recheckMs: 1000, gapGraceMs: GAP_GRACE_MS } });
+      try {
+        // a waits 4 s (as for its retry's backoff); b and c came after it, each naming the one before.
+        const [a, b, c] = [1, 2, 4].map((quantity) => ({ commandId: newId(), productId, quantity }));
+        await send('RestockProduct', a!, undefined, 4000);
+        await send('RestockProduct', b!, a!.commandId);
+        await send('RestockProduct', c!, b!.commandId);
+        await waitFor(async () => (await jobs.find(c!.commandId))?.waitingFor === b!.commandId, 10_000, 'c to park behind b');
+
+        expect(await cancel(b!.commandId)).toMatchObject({ status: 'cancelled' });
+        // c now waits for a (the status route says so), not for b's outcome.
+        await waitFor(async () => (await jobs.find(c!.commandId))?.waitingFor === a!.commandId, 5000, 'c to park behind a');
+        const [ranA, ranC] = [await finished(a!.commandId), await finished(c!.commandId)];
+        expect(ranC.returnvalue).toMatchObject({ stock: 5 });
+        expect((await processedAt(c!.commandId))!.getTime()).toBeGreaterThan((await processedAt(a!.commandId))!.getTime());
+        // Woken by a's release, not by its own look a second later.
+        expect(ranC.finishedOn! - ranA.finishedOn!).toBeLessThan(1000);
+      } finally {
+        await fast.stop(5000);
+        await worker.worker.resume();
+      }
+    });
+
+    it('lets them run at once when the one before it is done, instead of at their next look', async () => {
+      const productId = newId();
+      const a = { commandId: newId(), productId, quantity: 1 };
+      await finished((await addProduct(productId, 'Y', 0)).id!);
+      await finished((await send('RestockProduct', a)).id!);
+      // b is in line behind a but due in a minute (as for a retry); c, behind b, parks (its own
+      // look is 20 s away).
+      const b = { commandId: newId(), productId, quantity: 2 };
+      const c = { commandId: newId(), productId, quantity: 4 };
+      await send('RestockProduct', b, a.commandId, 60_000);
+      await send('RestockProduct', c, b.commandId);
+      await waitFor(async () => (await jobs.find(c.commandId))?.waitingFor === b.commandId, 10_000, 'c to park behind b');
+
+      const cancelledAt = Date.now();
+      await cancel(b.commandId);
+      const ranC = await finished(c.commandId, 10_000);
+      expect(ranC.returnvalue).toMatchObject({ stock: 5 });
+      expect(ranC.finishedOn! - cancelledAt).toBeLessThan(2000);
+    });
   });
 
   it('runs a chain of 40 commands on one key link after link, each once', async () => {

@@ -186,7 +186,7 @@ export async function startApi(
     commands: sender,
     idempotency,
     readModel,
-    commandJobs: new BullMqCommandJobs(commands),
+    commandJobs: new BullMqCommandJobs(commands, connection),
     queueDepth: new BullMqQueueDepth(commands),
     rateLimitRedis: connection,
     commandOutcomes: new InMemoryCommandOutcomes(readModel),

@@ -49,3 +49,62 @@ export class PredecessorPendingError extends Error {
     this.name = 'PredecessorPendingError';
   }
 }
+
+/** What the gate needs of a recorded outcome. */
+export interface GateOutcome {
+  status: string;
+  result: unknown;
+}
+
+/**
+ * The command a command that comes after `after` still waits for, or undefined once it may run.
+ * `outcomes` holds the recorded outcomes read for the gate (by `outcomesFollowingCancels`). A
+ * predecessor with an outcome is done, unless it was cancelled while it was itself waiting in
+ * line: then its place goes to the command it was waiting for (recorded with the cancel), so a
+ * cancel in the middle of a line never lets the commands behind it overtake the ones before it
+ * (docs/adr/0006-per-aggregate-ordering.md). A chain of cancels is followed to its end.
+ */
+export function pendingPredecessor(after: string, outcomes: ReadonlyMap<string, GateOutcome>): string | undefined {
+  const seen = new Set<string>();
+  for (let link = after; ; ) {
+    const outcome = outcomes.get(link);
+    if (!outcome) return link;
+    const next = outcome.status === 'cancelled' ? cancelledBehind(outcome.result) : undefined;
+    // A cycle cannot be built by intake; were one recorded, it would wait for ever.
+    if (next === undefined || seen.has(next)) return undefined;
+    seen.add(link);
+    link = next;
+  }
+}
+
+/** The command a cancelled command was waiting for, from its outcome's `result`. */
+function cancelledBehind(result: unknown): string | undefined {
+  const after = typeof result === 'object' && result !== null ? (result as { after?: unknown }).after : undefined;
+  return typeof after === 'string' ? after : undefined;
+}
+
+/**
+ * The commands whose outcomes `pendingPredecessor` needs beyond those in `outcomes`: the ones a
+ * cancelled predecessor on the way from each of `afters` was waiting for, not read yet (and not
+ * in `asked`, the ones read already and found without an outcome). None unless a command was
+ * cancelled in the middle of a line, so the gate's usual read is all it takes.
+ */
+export function missingLinks(afters: readonly (string | undefined)[], outcomes: ReadonlyMap<string, GateOutcome>, asked: ReadonlySet<string>): string[] {
+  const missing = new Set<string>();
+  for (const after of afters) {
+    if (after === undefined) continue;
+    const seen = new Set<string>();
+    for (let link = after; ; ) {
+      const outcome = outcomes.get(link);
+      if (!outcome) {
+        if (link !== after && !asked.has(link)) missing.add(link);
+        break;
+      }
+      const next = outcome.status === 'cancelled' ? cancelledBehind(outcome.result) : undefined;
+      if (next === undefined || seen.has(next)) break;
+      seen.add(link);
+      link = next;
+    }
+  }
+  return [...missing];
+}

@@ -13,7 +13,13 @@ import {
 import type { Repositories } from '../../application/commerce/ports/repositories.js';
 import type { CommandContext, Json, UnitOfWork } from '../../application/commerce/ports/unit-of-work.js';
 import { activeTraceCarrier, type TraceCarrier } from '../observability/trace-context.js';
-import { PredecessorPendingError, currentCommandJob, type CommandJobContext } from '../ordering/predecessor.js';
+import {
+  PredecessorPendingError,
+  currentCommandJob,
+  missingLinks,
+  pendingPredecessor,
+  type CommandJobContext,
+} from '../ordering/predecessor.js';
 import { isUuid } from './columns.js';
 import { Reads, ReadsClosedError, RowsAhead, mikroOrmRepositories, type Tracked } from './repositories.js';
 import { HELD, pipelining, poolPipelines, withPipelinedStatements } from './pipelined-statements.js';
@@ -149,12 +155,15 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     });
   }
 
-  /** Whether the command has a recorded outcome (read outside any transaction). */
+  /**
+   * Whether the commands behind `commandId` on its aggregate may run: it has a recorded outcome
+   * (and, if it was cancelled in line, so has what it was waiting for). Read outside any transaction.
+   */
   async hasOutcome(commandId: string): Promise<boolean> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<unknown[]>('select 1 from processed_commands where command_id = ?', [commandId]);
-    return rows.length > 0;
+    const connection = this.orm.em.getConnection();
+    const known = byCommand(await connection.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify([commandId])]));
+    await followCancels([commandId], known, (ids) => connection.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify(ids)]));
+    return pendingPredecessor(commandId, known) === undefined;
   }
 
   private startBatches(): void {
@@ -236,8 +245,14 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       await head?.work.catch(() => undefined);
       throw error;
     }
-    const hasOutcome = new Set(rows.map((row) => row.command_id));
+    // The gate's view: recorded outcomes, then those of the group's commands as they settle.
+    const known = byCommand(rows);
     for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
+    await followCancels(
+      items.map((item) => item.after),
+      known,
+      (ids) => em.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify(ids)]),
+    );
     if (head && first && settled.has(first.command.commandId)) {
       // Dropped: what it reads from now on is refused at once. A database error of its own
       // aborted the transaction: the group falls back as for any other command's.
@@ -259,10 +274,10 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
       const later: Pending[] = [];
       for (const item of pending) {
         const { commandId, commandType } = item.command;
-        const after = item.after;
-        if (after !== undefined && !hasOutcome.has(after)) {
-          if (inGroup.has(after) && !settled.has(after)) later.push(item);
-          else settled.set(commandId, { ok: false, error: new PredecessorPendingError(after) });
+        const waitingFor = item.after === undefined ? undefined : pendingPredecessor(item.after, known);
+        if (waitingFor !== undefined) {
+          if (inGroup.has(waitingFor) && !settled.has(waitingFor)) later.push(item);
+          else settled.set(commandId, { ok: false, error: new PredecessorPendingError(waitingFor) });
           continue;
         }
         const { fork, tracked, work } = head && item === first ? head : this.startWork(em, item, ahead);
@@ -275,7 +290,7 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
           const failure = { code: error.code, message: error.message };
           processed.push({ command_id: commandId, command_type: commandType, status: 'failed', result: null, error: failure, ...jobFacts(item.job) });
           settled.set(commandId, { ok: false, error: new RecordedFailureError(failure.code, failure.message) });
-          hasOutcome.add(commandId);
+          known.set(commandId, { status: 'failed', result: null });
           continue;
         }
         await fork.flush();
@@ -284,11 +299,13 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
         events.push(...eventRows(tracked, commandId, item.trace));
         processed.push({ command_id: commandId, command_type: commandType, status: 'succeeded', result, error: null, ...jobFacts(item.job) });
         settled.set(commandId, { ok: true, result });
-        hasOutcome.add(commandId);
+        known.set(commandId, { status: 'succeeded', result });
       }
       if (later.length === pending.length) {
         // No progress: only a cycle of predecessors could do this, which intake never builds.
-        for (const item of later) settled.set(item.command.commandId, { ok: false, error: new PredecessorPendingError(item.after!) });
+        for (const item of later) {
+          settled.set(item.command.commandId, { ok: false, error: new PredecessorPendingError(pendingPredecessor(item.after!, known) ?? item.after!) });
+        }
         break;
       }
       pending = later;
@@ -396,7 +413,10 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     );
     const done = rows.find((row) => row.command_id === command.commandId);
     if (done) return outcomeOf<R>(done, command.commandId);
-    if (after !== undefined && !rows.some((row) => row.command_id === after)) throw new PredecessorPendingError(after);
+    const known = byCommand(rows);
+    await followCancels([after], known, (ids) => em.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify(ids)]));
+    const waitingFor = after === undefined ? undefined : pendingPredecessor(after, known);
+    if (waitingFor !== undefined) throw new PredecessorPendingError(waitingFor);
 
     const tracked: Tracked = new Set();
     const result = await work(mikroOrmRepositories(em, tracked));
@@ -497,6 +517,35 @@ function contextOf(trace: TraceCarrier | null): Context {
   return trace ? propagation.extract(ROOT_CONTEXT, trace) : ROOT_CONTEXT;
 }
 
+
+/** A recorded outcome as the ordering's gate reads it. */
+type GateRow = Pick<OutcomeRow, 'status' | 'result'>;
+type GateRows = (GateRow & { command_id: string })[];
+
+/** The gate's own read of outcomes (the ids as one JSON parameter). */
+const GATE_OUTCOMES = `select command_id, status, result from processed_commands where command_id in (${IDS})`;
+
+/** Rows by their command id. */
+function byCommand(rows: (GateRow & { command_id: string })[]): Map<string, GateRow> {
+  return new Map(rows.map((row) => [row.command_id, row]));
+}
+
+/**
+ * Adds to `known` the outcomes the gate needs beyond its usual read: of the commands that
+ * cancelled predecessors of `afters` were waiting for, link after link (ADR 0006). Nothing to
+ * read, and no round trip, unless a command was cancelled in the middle of its line.
+ */
+async function followCancels(
+  afters: readonly (string | undefined)[],
+  known: Map<string, GateRow>,
+  read: (ids: string[]) => Promise<GateRows>,
+): Promise<void> {
+  const asked = new Set<string>();
+  for (let ids = missingLinks(afters, known, asked); ids.length > 0; ids = missingLinks(afters, known, asked)) {
+    for (const id of ids) asked.add(id);
+    for (const row of await read(ids)) known.set(row.command_id, row);
+  }
+}
 
 interface OutcomeRow {
   /** `cancelled` is written by the API (DELETE /v1/commands/:id), never here: such a command is refused. */

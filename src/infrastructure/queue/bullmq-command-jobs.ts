@@ -4,7 +4,8 @@ import type { CommandJobs, QueuedCommandState } from '../../application/commerce
 import { splitJobData } from '../../../queues/commands.js';
 import { decodeFailure } from '../../../queues/failure.js';
 import { hasGivenUp } from '../triage/gave-up-commands.js';
-import { isWaitingProgress } from './bullmq-command-ordering.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { isWaitingProgress, wakeWaiters } from './bullmq-command-ordering.js';
 
 const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
   waiting: 'queued',
@@ -18,7 +19,11 @@ const STATES: Record<string, QueuedCommandState['state'] | undefined> = {
 
 /** What the `commands` queue knows about a command (its job id is the command id). */
 export class BullMqCommandJobs implements CommandJobs, CommandQueue {
-  constructor(private readonly queue: Queue) {}
+  constructor(
+    private readonly queue: Queue,
+    /** The connection the ordering's scripts run on (the web's producer connection). */
+    private readonly redis: RedisConnection,
+  ) {}
 
   async find(commandId: string): Promise<QueuedCommandState | null> {
     const read = await this.consistentRead(commandId);
@@ -68,6 +73,16 @@ export class BullMqCommandJobs implements CommandJobs, CommandQueue {
   /** BullMQ refuses to remove a job a worker holds (locked): 0, false here; 1 otherwise, job or not. */
   async remove(commandId: string): Promise<boolean> {
     return (await this.queue.remove(commandId)) === 1;
+  }
+
+  async predecessorOf(commandId: string): Promise<string | undefined> {
+    const job = await this.queue.getJob(commandId);
+    const { fields } = splitJobData(job?.data);
+    return fields.success ? fields.data.after : undefined;
+  }
+
+  async wakeSuccessors(commandId: string): Promise<void> {
+    await wakeWaiters(this.redis, this.queue, commandId);
   }
 }
 

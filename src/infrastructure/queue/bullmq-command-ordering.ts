@@ -130,6 +130,25 @@ export async function startLine(
   await scripts(redis).conveyorStartLine(orderingKeys(queue).tail(orderingKey), commandId, ttlSeconds);
 }
 
+/**
+ * Wakes the commands parked behind `commandId` (and forgets its place record), for a command
+ * that will never run: cancelled before it started. The worker's `release` does the same for a
+ * command that ran. Resolves with how many were parked; each is promoted once (one already
+ * running, or gone, is left as it is).
+ */
+export async function wakeWaiters(redis: RedisConnection, queue: Queue, commandId: string): Promise<number> {
+  const keys = orderingKeys(queue);
+  const [waiting = []] = await scripts(redis).conveyorTakeWaiters(2, keys.waiters(commandId), keys.place(commandId));
+  await Promise.all(waiting.map((jobId) => promote(queue, jobId)));
+  return waiting.length;
+}
+
+/** Moves a parked (delayed) job to waiting; one that is not delayed any more is already running or about to. */
+async function promote(queue: Queue | Worker, jobId: string): Promise<void> {
+  const job = await Job.fromId(queue, jobId);
+  await job?.promote().catch(() => undefined);
+}
+
 /** The progress a parked job shows (Bull Board, the status route): who it waits for, and how often it parked. */
 export interface WaitingProgress {
   waitingFor: string;
@@ -207,6 +226,9 @@ export class BullMqCommandOrdering {
 
   private async runOrdered<T>(job: Job, token: string | undefined, after: string | undefined, execute: () => Promise<T>): Promise<T> {
     if (after === undefined) return execute();
+    // What the command waits for: `after`, or, when `after` was cancelled in line, the command
+    // `after` was waiting for (the unit of work's gate names it).
+    let waitingFor = after;
     const gated = async (): Promise<{ result: T } | undefined> => {
       try {
         const result = await runAfter(after, execute);
@@ -214,13 +236,14 @@ export class BullMqCommandOrdering {
         return { result };
       } catch (error) {
         if (!(error instanceof PredecessorPendingError)) throw error;
+        waitingFor = error.predecessor;
         return undefined;
       }
     };
     const first = await gated();
     if (first) return first.result;
     // The predecessor is running here: wait for its attempt to end, then look again.
-    const local = this.running.get(after);
+    const local = this.running.get(waitingFor);
     if (local) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([local, new Promise((resolve) => (timer = setTimeout(resolve, this.localWaitMs)))]);
@@ -228,17 +251,17 @@ export class BullMqCommandOrdering {
       const second = await gated();
       if (second) return second.result;
     }
-    const predecessorState = await this.stateOf(after);
+    const predecessorState = await this.stateOf(waitingFor);
     // Failed without an outcome row (it gave up after its retries, or its payload was refused),
     // or long gone: nothing will ever record an outcome for it, so this command goes ahead.
     const gone = predecessorState === 'unknown' && Date.now() - job.timestamp > this.gapGraceMs;
     // Completed: it committed after this command looked (its job completes after its commit).
     if (predecessorState === 'completed') return execute();
     if (predecessorState === 'failed' || gone) {
-      this.logger.warn({ commandId: job.id, after, predecessorState }, 'predecessor will have no outcome; running without it');
+      this.logger.warn({ commandId: job.id, after: waitingFor, predecessorState }, 'predecessor will have no outcome; running without it');
       return execute();
     }
-    await this.park(job, token, after);
+    await this.park(job, token, waitingFor);
     throw new DelayedError();
   }
 
@@ -288,10 +311,8 @@ export class BullMqCommandOrdering {
     if (await this.hasOutcome(after)) await this.promote(job.id!);
   }
 
-  private async promote(jobId: string): Promise<void> {
-    const job = await Job.fromId(this.queue(), jobId);
-    // Not delayed (any more): it is already running or about to, which is what we wanted.
-    await job?.promote().catch(() => undefined);
+  private promote(jobId: string): Promise<void> {
+    return promote(this.queue(), jobId);
   }
 
   private async stateOf(commandId: string): Promise<string> {

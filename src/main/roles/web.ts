@@ -91,7 +91,7 @@ export async function buildWeb(infra: WebDeps): Promise<RunningWeb> {
     ),
     idempotency: new RedisIdempotencyStore(infra.producerConnection, { prefix: config.queuePrefix }),
     readModel: new PgReadModel(readPool),
-    commandJobs: new BullMqCommandJobs(infra.queues.commands),
+    commandJobs: new BullMqCommandJobs(infra.queues.commands, infra.producerConnection),
     queueDepth: new BullMqQueueDepth(infra.queues.commands),
     // Fail-fast: while Redis is away the limit is not checked (logged), rather than waited for.
     rateLimitRedis: infra.producerConnection,

@@ -16,7 +16,7 @@ const connection = createRedisConnection({ url: REDIS_URL, role: 'producer' });
 const workerConnection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
 const queue = createQueue(QUEUES.commands, { connection, prefix });
 const sender: CommandSender = new BullMqCommandSender(queue);
-const jobs = new BullMqCommandJobs(queue);
+const jobs = new BullMqCommandJobs(queue, connection);
 const store: IdempotencyStore = new RedisIdempotencyStore(connection, { prefix });
 
 beforeAll(async () => {

@@ -43,10 +43,10 @@ export class FakeCommandRecords implements ReadModel, CommandOutcomes {
     });
   }
 
-  async cancel(command: { commandId: string; commandType: string }): Promise<CommandOutcome> {
+  async cancel(command: { commandId: string; commandType: string; after?: string | undefined }): Promise<CommandOutcome> {
     const existing = this.processed.get(command.commandId);
     if (existing) return existing.status;
-    this.settle(command.commandId, command.commandType, 'cancelled');
+    this.settle(command.commandId, command.commandType, 'cancelled', command.after === undefined ? null : { after: command.after });
     return 'cancelled';
   }
 }
@@ -55,6 +55,8 @@ export class FakeCommandRecords implements ReadModel, CommandOutcomes {
 export class FakeCommandJobs implements CommandJobs, CommandQueue {
   readonly jobs = new Map<string, QueuedCommandState>();
   readonly removed: string[] = [];
+  /** The commands whose parked successors were woken, in order. */
+  readonly woken: string[] = [];
 
   put(commandId: string, state: QueuedCommandState['state'], attempts = 0, runAt: string | null = null): void {
     this.jobs.set(commandId, { commandId, type: 'RegisterUser', state, attempts, runAt, error: null, waitingFor: null });
@@ -70,6 +72,17 @@ export class FakeCommandJobs implements CommandJobs, CommandQueue {
     this.jobs.delete(commandId);
     this.removed.push(commandId);
     return true;
+  }
+
+  async wakeSuccessors(commandId: string): Promise<void> {
+    this.woken.push(commandId);
+  }
+
+  /** Predecessors by command id (per-aggregate ordering). */
+  readonly predecessors = new Map<string, string>();
+
+  async predecessorOf(commandId: string): Promise<string | undefined> {
+    return this.predecessors.get(commandId);
   }
 }
 

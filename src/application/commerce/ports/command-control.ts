@@ -10,9 +10,11 @@ export interface CommandOutcomes {
   /**
    * Records `cancelled` as the command's outcome unless it already has one, atomically, and
    * returns the outcome that stands: `cancelled` if this call (or an earlier cancel) won, the
-   * worker's outcome if the command ran first.
+   * worker's outcome if the command ran first. `after` is the command it was waiting for on its
+   * aggregate (per-aggregate ordering): recorded with the cancel, so the commands behind it
+   * still wait for that one rather than overtaking it (docs/adr/0006-per-aggregate-ordering.md).
    */
-  cancel(command: { commandId: string; commandType: string }, at: Date): Promise<CommandOutcome>;
+  cancel(command: { commandId: string; commandType: string; after?: string | undefined }, at: Date): Promise<CommandOutcome>;
 }
 
 /** The command's job on the queue. */
@@ -23,6 +25,14 @@ export interface CommandQueue {
    * recorded: the unit of work refuses it.
    */
   remove(commandId: string): Promise<boolean>;
+  /** The command it waits for on its aggregate (per-aggregate ordering), if its job names one. */
+  predecessorOf(commandId: string): Promise<string | undefined>;
+  /**
+   * Wakes the commands of the same aggregate parked behind this one, once it has an outcome
+   * without having run (cancelled). Best effort: a parked command also looks again by itself
+   * within seconds.
+   */
+  wakeSuccessors(commandId: string): Promise<void>;
 }
 
 /**

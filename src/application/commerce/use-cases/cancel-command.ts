@@ -11,7 +11,9 @@ import type { CommandStatusDto, GetCommandStatus } from '../queries/get-command-
  *   never runs, even if a copy of its job is picked up later (the unit of work refuses it);
  * - cancelling a cancelled command again answers the same (`cancelled`);
  * - a running, succeeded or failed command cannot be cancelled: `command_not_cancellable`,
- *   naming its status; an unknown one: `command_not_found`.
+ *   naming its status; an unknown one: `command_not_found`;
+ * - a command in its aggregate's line (per-aggregate ordering) leaves its place to the command it
+ *   was waiting for: that one is recorded with the cancel, and the commands behind wait for it.
  *
  * A worker may take the job at the very moment of the cancel. The outcome is written with
  * "insert unless there is one" on the row the unit of work also writes, so exactly one of them
@@ -34,11 +36,16 @@ export class CancelCommand {
     if (current.status !== 'queued' && current.status !== 'scheduled') {
       throw new CommandNotCancellableError(commandId, current.status);
     }
-    const standing = await this.outcomes.cancel({ commandId, commandType: current.type }, this.clock.now());
+    // Its successors on the aggregate wait for its predecessor instead, which may not have run.
+    const after = await this.queue.predecessorOf(commandId);
+    const standing = await this.outcomes.cancel({ commandId, commandType: current.type, after }, this.clock.now());
     if (standing !== 'cancelled') throw new CommandNotCancellableError(commandId, standing);
     // Best effort, and an unreachable Redis does not undo the answer: the outcome is recorded,
     // so a job left behind (held by a worker, or not removed) is refused by the unit of work.
     await this.queue.remove(commandId).catch(() => false);
+    // The commands parked behind it look again now rather than at their next recheck: they run,
+    // or park again behind what it was waiting for.
+    await this.queue.wakeSuccessors(commandId).catch(() => undefined);
     return { commandId, type: current.type, status: 'cancelled', attempts: 0 };
   }
 }

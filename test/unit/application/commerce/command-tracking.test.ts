@@ -63,7 +63,18 @@ describe('CancelCommand', () => {
     expect(await cancel.execute(ID)).toEqual({ commandId: ID, type: 'RegisterUser', status: 'cancelled', attempts: 0 });
     expect(records.processed.get(ID)?.status).toBe('cancelled');
     expect(jobs.removed).toEqual([ID]);
+    // The commands of its aggregate parked behind it need not wait for their next look.
+    expect(jobs.woken).toEqual([ID]);
     expect((await status.execute(ID))?.status).toBe('cancelled');
+  });
+
+  it('records the command a cancelled one was waiting for in line, so the commands behind it wait for that one', async () => {
+    const PREDECESSOR = '01930000-0000-7000-8000-000000000000';
+    jobs.put(ID, 'queued');
+    jobs.predecessors.set(ID, PREDECESSOR);
+    await cancel.execute(ID);
+    expect(records.processed.get(ID)).toMatchObject({ status: 'cancelled', result: { after: PREDECESSOR } });
+    expect(jobs.woken).toEqual([ID]);
   });
 
   it('answers the same for a command cancelled already', async () => {
@@ -103,11 +114,13 @@ describe('CancelCommand', () => {
     );
     await expect(racing.execute(ID)).rejects.toMatchObject({ status: 'succeeded' });
     expect(jobs.removed).toEqual([]);
+    expect(jobs.woken).toEqual([]);
   });
 
   it('stays cancelled when the job cannot be removed (a worker holds it, or Redis is away)', async () => {
     jobs.put(ID, 'queued');
-    const stuck = new CancelCommand(status, records, { remove: () => Promise.reject(new Error('Connection is closed.')) }, clock);
+    const away = () => Promise.reject(new Error('Connection is closed.'));
+    const stuck = new CancelCommand(status, records, { remove: away, wakeSuccessors: away, predecessorOf: async () => undefined }, clock);
     expect((await stuck.execute(ID)).status).toBe('cancelled');
   });
 });

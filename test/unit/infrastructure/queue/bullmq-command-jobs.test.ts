@@ -15,7 +15,7 @@ function movingQueue(states: (JobState | 'unknown')[], job: (reads: number) => P
     getJobState: async () => states[Math.min(stateReads++, states.length - 1)],
     getJob: async () => ({ name: 'ShipOrder', data: { commandId, orderId: commandId }, attemptsMade: 0, progress: 0, timestamp: 0, ...job(stateReads) }),
   };
-  return { jobs: new BullMqCommandJobs(queue as unknown as Queue), stateReads: () => stateReads };
+  return { jobs: new BullMqCommandJobs(queue as unknown as Queue, {} as never), stateReads: () => stateReads };
 }
 
 describe('BullMqCommandJobs.find', () => {
