@@ -109,6 +109,11 @@ function isLoggerInstance(logger: ApiDeps['logger']): logger is FastifyBaseLogge
   return typeof logger === 'object' && logger !== null && typeof (logger as Partial<FastifyBaseLogger>).child === 'function';
 }
 
+/** TRUST_PROXY as Fastify takes it: a number of hops becomes the function proxy-addr would make of it. */
+function trustedProxies(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
 /**
  * Builds the intake API (not listening: the composition root calls `listen`, tests call
  * `inject`). Errors are problem+json everywhere; /v1 needs a bearer API key with the route's
@@ -123,6 +128,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     frameworkErrors: problemErrorHandler,
     // A request's child logger is made when it first writes a line at an enabled level.
     childLoggerFactory: lazyRequestLogger,
+    // Behind a proxy, the client is the one X-Forwarded-For names (TRUST_PROXY): request.ip, by
+    // which Bull Board's login throttle and the rate limit of requests without a key count.
+    trustProxy: trustedProxies(config.trustProxy),
   };
   const app: FastifyInstance = isLoggerInstance(logger)
     ? Fastify({ ...options, loggerInstance: logger })

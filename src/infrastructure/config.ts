@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { QueueName } from '../../queues/names.js';
 import { type JobRetention, processedCommandRule } from '../../queues/retention.js';
@@ -71,6 +72,43 @@ const duration = (fallback: string, minMs = 1) =>
       }
       return ms;
     });
+
+/** proxy-addr's names for address ranges, as Fastify's `trustProxy` takes them. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Which peers are trusted to say who the client is (X-Forwarded-For), as Fastify's `trustProxy`
+ * takes it: `false` (unset: the TCP peer is the client), `true` (every peer: only when nothing
+ * but the proxy can reach the process), a number of hops, or addresses and CIDR ranges
+ * (`10.0.0.0/8, 192.0.2.1`, or `loopback`, `linklocal`, `uniquelocal`).
+ */
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((value, ctx): boolean | number | string[] => {
+    const trimmed = value.trim();
+    if (trimmed === 'false' || trimmed === '') return false;
+    if (trimmed === 'true') return true;
+    if (/^\d+$/.test(trimmed)) return Number(trimmed);
+    const entries = trimmed.split(',').map((entry) => entry.trim());
+    const invalid = entries.filter((entry) => !PROXY_RANGES.has(entry) && !isAddressOrRange(entry));
+    if (invalid.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${invalid.map((entry) => JSON.stringify(entry)).join(', ')}: not an IP address or CIDR range; use true, false, a number of hops, or addresses and ranges separated by commas (e.g. 10.0.0.0/8,192.0.2.1)`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const url = (protocols: readonly string[]) =>
   z.string().refine((value) => {
@@ -187,6 +225,9 @@ const schema = z.object({
   // failures is refused until the window that began with its first failure ends.
   ADMIN_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
   ADMIN_LOGIN_WINDOW: duration('15m', 1000),
+  // Behind a reverse proxy or load balancer: which peers may name the client (X-Forwarded-For),
+  // for the per-client limits (Bull Board's failed logins, requests without an API key).
+  TRUST_PROXY: trustProxy,
   // Retention (docs/adr/0010-retention.md): how long rows are kept in PostgreSQL, and finished
   // jobs in Redis (defaults of queues/retention.ts).
   RETENTION_OUTBOX: duration('30d', 1000),
@@ -330,6 +371,12 @@ export interface Config {
    * board gets 429 until `windowMs` after its first failure, on every web replica.
    */
   adminLoginThrottle: { maxFailures: number; windowMs: number };
+  /**
+   * Which peers may name the client in X-Forwarded-For (TRUST_PROXY, Fastify's `trustProxy`):
+   * false by default, so the TCP peer is the client. Behind a proxy, every client otherwise
+   * shares the proxy's address, and its per-client limits with it.
+   */
+  trustProxy: boolean | number | string[];
   /** What is deleted when, and how long finished jobs stay in Redis (docs/adr/0010-retention.md). */
   retention: RetentionConfig;
   /** Development defaults that were applied, for the start-up log. */
@@ -543,6 +590,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME }
       : undefined,
     adminLoginThrottle: { maxFailures: values.ADMIN_LOGIN_MAX_FAILURES, windowMs: values.ADMIN_LOGIN_WINDOW },
+    trustProxy: values.TRUST_PROXY,
     retention: {
       outboxMs: values.RETENTION_OUTBOX,
       emailsMs: values.RETENTION_EMAILS,

@@ -337,6 +337,21 @@ describe('retention settings', () => {
     expect(loadConfig({ RETENTION_PROCESSED_COMMANDS: '8d' }).retention.processedCommandsMs).toBe(8 * DAY);
   });
 
+  it('trusts no proxy unless TRUST_PROXY names one: true, hops, or addresses and ranges', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.1,loopback, fd00::/8' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.1',
+      'loopback',
+      'fd00::/8',
+    ]);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33,proxy.internal' })).toThrow(
+      /TRUST_PROXY: "10\.0\.0\.0\/33", "proxy\.internal": not an IP address or CIDR range/,
+    );
+  });
+
   it('keeps commands that gave up for 30 days, and refuses less than their failed jobs stay in Redis', () => {
     const { retention } = loadConfig({});
     expect([retention.gaveUpCommandsMs, retention.scheduleRunsMs]).toEqual([30 * DAY, 30 * DAY]);

@@ -34,12 +34,15 @@ afterAll(async () => {
   await api?.close();
 });
 
-function board(app: TestApi, url: string, options: { authorization?: string; ip?: string; method?: string } = {}) {
+function board(app: TestApi, url: string, options: { authorization?: string; ip?: string; method?: string; forwardedFor?: string } = {}) {
   return app.app.inject({
     method: (options.method ?? 'GET') as 'GET',
     url: `/admin/queues${url}`,
     remoteAddress: options.ip ?? '192.0.2.1',
-    headers: options.authorization === undefined ? {} : { authorization: options.authorization },
+    headers: {
+      ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
+      ...(options.forwardedFor === undefined ? {} : { 'x-forwarded-for': options.forwardedFor }),
+    },
   });
 }
 
@@ -168,6 +171,44 @@ describe('failed logins', () => {
     await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000 + 200));
     expect((await board(replica, '', { authorization: GOOD, ip: guesser })).statusCode).toBe(200);
     expect((await board(api, '', { authorization: WRONG, ip: guesser })).statusCode).toBe(401);
+  });
+
+  test('behind a proxy named in TRUST_PROXY, each client counts by the address the proxy forwards, and no one else can name one', async () => {
+    const proxy = '192.0.2.50';
+    const [guesser, operator] = ['198.51.100.40', '198.51.100.41'];
+    const fresh = () => uniquePrefix('board');
+    const behindProxy = await startApi({}, fresh(), { ...THROTTLE_ENV, TRUST_PROXY: `${proxy}, 10.0.0.0/8` });
+    const unaware = await startApi({}, fresh(), THROTTLE_ENV);
+    const oneHop = await startApi({}, fresh(), { ...THROTTLE_ENV, TRUST_PROXY: '1' });
+    try {
+      for (const app of [behindProxy, unaware]) {
+        for (let attempt = 1; attempt <= MAX_FAILURES; attempt++) {
+          await board(app, '', { authorization: WRONG, ip: proxy, forwardedFor: guesser });
+        }
+        expect((await board(app, '', { authorization: GOOD, ip: proxy, forwardedFor: guesser })).statusCode).toBe(429);
+      }
+      // Trusting the proxy, the operator behind it is a client of its own…
+      expect((await board(behindProxy, '', { authorization: GOOD, ip: proxy, forwardedFor: operator })).statusCode).toBe(200);
+      // … not trusting it, every client behind it is the proxy, and one guesser locks all out.
+      expect((await board(unaware, '', { authorization: GOOD, ip: proxy, forwardedFor: operator })).statusCode).toBe(429);
+      // A client that reaches the process directly cannot pass for another: its header is ignored.
+      expect((await board(behindProxy, '', { authorization: GOOD, ip: '203.0.113.9', forwardedFor: operator })).statusCode).toBe(200);
+      for (let attempt = 1; attempt <= MAX_FAILURES; attempt++) {
+        await board(behindProxy, '', { authorization: WRONG, ip: '203.0.113.9', forwardedFor: '198.51.100.99' });
+      }
+      expect((await board(behindProxy, '', { authorization: GOOD, ip: '203.0.113.9', forwardedFor: '198.51.100.98' })).statusCode).toBe(429);
+
+      // One hop: the client is the address the proxy appended, whatever the client wrote before it.
+      for (let attempt = 1; attempt <= MAX_FAILURES; attempt++) {
+        await board(oneHop, '', { authorization: WRONG, ip: proxy, forwardedFor: `203.0.113.${attempt}, ${guesser}` });
+      }
+      expect((await board(oneHop, '', { authorization: GOOD, ip: proxy, forwardedFor: `${operator}, ${guesser}` })).statusCode).toBe(429);
+      expect((await board(oneHop, '', { authorization: GOOD, ip: proxy, forwardedFor: `${guesser}, ${operator}` })).statusCode).toBe(200);
+    } finally {
+      await behindProxy.close();
+      await unaware.close();
+      await oneHop.close();
+    }
   });
 
   test('parallel guesses cannot get past the limit', async () => {
