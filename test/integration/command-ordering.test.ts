@@ -2,11 +2,12 @@
 // BullMQ, Redis and PostgreSQL, with the timings shortened: an early command parks and is woken
 // by its predecessor's final outcome (well before its own recheck), a predecessor that failed
 // without an outcome lets it go, and one that never came is given up after the grace period.
-import type { Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CommandPayload, CommandType } from '../../queues/commands.js';
 import { ORDERING_LINE_TTL_SECONDS, commandJob, orderingKey } from '../../queues/commands.js';
 import { BullMqCommandOrdering, orderingKeys, takePlaceInLine } from '../../src/infrastructure/queue/bullmq-command-ordering.js';
+import { PredecessorPendingError, currentPredecessor } from '../../src/infrastructure/ordering/predecessor.js';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { BullMqCommandSender } from '../../src/infrastructure/queue/bullmq-command-sender.js';
 import { BullMqCommandJobs } from '../../src/infrastructure/queue/bullmq-command-jobs.js';
@@ -176,7 +177,7 @@ describe('command worker with per-aggregate ordering', () => {
     }
     const connection = createRedisConnection({ url: infra.config.redisUrl, role: 'worker' });
     try {
-      const ordering = new BullMqCommandOrdering(connection, () => Promise.resolve(true), infra.logger);
+      const ordering = new BullMqCommandOrdering(connection, () => Promise.resolve(undefined), infra.logger);
       ordering.attach(worker.worker);
       // A release on its own, with nothing waiting (it also loads the script: ioredis sends a
       // script's first call on a connection as EVAL, the later ones as EVALSHA).
@@ -220,15 +221,32 @@ describe('command worker with per-aggregate ordering', () => {
         expect(await cancel(b!.commandId)).toMatchObject({ status: 'cancelled' });
         // c now waits for a (the status route says so), not for b's outcome.
         await waitFor(async () => (await jobs.find(c!.commandId))?.waitingFor === a!.commandId, 5000, 'c to park behind a');
-        const [ranA, ranC] = [await finished(a!.commandId), await finished(c!.commandId)];
-        expect(ranC.returnvalue).toMatchObject({ stock: 5 });
+        await finished(a!.commandId);
+        expect((await finished(c!.commandId)).returnvalue).toMatchObject({ stock: 5 });
         expect((await processedAt(c!.commandId))!.getTime()).toBeGreaterThan((await processedAt(a!.commandId))!.getTime());
-        // Woken by a's release, not by its own look a second later.
-        expect(ranC.finishedOn! - ranA.finishedOn!).toBeLessThan(1000);
       } finally {
         await fast.stop(5000);
         await worker.worker.resume();
       }
+    });
+
+    it('wakes them to wait for the one before it, and that one wakes them when it is done, long before their next look', async () => {
+      // The suite's worker: a parked command looks again after 20 s, so what runs earlier was woken.
+      const productId = newId();
+      await finished((await addProduct(productId, 'Z', 0)).id!);
+      const [a, b, c] = [1, 2, 4].map((quantity) => ({ commandId: newId(), productId, quantity }));
+      await send('RestockProduct', a!, undefined, 3000);
+      await send('RestockProduct', b!, a!.commandId);
+      await send('RestockProduct', c!, b!.commandId);
+      await waitFor(async () => (await jobs.find(c!.commandId))?.waitingFor === b!.commandId, 10_000, 'c to park behind b');
+
+      await cancel(b!.commandId);
+      // The cancel woke c, which now waits for a …
+      await waitFor(async () => (await jobs.find(c!.commandId))?.waitingFor === a!.commandId, 2000, 'c to park behind a');
+      // … and a's release woke it again.
+      const [ranA, ranC] = [await finished(a!.commandId), await finished(c!.commandId, 10_000)];
+      expect(ranC.returnvalue).toMatchObject({ stock: 5 });
+      expect(ranC.finishedOn! - ranA.finishedOn!).toBeLessThan(1000);
     });
 
     it('lets them run at once when the one before it is done, instead of at their next look', async () => {
@@ -249,6 +267,100 @@ describe('command worker with per-aggregate ordering', () => {
       const ranC = await finished(c.commandId, 10_000);
       expect(ranC.returnvalue).toMatchObject({ stock: 5 });
       expect(ranC.finishedOn! - cancelledAt).toBeLessThan(2000);
+    });
+  });
+
+  describe('when a cancel commits between its gate read and its look at the predecessor', () => {
+    // The gate's reads are played by `execute` (the unit of work would throw the same error),
+    // the rest is real: the jobs in Redis, the worker's lock, parking. a is due in a minute; b
+    // was a's successor and c's predecessor, and is cancelled while c looks.
+    let queue: Queue;
+    let manual: Worker;
+    let connection: ReturnType<typeof createRedisConnection>;
+    let a: string, b: string, c: string;
+    /** c's gate: b without an outcome at the first read (just before the cancel), a at every later one. */
+    let gateReads: number;
+    let ranUngated: boolean;
+    const execute = async () => {
+      if (currentPredecessor() === undefined) {
+        ranUngated = true;
+        return 'ran';
+      }
+      gateReads += 1;
+      throw new PredecessorPendingError(gateReads === 1 ? b : a);
+    };
+
+    beforeAll(() => {
+      const prefix = infra.config.queuePrefix;
+      queue = new Queue('ordering-race', { connection: infra.producerConnection, prefix });
+      connection = createRedisConnection({ url: infra.config.redisUrl, role: 'worker' });
+      manual = new Worker('ordering-race', null, { connection, prefix, autorun: false });
+    });
+    afterAll(async () => {
+      await manual.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    });
+
+    /** c, taken by the worker with `token`; a delayed; b as `bJob` says. */
+    async function lineWithCTaken(token: string, bJob: 'gone' | 'delayed'): Promise<Job> {
+      [a, b, c] = [newId(), newId(), newId()];
+      gateReads = 0;
+      ranUngated = false;
+      await queue.add('RestockProduct', {}, { jobId: a, delay: 60_000 });
+      if (bJob === 'delayed') await queue.add('RestockProduct', {}, { jobId: b, delay: 60_000 });
+      await queue.add('RestockProduct', {}, { jobId: c });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const job = (await manual.getNextJob(token)) as Job | undefined;
+      if (job?.id !== c) throw new Error(`the worker took ${job?.id ?? 'nothing'}, not c`);
+      return job;
+    }
+
+    it('does not run without a gate when the predecessor it found gone was cancelled: it parks behind the one before', async () => {
+      const token = newId();
+      const job = await lineWithCTaken(token, 'gone');
+      // No grace: a predecessor without a job counts as gone at once.
+      const ordering = new BullMqCommandOrdering(connection, (id) => Promise.resolve(id === b ? a : id), infra.logger, { gapGraceMs: 0, recheckMs: 60_000 });
+      ordering.attach(manual);
+      await expect(ordering.run(job, token, b, execute)).rejects.toBeInstanceOf(DelayedError);
+      expect(ranUngated).toBe(false);
+      expect(await queue.getJobState(c)).toBe('delayed');
+      expect((await queue.getJob(c))?.progress).toMatchObject({ waitingFor: a });
+      expect(await infra.producerConnection.smembers(orderingKeys(manual).waiters(a))).toEqual([c]);
+    });
+
+    it('still runs without it when the gate names the same predecessor again (it will never have an outcome)', async () => {
+      const token = newId();
+      const job = await lineWithCTaken(token, 'gone');
+      const ordering = new BullMqCommandOrdering(connection, (id) => Promise.resolve(id), infra.logger, { gapGraceMs: 0, recheckMs: 60_000 });
+      ordering.attach(manual);
+      // b at every read: nothing was cancelled, b gave up or never came.
+      const behindB = async () => {
+        if (currentPredecessor() !== undefined) throw new PredecessorPendingError(b);
+        ranUngated = true;
+        return 'ran';
+      };
+      await expect(ordering.run(job, token, b, behindB)).resolves.toBe('ran');
+      expect(ranUngated).toBe(true);
+      await job.moveToCompleted('ran', token, false);
+    });
+
+    it('does not stay parked behind a predecessor cancelled while it parked: it is woken to look again', async () => {
+      const token = newId();
+      // b still has its job (due in a minute): c parks behind it …
+      const job = await lineWithCTaken(token, 'delayed');
+      // … as the gate says at every read …
+      const behindB = async () => {
+        throw new PredecessorPendingError(b);
+      };
+      // … and by the time it has parked, b was cancelled: its line waits for a now, and the
+      // cancel's wake-up of b's waiters came before c was one of them.
+      const ordering = new BullMqCommandOrdering(connection, (id) => Promise.resolve(id === b ? a : id), infra.logger, { recheckMs: 60_000 });
+      ordering.attach(manual);
+      await expect(ordering.run(job, token, b, behindB)).rejects.toBeInstanceOf(DelayedError);
+      // Not left for its recheck a minute away: back in the wait list, to look again.
+      expect(await queue.getJobState(c)).toBe('waiting');
     });
   });
 

@@ -53,13 +53,31 @@ describe.each([
     await expect(early).rejects.toBeInstanceOf(PredecessorPendingError);
     await expect(early).rejects.toMatchObject({ predecessor: placeId });
     expect(await outcome(confirmId)).toBeUndefined();
-    expect(await uow.hasOutcome(placeId)).toBe(false);
+    expect(await uow.pendingLink(placeId)).toBe(placeId);
 
     await place(placeId, orderId);
-    expect(await uow.hasOutcome(placeId)).toBe(true);
+    expect(await uow.pendingLink(placeId)).toBeUndefined();
     await runAfter(placeId, () => confirm(confirmId, orderId));
     expect(await orderStatus(orderId)).toBe('confirmed');
     expect(await outcome(confirmId)).toBe('succeeded');
+  });
+
+  it('names, for a command cancelled in line, the first command before it still without an outcome', async () => {
+    const uow = new MikroOrmUnitOfWork(db.orm, undefined, { maxBatch });
+    const { place } = await shop(uow);
+    const [placeId, firstCancelled, secondCancelled] = [newId(), newId(), newId()];
+    // place ← firstCancelled ← secondCancelled: each cancelled while it waited for the one before.
+    const cancelled = (commandId: string, after: string) =>
+      db.sql(
+        `insert into processed_commands (command_id, command_type, status, result, error, processed_at)
+         values (?, 'ConfirmOrder', 'cancelled', ?::jsonb, '{"code":"cancelled","message":"cancelled"}'::jsonb, now())`,
+        [commandId, JSON.stringify({ after })],
+      );
+    await cancelled(firstCancelled, placeId);
+    await cancelled(secondCancelled, firstCancelled);
+    expect(await uow.pendingLink(secondCancelled)).toBe(placeId);
+    await place(placeId, newId());
+    expect(await uow.pendingLink(secondCancelled)).toBeUndefined();
   });
 
   it('lets a command go once its predecessor failed for good, and it gets its own outcome', async () => {

@@ -156,14 +156,16 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
   }
 
   /**
-   * Whether the commands behind `commandId` on its aggregate may run: it has a recorded outcome
-   * (and, if it was cancelled in line, so has what it was waiting for). Read outside any transaction.
+   * What the commands behind `commandId` on its aggregate still wait for: `commandId` itself
+   * while it has no recorded outcome; if it was cancelled in line, the first command it was
+   * waiting for (link after link) that has none; undefined once they may run. Read outside any
+   * transaction.
    */
-  async hasOutcome(commandId: string): Promise<boolean> {
+  async pendingLink(commandId: string): Promise<string | undefined> {
     const connection = this.orm.em.getConnection();
     const known = byCommand(await connection.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify([commandId])]));
     await followCancels([commandId], known, (ids) => connection.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify(ids)]));
-    return pendingPredecessor(commandId, known) === undefined;
+    return pendingPredecessor(commandId, known);
   }
 
   private startBatches(): void {
@@ -238,21 +240,23 @@ export class MikroOrmUnitOfWork implements UnitOfWork {
     let head = !reading && first && first.after === undefined && pipelining() ? this.startWork(em, first, undefined) : undefined;
     let rows: (OutcomeRow & { command_id: string })[];
     let ahead: RowsAhead | undefined;
+    // The gate's view: recorded outcomes, then those of the group's commands as they settle.
+    let known: Map<string, GateRow>;
     try {
       const outcomeRows = (head ? head.reads : firstTrip).read(outcomes, params) as Promise<unknown[]> as Promise<(OutcomeRow & { command_id: string })[]>;
       [rows, ahead] = await Promise.all([outcomeRows, reading]);
+      known = byCommand(rows);
+      await followCancels(
+        items.map((item) => item.after),
+        known,
+        (ids) => em.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify(ids)]),
+      );
     } catch (error) {
+      // The first command's work may still be reading on this transaction's connection.
       await head?.work.catch(() => undefined);
       throw error;
     }
-    // The gate's view: recorded outcomes, then those of the group's commands as they settle.
-    const known = byCommand(rows);
     for (const row of rows) if (inGroup.has(row.command_id)) settled.set(row.command_id, settle(row, row.command_id));
-    await followCancels(
-      items.map((item) => item.after),
-      known,
-      (ids) => em.execute<GateRows>(GATE_OUTCOMES, [JSON.stringify(ids)]),
-    );
     if (head && first && settled.has(first.command.commandId)) {
       // Dropped: what it reads from now on is refused at once. A database error of its own
       // aborted the transaction: the group falls back as for any other command's.

@@ -77,6 +77,12 @@ interface OrderingScripts {
 }
 const scripted = new WeakSet<RedisConnection>();
 
+/**
+ * How many predecessors one attempt looks at in Redis before it parks: the gate names another
+ * only when a cancel moved the line back in between, so a second look is already rare.
+ */
+const MAX_LOOKS = 3;
+
 /** The connection with the ordering's scripts defined on it (once per connection). */
 function scripts(redis: RedisConnection): OrderingScripts {
   if (!scripted.has(redis)) {
@@ -193,8 +199,12 @@ export class BullMqCommandOrdering {
 
   constructor(
     private readonly redis: RedisConnection,
-    /** Whether a command has its outcome in PostgreSQL (the unit of work's `hasOutcome`). */
-    private readonly hasOutcome: (commandId: string) => Promise<boolean>,
+    /**
+     * What the commands behind a command still wait for, by the outcomes in PostgreSQL: the
+     * command itself, the command a cancelled one was waiting for, or undefined once they may
+     * run (the unit of work's `pendingLink`).
+     */
+    private readonly pendingLink: (commandId: string) => Promise<string | undefined>,
     private readonly logger: Logger,
     options: CommandOrderingOptions = {},
   ) {
@@ -251,14 +261,26 @@ export class BullMqCommandOrdering {
       const second = await gated();
       if (second) return second.result;
     }
-    const predecessorState = await this.stateOf(waitingFor);
-    // Failed without an outcome row (it gave up after its retries, or its payload was refused),
-    // or long gone: nothing will ever record an outcome for it, so this command goes ahead.
-    const gone = predecessorState === 'unknown' && Date.now() - job.timestamp > this.gapGraceMs;
-    // Completed: it committed after this command looked (its job completes after its commit).
-    if (predecessorState === 'completed') return execute();
-    if (predecessorState === 'failed' || gone) {
-      this.logger.warn({ commandId: job.id, after: waitingFor, predecessorState }, 'predecessor will have no outcome; running without it');
+    for (let look = 1; ; look += 1) {
+      const target = waitingFor;
+      const predecessorState = await this.stateOf(target);
+      // Completed: it committed after this command looked (its job completes after its commit).
+      // Failed without an outcome row (it gave up after its retries, or its payload was
+      // refused), or long gone: nothing will ever record an outcome for it.
+      const gone = predecessorState === 'unknown' && Date.now() - job.timestamp > this.gapGraceMs;
+      if (predecessorState !== 'completed' && predecessorState !== 'failed' && !gone) break;
+      // The gate was read before the state: a cancel that committed in between (its job is
+      // gone now) points the line further back, to a command that may well still come. So the
+      // gate is asked once more, and only a gate that still names this command lets it go.
+      const again = await gated();
+      if (again) return again.result;
+      if (waitingFor !== target) {
+        if (look < MAX_LOOKS) continue;
+        break;
+      }
+      if (predecessorState !== 'completed') {
+        this.logger.warn({ commandId: job.id, after: target, predecessorState }, 'predecessor will have no outcome; running without it');
+      }
       return execute();
     }
     await this.park(job, token, waitingFor);
@@ -308,7 +330,9 @@ export class BullMqCommandOrdering {
     const parks = (isWaitingProgress(job.progress) && job.progress.waitingFor === after ? (job.progress.parks ?? 1) : 0) + 1;
     await job.updateProgress({ waitingFor: after, parks });
     await job.moveToDelayed(Date.now() + this.recheckMs * Math.min(2 ** (parks - 1), 4), token);
-    if (await this.hasOutcome(after)) await this.promote(job.id!);
+    // Done meanwhile, or cancelled meanwhile (its line now waits for an earlier command, whose
+    // release would not wake this one): look again now rather than at the recheck.
+    if ((await this.pendingLink(after)) !== after) await this.promote(job.id!);
   }
 
   private promote(jobId: string): Promise<void> {

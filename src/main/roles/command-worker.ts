@@ -45,7 +45,7 @@ export function startCommandWorker(infra: CommandWorkerDeps, options: { ordering
   const { config, logger } = infra;
   // Jobs with a predecessor (per-aggregate ordering, ADR 0006) are ordered whatever
   // COMMAND_ORDERING says here: that setting is the intake's.
-  const ordering = new BullMqCommandOrdering(infra.workerConnection, (commandId) => infra.uow.hasOutcome(commandId), logger, options.ordering);
+  const ordering = new BullMqCommandOrdering(infra.workerConnection, (commandId) => infra.uow.pendingLink(commandId), logger, options.ordering);
   const processCommand = createCommandProcessor(commandHandlers(infra.uow), logger, isTransient, ordering);
   // A schedule's tick (added by BullMQ's job scheduler on this queue) is no command: it
   // becomes the run's command, which comes back to this worker as an ordinary job.
