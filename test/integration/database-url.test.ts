@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { connectionParameters, createOrm, migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
 import pino from 'pino';
 import { openOrm, openPool, Resources } from '../../src/main/infrastructure.js';
+import { createReadPool } from '../../src/infrastructure/read/pg-read-model.js';
 import { testConfig } from '../support/config.js';
 import { adminQuery, createTestDatabase, withDatabase } from '../support/database.js';
 
@@ -34,6 +35,34 @@ describe("a role's connections", () => {
       expect((await pool.query(app)).rows).toEqual([{ app: 'conveyor-relay' }]);
       expect((await named.query(app)).rows).toEqual([{ app: 'conveyor-url-test' }]);
     } finally {
+      await resources.close();
+      await db.drop();
+    }
+  });
+
+  it("are named by PGAPPNAME when it is set, the web's read pool's too", async () => {
+    const db = await createTestDatabase();
+    const resources = new Resources();
+    const logger = pino({ level: 'silent' });
+    const app = 'select application_name as app from pg_stat_activity where pid = pg_backend_pid()';
+    const read = createReadPool(db.url, 1);
+    const before = process.env.PGAPPNAME;
+    try {
+      expect((await read.query(app)).rows).toEqual([{ app: 'conveyor-read' }]);
+      process.env.PGAPPNAME = 'ops-dashboard';
+      // pg reads the environment as it opens a connection: new pools, opened now.
+      const readNamed = createReadPool(db.url, 1);
+      try {
+        const pool = openPool(testConfig(db.url), logger, resources, { role: 'relay' });
+        expect((await readNamed.query(app)).rows).toEqual([{ app: 'ops-dashboard' }]);
+        expect((await pool.query(app)).rows).toEqual([{ app: 'ops-dashboard' }]);
+      } finally {
+        await readNamed.end();
+      }
+    } finally {
+      if (before === undefined) delete process.env.PGAPPNAME;
+      else process.env.PGAPPNAME = before;
+      await read.end();
       await resources.close();
       await db.drop();
     }

@@ -47,7 +47,8 @@ export function createReadPool(url: string, max = 10, options: ReadPoolOptions =
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     statement_timeout: options.statementTimeoutMs ?? 10_000,
-    application_name: 'conveyor-read',
+    // As every role's connections: a name in the URL (`?application_name=`) or PGAPPNAME wins.
+    fallback_application_name: 'conveyor-read',
     ...((options.readOnly ?? true) ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   const onError = options.onError ?? (() => undefined);
