@@ -401,8 +401,8 @@ export interface RetentionConfig {
   processedCommandsMs: number;
   /**
    * Commands that gave up, the triage list (RETENTION_GAVE_UP_COMMANDS), counted from the give-up
-   * or the last retry; never shorter than the commands queue's failed jobs stay in Redis
-   * (RETENTION_COMMAND_JOBS_FAILED), from which the sweeper would copy them back.
+   * or the last retry. The sweeper copies no give-up older than this from the failed jobs in
+   * Redis, so a deleted row does not come back.
    */
   gaveUpCommandsMs: number;
   /** Runs of schedules (RETENTION_SCHEDULE_RUNS), counted from when the worker recorded them. */
@@ -539,14 +539,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         `${formatDuration(rule.minimumMs)}, the longest a job of a command can still run after the command was ` +
         `processed: ${rule.because}. A job that runs after its command's processed_commands row is gone applies ` +
         `the command a second time. Set it to at least ${formatDuration(rule.minimumMs)}.`,
-    );
-  }
-  if (values.RETENTION_GAVE_UP_COMMANDS < jobs.commands.failedMs) {
-    problems.push(
-      `RETENTION_GAVE_UP_COMMANDS: ${formatDuration(values.RETENTION_GAVE_UP_COMMANDS)} is shorter than ` +
-        `RETENTION_COMMAND_JOBS_FAILED (${formatDuration(jobs.commands.failedMs)}): the sweeper copies a command that ` +
-        `gave up from its failed job into the triage list, so a row deleted while the job is still in Redis comes back. ` +
-        `Set it to at least ${formatDuration(jobs.commands.failedMs)}.`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -190,6 +190,25 @@ describe('commands that gave up', () => {
     ]);
     expect(await sweeper.recordGaveUp(infra.queues.commands)).toBe(0);
     expect(await sql(`select count(*)::int as n from gave_up_commands where command_type <> 'PlaceOrder'`)).toEqual([{ n: 0 }]);
+
+    // Retention deleted them (they gave up longer ago than RETENTION_GAVE_UP_COMMANDS, here a
+    // second) while their failed jobs are still in Redis: a restarted relay's first pass, which
+    // reads the whole failed set, does not bring them back.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const deleted = await sql(`delete from gave_up_commands where command_id = any($1) and gave_up_at < now() - interval '1 second' returning 1`, [commandIds]);
+    expect(deleted).toHaveLength(3);
+    const restarted = new Sweeper({
+      pool: infra.pool,
+      emails: infra.queues.emails,
+      webhooks: infra.queues.webhooks,
+      commands: infra.queues.commands,
+      gaveUpKeptMs: 1000,
+      emailJobOptions: {},
+      webhookJobOptions: {},
+      logger: infra.logger,
+    });
+    expect(await restarted.recordGaveUp(infra.queues.commands)).toBe(0);
+    expect(await sql('select command_id from gave_up_commands where command_id = any($1)', [commandIds])).toEqual([]);
   });
 });
 

@@ -30,6 +30,13 @@ export interface SweeperOptions {
    */
   commands?: Queue | undefined;
   /**
+   * How long the triage list keeps a command that gave up (RETENTION_GAVE_UP_COMMANDS): a
+   * failed job that gave up longer ago is not copied, or a row retention deleted would come
+   * back (BullMQ trims failed jobs by age only when another job fails, so old ones can stay in
+   * Redis for as long as nothing fails). Unset: every failed job is copied.
+   */
+  gaveUpKeptMs?: number | undefined;
+  /**
    * Rows this process is attempting now (the relay's first attempts, which have no job while
    * they run): left alone however old they are.
    */
@@ -136,15 +143,16 @@ export class Sweeper {
     const startedAt = Date.now();
     const since = this.failedSince;
     let recorded = 0;
+    const keptSince = this.options.gaveUpKeptMs === undefined ? -Infinity : startedAt - this.options.gaveUpKeptMs;
     for (let start = 0; ; start += FAILED_PAGE) {
       const jobs = await commands.getJobs(['failed'], start, start + FAILED_PAGE - 1, false);
-      const rows = jobs.flatMap((job) => gaveUpRow(job) ?? []);
+      const rows = jobs.flatMap((job) => ((job.finishedOn ?? startedAt) >= keptSince ? (gaveUpRow(job) ?? []) : []));
       if (rows.length > 0) {
         const result = await this.options.pool.query(recordGaveUpSql('$1'), [JSON.stringify(rows)]);
         recorded += result.rowCount ?? 0;
       }
       const oldest = jobs.at(-1)?.finishedOn ?? 0;
-      if (jobs.length < FAILED_PAGE || oldest < since) break;
+      if (jobs.length < FAILED_PAGE || oldest < since || oldest < keptSince) break;
     }
     this.failedSince = startedAt - FAILED_OVERLAP_MS;
     if (recorded > 0) this.options.logger.warn({ recorded }, 'sweeper recorded commands that gave up, which the worker could not (PostgreSQL down, or the worker gone)');

@@ -70,6 +70,7 @@ export async function startRelay(infra: RelayDeps, options: RelayRoleOptions = {
     webhookJobOptions: webhookOptions,
     // Command jobs that gave up while PostgreSQL was down are copied into gave_up_commands.
     commands: infra.queues.commands,
+    gaveUpKeptMs: config.retention.gaveUpCommandsMs,
     logger,
     intervalMs: config.sweepIntervalMs,
     graceMs: config.sweepGraceMs,
