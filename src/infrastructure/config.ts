@@ -78,9 +78,10 @@ const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /**
  * Which peers are trusted to say who the client is (X-Forwarded-For), as Fastify's `trustProxy`
- * takes it: `false` (unset: the TCP peer is the client), `true` (every peer: only when nothing
- * but the proxy can reach the process), a number of hops, or addresses and CIDR ranges
- * (`10.0.0.0/8, 192.0.2.1`, or `loopback`, `linklocal`, `uniquelocal`).
+ * takes it: `false` (unset: the TCP peer is the client), `true` (every peer: the client is the
+ * left-most X-Forwarded-For entry, so only where the proxy replaces that header), a number of
+ * hops (only where every request passes exactly that many proxies), or addresses and CIDR
+ * ranges (`10.0.0.0/8, 192.0.2.1`, or `loopback`, `linklocal`, `uniquelocal`), the safe choice.
  */
 const trustProxy = z
   .string()
