@@ -144,17 +144,16 @@ export const commandRoutes: FastifyPluginAsyncZod<CommandRoutesOptions> = async 
           trySend(request, reply, () => commands.send(route.type, payload, { runAt, sentBy: sentBy(request), newAggregate: !route.idInPath }));
 
         const key = request.headers['idempotency-key'];
-        const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
-        const fingerprint = IdempotencyKeys.fingerprint('POST', path, request.body, runAt);
-        const scope = { callerId: request.callerId, route: `POST ${route.url}`, key: typeof key === 'string' ? key : '' };
-        if (runAt && (await refusedRunAt(request, reply, runAt, typeof key === 'string' ? () => idempotency.isReplay(scope, fingerprint) : null))) {
-          return reply;
-        }
-
         if (typeof key !== 'string') {
+          // No key: nothing to fingerprint (the canonical body and its SHA-256 are for keys only).
+          if (runAt && (await refusedRunAt(request, reply, runAt, null))) return reply;
           if (!(await enqueue(freshPayload))) return reply;
           return answer(request, reply, route, fresh, false);
         }
+        const path = pathId === undefined ? route.url : route.url.replace(`:${route.id}`, pathId);
+        const fingerprint = IdempotencyKeys.fingerprint('POST', path, request.body, runAt);
+        const scope = { callerId: request.callerId, route: `POST ${route.url}`, key };
+        if (runAt && (await refusedRunAt(request, reply, runAt, () => idempotency.isReplay(scope, fingerprint)))) return reply;
 
         let reservation;
         try {
