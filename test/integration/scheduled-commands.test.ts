@@ -166,9 +166,12 @@ describe('DELETE /v1/commands/:commandId', () => {
 
     const cancelled = await app.inject({ method: 'DELETE', url: `/v1/commands/${commandId}`, headers: auth });
     expect(cancelled.statusCode).toBe(200);
-    expect(cancelled.json()).toEqual({ commandId, type: 'RegisterUser', status: 'cancelled', attempts: 0 });
+    expect(cancelled.json()).toEqual({ commandId, type: 'RegisterUser', status: 'cancelled', attempts: 0, sentBy: 'API_KEYS #1' });
     expect(await infra.queues.commands.getJob(commandId)).toBeUndefined();
-    expect(await statusOf(commandId)).toMatchObject({ status: 'cancelled' });
+    // Who sent it is still on record with its job gone.
+    expect(await statusOf(commandId)).toMatchObject({ status: 'cancelled', sentBy: 'API_KEYS #1' });
+    const { rows } = await infra.pool.query('select sent_by, sent_by_key_id from processed_commands where command_id = $1', [commandId]);
+    expect(rows).toEqual([{ sent_by: 'API_KEYS #1', sent_by_key_id: expect.stringMatching(/^env:[0-9a-f]{8}$/) }]);
 
     // A copy of the job, the same payload under the same id, due now.
     await infra.queues.commands.add('RegisterUser', job!.data, { jobId: commandId });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CommandOutcome, CommandOutcomes } from '../../application/commerce/ports/command-control.js';
+import type { CommandOutcome, CommandOutcomes, QueuedCommandFields } from '../../application/commerce/ports/command-control.js';
 
 // The cancel takes the processed_commands primary key unless a row holds it. The unit of work
 // writes the same key in the transaction that applies the command, so the two cannot both win:
@@ -7,8 +7,8 @@ import type { CommandOutcome, CommandOutcomes } from '../../application/commerce
 // to a redelivery that committed first); a cancel that comes second inserts nothing.
 // A cancelled command's `result` names the command it was waiting for on its aggregate, if any:
 // the unit of work's gate follows it (docs/adr/0006-per-aggregate-ordering.md).
-const INSERT_CANCELLED = `insert into processed_commands (command_id, command_type, status, result, error, processed_at)
-  values ($1, $2, 'cancelled', $5::jsonb, $3::jsonb, $4)
+const INSERT_CANCELLED = `insert into processed_commands (command_id, command_type, status, result, error, processed_at, sent_by_key_id, sent_by)
+  values ($1, $2, 'cancelled', $5::jsonb, $3::jsonb, $4, $6, $7)
   on conflict (command_id) do nothing
   returning status`;
 
@@ -21,10 +21,19 @@ const FIND_OUTCOME = 'select status from processed_commands where command_id = $
 export class PgCommandOutcomes implements CommandOutcomes {
   constructor(private readonly pool: pg.Pool) {}
 
-  async cancel(command: { commandId: string; commandType: string; after?: string | undefined }, at: Date): Promise<CommandOutcome> {
+  async cancel(command: { commandId: string; commandType: string } & QueuedCommandFields, at: Date): Promise<CommandOutcome> {
     const error = { code: 'command_cancelled', message: 'cancelled before it ran' };
     const result = command.after === undefined ? null : JSON.stringify({ after: command.after });
-    const inserted = await this.pool.query(INSERT_CANCELLED, [command.commandId, command.commandType, JSON.stringify(error), at, result]);
+    const { sentBy } = command;
+    const inserted = await this.pool.query(INSERT_CANCELLED, [
+      command.commandId,
+      command.commandType,
+      JSON.stringify(error),
+      at,
+      result,
+      sentBy?.keyId ?? null,
+      sentBy?.name ?? null,
+    ]);
     if (inserted.rowCount === 1) return 'cancelled';
     const { rows } = await this.pool.query<{ status: CommandOutcome }>(FIND_OUTCOME, [command.commandId]);
     const status = rows[0]?.status;

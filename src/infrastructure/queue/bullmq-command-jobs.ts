@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { CommandQueue } from '../../application/commerce/ports/command-control.js';
+import type { CommandQueue, QueuedCommandFields } from '../../application/commerce/ports/command-control.js';
 import type { CommandJobs, QueuedCommandState } from '../../application/commerce/queries/read-model.js';
 import { splitJobData } from '../../../queues/commands.js';
 import { decodeFailure } from '../../../queues/failure.js';
@@ -75,10 +75,11 @@ export class BullMqCommandJobs implements CommandJobs, CommandQueue {
     return (await this.queue.remove(commandId)) === 1;
   }
 
-  async predecessorOf(commandId: string): Promise<string | undefined> {
+  async fieldsOf(commandId: string): Promise<QueuedCommandFields> {
     const job = await this.queue.getJob(commandId);
-    const { fields } = splitJobData(job?.data);
-    return fields.success ? fields.data.after : undefined;
+    if (!job) return {};
+    const { fields } = splitJobData(job.data);
+    return fields.success ? { after: fields.data.after, sentBy: fields.data.sentBy } : {};
   }
 
   async wakeSuccessors(commandId: string): Promise<void> {

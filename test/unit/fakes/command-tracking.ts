@@ -1,6 +1,6 @@
 // In-memory ports of what tracks a command after intake: its outcome row, its job, the queue's
 // events. For the unit tests of GetCommandStatus, CancelCommand and WatchCommand.
-import type { CommandEvents, CommandOutcome, CommandOutcomes, CommandQueue } from '../../../src/application/commerce/ports/command-control.js';
+import type { CommandEvents, CommandOutcome, CommandOutcomes, CommandQueue, QueuedCommandFields } from '../../../src/application/commerce/ports/command-control.js';
 import type { QueueSignal } from '../../../src/application/commerce/queries/command-status-events.js';
 import type {
   CommandJobs,
@@ -43,10 +43,11 @@ export class FakeCommandRecords implements ReadModel, CommandOutcomes {
     });
   }
 
-  async cancel(command: { commandId: string; commandType: string; after?: string | undefined }): Promise<CommandOutcome> {
+  async cancel(command: { commandId: string; commandType: string } & QueuedCommandFields): Promise<CommandOutcome> {
     const existing = this.processed.get(command.commandId);
     if (existing) return existing.status;
     this.settle(command.commandId, command.commandType, 'cancelled', command.after === undefined ? null : { after: command.after });
+    if (command.sentBy) this.processed.set(command.commandId, { ...this.processed.get(command.commandId)!, sentBy: command.sentBy.name });
     return 'cancelled';
   }
 }
@@ -80,9 +81,11 @@ export class FakeCommandJobs implements CommandJobs, CommandQueue {
 
   /** Predecessors by command id (per-aggregate ordering). */
   readonly predecessors = new Map<string, string>();
+  /** Senders by command id. */
+  readonly senders = new Map<string, { keyId: string; name: string }>();
 
-  async predecessorOf(commandId: string): Promise<string | undefined> {
-    return this.predecessors.get(commandId);
+  async fieldsOf(commandId: string): Promise<QueuedCommandFields> {
+    return { after: this.predecessors.get(commandId), sentBy: this.senders.get(commandId) };
   }
 }
 

@@ -68,7 +68,7 @@ const readModel: ReadModel = {
   findProcessedCommand: nothing,
   findScheduledCommand: nothing,
 };
-const commandJobs: CommandJobs & CommandQueue = { find: nothing, remove: async () => false, wakeSuccessors: async () => undefined, predecessorOf: async () => undefined };
+const commandJobs: CommandJobs & CommandQueue = { find: nothing, remove: async () => false, wakeSuccessors: async () => undefined, fieldsOf: async () => ({}) };
 const commandOutcomes: CommandOutcomes = { cancel: unused };
 const commandEvents: CommandEvents = { subscribe: () => Promise.resolve(() => undefined) };
 const webhooks = unwiredUseCases<WebhookManagement>(unused);

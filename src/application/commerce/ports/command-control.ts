@@ -13,8 +13,18 @@ export interface CommandOutcomes {
    * worker's outcome if the command ran first. `after` is the command it was waiting for on its
    * aggregate (per-aggregate ordering): recorded with the cancel, so the commands behind it
    * still wait for that one rather than overtaking it (docs/adr/0006-per-aggregate-ordering.md).
+   * `sentBy` is the API key that sent it, recorded as the unit of work records it for a command
+   * that ran.
    */
-  cancel(command: { commandId: string; commandType: string; after?: string | undefined }, at: Date): Promise<CommandOutcome>;
+  cancel(command: { commandId: string; commandType: string } & QueuedCommandFields, at: Date): Promise<CommandOutcome>;
+}
+
+/** What a command's job carries besides its payload. */
+export interface QueuedCommandFields {
+  /** The command it waits for on its aggregate (per-aggregate ordering), if any. */
+  after?: string | undefined;
+  /** The API key that sent it (its id and name), if one did. */
+  sentBy?: { keyId: string; name: string } | undefined;
 }
 
 /** The command's job on the queue. */
@@ -25,8 +35,8 @@ export interface CommandQueue {
    * recorded: the unit of work refuses it.
    */
   remove(commandId: string): Promise<boolean>;
-  /** The command it waits for on its aggregate (per-aggregate ordering), if its job names one. */
-  predecessorOf(commandId: string): Promise<string | undefined>;
+  /** What the command's job carries besides its payload: its predecessor and its sender (none without a job). */
+  fieldsOf(commandId: string): Promise<QueuedCommandFields>;
   /**
    * Wakes the commands of the same aggregate parked behind this one, once it has an outcome
    * without having run (cancelled). Best effort: a parked command also looks again by itself

@@ -36,9 +36,10 @@ export class CancelCommand {
     if (current.status !== 'queued' && current.status !== 'scheduled') {
       throw new CommandNotCancellableError(commandId, current.status);
     }
-    // Its successors on the aggregate wait for its predecessor instead, which may not have run.
-    const after = await this.queue.predecessorOf(commandId);
-    const standing = await this.outcomes.cancel({ commandId, commandType: current.type, after }, this.clock.now());
+    // Its successors on the aggregate wait for its predecessor instead, which may not have run;
+    // and who sent it stays on record once its job is gone.
+    const { after, sentBy } = await this.queue.fieldsOf(commandId);
+    const standing = await this.outcomes.cancel({ commandId, commandType: current.type, after, sentBy }, this.clock.now());
     if (standing !== 'cancelled') throw new CommandNotCancellableError(commandId, standing);
     // Best effort, and an unreachable Redis does not undo the answer: the outcome is recorded,
     // so a job left behind (held by a worker, or not removed) is refused by the unit of work.
@@ -46,6 +47,7 @@ export class CancelCommand {
     // The commands parked behind it look again now rather than at their next recheck: they run,
     // or park again behind what it was waiting for.
     await this.queue.wakeSuccessors(commandId).catch(() => undefined);
-    return { commandId, type: current.type, status: 'cancelled', attempts: 0 };
+    const sender = current.sentBy ?? sentBy?.name;
+    return { commandId, type: current.type, status: 'cancelled', attempts: 0, ...(sender === undefined ? {} : { sentBy: sender }) };
   }
 }

@@ -77,6 +77,14 @@ describe('CancelCommand', () => {
     expect(jobs.woken).toEqual([ID]);
   });
 
+  it('keeps who sent it on record once its job is gone', async () => {
+    jobs.put(ID, 'queued');
+    jobs.senders.set(ID, { keyId: 'key-1', name: 'shop' });
+    expect(await cancel.execute(ID)).toMatchObject({ status: 'cancelled', sentBy: 'shop' });
+    expect(jobs.jobs.has(ID)).toBe(false);
+    expect(await status.execute(ID)).toMatchObject({ status: 'cancelled', sentBy: 'shop' });
+  });
+
   it('answers the same for a command cancelled already', async () => {
     jobs.put(ID, 'queued');
     await cancel.execute(ID);
@@ -120,7 +128,7 @@ describe('CancelCommand', () => {
   it('stays cancelled when the job cannot be removed (a worker holds it, or Redis is away)', async () => {
     jobs.put(ID, 'queued');
     const away = () => Promise.reject(new Error('Connection is closed.'));
-    const stuck = new CancelCommand(status, records, { remove: away, wakeSuccessors: away, predecessorOf: async () => undefined }, clock);
+    const stuck = new CancelCommand(status, records, { remove: away, wakeSuccessors: away, fieldsOf: async () => ({}) }, clock);
     expect((await stuck.execute(ID)).status).toBe('cancelled');
   });
 });
