@@ -11,7 +11,7 @@ import { PgCommandRecords } from '../../src/infrastructure/triage/pg-command-rec
 import type { Infrastructure } from '../../src/main/infrastructure.js';
 import { startCommandWorker } from '../../src/main/roles/command-worker.js';
 import type { RunningWorker } from '../../src/main/roles/queue-worker.js';
-import type { CommandPayload, CommandType } from '../../queues/commands.js';
+import { commandJob, type CommandPayload, type CommandType } from '../../queues/commands.js';
 import { infrastructureOnFreshDatabase, queueEventsOf } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 import { waitFor } from '../support/wait.js';
@@ -46,8 +46,12 @@ afterAll(async () => {
 const sql = async <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
   (await infra.pool.query(query, params)).rows as T[];
 
+/** The API key the commands of these tests were sent with. */
+const SENDER = { keyId: '01930000-0000-7000-8000-0000000000aa', name: 'triage-test' };
+
 async function send<T extends CommandType>(type: T, payload: CommandPayload<T>): Promise<Job> {
-  return infra.queues.commands.add(type, payload, { jobId: payload.commandId });
+  const job = commandJob(type, payload, { sentBy: SENDER });
+  return infra.queues.commands.add(job.name, job.data, job.opts);
 }
 
 async function settle(job: Job): Promise<string> {
@@ -127,6 +131,9 @@ describe('commands that gave up', () => {
     expect(await retry.execute({ filter: { since }, dryRun: false })).toEqual({ matched: 6, retried: 5, skipped: 1, dryRun: false });
     await waitFor(async () => Object.values(await statuses(placed.commandIds)).every((status) => status === 'succeeded'), 20_000);
 
+    // Who sent them is kept through the give-up and the retry, from the failed job or, for the one
+    // whose job was gone, from the stored payload.
+    expect(await sql('select distinct sent_by from processed_commands where command_id = any($1)', [placed.commandIds])).toEqual([{ sent_by: 'triage-test' }]);
     // Each applied once: an order each, five units gone, one order.placed event each.
     expect(await sql('select count(*)::int as n from orders where id = any($1)', [placed.orderIds])).toEqual([{ n: 5 }]);
     expect(await sql('select stock from products where id = $1', [productId])).toEqual([{ stock: 95 }]);
