@@ -135,7 +135,7 @@ describe('scheduled commands', () => {
 
     const cancelled = await follower.delete(`/v1/commands/${accepted.commandId}`);
     expect(cancelled.status).toBe(200);
-    expect(cancelled.body).toEqual({ commandId: accepted.commandId, type: 'RegisterUser', status: 'cancelled', attempts: 0 });
+    expect(cancelled.body).toEqual({ commandId: accepted.commandId, type: 'RegisterUser', status: 'cancelled', attempts: 0, sentBy: 'API_KEYS #1' });
     expect(statuses(await stream.closed)).toEqual(['scheduled', 'cancelled']);
 
     // The same payload under the same job id, due at once: the worker refuses it.
@@ -144,7 +144,7 @@ describe('scheduled commands', () => {
     expect((await commands.getJob(accepted.commandId))?.failedReason).toMatch(/^command_cancelled: /);
     await sleep(1000); // past the Run-At too
     expect((await system.db.query('select 1 from users where email = $1', [email])).rowCount).toBe(0);
-    expect((await intake.get(`/v1/commands/${accepted.commandId}`)).body).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect((await intake.get(`/v1/commands/${accepted.commandId}`)).body).toMatchObject({ status: 'cancelled', attempts: 0, sentBy: 'API_KEYS #1' });
   });
 
   it('survives a restart of the web replica that took it and of the worker; open streams end, not the shutdown', async () => {
