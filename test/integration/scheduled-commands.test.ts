@@ -149,6 +149,8 @@ describe('when Redis loses a scheduled command', () => {
 
     await waitFor(async () => (await statusOf(soon)).status === 'succeeded', 10_000, 'the restored command to run');
     expect(await count(`select count(*) as n from users where email = 'lost@example.com'`)).toBe(1);
+    // Who sent it came back with its job.
+    expect(await statusOf(soon)).toMatchObject({ sentBy: 'API_KEYS #1' });
     // Its row goes once it has an outcome; the far one's stays.
     await sweeper.sweep();
     expect(await count('select count(*) as n from scheduled_commands where command_id = $1', [soon])).toBe(0);

@@ -35,6 +35,7 @@ const ADDED_SINCE_0_1_0 = [
   'Migration20261202160000-api-keys',
   'Migration20261204000000-pending-orders-index',
   'Migration20261205000000-schedule-runs-retention-index',
+  'Migration20261205100000-scheduled-command-sender',
 ];
 
 async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {

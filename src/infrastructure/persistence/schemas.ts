@@ -230,6 +230,9 @@ export class ScheduledCommand {
   payload!: unknown;
   runAt!: Date;
   createdAt!: Date;
+  /** The API key that sent it (its id and name), restored with its job. */
+  sentByKeyId: string | null = null;
+  sentBy: string | null = null;
 }
 
 export const ScheduledCommandSchema = new EntitySchema<ScheduledCommand>({
@@ -241,6 +244,8 @@ export const ScheduledCommandSchema = new EntitySchema<ScheduledCommand>({
     payload: json(),
     runAt: timestamp({ index: 'scheduled_commands_run_at_index' }),
     createdAt: timestamp(),
+    sentByKeyId: varchar(64, { nullable: true }),
+    sentBy: varchar(100, { nullable: true }),
   },
 });
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CommandPayload, CommandType, SendOptions } from '../../../queues/commands.js';
+import type { CommandPayload, CommandType, SendOptions, SentBy } from '../../../queues/commands.js';
 
 /** A scheduled command as PostgreSQL keeps it until it has an outcome. */
 export interface ScheduledCommandRow {
@@ -7,6 +7,8 @@ export interface ScheduledCommandRow {
   commandType: string;
   payload: unknown;
   runAt: Date;
+  /** The API key that sent it, if one did. */
+  sentBy?: SentBy | undefined;
 }
 
 /**
@@ -18,11 +20,11 @@ export class PgScheduledCommands {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Idempotent: the same command id again (a retry with its Idempotency-Key) keeps the first row. */
-  async record(type: CommandType, payload: CommandPayload, runAt: Date): Promise<void> {
+  async record(type: CommandType, payload: CommandPayload, runAt: Date, sentBy?: SentBy): Promise<void> {
     await this.pool.query(
-      `insert into scheduled_commands (command_id, command_type, payload, run_at, created_at)
-       values ($1, $2, $3::jsonb, $4, now()) on conflict (command_id) do nothing`,
-      [payload.commandId, type, JSON.stringify(payload), runAt],
+      `insert into scheduled_commands (command_id, command_type, payload, run_at, created_at, sent_by_key_id, sent_by)
+       values ($1, $2, $3::jsonb, $4, now(), $5, $6) on conflict (command_id) do nothing`,
+      [payload.commandId, type, JSON.stringify(payload), runAt, sentBy?.keyId ?? null, sentBy?.name ?? null],
     );
   }
 
@@ -36,8 +38,15 @@ export class PgScheduledCommands {
    * soonest first.
    */
   async dueWithoutOutcome(options: { aheadMs: number; behindMs: number; graceMs: number; limit: number }): Promise<ScheduledCommandRow[]> {
-    const { rows } = await this.pool.query<{ command_id: string; command_type: string; payload: unknown; run_at: Date }>(
-      `select s.command_id, s.command_type, s.payload, s.run_at from scheduled_commands s
+    const { rows } = await this.pool.query<{
+      command_id: string;
+      command_type: string;
+      payload: unknown;
+      run_at: Date;
+      sent_by_key_id: string | null;
+      sent_by: string | null;
+    }>(
+      `select s.command_id, s.command_type, s.payload, s.run_at, s.sent_by_key_id, s.sent_by from scheduled_commands s
         where s.run_at < now() + make_interval(secs => $1::double precision / 1000)
           and s.run_at > now() - make_interval(secs => $2::double precision / 1000)
           and s.created_at < now() - make_interval(secs => $3::double precision / 1000)
@@ -45,7 +54,13 @@ export class PgScheduledCommands {
         order by s.run_at limit $4`,
       [options.aheadMs, options.behindMs, options.graceMs, options.limit],
     );
-    return rows.map((row) => ({ commandId: row.command_id, commandType: row.command_type, payload: row.payload, runAt: row.run_at }));
+    return rows.map((row) => ({
+      commandId: row.command_id,
+      commandType: row.command_type,
+      payload: row.payload,
+      runAt: row.run_at,
+      sentBy: row.sent_by_key_id !== null && row.sent_by !== null ? { keyId: row.sent_by_key_id, name: row.sent_by } : undefined,
+    }));
   }
 
   /** Deletes the rows of commands that have an outcome (ran, failed, or were cancelled); returns how many. */
@@ -78,7 +93,7 @@ export class DurablyScheduledCommandSender {
 
   async send(type: CommandType, payload: CommandPayload, options: SendOptions = {}): Promise<void> {
     if (!options.runAt) return this.queue.send(type, payload, options);
-    await this.scheduled.record(type, payload, options.runAt);
+    await this.scheduled.record(type, payload, options.runAt, options.sentBy);
     try {
       await this.queue.send(type, payload, options);
     } catch (error) {

@@ -78,7 +78,7 @@ export class ScheduledCommandSweeper {
         logger.error({ commandId: row.commandId, type: row.commandType }, 'scheduled command with an unreadable payload: not restored');
         continue;
       }
-      const job = commandJob(row.commandType, parsed.data);
+      const job = commandJob(row.commandType, parsed.data, { sentBy: row.sentBy });
       await commands.add(job.name, job.data, { ...job.opts, ...dueAt(row.runAt) });
       restored += 1;
     }

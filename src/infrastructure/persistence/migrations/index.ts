@@ -11,6 +11,7 @@ import { Migration20261202150000_webhook_secrets_at_rest } from './Migration2026
 import { Migration20261202160000_api_keys } from './Migration20261202160000-api-keys.js';
 import { Migration20261204000000_pending_orders_index } from './Migration20261204000000-pending-orders-index.js';
 import { Migration20261205000000_schedule_runs_retention_index } from './Migration20261205000000-schedule-runs-retention-index.js';
+import { Migration20261205100000_scheduled_command_sender } from './Migration20261205100000-scheduled-command-sender.js';
 import { Migration20261202010521_scheduled_commands } from './Migration20261202010521-scheduled-commands.js';
 
 // Every migration, in order. `npm run db:migration:create <name>` writes a new file beside
@@ -32,6 +33,7 @@ const migrations = [
   Migration20261202160000_api_keys,
   Migration20261204000000_pending_orders_index,
   Migration20261205000000_schedule_runs_retention_index,
+  Migration20261205100000_scheduled_command_sender,
 ];
 
 export const migrationsList = migrations.map((migration) => ({ name: migration.name.replaceAll('_', '-'), class: migration }));
