@@ -261,7 +261,8 @@ export class BullMqCommandOrdering {
       const second = await gated();
       if (second) return second.result;
     }
-    for (let look = 1; ; look += 1) {
+    // Past MAX_LOOKS it parks on whatever the gate named last.
+    for (let look = 1; look <= MAX_LOOKS; look += 1) {
       const target = waitingFor;
       const predecessorState = await this.stateOf(target);
       // Completed: it committed after this command looked (its job completes after its commit).
@@ -274,10 +275,7 @@ export class BullMqCommandOrdering {
       // gate is asked once more, and only a gate that still names this command lets it go.
       const again = await gated();
       if (again) return again.result;
-      if (waitingFor !== target) {
-        if (look < MAX_LOOKS) continue;
-        break;
-      }
+      if (waitingFor !== target) continue; // the line now waits for another: look at that one
       if (predecessorState !== 'completed') {
         this.logger.warn({ commandId: job.id, after: target, predecessorState }, 'predecessor will have no outcome; running without it');
       }
