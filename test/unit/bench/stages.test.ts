@@ -10,7 +10,7 @@ const stageRow = (markdown: string, rate: number) => markdown.split('\n').find((
 const none = { count: 0, p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
 const stage = (count: number, p50: number, p99: number) => ({ count, p50, p95: p99, p99, max: p99 });
 
-/** The example run with known figures for the stages asserted, so the test holds whichever run the file is. */
+/** The example run with known figures for the stages asserted, so the test holds whichever run (at the default 50 and 200/s) the file is. */
 function exampleWithStages(): Example {
   const run = example();
   const e2e = run.results.pipeline!.e2e!;
