@@ -3,7 +3,7 @@ import type { OrderingResult } from '../ordering/phase.js';
 import type { LiveResult } from '../live/phase.js';
 import { HOT_PACED_SHARE, type HotProductResult } from '../processing/hot-product.js';
 import { E2E_LOW_RATE, E2E_RATE, type Lag, type PipelineResult } from '../pipeline/phase.js';
-import { STAGES, type StageName } from '../pipeline/stages.js';
+import { relayMakesFirstAttempts, STAGES, type StageName } from '../pipeline/stages.js';
 import { PEERS, type PeerName, type ProcessingResult } from '../processing/phase.js';
 import type { Machine } from './machine.js';
 import { beside, type LatencySummary, type Summary } from './stats.js';
@@ -299,12 +299,14 @@ export function renderTable(machine: Machine, settings: Settings, results: Resul
     const floor = e2e.hopFloorCpuMs;
     if (floor) {
       // An order's hops in our processes: one HTTP request into web, one job on each of three
-      // queues (commands → worker, emails → mailer, webhooks → webhooks).
+      // queues (commands → worker, emails → mailer, webhooks → webhooks) — or only the first
+      // when the relay makes the deliveries' first attempts.
+      const queueHops = relayMakesFirstAttempts(settings.env) ? 1 : 3;
       const http = (rate: number) => floor.http[rate] ?? Number.NaN;
       const queue = (rate: number) => floor.queue[rate] ?? Number.NaN;
-      const hops = (rate: number) => http(rate) + 3 * queue(rate);
+      const hops = (rate: number) => http(rate) + queueHops * queue(rate);
       const hopList = (rate: number) =>
-        `HTTP ${n(http(rate), 2)} · queue ${n(queue(rate), 2)} ms; 1 HTTP + 3 queue = ${n(hops(rate), 2)} ms (Redis ${n(floor.queueRedis[rate] ?? Number.NaN, 2)} ms per queue job besides)`;
+        `HTTP ${n(http(rate), 2)} · queue ${n(queue(rate), 2)} ms; 1 HTTP + ${queueHops} queue = ${n(hops(rate), 2)} ms (Redis ${n(floor.queueRedis[rate] ?? Number.NaN, 2)} ms per queue job besides)`;
       const at = e2e.lag.offeredPerSecond;
       const low = e2e.lagBelowSaturation.offeredPerSecond;
       rows.push([

@@ -12,7 +12,7 @@ import { measureHopFloor, type HopFloor } from './floor.js';
 import type { Accepted } from './http-pacer.js';
 import type { Delivery, ReceiverReply, ReceiverRequest } from './receiver.js';
 import { SmtpSink } from './smtp-sink-process.js';
-import { stageBreakdown, type StageName } from './stages.js';
+import { relayMakesFirstAttempts, stageBreakdown, type StageName } from './stages.js';
 
 /** Commits per second offered to the events path, and HTTP commands per second end to end. */
 export const EVENTS_RATE = 500;
@@ -360,7 +360,7 @@ export async function pipelinePhase(context: BenchContext, parts: { events: bool
         );
         const stages = await withQueue(stage, QUEUES.commands, (commands) =>
           withQueue(stage, QUEUES.webhooks, (webhooks) =>
-            stageBreakdown(databaseUrl, { commands, webhooks }, run.accepted, received, t0 + WARM_UP_MS, ['true', '1'].includes(context.env.RELAY_FIRST_ATTEMPT ?? '')),
+            stageBreakdown(databaseUrl, { commands, webhooks }, run.accepted, received, t0 + WARM_UP_MS, relayMakesFirstAttempts(context.env)),
           ),
         );
         context.log(`e2e: at ${perSecond}/s p50/p99 ${Object.entries(stages).map(([name, l]) => `${name} ${l.p50.toFixed(0)}/${l.p99.toFixed(0)}`).join(', ')} ms`);

@@ -31,6 +31,14 @@ import type { Delivery } from './receiver.js';
 export const STAGES = ['intake', 'queue', 'lock', 'transaction', 'relay', 'enqueue', 'pickup', 'prepare', 'delivery', 'email'] as const;
 export type StageName = (typeof STAGES)[number];
 
+/**
+ * Whether the system's relay makes each email's and webhook's first attempt itself
+ * (RELAY_FIRST_ATTEMPT, ADR 0024): an order's deliveries then make no queue hop of their own.
+ */
+export function relayMakesFirstAttempts(env: Record<string, string> | undefined): boolean {
+  return ['true', '1'].includes(env?.RELAY_FIRST_ATTEMPT ?? '');
+}
+
 interface Row {
   order_id: string;
   command_id: string;

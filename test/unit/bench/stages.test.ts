@@ -35,3 +35,21 @@ describe('where the time goes', () => {
     expect(stageRow(markdown, 200)).toContain('enqueue 3.0/11.0 (1200 of 1600) · pickup 2.0/25.0 (1200 of 1600) · prepare 5.0/28.0');
   });
 });
+
+describe('the floor of the hops an order makes', () => {
+  const floorRow = (markdown: string) => markdown.split('\n').find((line) => line.includes('floor at 200/s')) ?? '';
+  const withFloor = (env?: Record<string, string>) => {
+    const { machine, settings, results } = exampleWithStages();
+    results.pipeline!.e2e!.hopFloorCpuMs = { ...results.pipeline!.e2e!.hopFloorCpuMs!, http: { 200: 0.5, 50: 1 }, queue: { 200: 0.75, 50: 1.5 } };
+    return renderTable(machine, { ...settings, ...(env ? { env } : {}) }, results).markdown;
+  };
+
+  it('counts one HTTP and three queue hops when every delivery goes through its queue', () => {
+    expect(floorRow(withFloor())).toContain('1 HTTP + 3 queue = 2.75 ms');
+  });
+
+  it('counts one queue hop when the relay makes the first attempts (RELAY_FIRST_ATTEMPT)', () => {
+    expect(floorRow(withFloor({ RELAY_FIRST_ATTEMPT: 'true' }))).toContain('1 HTTP + 1 queue = 1.25 ms');
+    expect(floorRow(withFloor({ RELAY_FIRST_ATTEMPT: 'false' }))).toContain('1 HTTP + 3 queue = 2.75 ms');
+  });
+});
