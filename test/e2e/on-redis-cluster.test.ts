@@ -6,12 +6,12 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { generateWebhookSecret } from '../../src/infrastructure/webhooks/signing.js';
-import { createTestDatabase } from '../support/database.js';
+import { closingPool, createTestDatabase } from '../support/database.js';
 import { ApiClient } from '../support/api-client.js';
 import { ProcessGroup } from '../support/processes.js';
 import { HttpReceiver } from '../support/receivers.js';
@@ -26,6 +26,7 @@ const PREFIX = `{conveyor-test-${randomBytes(3).toString('hex')}}`;
 let cluster: RedisCluster;
 let db: { url: string; drop: () => Promise<void> };
 let pool: pg.Pool;
+let endPool: (() => Promise<void>) | undefined;
 let mailDir: string;
 let receiver: HttpReceiver;
 let receiverUrl: string;
@@ -62,7 +63,7 @@ beforeAll(async () => {
     createTestDatabase(),
     mkdtemp(join(tmpdir(), 'conveyor-cluster-mail-')),
   ]);
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  ({ pool, end: endPool } = closingPool({ connectionString: db.url, max: 2 }));
 
   receiver = await HttpReceiver.start();
   receiverUrl = `${receiver.url}/hooks`;
@@ -99,7 +100,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await group?.stopAll(10_000);
   await receiver?.close();
-  await pool?.end();
+  await endPool?.();
   await cluster?.stop();
   await db?.drop();
   if (mailDir) await rm(mailDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job, QueueEvents } from 'bullmq';
-import pg from 'pg';
+import type pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMAIL_JOB_NAME, emailJobOptions } from '../../queues/emails.js';
@@ -14,6 +14,7 @@ import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-messag
 import { NodemailerMailer } from '../../src/infrastructure/mail/nodemailer-mailer.js';
 import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
 import { testConfig } from '../support/config.js';
+import { closingPool } from '../support/database.js';
 import { infrastructureOnFreshDatabase, queueEventsOf, settledJob } from '../support/infrastructure.js';
 import { newId } from '../support/orm.js';
 
@@ -71,11 +72,12 @@ let events: QueueEvents;
 // too, so these tests go through the pipelined claim and outcome; the development mailer below
 // runs on the infrastructure's plain pool.
 let pipelined: pg.Pool;
+let endPipelined: () => Promise<void>;
 
 beforeAll(async () => {
   const port = await startSmtpServer();
   infra = await infrastructureOnFreshDatabase({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM });
-  pipelined = new pg.Pool(pipeliningPoolConfig({ connectionString: infra.config.databaseUrl, max: 4 }));
+  ({ pool: pipelined, end: endPipelined } = closingPool(pipeliningPoolConfig({ connectionString: infra.config.databaseUrl, max: 4 })));
   mailer = startMailer({ ...infra, pool: pipelined });
   events = await queueEvents(infra);
 });
@@ -83,7 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await mailer.stop(5000);
   await events.close();
-  await pipelined.end();
+  await endPipelined();
   await infra.close();
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });

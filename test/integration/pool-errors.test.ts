@@ -1,9 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/infrastructure/logger.js';
 import { Resources, openPool } from '../../src/main/infrastructure.js';
 import type { Config } from '../../src/infrastructure/config.js';
-import { migratedDatabase } from '../support/database.js';
+import { closingPool, migratedDatabase } from '../support/database.js';
 import { within } from '../support/wait.js';
 
 // A connection the server ends while the code holds it (PostgreSQL stopped or restarted, the
@@ -12,15 +12,15 @@ import { within } from '../support/wait.js';
 // this way in the stopped-PostgreSQL fault test.
 
 let db: { url: string; drop: () => Promise<void> };
-const admin: { pool?: pg.Pool } = {};
+const admin: { pool?: pg.Pool; end?: () => Promise<void> } = {};
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  admin.pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  Object.assign(admin, closingPool({ connectionString: db.url, max: 1 }));
 });
 
 afterAll(async () => {
-  await admin.pool?.end();
+  await admin.end?.();
   await db.drop();
 });
 

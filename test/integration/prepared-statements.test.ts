@@ -5,12 +5,13 @@
 // five custom plans; and the statements the connection holds are ours, executed that often.
 // Whether PostgreSQL keeps the generic plan is its cost estimate's call, so the second half of
 // the rounds forces it (`plan_cache_mode`): both kinds of plan run, whatever the planner thinks.
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
 import { PostgresWebhookRepository } from '../../src/infrastructure/webhooks/postgres-webhook-repository.js';
 import { pipeliningPoolConfig } from '../../src/infrastructure/persistence/pipelining-pool.js';
 import { testSecretCipher } from '../support/config.js';
+import { closingPool } from '../support/database.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 
 const ROUNDS = 8;
@@ -22,16 +23,20 @@ let db: OrmFixture;
  */
 let single: pg.Pool;
 let plainSingle: pg.Pool;
+/** Ends both pools, once their connections have closed (closingPool). */
+let endPools: () => Promise<unknown>;
 
 beforeAll(async () => {
   db = await ormOnFreshDatabase();
-  single = new pg.Pool(pipeliningPoolConfig({ connectionString: db.url, max: 1 }));
-  plainSingle = new pg.Pool({ connectionString: db.url, max: 1 });
+  const pipelining = closingPool(pipeliningPoolConfig({ connectionString: db.url, max: 1 }));
+  const plain = closingPool({ connectionString: db.url, max: 1 });
+  single = pipelining.pool;
+  plainSingle = plain.pool;
+  endPools = () => Promise.all([pipelining.end(), plain.end()]);
 });
 
 afterAll(async () => {
-  await single.end();
-  await plainSingle.end();
+  await endPools();
   await db.close();
 });
 

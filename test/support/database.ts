@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { migrate } from '../../src/infrastructure/persistence/mikro-orm.js';
 import { inject } from 'vitest';
@@ -51,4 +52,27 @@ export async function migratedDatabase(): Promise<{ url: string; drop: () => Pro
   await adminQuery(`create database ${name}`);
   await migrate(withDatabase(name));
   return { url: withDatabase(name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
+/**
+ * A pg pool whose `end()` waits until its connections have closed. pg's `pool.end()` resolves
+ * before they have, so a `drop database … with (force)` right after it can terminate one that is
+ * still closing, and the pool emits that "terminating connection due to administrator command"
+ * (57P01) as an error nobody listens for: an uncaught exception that fails the run.
+ */
+export function closingPool(config: pg.PoolConfig): { pool: pg.Pool; end(): Promise<void> } {
+  const pool = new pg.Pool(config);
+  const connections = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    connections.add(client);
+    client.once('end', () => connections.delete(client));
+  });
+  return {
+    pool,
+    end: async () => {
+      const closing = [...connections].map((client) => once(client, 'end').catch(() => undefined));
+      await pool.end();
+      await Promise.all(closing);
+    },
+  };
 }

@@ -1,8 +1,7 @@
-import { once } from 'node:events';
-import pg from 'pg';
+import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { createOrm, type MikroORM } from '../../src/infrastructure/persistence/mikro-orm.js';
-import { createTestDatabase } from './database.js';
+import { closingPool, createTestDatabase } from './database.js';
 
 export interface OrmFixture {
   orm: MikroORM;
@@ -18,14 +17,8 @@ export interface OrmFixture {
 export async function ormOnFreshDatabase(poolSize = 10): Promise<OrmFixture> {
   const db = await createTestDatabase();
   const orm = await createOrm({ databaseUrl: db.url, poolSize });
-  const pool = new pg.Pool({ connectionString: db.url });
-  // pool.end() resolves before its connections have closed: close() waits for each, so that
-  // dropping the database cannot kill one under our feet (an unhandled 57P01).
-  const connections = new Set<pg.PoolClient>();
-  pool.on('connect', (client) => {
-    connections.add(client);
-    client.once('end', () => connections.delete(client));
-  });
+  // close() waits for the pool's connections to close before the database is dropped.
+  const { pool, end } = closingPool({ connectionString: db.url });
   return {
     orm,
     url: db.url,
@@ -35,9 +28,7 @@ export async function ormOnFreshDatabase(poolSize = 10): Promise<OrmFixture> {
     close: async () => {
       // The database is dropped however the closing went: a test leaves nothing behind.
       try {
-        const closing = [...connections].map((client) => once(client, 'end').catch(() => undefined));
-        await pool.end();
-        await Promise.all(closing);
+        await end();
         await orm.close(true);
       } finally {
         await db.drop();

@@ -1,8 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { REDIS_URL } from './config.js';
-import { createTestDatabase } from './database.js';
+import { closingPool, createTestDatabase } from './database.js';
 
 export interface PoolAndRedis {
   /** A pg pool on a fresh migrated database of the file's own. */
@@ -19,14 +19,16 @@ export interface PoolAndRedis {
 export function poolAndRedis(poolSize = 10): PoolAndRedis {
   const fixture = {} as PoolAndRedis;
   let drop: (() => Promise<void>) | undefined;
+  let endPool: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     const db = await createTestDatabase();
     drop = db.drop;
-    fixture.pool = new pg.Pool({ connectionString: db.url, max: poolSize });
+    // Its connections close before the database is dropped (closingPool).
+    ({ pool: fixture.pool, end: endPool } = closingPool({ connectionString: db.url, max: poolSize }));
     fixture.connection = createRedisConnection({ url: REDIS_URL, role: 'worker' });
   });
   afterAll(async () => {
-    await fixture.pool?.end();
+    await endPool?.();
     await fixture.connection?.quit();
     await drop?.();
   });
