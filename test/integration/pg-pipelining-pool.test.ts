@@ -2,10 +2,9 @@
 // event loop in one write on a real PostgreSQL (ADR 0022): each query still gets its own answer,
 // in order; the email store's claim and outcome cost two writes, not four, and a relay batch
 // three, not four.
-import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Queue } from 'bullmq';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEmailMessageStore } from '../../src/infrastructure/mail/email-message-store.js';
@@ -13,6 +12,7 @@ import { inOrder, pipeliningPoolConfig } from '../../src/infrastructure/persiste
 import { createRedisConnection } from '../../src/infrastructure/redis/connection.js';
 import { OutboxRelay } from '../../src/infrastructure/relay/outbox-relay.js';
 import { REDIS_URL } from '../support/config.js';
+import { closingPool } from '../support/database.js';
 import { countWrites } from '../support/net.js';
 import { newId, ormOnFreshDatabase, type OrmFixture } from '../support/orm.js';
 import { uniquePrefix } from '../support/redis-keys.js';
@@ -31,14 +31,13 @@ afterAll(async () => {
 
 /**
  * A one-connection pool with the mailer's configuration, the sockets it opened, and `end()`,
- * which waits until its connections have closed (the database is dropped after the tests).
+ * which waits until its connections have closed (closingPool: the database is dropped after the tests).
  */
 function pipeliningPool(): { pool: pg.Pool; sockets: Duplex[]; end(): Promise<void> } {
   const sockets: Duplex[] = [];
-  const closed: Promise<unknown>[] = [];
   const config = pipeliningPoolConfig({ connectionString: db.url, max: 1 });
   const open = config.stream as () => Duplex;
-  const pool = new pg.Pool({
+  const closing = closingPool({
     ...config,
     stream: () => {
       const socket = open();
@@ -46,15 +45,7 @@ function pipeliningPool(): { pool: pg.Pool; sockets: Duplex[]; end(): Promise<vo
       return socket;
     },
   });
-  pool.on('connect', (client) => closed.push(once(client, 'end').catch(() => undefined)));
-  return {
-    pool,
-    sockets,
-    async end() {
-      await pool.end();
-      await Promise.all(closed);
-    },
-  };
+  return { ...closing, sockets };
 }
 
 /**
